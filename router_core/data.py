@@ -1,0 +1,404 @@
+"""Reading and validating labelled routing sets and request logs (DESIGN.md §4). The only module here that reads user files."""
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .catalog import Catalog, catalog_from_litellm_config
+from .errors import RouterInputError
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+TABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
+LABELLED_REQUIRED = ["query_id", "query", "model", "quality"]
+WIDE_COST_SUFFIX = "|total_cost"
+
+# Request-log aliases, most specific first; matched case-insensitively after stripping spaces/underscores.
+LOG_ALIASES = {
+    "timestamp": ["timestamp", "time", "created_at", "startTime", "start_time", "datetime", "date", "ts", "request_time"],
+    "prompt": ["prompt", "query", "messages", "input", "question", "request", "text"],
+    "model": ["model", "model_name", "model_id", "model_group"],
+    "input_tokens": ["prompt_tokens", "input_tokens", "tokens_in"],
+    "output_tokens": ["completion_tokens", "output_tokens", "tokens_out"],
+    "cost_usd": ["spend", "cost", "cost_usd", "total_cost", "response_cost"],
+    "latency_ms": ["latency_ms", "latency", "duration_ms", "response_time_ms"],
+    "user": ["user", "user_id", "end_user", "api_key_alias"],
+    "team": ["team", "team_id", "team_alias", "project"],
+    "feedback": ["quality", "feedback", "score", "rating"],
+}
+LOG_REQUIRED = ("timestamp", "prompt")
+
+
+def _row_label(i: int) -> str:
+    """Rows as a spreadsheet shows them: data row i (0-based) is line i + 2 after the header."""
+    return f"row {i + 1} (line {i + 2})"
+
+
+def read_table(source, name: str | None = None) -> pd.DataFrame:
+    """Read a CSV, JSONL/JSON or Parquet table from a path or an uploaded file-like object.
+
+    Args:
+        source: a path, or a binary file-like object (then `name` gives its file name and format).
+    Raises:
+        RouterInputError naming the file, for an unknown format, bad encoding, binary junk or a parse error.
+    """
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        name = name or path.name
+        if not path.exists():
+            raise RouterInputError(f"{path}: no such file")
+        if path.is_dir():
+            raise RouterInputError(f"{path}: is a folder; expected a {', '.join(TABLE_SUFFIXES)} file")
+        data = path.read_bytes() if path.stat().st_size <= MAX_UPLOAD_BYTES else None
+        size = path.stat().st_size
+    else:
+        data = source.read()
+        size = len(data)
+        name = name or getattr(source, "name", "upload")
+    if size > MAX_UPLOAD_BYTES or data is None:
+        raise RouterInputError(f"{name}: {size / 1e6:.0f} MB is over the {MAX_UPLOAD_BYTES // (1024 * 1024)} MB limit; "
+                               "score large logs with `python -m router_core score-log` or split the file")
+    if size == 0:
+        raise RouterInputError(f"{name}: the file is empty")
+    suffix = Path(name).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise RouterInputError(f"{name}: unknown file type {suffix or '(none)'}; expected one of {', '.join(TABLE_SUFFIXES)}")
+    if suffix == ".parquet":
+        try:
+            return pd.read_parquet(io.BytesIO(data))
+        except Exception as e:  # pyarrow raises several types for a non-Parquet file
+            raise RouterInputError(f"{name}: not a readable Parquet file ({type(e).__name__}: {e})") from e
+    if b"\x00" in data[:65536]:
+        raise RouterInputError(f"{name}: looks like a binary file, not {suffix[1:].upper()} text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise RouterInputError(f"{name}: not UTF-8 text (byte {e.start}, line {line}); save the file as UTF-8 and upload again") from e
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(io.StringIO(text), dtype={"query_id": str})
+        if suffix == ".json" and text.lstrip().startswith("["):
+            return pd.DataFrame(json.loads(text))
+        return pd.read_json(io.StringIO(text), lines=True, dtype={"query_id": str})
+    except (ValueError, pd.errors.ParserError) as e:
+        raise RouterInputError(f"{name}: could not parse as {suffix[1:].upper()} ({str(e).strip().splitlines()[0]})") from e
+
+
+# ---------------------------------------------------------------- catalog files
+
+
+def load_catalog(source, name: str | None = None) -> Catalog:
+    """A catalog from a CSV/JSON table (columns of catalog.CATALOG_COLUMNS) or a LiteLLM proxy config.yaml."""
+    label = name or (Path(source).name if isinstance(source, (str, Path)) else getattr(source, "name", "catalog"))
+    if Path(label).suffix.lower() in (".yaml", ".yml"):
+        raw = Path(source).read_bytes() if isinstance(source, (str, Path)) else source.read()
+        try:
+            return catalog_from_litellm_config(yaml.safe_load(raw.decode("utf-8")), source=label)
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise RouterInputError(f"{label}: not a readable YAML file ({e})") from e
+    return Catalog.from_frame(read_table(source, name), source=label)
+
+
+# ---------------------------------------------------------------- labelled routing sets
+
+
+@dataclass
+class LabelledSet:
+    """A labelled routing set as aligned arrays: one row per query, one column per candidate."""
+
+    query_ids: np.ndarray  # (Q,) str
+    queries: list[str]
+    candidates: list[str]
+    quality: np.ndarray  # (Q, M) in [0, 1]
+    cost: np.ndarray  # (Q, M) USD
+    categories: np.ndarray | None = None  # (Q,) str
+    input_tokens: np.ndarray | None = None  # (Q,)
+    output_tokens: np.ndarray | None = None  # (Q, M)
+    source: str = "labelled set"
+    dropped: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows left out, with a reason (missing="drop")
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+    def subset(self, index) -> "LabelledSet":
+        index = np.asarray(index)
+        pick = lambda a: None if a is None else a[index]  # noqa: E731
+        return LabelledSet(self.query_ids[index], [self.queries[i] for i in index], list(self.candidates),
+                           self.quality[index], self.cost[index], pick(self.categories), pick(self.input_tokens),
+                           pick(self.output_tokens), self.source)
+
+    def split(self, test_fraction: float, seed: int) -> tuple["LabelledSet", "LabelledSet"]:
+        """Split by query (never one query on both sides), seeded."""
+        order = np.random.default_rng(seed).permutation(len(self))
+        n_test = max(1, int(round(len(self) * test_fraction)))
+        return self.subset(np.sort(order[n_test:])), self.subset(np.sort(order[:n_test]))
+
+    def folds(self, n_folds: int, seed: int) -> list[tuple["LabelledSet", "LabelledSet"]]:
+        """K folds by query: (train, test) pairs."""
+        order = np.random.default_rng(seed).permutation(len(self))
+        parts = np.array_split(order, n_folds)
+        return [(self.subset(np.sort(np.concatenate(parts[:k] + parts[k + 1:]))), self.subset(np.sort(parts[k])))
+                for k in range(n_folds)]
+
+
+def _is_wide(frame: pd.DataFrame) -> bool:
+    return any(str(c).endswith(WIDE_COST_SUFFIX) for c in frame.columns) and "model" not in frame.columns
+
+
+def wide_to_long(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """RouterBench's layout (one row per query; `<model>` quality and `<model>|total_cost` columns) to long rows."""
+    models = [str(c)[: -len(WIDE_COST_SUFFIX)] for c in frame.columns if str(c).endswith(WIDE_COST_SUFFIX)]
+    missing = [m for m in models if m not in frame.columns]
+    if missing:
+        raise RouterInputError(f"{source}: wide format has {missing[0]}{WIDE_COST_SUFFIX} but no quality column {missing[0]!r}")
+    id_col = next((c for c in ("query_id", "sample_id", "id") if c in frame.columns), None)
+    query_col = next((c for c in ("query", "prompt", "question") if c in frame.columns), None)
+    if query_col is None:
+        raise RouterInputError(f"{source}: wide format needs a query column (query, prompt or question)")
+    category_col = next((c for c in ("category", "eval_name") if c in frame.columns), None)
+    ids = frame[id_col].astype(str) if id_col else pd.Series([f"row{i + 1}" for i in range(len(frame))])
+    parts = []
+    for m in models:
+        part = pd.DataFrame({"query_id": ids.values, "query": frame[query_col].values, "model": m,
+                             "quality": frame[m].values, "cost_usd": frame[m + WIDE_COST_SUFFIX].values,
+                             "_source_row": np.arange(len(frame))})
+        if category_col:
+            part["category"] = frame[category_col].values
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _numeric(frame: pd.DataFrame, column: str, source: str, rows: np.ndarray) -> np.ndarray:
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if len(bad):
+        shown = ", ".join(_row_label(rows[i]) for i in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise RouterInputError(f"{source}: column {column!r} must be a number; not a number at {shown}{more}")
+    return values
+
+
+def labelled_from_frame(frame: pd.DataFrame, catalog: Catalog | None = None, source: str = "labelled set",
+                        missing: str = "error") -> LabelledSet:
+    """Validate a long (or RouterBench wide) labelled table and pivot it to arrays.
+
+    Args:
+        catalog: prices for rows that give input/output tokens instead of cost_usd.
+        missing: "error" (default) reports queries that lack a candidate; "drop" leaves them out and lists them
+            in `LabelledSet.dropped`.
+    """
+    if missing not in ("error", "drop"):
+        raise ValueError(f"missing must be 'error' or 'drop', got {missing!r}")
+    if frame.empty:
+        raise RouterInputError(f"{source}: no rows")
+    if _is_wide(frame):
+        frame = wide_to_long(frame, source)
+        rows = frame.pop("_source_row").to_numpy()
+    else:
+        rows = np.arange(len(frame))
+    absent = [c for c in LABELLED_REQUIRED if c not in frame.columns]
+    if absent:
+        raise RouterInputError(f"{source}: missing column(s) {', '.join(absent)}; a labelled set needs "
+                               f"{', '.join(LABELLED_REQUIRED)} and cost_usd or input_tokens + output_tokens "
+                               f"(found: {', '.join(map(str, frame.columns))})")
+    frame = frame.reset_index(drop=True)
+    frame["query_id"] = frame["query_id"].astype(str)
+    frame["model"] = frame["model"].astype(str)
+    empty_query = np.flatnonzero(frame["query"].isna().to_numpy() | (frame["query"].astype(str).str.strip() == ""))
+    if len(empty_query):
+        raise RouterInputError(f"{source}: empty query text at {_row_label(rows[empty_query[0]])}"
+                               + (f" and {len(empty_query) - 1} more rows" if len(empty_query) > 1 else ""))
+    quality = _numeric(frame, "quality", source, rows)
+    outside = np.flatnonzero((quality < 0) | (quality > 1))
+    if len(outside):
+        i = outside[0]
+        raise RouterInputError(f"{source}: column 'quality' must be in [0, 1]; {_row_label(rows[i])} has {quality[i]:g}"
+                               + (f" ({len(outside)} rows outside in all)" if len(outside) > 1 else ""))
+    duplicated = np.flatnonzero(frame.duplicated(["query_id", "model"], keep="first").to_numpy())
+    if len(duplicated):
+        i = duplicated[0]
+        raise RouterInputError(f"{source}: (query_id, model) = ({frame['query_id'][i]}, {frame['model'][i]}) appears twice; "
+                               f"second time at {_row_label(rows[i])}" + (f" ({len(duplicated)} duplicates in all)" if len(duplicated) > 1 else ""))
+
+    has_tokens = "input_tokens" in frame.columns and "output_tokens" in frame.columns
+    if "cost_usd" in frame.columns:
+        cost = _numeric(frame, "cost_usd", source, rows)
+        if (cost < 0).any():
+            raise RouterInputError(f"{source}: column 'cost_usd' must be >= 0; {_row_label(rows[np.flatnonzero(cost < 0)[0]])} is negative")
+    elif has_tokens:
+        if catalog is None:
+            raise RouterInputError(f"{source}: no cost_usd column, so a catalog with prices is needed to price input_tokens + output_tokens")
+        unknown = sorted(set(frame["model"]) - set(catalog.names))
+        if unknown:
+            raise RouterInputError(f"{source}: model(s) {', '.join(unknown)} are not in the catalog ({', '.join(catalog.names)}), so their tokens cannot be priced")
+        cost = np.array([catalog[m].cost_usd(i, o) for m, i, o in zip(frame["model"], _numeric(frame, "input_tokens", source, rows),
+                                                                        _numeric(frame, "output_tokens", source, rows))])
+    else:
+        raise RouterInputError(f"{source}: needs a cost_usd column, or input_tokens and output_tokens priced by the catalog")
+    frame = frame.assign(quality=quality, cost_usd=cost)
+
+    candidates = list(dict.fromkeys(frame["model"]))
+    if catalog is not None:  # keep the catalog's order where it covers the data, so columns follow it
+        candidates = [n for n in catalog.names if n in candidates] + [n for n in candidates if n not in catalog.names]
+    queries = frame.drop_duplicates("query_id")[["query_id", "query"] + (["category"] if "category" in frame.columns else [])]
+    counts = frame.groupby("query_id", sort=False)["model"].nunique()
+    incomplete = counts[counts < len(candidates)].index
+    dropped = pd.DataFrame()
+    if len(incomplete):
+        have = frame[frame["query_id"].isin(incomplete)].groupby("query_id", sort=False)["model"].apply(set)
+        first = incomplete[0]
+        lacking = sorted(set(candidates) - have[first])
+        if missing == "error":
+            first_row = rows[np.flatnonzero((frame["query_id"] == first).to_numpy())[0]]
+            raise RouterInputError(f"{source}: query_id {first} ({_row_label(first_row)}) has no row for model(s) {', '.join(lacking)}; "
+                                   f"{len(incomplete)} queries lack some of the {len(candidates)} models "
+                                   "(every query needs a quality for every model)")
+        dropped = pd.DataFrame({"query_id": list(incomplete),
+                                "reason": ["no row for " + ", ".join(sorted(set(candidates) - have[q])) for q in incomplete]})
+        queries = queries[~queries["query_id"].isin(incomplete)]
+        frame = frame[~frame["query_id"].isin(incomplete)]
+        if queries.empty:
+            raise RouterInputError(f"{source}: no query has a row for every model ({', '.join(candidates)})")
+
+    def pivot(column):
+        return frame.pivot(index="query_id", columns="model", values=column).loc[queries["query_id"], candidates].to_numpy(dtype=float)
+
+    input_tokens = output_tokens = None
+    if has_tokens:
+        output_tokens = pivot("output_tokens")
+        input_tokens = pivot("input_tokens").max(axis=1)  # the prompt is the same for every model
+    return LabelledSet(queries["query_id"].to_numpy(dtype=str), queries["query"].astype(str).tolist(), candidates,
+                       pivot("quality"), pivot("cost_usd"),
+                       queries["category"].astype(str).to_numpy() if "category" in queries.columns else None,
+                       input_tokens, output_tokens, source, dropped)
+
+
+def load_labelled(source, catalog: Catalog | None = None, missing: str = "error", name: str | None = None) -> LabelledSet:
+    """Read and validate a labelled routing set file (CSV, JSONL or Parquet; long or wide)."""
+    label = name or (str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "upload"))
+    return labelled_from_frame(read_table(source, name), catalog, source=label, missing=missing)
+
+
+# ---------------------------------------------------------------- request logs
+
+
+def _normalise_name(name: str) -> str:
+    return str(name).lower().replace("_", "").replace(" ", "").replace("-", "")
+
+
+def match_log_columns(columns) -> dict[str, str]:
+    """Map canonical request-log fields to the file's column names by alias; unmatched fields are absent."""
+    by_normal = {}
+    for c in columns:
+        by_normal.setdefault(_normalise_name(c), c)
+    mapping = {}
+    used = set()
+    for canonical, aliases in LOG_ALIASES.items():
+        for alias in aliases:
+            column = by_normal.get(_normalise_name(alias))
+            if column is not None and column not in used:
+                mapping[canonical] = column
+                used.add(column)
+                break
+    return mapping
+
+
+def prompt_text(value) -> str | None:
+    """The query in a prompt cell: plain text, or the last user message of OpenAI-style `messages` JSON."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    messages = value
+    if isinstance(value, str):
+        stripped = value.strip()
+        if not stripped:
+            return None
+        if not stripped.startswith(("[", "{")):
+            return stripped
+        try:
+            messages = json.loads(stripped)
+        except json.JSONDecodeError:
+            return stripped  # text that merely starts with a bracket
+    if isinstance(messages, dict):
+        messages = messages.get("messages", [messages])
+    if isinstance(messages, (list, tuple, np.ndarray)):
+        for message in reversed(list(messages)):
+            if isinstance(message, dict) and message.get("role", "user") == "user":
+                content = message.get("content")
+                if isinstance(content, list):  # multi-part content: keep the text parts
+                    content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+                text = str(content or "").strip()
+                return text or None
+        return None
+    text = str(messages).strip()
+    return text or None
+
+
+@dataclass
+class RequestLog:
+    """A request log in canonical columns, plus the rows that could not be used and why."""
+
+    frame: pd.DataFrame  # timestamp (UTC), prompt, and whichever optional canonical columns were present
+    rejected: pd.DataFrame  # original row number, reason, and the original cells
+    mapping: dict[str, str]
+    source: str
+
+
+def request_log_from_frame(frame: pd.DataFrame, mapping: dict[str, str] | None = None, source: str = "request log") -> RequestLog:
+    """Match columns, parse timestamps and prompts, and set aside (never silently drop) unusable rows.
+
+    Args:
+        mapping: canonical field -> column, overriding the automatic alias match (e.g. from a manual form).
+    """
+    auto = match_log_columns(frame.columns)
+    mapping = {**auto, **(mapping or {})}
+    for canonical, column in mapping.items():
+        if column not in frame.columns:
+            raise RouterInputError(f"{source}: mapped column {column!r} (for {canonical}) is not in the file; columns: {', '.join(map(str, frame.columns))}")
+    absent = [c for c in LOG_REQUIRED if c not in mapping]
+    if absent:
+        expected = "; ".join(f"{c}: one of {', '.join(LOG_ALIASES[c])}" for c in absent)
+        raise RouterInputError(f"{source}: no column for {', '.join(absent)} ({expected}); found columns {', '.join(map(str, frame.columns))}. "
+                               "Map them by hand.")
+    frame = frame.reset_index(drop=True)
+    out = pd.DataFrame(index=frame.index)
+    raw_time = frame[mapping["timestamp"]]
+    if pd.api.types.is_numeric_dtype(raw_time):  # epoch seconds or milliseconds
+        unit = "ms" if raw_time.dropna().abs().median() > 1e11 else "s"
+        out["timestamp"] = pd.to_datetime(raw_time, unit=unit, utc=True, errors="coerce")
+    else:
+        out["timestamp"] = pd.to_datetime(raw_time, utc=True, errors="coerce", format="mixed")
+    out["prompt"] = [prompt_text(v) for v in frame[mapping["prompt"]]]
+    reasons = pd.Series("", index=frame.index)
+    reasons[out["timestamp"].isna()] = f"timestamp not understood (column {mapping['timestamp']!r})"
+    reasons[out["prompt"].isna() & (reasons == "")] = f"empty prompt (column {mapping['prompt']!r})"
+    if "model" in mapping:
+        out["model"] = frame[mapping["model"]].astype("string")
+    for canonical in ("input_tokens", "output_tokens", "cost_usd", "latency_ms", "feedback"):
+        if canonical in mapping:
+            values = pd.to_numeric(frame[mapping[canonical]], errors="coerce")
+            out[canonical] = values
+    for canonical in ("user", "team"):
+        if canonical in mapping:
+            out[canonical] = frame[mapping[canonical]].astype("string")
+    bad = reasons != ""
+    rejected = frame[bad].copy()
+    rejected.insert(0, "reason", reasons[bad])
+    rejected.insert(0, "row", rejected.index + 1)
+    usable = out[~bad].reset_index(drop=True)
+    if usable.empty:
+        first = rejected["reason"].iloc[0] if len(rejected) else "no rows"
+        raise RouterInputError(f"{source}: no usable request; every row was rejected (first reason: {first})")
+    return RequestLog(usable, rejected.reset_index(drop=True), mapping, source)
+
+
+def load_request_log(source, mapping: dict[str, str] | None = None, name: str | None = None) -> RequestLog:
+    """Read a request log file (CSV, JSONL or Parquet), matching columns by alias (DESIGN.md §4)."""
+    label = name or (str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "upload"))
+    return request_log_from_frame(read_table(source, name), mapping, source=label)

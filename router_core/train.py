@@ -1,0 +1,113 @@
+"""The training loop. It knows RouterNet's outputs and the loss, nothing about files, catalogs or λ policies."""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .config import RouterConfig
+
+
+@dataclass
+class TrainingTargets:
+    """Per-(query, candidate) training targets, all (Q, M) float32."""
+
+    quality: np.ndarray  # in [0, 1]
+    cost: np.ndarray  # standardised log cost (or log output tokens)
+    cost_norm: np.ndarray  # CostScale-normalised cost, for the cost-aware routing term
+
+
+def routing_loss(outputs: dict, quality: torch.Tensor, cost: torch.Tensor, cost_norm: torch.Tensor,
+                 config: RouterConfig, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
+    """Quality + cost prediction loss, plus the routing terms on the attention weights (DESIGN.md §2)."""
+    quality_loss = nn.functional.binary_cross_entropy_with_logits(outputs["quality_logit"], quality)
+    cost_loss = nn.functional.smooth_l1_loss(outputs["cost"], cost)
+    weights = outputs["weights"].clamp(min=1e-9)  # (B, M)
+    target = torch.softmax(quality / config.routing_temperature, dim=1)  # the best candidates, softly
+    route_loss = -(target * weights.log()).sum(dim=1).mean()
+    lam = torch.rand((), generator=generator)  # the cost-aware term should hold across the whole λ range
+    cost_aware = -(weights * (quality - lam * cost_norm)).sum(dim=1).mean()
+    total = (config.quality_loss_weight * quality_loss + config.cost_loss_weight * cost_loss
+             + config.routing_loss_weight * route_loss + config.cost_aware_weight * cost_aware)
+    return total, {"quality": quality_loss.item(), "cost": cost_loss.item(), "routing": route_loss.item()}
+
+
+def train_net(net: nn.Module, batch_inputs: Callable[[np.ndarray], tuple[torch.Tensor, torch.Tensor]],
+              targets: TrainingTargets, train_index: np.ndarray, validation_index: np.ndarray,
+              config: RouterConfig, extra_params: list[nn.Parameter] | None = None,
+              trainable: list[nn.Parameter] | None = None, progress: Callable[[int, int, dict], None] | None = None,
+              show_bar: bool = True) -> dict:
+    """Train with Adam, early-stopped on validation loss; the best epoch's weights are restored.
+
+    Args:
+        batch_inputs: query indices -> (states (B, L, d), mask (B, L)); recomputes the encoder when it is being tuned.
+        trainable: parameters to train (default: all of net); extra_params: encoder layers being fine-tuned.
+        progress: callable(epoch, max_epochs, metrics) after each epoch, for a dashboard bar.
+    Returns:
+        history: per-epoch losses, best epoch, seconds.
+    """
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    params = list(trainable if trainable is not None else net.parameters()) + list(extra_params or [])
+    optimiser = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    tensors = {name: torch.from_numpy(np.asarray(getattr(targets, name), dtype=np.float32)) for name in ("quality", "cost", "cost_norm")}
+
+    def evaluate(index: np.ndarray) -> float:
+        net.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for start in range(0, len(index), 256):
+                idx = index[start:start + 256]
+                states, mask = batch_inputs(idx)
+                loss, _ = routing_loss(net(states, mask), *(tensors[n][idx] for n in ("quality", "cost", "cost_norm")),
+                                       config, torch.Generator().manual_seed(0))
+                total += loss.item() * len(idx)
+                count += len(idx)
+        return total / max(count, 1)
+
+    history = {"epochs": [], "best_epoch": 0, "best_validation_loss": float("inf")}
+    best_state, best_extra, since_best = None, None, 0
+    started = time.perf_counter()
+    bar = tqdm(range(1, config.epochs + 1), desc="training router", unit="epoch", disable=not show_bar, leave=False)
+    for epoch in bar:
+        net.train()
+        order = rng.permutation(train_index)
+        train_loss = 0.0
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start:start + config.batch_size]
+            states, mask = batch_inputs(idx)
+            loss, _ = routing_loss(net(states, mask), *(tensors[n][idx] for n in ("quality", "cost", "cost_norm")), config, generator)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            train_loss += loss.item() * len(idx)
+        validation_loss = evaluate(validation_index)
+        record = {"epoch": epoch, "train_loss": train_loss / len(order), "validation_loss": validation_loss}
+        history["epochs"].append(record)
+        bar.set_postfix(val=f"{validation_loss:.4f}")
+        if validation_loss < history["best_validation_loss"] - 1e-5:
+            history["best_validation_loss"], history["best_epoch"], since_best = validation_loss, epoch, 0
+            best_state = copy.deepcopy(net.state_dict())
+            best_extra = [p.detach().clone() for p in extra_params or []]
+        else:
+            since_best += 1
+        if progress is not None:
+            progress(epoch, config.epochs, record)
+        if since_best >= config.patience:
+            break
+    bar.close()
+    if best_state is not None:
+        net.load_state_dict(best_state)
+        with torch.no_grad():
+            for p, best in zip(extra_params or [], best_extra):
+                p.copy_(best)
+    net.eval()
+    history["seconds"] = time.perf_counter() - started
+    return history

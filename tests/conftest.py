@@ -1,0 +1,78 @@
+"""Small fixtures: a random 1-layer BERT saved to a folder, and a ~20-query table over 3 candidates."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+WORDS = ("write a python function that sorts list prove theorem hello how are you summarise this article "
+         "translate into french explain why the sky is blue step by step with unit tests in one sentence "
+         "detailed essay about history of rome solve equation x plus two equals five please thanks").split()
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_path(tmp_path_factory):
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny_bert")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(WORDS)) + ["##s", "##ing", "##ed"]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    tokenizer.save_pretrained(str(folder))
+    import torch
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    BertModel(config).save_pretrained(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tiny_bert_path):
+    from router_core.encoder import Encoder
+
+    return Encoder.load(str(tiny_bert_path), max_tokens=32)
+
+
+CANDIDATES = {  # name: (provider id, USD per 1M in, USD per 1M out)
+    "premium": ("openai/premium", 5.0, 15.0),
+    "mid": ("anthropic/mid", 3.0, 6.0),
+    "budget": ("mistral/budget", 0.2, 0.4),
+}
+
+
+@pytest.fixture
+def tiny_catalog():
+    from router_core.catalog import Candidate, Catalog
+
+    return Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
+
+
+def make_tiny_table(n_queries: int = 20, seed: int = 0) -> pd.DataFrame:
+    """Long-format labelled rows: hard (coding/proof) queries need the premium model, easy ones don't."""
+    rng = np.random.default_rng(seed)
+    easy = ["hello how are you", "translate into french please", "summarise this article in one sentence", "thanks"]
+    hard = ["write a python function that sorts list with unit tests", "prove theorem step by step",
+            "solve equation x plus two equals five step by step", "detailed essay about history of rome"]
+    rows = []
+    for i in range(n_queries):
+        is_hard = i % 2 == 0
+        text = (hard if is_hard else easy)[i % 4] + (" please" * (i // 8))
+        for name, (_, pin, pout) in CANDIDATES.items():
+            skill = {"premium": 0.9, "mid": 0.7, "budget": 0.3 if is_hard else 0.85}[name]
+            quality = float(np.clip(skill + rng.normal(0, 0.03), 0, 1))
+            inp, out = len(text) // 4 + 1, int(rng.integers(100, 300))
+            rows.append({"query_id": f"q{i:03d}", "query": text, "category": "hard" if is_hard else "easy", "model": name,
+                         "quality": round(quality, 3), "input_tokens": inp, "output_tokens": out,
+                         "cost_usd": (inp * pin + out * pout) / 1e6})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def tiny_table():
+    return make_tiny_table()
