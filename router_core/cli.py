@@ -1,0 +1,214 @@
+"""`python -m router_core VERB ...`: train, evaluate, route, route-batch, sample-data."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import RouterInputError
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+DEFAULT_ROUTER = SAMPLE_DIR / "router"
+
+
+def _lams(text: str) -> np.ndarray:
+    """'0,0.05,1' or 'start:stop:count' (e.g. 0:1:21) -> λ values."""
+    try:
+        if ":" in text:
+            start, stop, count = text.split(":")
+            return np.linspace(float(start), float(stop), int(count))
+        return np.array([float(x) for x in text.split(",") if x.strip()])
+    except ValueError as e:
+        raise RouterInputError(f"--lams {text!r}: expected comma-separated numbers (0,0.5,1) or start:stop:count (0:1:21)") from e
+
+
+def _load_catalog(path):
+    from .data import load_catalog
+
+    return load_catalog(path) if path else None
+
+
+def cmd_train(args) -> int:
+    from .config import RouterConfig
+    from .data import load_labelled
+    from .router import Router
+
+    catalog = _load_catalog(args.catalog)
+    data = load_labelled(args.data, catalog, missing=args.missing)
+    config = RouterConfig(epochs=args.epochs, seed=args.seed, finetune_layers=args.finetune_layers, max_tokens=args.max_tokens)
+    train = data
+    if args.test_fraction > 0:
+        train, _ = data.split(args.test_fraction, args.seed)
+    router = Router(config).fit(train, catalog)
+    router.training_["held_out"] = {"test_fraction": args.test_fraction, "split_seed": args.seed,
+                                    "full_data_digest": _digest(data)}
+    router.save(args.out)
+    print(json.dumps({"saved": str(args.out), "candidates": router.candidates_, "training": router.training_}, indent=2, default=float))
+    return 0
+
+
+def _digest(data) -> str:
+    from .router import labelled_digest
+
+    return labelled_digest(data)
+
+
+def cmd_evaluate(args) -> int:
+    from .comparison import compare_router
+    from .data import load_labelled
+    from .router import Router
+
+    router = Router.load(args.router)
+    data = load_labelled(args.data, router.catalog_, missing=args.missing)
+    train, test = data.split(args.test_fraction, args.seed)
+    held = router.training_.get("held_out", {})
+    if held.get("full_data_digest") == _digest(data) and held.get("test_fraction", 0) == 0:
+        print("warning: this router was trained on every query of this file; its figures below are optimistic", file=sys.stderr)
+    elif held.get("full_data_digest") == _digest(data) and (held.get("test_fraction"), held.get("split_seed")) != (args.test_fraction, args.seed):
+        print("warning: the router was trained with another split of this file; some test queries were in its training set", file=sys.stderr)
+    table, curves = compare_router(router, train, test, seed=args.seed, policy=args.policy)
+    print(f"{len(test)} held-out queries of {args.data} (measured quality and cost; baselines fitted on the other {len(train)})")
+    columns = [c for c in ("aiq", "max_quality", "cost_at_best_single", "quality_at_cheapest", "apgr", "cpt50", "cpt80", "estimate", "fit_seconds") if c in table.columns]
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table[columns].to_string(float_format=lambda x: f"{x:.4f}"))
+    if args.json:
+        payload = {"data": str(args.data), "n_test": len(test), "n_train": len(train),
+                   "table": json.loads(table[columns].to_json(orient="index")),
+                   "curves": {name: json.loads(curve.to_json(orient="records")) for name, curve in curves.items()}}
+        _write_atomic(Path(args.json), json.dumps(payload, indent=2))
+    return 0
+
+
+def cmd_route(args) -> int:
+    from .router import Router
+
+    router = Router.load(args.router)
+    decision = router.route(args.query, args.lam, k=args.top_k, policy=args.policy)[0]
+    print(json.dumps(decision.to_dict(), indent=2))
+    return 0
+
+
+def decisions_frame(router, query_ids, scores, lams, policy: str = "linear") -> pd.DataFrame:
+    """DESIGN.md §4 decisions: query_id, lambda, model, then per-candidate weight/quality/cost columns."""
+    sweep = router.sweep_scores(scores, lams, policy)
+    per_candidate = {}
+    for j, name in enumerate(scores.candidates):
+        per_candidate[f"weight_{name}"] = scores.weights[:, j]
+        per_candidate[f"predicted_quality_{name}"] = scores.quality[:, j]
+        per_candidate[f"predicted_cost_usd_{name}"] = scores.cost[:, j]
+    base = pd.DataFrame({"query_id": query_ids, **per_candidate})
+    parts = []
+    names = np.array(scores.candidates)
+    for lam, choice in zip(sweep.lams, sweep.choices):
+        part = base.copy()
+        part.insert(1, "lambda", round(float(lam), 6))
+        part.insert(2, "model", names[choice])
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def cmd_route_batch(args) -> int:
+    from .data import read_table
+    from .router import Router
+
+    router = Router.load(args.router)
+    table = read_table(args.input)
+    column = next((c for c in ("query", "prompt", "text") if c in table.columns), None)
+    if column is None:
+        raise RouterInputError(f"{args.input}: needs a query (or prompt/text) column; found {', '.join(map(str, table.columns))}")
+    empty = table[column].isna() | (table[column].astype(str).str.strip() == "")
+    if empty.any():
+        raise RouterInputError(f"{args.input}: empty {column!r} at row {int(np.flatnonzero(empty.to_numpy())[0]) + 1} ({int(empty.sum())} in all)")
+    ids = table["query_id"].astype(str) if "query_id" in table.columns else pd.Series([str(i + 1) for i in range(len(table))])
+    scores = router.scores(table[column].astype(str).tolist())
+    frame = decisions_frame(router, ids.to_numpy(), scores, _lams(args.lams), args.policy)
+    _write_atomic(Path(args.output), frame.to_csv(index=False))
+    print(f"wrote {len(frame)} decisions ({len(table)} queries × {len(frame) // max(len(table), 1)} λ values) to {args.output}")
+    return 0
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w") as f:
+        f.write(text)
+    os.replace(temp, path)
+
+
+def cmd_sample_data(args) -> int:
+    from .sample_data import generate
+    from .sample_router import train_default_router
+
+    paths = generate(args.out, seed=args.seed)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    router = train_default_router(Path(args.out), seed=args.seed)
+    print(f"router: {Path(args.out) / 'router'} (validation: {json.dumps(router.training_['validation'], default=float)})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m router_core", description="CrossRoute: cost-aware LLM routing with a cross-attention router.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = verbs.add_parser("train", help="train a router on a labelled set", description="Train a cross-attention router on a labelled routing set and save the artifact.")
+    p.add_argument("--data", required=True, help="labelled set (CSV, JSONL or Parquet; long or RouterBench wide format)")
+    p.add_argument("--out", required=True, help="folder to write the router artifact to (replaced atomically)")
+    p.add_argument("--catalog", help="catalog CSV or LiteLLM config.yaml; prices token counts and lets re-pricing work without retraining")
+    p.add_argument("--epochs", type=int, default=80, help="maximum epochs; training stops early on the validation split (default 80)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the held-out split and the weights (default 0, as `evaluate`)")
+    p.add_argument("--test-fraction", type=float, default=0.2, help="share of queries held out for `evaluate` (same seed => same split); 0 trains on all (default 0.2)")
+    p.add_argument("--finetune-layers", type=int, default=0, help="top encoder layers to fine-tune; 0 keeps the encoder frozen (default 0)")
+    p.add_argument("--max-tokens", type=int, default=128, help="prompt tokens the encoder reads (default 128)")
+    p.add_argument("--missing", choices=("error", "drop"), default="error", help="a query lacking some model: stop with an error (default) or leave it out")
+    p.set_defaults(func=cmd_train)
+
+    p = verbs.add_parser("evaluate", help="router vs every baseline on held-out queries", description="Split --data by query (as `train` did), fit the baselines on the train part and measure the router and every baseline on the held-out part: AIQ, max quality, cost at best-single quality, quality at the cheapest model's cost; APGR/CPT for two-model sets.")
+    p.add_argument("--router", required=True, help="router artifact folder")
+    p.add_argument("--data", required=True, help="labelled set to evaluate on")
+    p.add_argument("--json", help="also write the table and every λ curve to this JSON file")
+    p.add_argument("--test-fraction", type=float, default=0.2, help="held-out share of queries (default 0.2, as `train`)")
+    p.add_argument("--seed", type=int, default=0, help="split seed (default 0, as `train`)")
+    p.add_argument("--policy", choices=("linear", "paper", "exponential"), default="linear", help="λ policy for the router's curve (default linear)")
+    p.add_argument("--missing", choices=("error", "drop"), default="error", help="a query lacking some model: error (default) or leave it out")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = verbs.add_parser("route", help="route one query, print JSON", description="Route one query at trade-off λ and print the decision with per-model weights, predicted quality and predicted cost.")
+    p.add_argument("query", help="the query text")
+    p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
+    p.add_argument("--lam", type=float, required=True, help="λ in [0, 1]: 0 = highest predicted quality, 1 = cheapest")
+    p.add_argument("--top-k", type=int, default=1, help="1 = hard routing; k > 1 = soft routing: call the top k and merge with the aggregator (default 1)")
+    p.add_argument("--policy", choices=("linear", "paper", "exponential"), default="linear", help="λ policy (default linear)")
+    p.set_defaults(func=cmd_route)
+
+    p = verbs.add_parser("route-batch", help="route a file of queries at many λ values", description="Route every query of a file at each λ and write the decisions CSV (query_id, lambda, model, per-model weight, predicted quality and cost).")
+    p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
+    p.add_argument("--input", required=True, help="CSV, JSONL or Parquet with a query (or prompt) column and optional query_id")
+    p.add_argument("--lams", default="0:1:21", help="λ values: 0,0.05,...,1 or start:stop:count (default 0:1:21)")
+    p.add_argument("--output", required=True, help="decisions CSV to write (atomically)")
+    p.add_argument("--policy", choices=("linear", "paper", "exponential"), default="linear", help="λ policy (default linear)")
+    p.set_defaults(func=cmd_route_batch)
+
+    p = verbs.add_parser("sample-data", help="regenerate sample_data/ and its default router", description="Regenerate the synthetic sample data (catalog, labelled set, request log, README) with a fixed seed and retrain the default router.")
+    p.add_argument("--out", default=str(SAMPLE_DIR), help=f"folder to write (default {SAMPLE_DIR})")
+    p.add_argument("--seed", type=int, default=7, help="generator seed (default 7; same seed => same files)")
+    p.set_defaults(func=cmd_sample_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RouterInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,55 @@
+"""The cross-attention router and every baseline, measured side by side on the same held-out queries."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from .data import LabelledSet
+from .encoder import Encoder, sentence_embeddings
+from .policy import CostScale
+
+
+def routing_data(data: LabelledSet, encoder: Encoder):
+    """LabelledSet -> evaluate.RoutingData with mean-pooled sentence embeddings as baseline features."""
+    from .evaluate import RoutingData
+
+    features = sentence_embeddings(encoder.token_states(data.queries))
+    return RoutingData(features, data.quality, data.cost, list(data.candidates), data.categories,
+                       data.input_tokens, data.output_tokens)
+
+
+def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, baselines: list[str] | None = None,
+                   seed: int = 0, policy: str = "linear") -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Fit the baselines on `train`, then measure the (already trained) router and them on `test`.
+
+    Returns:
+        (table, curves): one row per router with AIQ and friends (evaluate.compare), and each λ curve.
+    """
+    from .baselines import run_baselines
+    from .evaluate import compare, curve_from_scores, default_lams
+
+    lams = default_lams() if lams is None else np.asarray(lams)
+    train_data, test_data = routing_data(train, router.encoder_), routing_data(test, router.encoder_)
+    cost_scale = CostScale.from_costs(train.cost)
+    curves = run_baselines(train_data, test_data, lams, cost_scale, names=baselines, seed=seed)
+    scores = router.scores(test.queries)
+    curves = {"cross-attention": curve_from_scores(scores.quality, scores.cost, test_data, lams, router.cost_scale_,
+                                                   policy=policy, weights=scores.weights), **curves}
+    table = compare(curves, test_data)
+    fit_seconds = {name: curve.attrs.get("fit_seconds", np.nan) for name, curve in curves.items()}
+    fit_seconds["cross-attention"] = router.training_.get("seconds", np.nan)
+    table["fit_seconds"] = pd.Series(fit_seconds)
+    return table, curves
+
+
+def train_and_compare(train: LabelledSet, test: LabelledSet, config, catalog=None, encoder: Encoder | None = None,
+                      baselines: list[str] | None = None, show_bar: bool = False):
+    """Train a fresh router on `train` and compare it with the baselines on `test` (benchmarks use this)."""
+    from .router import Router
+
+    started = time.perf_counter()
+    router = Router(config).fit(train, catalog, encoder=encoder, show_bar=show_bar)
+    router.training_["seconds"] = round(time.perf_counter() - started, 2)
+    return (router, *compare_router(router, train, test, baselines=baselines, seed=config.seed))

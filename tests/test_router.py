@@ -1,0 +1,155 @@
+"""The Router facade on a tiny random BERT: λ properties, soft routing, caching, artifact round trip and damage."""
+import json
+
+import numpy as np
+import pytest
+
+from router_core.config import RouterConfig
+from router_core.data import labelled_from_frame
+from router_core.errors import RouterInputError
+from router_core.router import Router
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_encoder, tmp_path_factory):
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from conftest import CANDIDATES, make_tiny_table
+    from router_core.catalog import Candidate, Catalog
+
+    catalog = Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
+    data = labelled_from_frame(make_tiny_table(40), catalog)
+    router = Router(RouterConfig(epochs=40, seed=3)).fit(data, catalog, encoder=tiny_encoder, show_bar=False)
+    return router, data, catalog
+
+
+QUERIES = ["prove theorem step by step", "hello how are you", "write a python function that sorts list", "thanks"]
+
+
+def test_lam_zero_picks_highest_predicted_quality_and_lam_one_the_cheapest(trained):
+    router, _, _ = trained
+    scores = router.scores(QUERIES)
+    at_zero = [d.candidate for d in router.route(QUERIES, 0.0)]
+    at_one = [d.candidate for d in router.route(QUERIES, 1.0)]
+    assert at_zero == [router.candidates_[j] for j in scores.quality.argmax(axis=1)]
+    assert at_one == [router.candidates_[j] for j in scores.cost.argmin(axis=1)]
+    assert set(at_one) == {"budget"}
+
+
+def test_predicted_cost_of_the_routed_candidate_never_rises_with_lam(trained):
+    router, _, _ = trained
+    sweep = router.sweep(QUERIES * 3, np.linspace(0, 1, 41))
+    rows = np.arange(len(QUERIES) * 3)
+    chosen_cost = np.stack([sweep.scores.cost[rows, c] for c in sweep.choices])
+    assert (np.diff(chosen_cost, axis=0) <= 1e-15).all()
+
+
+def test_the_router_learned_that_hard_queries_need_the_premium_model(trained):
+    router, data, _ = trained
+    quality = router.scores(data.queries).quality
+    hard = np.array([c == "hard" for c in data.categories])
+    budget = router.candidates_.index("budget")
+    assert quality[hard, budget].mean() < quality[~hard, budget].mean() - 0.2
+
+
+def test_soft_routing_calls_k_models_and_reports_an_estimated_band(trained):
+    router, _, catalog = trained
+    hard = router.route(QUERIES[0], 0.3)[0]
+    soft = router.route(QUERIES[0], 0.3, k=2)[0]
+    assert len(soft.candidates) == 2 and soft.aggregator == "premium"
+    calls = sum(soft.per_candidate[c]["predicted_cost_usd"] for c in soft.candidates)
+    assert soft.predicted_cost_usd > calls  # plus the aggregator call
+    assert soft.predicted_quality_low <= soft.predicted_quality_high
+    assert "estimated band" in soft.to_dict()["predicted_quality"]["note"]
+    assert hard.predicted_quality_low == hard.predicted_quality_high
+
+
+def test_scores_are_cached_and_repricing_needs_no_retraining(trained):
+    router, _, catalog = trained
+    first = router.scores(QUERIES)
+    calls = []
+    original = router.encoder_.token_states
+    router.encoder_.token_states = lambda *a, **k: calls.append(a) or original(*a, **k)
+    try:
+        again = router.scores(list(reversed(QUERIES)))
+        cheaper = router.scores(QUERIES, catalog=catalog.with_prices("premium", output_usd_per_1m=1.5))
+    finally:
+        router.encoder_.token_states = original
+    assert calls == []  # every text was already scored
+    np.testing.assert_allclose(again.quality[::-1], first.quality)
+    np.testing.assert_array_less(cheaper.cost[:, 0], first.cost[:, 0])
+    np.testing.assert_allclose(cheaper.cost[:, 1:], first.cost[:, 1:])
+
+
+def test_empty_query_and_bad_lam_are_input_errors(trained):
+    router, _, _ = trained
+    with pytest.raises(RouterInputError, match="query 2 is empty"):
+        router.route(["ok", "  "], 0.5)
+    with pytest.raises(RouterInputError, match=r"must be in \[0, 1\]"):
+        router.route("ok", -0.1)
+
+
+def test_save_and_load_give_identical_decisions(trained, tiny_encoder, tmp_path):
+    router, data, _ = trained
+    router.save(tmp_path / "artifact")
+    assert sorted(p.name for p in (tmp_path / "artifact").iterdir()) == ["router.json", "router.safetensors"]
+    loaded = Router.load(tmp_path / "artifact", encoder=tiny_encoder)
+    before, after = router.scores(data.queries), loaded.scores(data.queries)
+    np.testing.assert_allclose(before.quality, after.quality, atol=1e-6)
+    np.testing.assert_allclose(before.cost, after.cost, rtol=1e-5)
+    for lam in (0.0, 0.3, 1.0):
+        assert [d.candidate for d in router.route(data.queries, lam)] == [d.candidate for d in loaded.route(data.queries, lam)]
+    meta = json.loads((tmp_path / "artifact" / "router.json").read_text())
+    assert meta["format_version"] == 1 and meta["candidates"] == ["premium", "mid", "budget"]
+    assert meta["training"]["n_queries"] == 40 and meta["training"]["best_epoch"] >= 1
+
+
+def test_saving_over_an_existing_artifact_replaces_it_whole(trained, tmp_path):
+    router, _, _ = trained
+    (tmp_path / "artifact").mkdir()
+    (tmp_path / "artifact" / "stale.txt").write_text("old")
+    router.save(tmp_path / "artifact")
+    assert sorted(p.name for p in (tmp_path / "artifact").iterdir()) == ["router.json", "router.safetensors"]
+    assert [p.name for p in tmp_path.iterdir()] == ["artifact"]  # no temp folder left behind
+
+
+def test_damaged_artifacts_are_refused_with_the_reason(trained, tiny_encoder, tmp_path):
+    router, _, _ = trained
+    folder = router.save(tmp_path / "artifact")
+    weights = folder / "router.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(RouterInputError, match="digest does not match"):
+        Router.load(folder, encoder=tiny_encoder)
+    router.save(folder)
+    meta = json.loads((folder / "router.json").read_text())
+    meta["format_version"] = 99
+    (folder / "router.json").write_text(json.dumps(meta))
+    with pytest.raises(RouterInputError, match="format_version 99"):
+        Router.load(folder, encoder=tiny_encoder)
+    (folder / "router.json").write_text("{not json")
+    with pytest.raises(RouterInputError, match="not valid JSON"):
+        Router.load(folder, encoder=tiny_encoder)
+    with pytest.raises(RouterInputError, match="not a router artifact"):
+        Router.load(tmp_path / "nowhere", encoder=tiny_encoder)
+
+
+def test_fine_tuning_top_layers_changes_them_and_round_trips(tiny_bert_path, tmp_path):
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from conftest import make_tiny_table
+    from router_core.encoder import Encoder
+
+    encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
+    before = {k: v.clone() for k, v in encoder.model.state_dict().items()}
+    data = labelled_from_frame(make_tiny_table(20))
+    router = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1)).fit(data, encoder=encoder, show_bar=False)
+    after = encoder.model.state_dict()
+    changed = {k for k in before if not np.allclose(before[k].numpy(), after[k].numpy())}
+    assert changed and all(k.startswith("encoder.layer.1.") for k in changed)  # top layer only
+    router.save(tmp_path / "tuned")
+    loaded = Router.load(tmp_path / "tuned", encoder=Encoder.load(str(tiny_bert_path), max_tokens=32))
+    np.testing.assert_allclose(router.scores(data.queries).quality, loaded.scores(data.queries).quality, atol=1e-5)
