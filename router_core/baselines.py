@@ -1,0 +1,395 @@
+"""Baseline routers, run on the same split as CrossRoute's router (DESIGN.md §5).
+
+One abstract method (`curve`) plus a name -> class registry, like RouteLLM's ROUTER_CLS. Constructors only store
+hyperparameters; `fit(train, seed)` starts from scratch and returns self; learned attributes end in `_`.
+"""
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.optimize import nnls
+from sklearn.cluster import KMeans
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.neural_network import MLPRegressor
+
+from .errors import RouterInputError
+from .evaluate import RoutingData, curve_frame, curve_from_scores
+from .policy import CostScale, hard_choice, soft_cost, soft_quality_band
+
+
+class Baseline(ABC):
+    """A router to compare against: fitted on a training set, measured as a λ curve on a test set."""
+
+    name: ClassVar[str]
+
+    def fit(self, train: RoutingData, seed: int = 0) -> "Baseline":
+        """Learn from `train` from scratch (everything seeded by `seed`); returns self."""
+        self.candidates_ = list(train.candidates)
+        return self
+
+    @abstractmethod
+    def curve(self, test: RoutingData, lams, cost_scale: CostScale) -> pd.DataFrame:
+        """Measured curve on `test`: the columns of evaluate.curve_from_scores (lam, cost, quality, share_*)."""
+
+    def _check_test(self, test: RoutingData) -> None:
+        if not hasattr(self, "candidates_"):
+            raise RuntimeError(f"baseline {self.name!r} is not fitted; call fit(train) first")
+        if test.candidates != self.candidates_:
+            raise RouterInputError(f"baseline {self.name!r}: test candidates {test.candidates} differ from the "
+                                   f"training candidates {self.candidates_}")
+
+
+class PredictiveBaseline(Baseline):
+    """Predicts (Q, M) quality and cost from features, then routes with the linear policy."""
+
+    def fit(self, train: RoutingData, seed: int = 0) -> "PredictiveBaseline":
+        super().fit(train, seed)
+        self.mean_cost_ = train.cost.mean(axis=0)  # (M,) the cost head of baselines that predict quality only
+        return self
+
+    @abstractmethod
+    def predict_quality_cost(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, d) features -> (Q, M) predicted quality, (Q, M) predicted USD; columns follow candidates_."""
+
+    def curve(self, test: RoutingData, lams, cost_scale: CostScale) -> pd.DataFrame:
+        self._check_test(test)
+        quality_hat, cost_hat = self.predict_quality_cost(test.features)
+        return curve_from_scores(quality_hat, cost_hat, test, lams, cost_scale, policy="linear")
+
+    def _mean_cost(self, n_queries: int) -> np.ndarray:
+        return np.tile(self.mean_cost_, (n_queries, 1))  # (Q, M)
+
+
+class SingleBaseline(Baseline):
+    """Always one candidate: a one-point curve (lam is NaN, the point does not depend on λ)."""
+
+    name = "single"
+
+    def __init__(self, candidate: str):
+        self.candidate = candidate
+
+    def fit(self, train: RoutingData, seed: int = 0) -> "SingleBaseline":
+        if self.candidate not in train.candidates:
+            raise RouterInputError(f"single-model baseline: no candidate {self.candidate!r}; the set has {', '.join(train.candidates)}")
+        return super().fit(train, seed)
+
+    def curve(self, test, lams, cost_scale):
+        self._check_test(test)
+        j = test.candidates.index(self.candidate)
+        return curve_frame([np.nan], [test.cost[:, j].mean()], [test.quality[:, j].mean()],
+                           np.eye(len(test.candidates))[[j]], test.candidates)
+
+
+class RandomBaseline(Baseline):
+    """Random mixing of the cheapest and the best single model (on train): send a share p = 1 − λ to the best.
+
+    Expected values, not a sampled draw, so the curve is the straight line between the two models.
+    """
+
+    name = "random"
+
+    def fit(self, train, seed=0):
+        super().fit(train, seed)
+        mean_cost, mean_quality = train.cost.mean(axis=0), train.quality.mean(axis=0)
+        self.cheapest_ = int(np.argmin(mean_cost))
+        self.best_ = int(np.lexsort((mean_cost, -mean_quality))[0])  # ties to the cheaper model
+        return self
+
+    def curve(self, test, lams, cost_scale):
+        self._check_test(test)
+        best_share = 1.0 - np.asarray(lams, dtype=float)  # (L,)
+        ends = np.array([self.cheapest_, self.best_])
+        mix = np.column_stack([1.0 - best_share, best_share])  # (L, 2)
+        shares = np.zeros((best_share.size, len(test.candidates)))
+        np.add.at(shares, (slice(None), ends), mix)  # add, not assign: the cheapest may also be the best
+        return curve_frame(lams, mix @ test.cost[:, ends].mean(axis=0), mix @ test.quality[:, ends].mean(axis=0),
+                           shares, test.candidates)
+
+
+class OracleBaseline(Baseline):
+    """Upper bound: routes on the test set's true quality and cost."""
+
+    name = "oracle"
+
+    def curve(self, test, lams, cost_scale):
+        self._check_test(test)
+        return curve_from_scores(test.quality, test.cost, test, lams, cost_scale)
+
+
+class KnnBaseline(PredictiveBaseline):
+    """Mean quality and cost of the k nearest training queries (cosine distance)."""
+
+    name = "knn"
+
+    def __init__(self, n_neighbors: int = 20):
+        self.n_neighbors = n_neighbors
+
+    def fit(self, train, seed=0):
+        super().fit(train, seed)
+        k = min(self.n_neighbors, train.n_queries)
+        self.model_ = KNeighborsRegressor(n_neighbors=k, metric="cosine", algorithm="brute")
+        self.model_.fit(train.features, np.hstack([train.quality, train.cost]))  # (Q, 2M) targets
+        return self
+
+    def predict_quality_cost(self, features):
+        predicted = self.model_.predict(features)  # (Q, 2M)
+        n_candidates = len(self.candidates_)
+        return predicted[:, :n_candidates], predicted[:, n_candidates:]
+
+
+class MlpBaseline(PredictiveBaseline):
+    """A small multi-output MLP regressor from features to quality; cost is the mean training cost."""
+
+    name = "mlp"
+
+    def __init__(self, hidden_layer_sizes: tuple[int, ...] = (64,), max_iter: int = 1000):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.max_iter = max_iter
+
+    def fit(self, train, seed=0):
+        super().fit(train, seed)
+        self.model_ = MLPRegressor(hidden_layer_sizes=self.hidden_layer_sizes, max_iter=self.max_iter, early_stopping=True, random_state=seed)
+        self.model_.fit(train.features, train.quality)
+        return self
+
+    def predict_quality_cost(self, features):
+        quality = np.clip(self.model_.predict(features).reshape(len(features), -1), 0.0, 1.0)  # (Q, M)
+        return quality, self._mean_cost(len(features))
+
+
+class LinearBaseline(PredictiveBaseline):
+    """Ridge regression from features to each candidate's quality; cost is the mean training cost."""
+
+    name = "linear"
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def fit(self, train, seed=0):
+        super().fit(train, seed)
+        self.model_ = Ridge(alpha=self.alpha).fit(train.features, train.quality)
+        return self
+
+    def predict_quality_cost(self, features):
+        quality = np.clip(self.model_.predict(features).reshape(len(features), -1), 0.0, 1.0)  # (Q, M)
+        return quality, self._mean_cost(len(features))
+
+
+class _MatrixFactorisationNet(torch.nn.Module):
+    """quality_hat[q, m] = sigmoid(v_m · W x_q + b_m)."""
+
+    def __init__(self, n_features: int, n_candidates: int, dim: int):
+        super().__init__()
+        self.projection = torch.nn.Linear(n_features, dim, bias=False)  # W
+        self.candidate_embedding = torch.nn.Parameter(torch.randn(n_candidates, dim) / dim ** 0.5)  # v_m
+        self.candidate_bias = torch.nn.Parameter(torch.zeros(n_candidates))  # b_m
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        # (Q, d) @ (d, dim) -> (Q, dim); (Q, dim) @ (dim, M) -> (Q, M) logits
+        return self.projection(features) @ self.candidate_embedding.T + self.candidate_bias
+
+
+@contextmanager
+def _one_torch_thread():
+    # The steps are tiny, so thread hand-offs cost more than the maths: under CPU contention from another
+    # process, two intra-op threads turned a 0.1 s fit into 20 s. Restored afterwards (the setting is process-wide).
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+class MatrixFactorisationBaseline(PredictiveBaseline):
+    """RouteLLM-style matrix factorisation, trained pointwise with BCE on quality (soft labels in [0, 1]).
+
+    RouteLLM's MF is pairwise (Bradley–Terry on arena wins) with L2-normalised candidate embeddings and a learned
+    weighting vector; we have a quality per (query, candidate), so we fit it directly, keeping RouteLLM's
+    projection of the query embedding, its Adam + weight decay and its Gaussian noise on the query embedding.
+    """
+
+    name = "mf"
+
+    def __init__(self, dim: int = 32, epochs: int = 300, learning_rate: float = 1e-2, weight_decay: float = 1e-5,
+                 noise: float = 0.05):
+        self.dim = dim
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.noise = noise  # RouteLLM's alpha: "adding noise to stablize the training"
+
+    def fit(self, train, seed=0):
+        super().fit(train, seed)
+        features = torch.as_tensor(train.features)  # (Q, d)
+        target = torch.as_tensor(train.quality, dtype=torch.float32)  # (Q, M)
+        with torch.random.fork_rng(devices=[]), _one_torch_thread():  # seed locally; leave the global RNG alone
+            torch.manual_seed(seed)
+            self.net_ = _MatrixFactorisationNet(features.shape[1], target.shape[1], self.dim)
+            optimiser = torch.optim.Adam(self.net_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+            loss_fn = torch.nn.BCEWithLogitsLoss()
+            for _ in range(self.epochs):  # full batch: labelled sets are a few thousand queries
+                noisy = features + self.noise * torch.randn_like(features)
+                loss = loss_fn(self.net_(noisy), target)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+        self.net_.eval()
+        return self
+
+    def predict_quality_cost(self, features):
+        with torch.no_grad():
+            quality = torch.sigmoid(self.net_(torch.as_tensor(np.asarray(features, dtype=np.float32)))).numpy()  # (Q, M)
+        return quality.astype(float), self._mean_cost(len(features))
+
+
+class ClassifierBaseline(PredictiveBaseline):
+    """Logistic regression on the best candidate per query; predict_proba is the quality score."""
+
+    name = "classifier"
+
+    def __init__(self, C: float = 1.0, max_iter: int = 1000):
+        self.C = C
+        self.max_iter = max_iter
+
+    def fit(self, train, seed=0):
+        super().fit(train, seed)
+        best = hard_choice(train.quality, train.cost)  # (Q,) highest quality, ties to the cheaper call
+        self.classes_ = np.unique(best)
+        self.model_ = None
+        if self.classes_.size > 1:  # LogisticRegression refuses a single class
+            self.model_ = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=seed).fit(train.features, best)
+            self.classes_ = self.model_.classes_
+        return self
+
+    def predict_quality_cost(self, features):
+        probability = np.zeros((len(features), len(self.candidates_)))  # (Q, M); never-best candidates stay 0
+        if self.model_ is None:
+            probability[:, self.classes_[0]] = 1.0
+        else:
+            probability[:, self.classes_] = self.model_.predict_proba(features)  # columns follow classes_
+        return probability, self._mean_cost(len(features))
+
+
+class ClusterBaseline(PredictiveBaseline):
+    """REGROUP-style: k-means on normalised embeddings, per-cluster mean quality and cost of each candidate."""
+
+    name = "cluster"
+
+    def __init__(self, n_clusters: int | None = None):
+        self.n_clusters = n_clusters  # None: about one cluster per 50 training queries, between 8 and 20
+
+    def fit(self, train, seed=0):
+        super().fit(train, seed)
+        k = self.n_clusters or int(np.clip(train.n_queries // 50, 8, 20))
+        k = min(k, train.n_queries)
+        self.model_ = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(_unit_rows(train.features))
+        one_hot = np.eye(k)[self.model_.labels_]  # (Q, k)
+        counts = one_hot.sum(axis=0)[:, None]  # (k, 1), every k-means cluster holds at least one query
+        self.cluster_quality_ = one_hot.T @ train.quality / counts  # (k, Q) @ (Q, M) -> (k, M)
+        self.cluster_cost_ = one_hot.T @ train.cost / counts  # (k, M)
+        return self
+
+    def predict_quality_cost(self, features):
+        cluster = self.model_.predict(_unit_rows(features))  # (Q,)
+        return self.cluster_quality_[cluster], self.cluster_cost_[cluster]
+
+
+def _unit_rows(features: np.ndarray) -> np.ndarray:
+    features = np.asarray(features, dtype=np.float32)
+    return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+
+
+class CallEveryBaseline(Baseline):
+    """MoA-style: call every candidate, then the dearest merges the answers. One point, quality an ESTIMATE.
+
+    Offline data holds each candidate's own quality, not the merged answer's, so `quality` is the best of all
+    answers (upper end of the band) and `quality_low` their mean; `estimate` is True (DESIGN.md §3).
+    """
+
+    name = "call-every"
+
+    def fit(self, train, seed=0):
+        super().fit(train, seed)
+        self.aggregator_ = int(np.argmax(train.cost.mean(axis=0)))
+        self.aggregator_mean_cost_ = float(train.cost[:, self.aggregator_].mean())
+        self.prices_ = None  # USD per 1M (input, output) tokens of the aggregator
+        self.aggregator_output_tokens_ = 0.0
+        if train.output_tokens is not None:
+            self.aggregator_output_tokens_ = float(train.output_tokens[:, self.aggregator_].mean())
+            # RoutingData holds USD per call, not list prices; a call's cost is linear in its token counts.
+            input_tokens = _or_zeros(train.input_tokens, train.n_queries)
+            design = np.column_stack([input_tokens, train.output_tokens[:, self.aggregator_]])  # (Q, 2)
+            self.prices_ = nnls(design, train.cost[:, self.aggregator_] * 1e6)[0]
+        return self
+
+    def curve(self, test, lams, cost_scale):
+        self._check_test(test)
+        n_candidates = len(test.candidates)
+        everyone = np.tile(np.arange(n_candidates), (test.n_queries, 1))  # (Q, M)
+        if self.prices_ is None or test.output_tokens is None:
+            # No token counts to price the merge call: charge one typical aggregator call (an underestimate,
+            # since the real merge call reads every answer).
+            cost = test.cost.sum(axis=1) + self.aggregator_mean_cost_
+        else:
+            cost = soft_cost(test.cost, everyone, _or_zeros(test.input_tokens, test.n_queries), test.output_tokens,
+                             self.prices_[0], self.prices_[1], self.aggregator_output_tokens_)
+        merge_weights = np.full((test.n_queries, n_candidates), 1.0 / n_candidates)  # nobody is preferred
+        quality_low, quality_high = soft_quality_band(test.quality, everyone, merge_weights)
+        return curve_frame([np.nan], [cost.mean()], [quality_high.mean()], np.ones((1, n_candidates)), test.candidates,
+                           quality_low=[quality_low.mean()], estimate=[True])
+
+
+def _or_zeros(values: np.ndarray | None, n_queries: int) -> np.ndarray:
+    return np.zeros(n_queries) if values is None else values
+
+
+BASELINES: dict[str, type[Baseline]] = {cls.name: cls for cls in (
+    SingleBaseline, RandomBaseline, OracleBaseline, KnnBaseline, MlpBaseline, LinearBaseline,
+    MatrixFactorisationBaseline, ClassifierBaseline, ClusterBaseline, CallEveryBaseline)}
+
+
+def baseline_names(candidates: list[str]) -> list[str]:
+    """Every baseline name for a candidate set, with `single` expanded to `single:<candidate>`."""
+    return [f"single:{c}" for c in candidates] + [name for name in BASELINES if name != "single"]
+
+
+def make_baseline(name: str) -> Baseline:
+    """A baseline with default hyperparameters from its registry name (`single:<candidate>` for one model)."""
+    if name.startswith("single:"):
+        return SingleBaseline(name.removeprefix("single:"))
+    if name in BASELINES and name != "single":
+        return BASELINES[name]()
+    raise RouterInputError(f"unknown baseline {name!r}; choose from single:<candidate>, "
+                           f"{', '.join(n for n in BASELINES if n != 'single')}")
+
+
+def run_baselines(train: RoutingData, test: RoutingData, lams, cost_scale: CostScale,
+                  names: list[str] | None = None, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Fit each baseline on `train` and measure its curve on `test`.
+
+    `single` in `names` expands to every candidate. Each curve's fit wall time in seconds is in
+    curve.attrs["fit_seconds"] (evaluate.compare reports it).
+    """
+    if train.candidates != test.candidates:
+        raise RouterInputError(f"train and test candidates differ: {train.candidates} vs {test.candidates}")
+    if names is None:
+        names = baseline_names(train.candidates)
+    expanded = [n for name in names for n in ([f"single:{c}" for c in train.candidates] if name == "single" else [name])]
+    curves = {}
+    for name in expanded:
+        baseline = make_baseline(name)
+        started = time.perf_counter()
+        baseline.fit(train, seed=seed)
+        fit_seconds = time.perf_counter() - started
+        curve = baseline.curve(test, lams, cost_scale)
+        curve.attrs["fit_seconds"] = fit_seconds
+        curves[name] = curve
+    return curves

@@ -1,0 +1,212 @@
+"""Turn per-query scores into measured λ curves, per-category tables and a comparison table (DESIGN.md §5).
+
+Scores decide; the labelled set's MEASURED quality and cost of the chosen candidate are what gets averaged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import metrics
+from .errors import RouterInputError
+from .policy import CostScale, hard_choice, utilities
+
+
+@dataclass
+class RoutingData:
+    """A labelled routing set in array form, columns in `candidates` order.
+
+    Args:
+        features: (Q, d) float32 sentence embeddings.
+        quality: (Q, M) measured quality in [0, 1].
+        cost: (Q, M) USD per call.
+        categories: (Q,) task category names, optional.
+        input_tokens: (Q,) prompt tokens, optional.
+        output_tokens: (Q, M) answer tokens per candidate, optional.
+    """
+
+    features: np.ndarray
+    quality: np.ndarray
+    cost: np.ndarray
+    candidates: list[str]
+    categories: np.ndarray | None = None
+    input_tokens: np.ndarray | None = None
+    output_tokens: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.features = np.asarray(self.features, dtype=np.float32)
+        self.quality = np.asarray(self.quality, dtype=float)
+        self.cost = np.asarray(self.cost, dtype=float)
+        self.candidates = [str(c) for c in self.candidates]
+        if self.features.ndim != 2:
+            raise RouterInputError(f"RoutingData: features must be a (queries, dims) array, got shape {self.features.shape}")
+        n_queries, n_candidates = self.features.shape[0], len(self.candidates)
+        if n_queries == 0 or n_candidates == 0:
+            raise RouterInputError(f"RoutingData: needs at least one query and one candidate, got {n_queries} and {n_candidates}")
+        if len(set(self.candidates)) != n_candidates:
+            raise RouterInputError(f"RoutingData: candidate names must be unique, got {self.candidates}")
+        expected = (n_queries, n_candidates)
+        for field in ("quality", "cost"):
+            shape = getattr(self, field).shape
+            if shape != expected:
+                raise RouterInputError(f"RoutingData: {field} has shape {shape}, expected (queries, candidates) = {expected} "
+                                       f"(one column per candidate: {', '.join(self.candidates)})")
+        self._check_values("quality", self.quality, 0.0, 1.0, "a quality in [0, 1]")
+        self._check_values("cost", self.cost, 0.0, np.inf, "a finite USD cost >= 0")
+        if self.categories is not None:
+            self.categories = np.asarray(self.categories).astype(str)
+            self._check_shape("categories", self.categories, (n_queries,))
+        if self.input_tokens is not None:
+            self.input_tokens = np.asarray(self.input_tokens, dtype=float)
+            self._check_shape("input_tokens", self.input_tokens, (n_queries,))
+        if self.output_tokens is not None:
+            self.output_tokens = np.asarray(self.output_tokens, dtype=float)
+            self._check_shape("output_tokens", self.output_tokens, expected)
+
+    @staticmethod
+    def _check_shape(field: str, values: np.ndarray, expected: tuple) -> None:
+        if values.shape != expected:
+            raise RouterInputError(f"RoutingData: {field} has shape {values.shape}, expected {expected}")
+
+    def _check_values(self, field: str, values: np.ndarray, low: float, high: float, what: str) -> None:
+        bad = ~np.isfinite(values) | (values < low) | (values > high)
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise RouterInputError(f"RoutingData: {field} at query {row}, candidate {self.candidates[column]!r} is "
+                                   f"{values[row, column]}, expected {what} ({int(bad.sum())} bad value(s) in all)")
+
+    @property
+    def n_queries(self) -> int:
+        return self.features.shape[0]
+
+    def subset(self, idx) -> "RoutingData":
+        """The queries at `idx` (integer indices or a boolean mask), same candidates."""
+        def take(values):
+            return None if values is None else values[idx]
+        return RoutingData(self.features[idx], self.quality[idx], self.cost[idx], list(self.candidates),
+                           take(self.categories), take(self.input_tokens), take(self.output_tokens))
+
+
+def default_lams(n: int = 41) -> np.ndarray:
+    """The λ grid of a sweep: n evenly spaced points on [0, 1] (DESIGN.md asks for at least 41)."""
+    return np.linspace(0.0, 1.0, n)
+
+
+def curve_frame(lams, cost, quality, shares, candidates: list[str], **extra) -> pd.DataFrame:
+    """Assemble a curve table: columns lam, cost, quality, share_<candidate>, then any `extra` columns.
+
+    Args:
+        lams, cost, quality: (P,) one value per point; cost in USD.
+        shares: (P, M) fraction of queries sent to each candidate.
+    """
+    frame = pd.DataFrame({"lam": np.asarray(lams, dtype=float), "cost": cost, "quality": quality})
+    shares = np.asarray(shares, dtype=float).reshape(len(frame), len(candidates))  # (P, M)
+    for j, name in enumerate(candidates):
+        frame[f"share_{name}"] = shares[:, j]
+    for column, values in extra.items():
+        frame[column] = values
+    return frame
+
+
+def _check_scores(quality_hat, cost_hat, data: RoutingData) -> tuple[np.ndarray, np.ndarray]:
+    quality_hat = np.asarray(quality_hat, dtype=float)
+    cost_hat = np.asarray(cost_hat, dtype=float)
+    for field, values in (("quality_hat", quality_hat), ("cost_hat", cost_hat)):
+        if values.shape != data.quality.shape:
+            raise RouterInputError(f"{field} has shape {values.shape}, expected (queries, candidates) = {data.quality.shape}")
+    return quality_hat, cost_hat
+
+
+def _choose(quality_hat, cost_norm, lam, policy, weights) -> np.ndarray:
+    return hard_choice(utilities(quality_hat, cost_norm, lam, policy, weights), cost_norm)  # (Q,)
+
+
+def curve_from_scores(quality_hat, cost_hat, data: RoutingData, lams, cost_scale: CostScale,
+                      policy: str = "linear", weights=None) -> pd.DataFrame:
+    """Hard-route every query at each λ and average the chosen candidates' measured quality and cost.
+
+    Args:
+        quality_hat, cost_hat: (Q, M) predicted quality and USD, columns in data.candidates order.
+        lams: (L,) λ values in [0, 1].
+        weights: (Q, M) routing weights, for the `paper` policy only.
+    Returns:
+        One row per λ: lam, cost (mean USD), quality (mean), share_<candidate>.
+    """
+    quality_hat, cost_hat = _check_scores(quality_hat, cost_hat, data)
+    lams = np.atleast_1d(np.asarray(lams, dtype=float))
+    if lams.size == 0:
+        raise RouterInputError("the λ grid (lams) is empty; use e.g. default_lams()")
+    cost_norm = cost_scale.normalise(cost_hat)  # (Q, M)
+    rows = np.arange(data.n_queries)
+    n_candidates = len(data.candidates)
+    cost, quality, shares = [], [], []
+    for lam in lams:  # per λ the work is vectorised over queries
+        choice = _choose(quality_hat, cost_norm, lam, policy, weights)  # (Q,)
+        cost.append(data.cost[rows, choice].mean())
+        quality.append(data.quality[rows, choice].mean())
+        shares.append(np.bincount(choice, minlength=n_candidates) / data.n_queries)
+    return curve_frame(lams, cost, quality, np.array(shares), data.candidates)
+
+
+def category_breakdown(quality_hat, cost_hat, data: RoutingData, lam: float, cost_scale: CostScale,
+                       policy: str = "linear", weights=None) -> pd.DataFrame:
+    """Per category at one λ: n, routed mean quality and cost, the best single model there, and shares.
+
+    Returns:
+        One row per category: category, n, quality, cost (mean USD), best_single, best_single_quality,
+        share_<candidate>.
+    """
+    if data.categories is None:
+        raise RouterInputError("category breakdown needs categories; this routing set has no `category` column")
+    quality_hat, cost_hat = _check_scores(quality_hat, cost_hat, data)
+    cost_norm = cost_scale.normalise(cost_hat)  # (Q, M)
+    choice = _choose(quality_hat, cost_norm, lam, policy, weights)  # (Q,)
+    rows = np.arange(data.n_queries)
+    routed = pd.DataFrame({"category": data.categories, "quality": data.quality[rows, choice],
+                           "cost": data.cost[rows, choice]}).groupby("category")
+    single = pd.DataFrame(data.quality, columns=data.candidates).groupby(data.categories).mean()  # (C, M)
+    table = pd.DataFrame({"n": routed.size(), "quality": routed["quality"].mean(), "cost": routed["cost"].mean(),
+                          "best_single": single.idxmax(axis=1), "best_single_quality": single.max(axis=1)})
+    one_hot = np.eye(len(data.candidates))[choice]  # (Q, M)
+    shares = pd.DataFrame(one_hot, columns=[f"share_{c}" for c in data.candidates]).groupby(data.categories).mean()
+    return table.join(shares).rename_axis("category").reset_index()
+
+
+def compare(curves: dict[str, pd.DataFrame], data: RoutingData) -> pd.DataFrame:
+    """One row per router or baseline: metrics.summarize against the single models of `data`.
+
+    Two-candidate sets also get RouteLLM's apgr, cpt50 and cpt80, with the strong model the one of higher mean
+    quality; these are NaN for estimated curves (their quality is a band, not a measurement) and for curves
+    without a share column for the strong model.
+
+    Returns:
+        Indexed by name: aiq, max_quality, cost_at_best_single, quality_at_cheapest, [apgr, cpt50, cpt80],
+        estimate, fit_seconds (from curve.attrs, NaN when absent).
+    """
+    single_cost = data.cost.mean(axis=0)  # (M,)
+    single_quality = data.quality.mean(axis=0)  # (M,)
+    pair = len(data.candidates) == 2
+    strong = int(np.argmax(single_quality))
+    strong_quality = single_quality[strong]
+    weak_quality = single_quality[1 - strong] if pair else np.nan
+    strong_share = f"share_{data.candidates[strong]}"
+    rows = []
+    for name, curve in curves.items():
+        missing = [c for c in ("cost", "quality") if c not in curve.columns]
+        if missing:
+            raise RouterInputError(f"curve {name!r} lacks column(s) {', '.join(missing)}; expected lam, cost, quality, share_<candidate>")
+        estimate = bool(curve["estimate"].any()) if "estimate" in curve.columns else False
+        row = {"name": name, **metrics.summarize(curve["cost"], curve["quality"], single_cost, single_quality)}
+        if pair:
+            usable = not estimate and strong_share in curve.columns and strong_quality != weak_quality
+            fraction = curve[strong_share] if usable else None
+            row["apgr"] = metrics.apgr(fraction, curve["quality"], weak_quality, strong_quality) if usable else np.nan
+            for target in (50, 80):
+                row[f"cpt{target}"] = (metrics.cpt(fraction, curve["quality"], weak_quality, strong_quality, target / 100)
+                                       if usable else np.nan)
+        row["estimate"] = estimate
+        row["fit_seconds"] = float(curve.attrs.get("fit_seconds", np.nan))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("name")

@@ -1,0 +1,92 @@
+"""The CLI: user errors are one line and exit 2; route and route-batch outputs follow the contracts."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from router_core.cli import main
+from router_core.config import RouterConfig
+from router_core.data import labelled_from_frame
+from router_core.router import Router
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "router_core", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def tiny_router_dir(tiny_bert_path, tmp_path_factory):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import CANDIDATES, make_tiny_table
+    from router_core.catalog import Candidate, Catalog
+    from router_core.encoder import Encoder
+
+    catalog = Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
+    data = labelled_from_frame(make_tiny_table(30), catalog)
+    config = RouterConfig(encoder=str(tiny_bert_path), max_tokens=32, epochs=20)
+    router = Router(config).fit(data, catalog, encoder=Encoder.load(str(tiny_bert_path), 32), show_bar=False)
+    return router.save(tmp_path_factory.mktemp("cli") / "router")
+
+
+def test_bad_labelled_file_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "bad.csv").write_text("query_id,query,model,quality,cost_usd\nq1,hi,a,1.5,0.1\n")
+    result = run_cli("train", "--data", tmp_path / "bad.csv", "--out", tmp_path / "r")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'bad.csv'}: column 'quality' must be in [0, 1]; row 1 (line 2) has 1.5"]
+    assert "Traceback" not in result.stderr and not (tmp_path / "r").exists()
+
+
+def test_missing_router_is_one_line(tmp_path):
+    result = run_cli("route", "--router", tmp_path / "none", "--lam", "0.5", "hello")
+    assert result.returncode == 2 and result.stderr.startswith("error: ") and "not a router artifact" in result.stderr
+
+
+def test_every_verb_has_help():
+    for verb in ("train", "evaluate", "route", "route-batch", "sample-data"):
+        result = run_cli(verb, "--help")
+        assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_route_prints_a_json_decision(tiny_router_dir, capsys):
+    assert main(["route", "--router", str(tiny_router_dir), "--lam", "1", "prove theorem step by step"]) == 0
+    decision = json.loads(capsys.readouterr().out)
+    assert decision["candidates"] == ["budget"] and decision["routing"] == "hard"
+    assert set(decision["per_candidate"]) == {"premium", "mid", "budget"}
+    assert decision["per_candidate"]["budget"]["predicted_cost_usd"] == pytest.approx(decision["predicted_cost_usd"])
+    assert main(["route", "--router", str(tiny_router_dir), "--lam", "0.2", "--top-k", "2", "prove theorem"]) == 0
+    soft = json.loads(capsys.readouterr().out)
+    assert soft["routing"] == "soft" and len(soft["candidates"]) == 2 and soft["aggregator"] == "premium"
+
+
+def test_route_batch_writes_the_decisions_contract(tiny_router_dir, tmp_path, capsys):
+    pd.DataFrame({"query_id": ["a", "b"], "query": ["hello how are you", "prove theorem step by step"]}).to_csv(tmp_path / "in.csv", index=False)
+    assert main(["route-batch", "--router", str(tiny_router_dir), "--input", str(tmp_path / "in.csv"),
+                 "--lams", "0,0.5,1", "--output", str(tmp_path / "out.csv")]) == 0
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns[:3]) == ["query_id", "lambda", "model"]
+    assert {"weight_premium", "predicted_quality_mid", "predicted_cost_usd_budget"} <= set(out.columns)
+    assert len(out) == 6 and sorted(out["lambda"].unique()) == [0.0, 0.5, 1.0]
+    assert (out[out["lambda"] == 1.0]["model"] == "budget").all()
+    weights = out[[c for c in out.columns if c.startswith("weight_")]].to_numpy()
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_route_batch_refuses_an_empty_query(tiny_router_dir, tmp_path, capsys):
+    pd.DataFrame({"prompt": ["fine", None]}).to_csv(tmp_path / "in.csv", index=False)
+    assert main(["route-batch", "--router", str(tiny_router_dir), "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "o.csv")]) == 2
+    assert "empty 'prompt' at row 2" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_router_core_never_imports_streamlit():
+    code = "import sys, router_core, router_core.cli, router_core.comparison; print('streamlit' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stderr
+    offenders = [p.name for p in (ROOT / "router_core").glob("*.py") if "streamlit" in p.read_text() and "import streamlit" in p.read_text()]
+    assert offenders == []
