@@ -17,7 +17,7 @@ class RouterConfig:
     dropout: float = 0.1
     epochs: int = 80
     batch_size: int = 64
-    learning_rate: float = 2e-3
+    learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     patience: int = 8  # epochs without validation improvement before stopping
     validation_fraction: float = 0.15

@@ -1,0 +1,207 @@
+"""Time-of-day λ schedules replayed over a scored request log: cost, predicted quality and model mix per hour and day.
+
+Everything here is arithmetic over cached scores, so editing a schedule never re-encodes a prompt.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import RouterInputError
+from .policy import check_lam, hard_choice, utilities
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+DAYS_PER_MONTH = 30.44  # mean Gregorian month, for "projected monthly cost"
+
+
+def usd(amount: float) -> str:
+    """Dollars with sensible precision: cents for big sums, 3 significant digits for fractions of a cent."""
+    return f"${amount:,.2f}" if abs(amount) >= 1 else f"${amount:.3g}"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """λ per weekday (Monday first) and hour of day: a 7 × 24 table. 0 = quality first, 1 = cost first."""
+
+    lams: tuple[tuple[float, ...], ...]
+    name: str = "custom"
+
+    def __post_init__(self):
+        table = np.asarray(self.lams, dtype=float)
+        if table.shape != (7, 24):
+            raise RouterInputError(f"schedule {self.name!r}: needs 24 hourly λ values for each of 7 weekdays, got shape {table.shape}")
+        bad = np.argwhere(~np.isfinite(table) | (table < 0) | (table > 1))
+        if len(bad):
+            day, hour = bad[0]
+            raise RouterInputError(f"schedule {self.name!r}: λ at {WEEKDAYS[day]} {hour:02d}:00 is {table[day, hour]}; "
+                                   "every λ must be in [0, 1] (0 = quality first, 1 = cost first)")
+
+    @classmethod
+    def daily(cls, hourly, name: str = "custom") -> "Schedule":
+        """The same 24 hourly values every day of the week."""
+        hourly = [float(x) for x in hourly]
+        if len(hourly) != 24:
+            raise RouterInputError(f"schedule {name!r}: needs 24 hourly λ values (00:00 … 23:00), got {len(hourly)}")
+        return cls(tuple(tuple(hourly) for _ in range(7)), name)
+
+    @classmethod
+    def constant(cls, lam: float) -> "Schedule":
+        return cls.daily([check_lam(lam)] * 24, f"constant λ={lam:g}")
+
+    @classmethod
+    def business_hours(cls) -> "Schedule":
+        """The seed's preset: quality first 09–18 (λ 0.05), 18–23 λ 0.2, cost first overnight (λ 0.5)."""
+        return cls.daily([0.05 if 9 <= h < 18 else 0.2 if 18 <= h < 23 else 0.5 for h in range(24)], "business hours (seed)")
+
+    @property
+    def table(self) -> np.ndarray:
+        return np.asarray(self.lams, dtype=float)  # (7, 24)
+
+    def lam_at(self, timestamps: pd.Series) -> np.ndarray:
+        """λ for each timestamp, read from its weekday and hour."""
+        times = pd.DatetimeIndex(timestamps)
+        return self.table[times.dayofweek.to_numpy(), times.hour.to_numpy()]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Hours as rows (00 … 23), weekdays as columns: the editable view."""
+        return pd.DataFrame(self.table.T, index=[f"{h:02d}:00" for h in range(24)], columns=list(WEEKDAYS))
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, name: str = "custom") -> "Schedule":
+        values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        if values.shape == (24, 1):
+            return cls.daily(values[:, 0], name)
+        return cls(tuple(map(tuple, values.T)), name)
+
+    def shifted(self, delta: float, name: str | None = None) -> "Schedule":
+        """Every hour moved by `delta`, clipped to [0, 1]."""
+        return Schedule(tuple(map(tuple, np.clip(self.table + delta, 0.0, 1.0))), name or self.name)
+
+
+@dataclass(frozen=True)
+class ScoredLog:
+    """A request log joined to the router's scores of its distinct prompts (each prompt scored once)."""
+
+    timestamps: pd.Series  # (R,) UTC
+    prompt_index: np.ndarray  # (R,) row of each request in the score arrays
+    candidates: list[str]
+    quality: np.ndarray  # (P, M) predicted, P distinct prompts
+    cost: np.ndarray  # (P, M) predicted USD
+    cost_norm: np.ndarray  # (P, M)
+    weights: np.ndarray  # (P, M)
+    logged_model: pd.Series | None = None  # (R,) what the naive setup called, where the log says
+    logged_cost: pd.Series | None = None  # (R,) USD the log recorded
+
+    @property
+    def n_days(self) -> float:
+        """Days the log covers, counting whole calendar days (a two-week log is 14, not 13.96)."""
+        days = pd.DatetimeIndex(self.timestamps).normalize()
+        return float(max(1, days.nunique()))
+
+
+def scored_log(log_frame: pd.DataFrame, router, catalog=None, progress=None) -> ScoredLog:
+    """Score each distinct prompt of a request log once.
+
+    Args:
+        log_frame: data.RequestLog.frame (timestamp, prompt, optional model and cost_usd).
+        progress: callable(done, total) while encoding.
+    """
+    codes, distinct = pd.factorize(log_frame["prompt"], sort=False)
+    scores = router.scores(list(distinct), catalog=catalog, progress=progress)
+    return ScoredLog(log_frame["timestamp"].reset_index(drop=True), codes, list(scores.candidates), scores.quality,
+                     scores.cost, scores.cost_norm, scores.weights,
+                     log_frame["model"].reset_index(drop=True) if "model" in log_frame else None,
+                     log_frame["cost_usd"].reset_index(drop=True) if "cost_usd" in log_frame else None)
+
+
+def replay(log: ScoredLog, schedule: Schedule, policy: str = "linear", alpha: float = 5.0) -> pd.DataFrame:
+    """Route every request at its hour's λ.
+
+    Returns:
+        one row per request: timestamp, lam, model, predicted_cost_usd, predicted_quality.
+    """
+    lam_per_request = schedule.lam_at(log.timestamps)  # (R,)
+    choice = np.empty(len(lam_per_request), dtype=int)
+    for lam in np.unique(lam_per_request):  # at most 7 × 24 distinct values; each is one vectorised pass
+        rows = lam_per_request == lam
+        prompts = log.prompt_index[rows]
+        u = utilities(log.quality[prompts], log.cost_norm[prompts], lam, policy, log.weights[prompts], alpha)
+        choice[rows] = hard_choice(u, log.cost_norm[prompts])
+    return pd.DataFrame({"timestamp": log.timestamps.to_numpy(), "lam": lam_per_request,
+                         "model": np.asarray(log.candidates)[choice],
+                         "predicted_cost_usd": log.cost[log.prompt_index, choice],
+                         "predicted_quality": log.quality[log.prompt_index, choice]})
+
+
+def replay_constant_cost_per_day(log: ScoredLog, lam: float, policy: str = "linear", alpha: float = 5.0) -> float:
+    """Mean predicted USD per day if every request were routed at one λ."""
+    u = utilities(log.quality, log.cost_norm, lam, policy, log.weights, alpha)
+    per_prompt = log.cost[np.arange(len(u)), hard_choice(u, log.cost_norm)]  # (P,)
+    return float(per_prompt[log.prompt_index].sum() / log.n_days)
+
+
+def summarise(requests: pd.DataFrame, by: str = "hour") -> pd.DataFrame:
+    """Per hour of day (summed over days) or per calendar day: requests, predicted cost, mean predicted quality, model mix."""
+    times = pd.DatetimeIndex(requests["timestamp"])
+    key = times.hour if by == "hour" else times.normalize().date if by == "day" else None
+    if key is None:
+        raise ValueError(f"by must be 'hour' or 'day', got {by!r}")
+    grouped = requests.groupby(np.asarray(key))
+    table = pd.DataFrame({"requests": grouped.size(), "predicted_cost_usd": grouped["predicted_cost_usd"].sum(),
+                          "predicted_quality": grouped["predicted_quality"].mean(), "mean_lam": grouped["lam"].mean()})
+    mix = pd.crosstab(np.asarray(key), requests["model"].to_numpy(), normalize="index")
+    table = table.join(mix.add_prefix("share_"))
+    table.index.name = by
+    return table
+
+
+def all_to_best(log: ScoredLog) -> tuple[str, np.ndarray, np.ndarray]:
+    """The candidate with the highest mean predicted quality over the log, and its per-request cost and quality."""
+    best = int(log.quality[log.prompt_index].mean(axis=0).argmax())
+    return log.candidates[best], log.cost[log.prompt_index, best], log.quality[log.prompt_index, best]
+
+
+def totals(log: ScoredLog, requests: pd.DataFrame) -> dict:
+    """Projected monthly cost and savings against sending everything to the best model (all predicted)."""
+    best_name, best_cost, best_quality = all_to_best(log)
+    per_day = requests["predicted_cost_usd"].sum() / log.n_days
+    best_per_day = best_cost.sum() / log.n_days
+    result = {"days": log.n_days, "requests": len(requests), "cost_per_day_usd": per_day,
+              "monthly_cost_usd": per_day * DAYS_PER_MONTH, "best_model": best_name,
+              "best_model_monthly_cost_usd": best_per_day * DAYS_PER_MONTH,
+              "savings_vs_best_usd": (best_per_day - per_day) * DAYS_PER_MONTH,
+              "savings_vs_best_fraction": 1.0 - per_day / best_per_day if best_per_day > 0 else np.nan,
+              "predicted_quality": float(requests["predicted_quality"].mean()),
+              "best_model_predicted_quality": float(best_quality.mean())}
+    result["predicted_quality_change"] = result["predicted_quality"] - result["best_model_predicted_quality"]
+    if log.logged_cost is not None and log.logged_cost.notna().any():
+        result["logged_monthly_cost_usd"] = float(log.logged_cost.sum()) / log.n_days * DAYS_PER_MONTH
+    return result
+
+
+def fit_daily_budget(log: ScoredLog, budget_per_day_usd: float, policy: str = "linear", alpha: float = 5.0,
+                     tolerance: float = 1e-4) -> float:
+    """The smallest constant λ (most quality) whose mean predicted cost per day is within the budget.
+
+    Predicted cost never rises with λ under the linear policy, so bisection finds the level.
+    Raises:
+        RouterInputError when even λ = 1 (always the cheapest model) costs more than the budget.
+    """
+    if not budget_per_day_usd > 0:
+        raise RouterInputError(f"daily budget must be a positive USD amount, got {budget_per_day_usd}")
+    if replay_constant_cost_per_day(log, 0.0, policy, alpha) <= budget_per_day_usd:
+        return 0.0
+    cheapest = replay_constant_cost_per_day(log, 1.0, policy, alpha)
+    if cheapest > budget_per_day_usd:
+        raise RouterInputError(f"a budget of {usd(budget_per_day_usd)}/day is below the cheapest routing of this traffic "
+                               f"({usd(cheapest)}/day at λ = 1, every request to its cheapest model)")
+    low, high = 0.0, 1.0  # cost(low) > budget >= cost(high)
+    while high - low > tolerance:
+        middle = (low + high) / 2
+        if replay_constant_cost_per_day(log, middle, policy, alpha) <= budget_per_day_usd:
+            high = middle
+        else:
+            low = middle
+    return high
