@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import metrics
 from .errors import RouterInputError
-from .policy import CostScale, hard_choice, utilities
+from .policy import CostScale, hard_choice, soft_cost, soft_quality_band, soft_top_k, utilities
 
 
 @dataclass
@@ -210,3 +210,29 @@ def compare(curves: dict[str, pd.DataFrame], data: RoutingData) -> pd.DataFrame:
         row["fit_seconds"] = float(curve.attrs.get("fit_seconds", np.nan))
         rows.append(row)
     return pd.DataFrame(rows).set_index("name")
+
+
+def soft_curve(quality_hat, cost_hat, data: RoutingData, lams, cost_scale: CostScale, k: int, aggregator: int,
+               aggregator_prices: tuple[float, float], aggregator_output_tokens: float, tau: float = 0.05) -> pd.DataFrame:
+    """Soft routing (top-k + aggregator) per λ: measured cost, and quality as an ESTIMATED band.
+
+    Offline data holds each candidate's own quality, not the merged answer's, so `quality_low` is the
+    merge-weighted mean of the k measured qualities and `quality` the best of them; `estimate` is True.
+    Args:
+        aggregator: column index of the aggregating candidate; aggregator_prices: its USD per 1M (input, output).
+    """
+    quality_hat, cost_hat = _check_scores(quality_hat, cost_hat, data)
+    cost_norm = cost_scale.normalise(cost_hat)  # (Q, M)
+    input_tokens = np.zeros(data.n_queries) if data.input_tokens is None else data.input_tokens
+    answers = (np.full_like(data.cost, aggregator_output_tokens) if data.output_tokens is None else data.output_tokens)
+    cost, low, high, shares = [], [], [], []
+    for lam in np.atleast_1d(np.asarray(lams, dtype=float)):
+        indices, merge = soft_top_k(utilities(quality_hat, cost_norm, lam), k, tau)  # (Q, k)
+        cost.append(soft_cost(data.cost, indices, input_tokens, answers, *aggregator_prices, aggregator_output_tokens).mean())
+        band = soft_quality_band(data.quality, indices, merge)
+        low.append(band[0].mean())
+        high.append(band[1].mean())
+        called = np.zeros_like(data.cost)
+        np.put_along_axis(called, indices, 1.0, axis=1)
+        shares.append(called.mean(axis=0))
+    return curve_frame(lams, cost, high, np.array(shares), data.candidates, quality_low=low, estimate=True)

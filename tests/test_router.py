@@ -153,3 +153,37 @@ def test_fine_tuning_top_layers_changes_them_and_round_trips(tiny_bert_path, tmp
     router.save(tmp_path / "tuned")
     loaded = Router.load(tmp_path / "tuned", encoder=Encoder.load(str(tiny_bert_path), max_tokens=32))
     np.testing.assert_allclose(router.scores(data.queries).quality, loaded.scores(data.queries).quality, atol=1e-5)
+
+
+def test_adding_a_candidate_trains_only_its_embedding(trained):
+    import pandas as pd
+
+    from router_core.catalog import Candidate
+    from router_core.extend import add_candidate
+
+    router, data, _ = trained
+    # "newbie": good on easy queries only, priced like the budget model
+    hard = np.array([c == "hard" for c in data.categories])
+    rows = pd.DataFrame({"query_id": data.query_ids, "query": data.queries, "model": "newbie",
+                         "quality": np.where(hard, 0.1, 0.9), "input_tokens": data.input_tokens, "output_tokens": 150})
+    entry = Candidate("newbie", "x/newbie", 0.1, 0.2, 150)
+    samples = labelled_from_frame(rows, __import__("router_core.catalog", fromlist=["Catalog"]).Catalog((entry,)))
+    before = {k: v.clone() for k, v in router.net_.state_dict().items()}
+    extended = add_candidate(router, samples, entry, epochs=200)
+    assert extended.candidates_ == ["premium", "mid", "budget", "newbie"]
+    for key, value in router.net_.state_dict().items():  # the original router is untouched
+        assert torch_equal(value, before[key])
+    shared = {k: v for k, v in extended.net_.state_dict().items() if k != "candidate_embeddings"}
+    assert all(torch_equal(v, before[k]) for k, v in shared.items())
+    assert torch_equal(extended.net_.candidate_embeddings[:3], before["candidate_embeddings"])
+    quality = extended.scores(data.queries).quality[:, 3]
+    assert quality[~hard].mean() > quality[hard].mean() + 0.25  # learned from 40 rows through one embedding row
+    assert extended.catalog_["newbie"].output_usd_per_1m == 0.2
+    with pytest.raises(RouterInputError, match="already a candidate"):
+        add_candidate(extended, samples, entry)
+
+
+def torch_equal(a, b):
+    import torch
+
+    return torch.equal(a.detach(), b.detach())

@@ -1,0 +1,69 @@
+"""Human-readable views of a decision: attention per word as typed, and a plain-language "why"."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .router import RouteDecision
+
+
+def word_attention(encoder, text: str, attention: np.ndarray, candidates: list[str]) -> pd.DataFrame:
+    """Token × candidate attention regrouped by the words the user typed.
+
+    Word pieces of one word are averaged into that word, spelled as in the original text (case and accents kept);
+    [CLS] and [SEP] keep their own rows because they take part in the routing weights too.
+    Args:
+        attention: (L, M) from Scores.attention for this text.
+    Returns:
+        One row per word (index: the word, made unique with a position suffix when repeated), one column per candidate.
+    """
+    batch = encoder.tokenizer([text], truncation=True, max_length=encoder.max_tokens, return_offsets_mapping=True)
+    word_ids = batch.word_ids(0)
+    offsets = batch["offset_mapping"][0]
+    tokens = encoder.tokenizer.convert_ids_to_tokens(batch["input_ids"][0])
+    labels, groups = [], []
+    for position, (word, (start, end), token) in enumerate(zip(word_ids, offsets, tokens)):
+        if word is None:
+            labels.append(token)
+            groups.append([position])
+        elif groups and labels and word_ids[groups[-1][0]] == word:
+            groups[-1].append(position)
+            first_start = offsets[groups[-1][0]][0]
+            labels[-1] = text[first_start:end]
+        else:
+            labels.append(text[start:end])
+            groups.append([position])
+    rows = np.stack([attention[g].mean(axis=0) for g in groups])  # (W, M)
+    seen: dict[str, int] = {}
+    unique = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return pd.DataFrame(rows, index=unique, columns=candidates)
+
+
+def why(decision: RouteDecision) -> str:
+    """One or two sentences on why this candidate won at this λ, from the router's predictions."""
+    per = decision.per_candidate
+    chosen = decision.candidate
+    lam = decision.lam
+    best_quality = max(per, key=lambda c: per[c]["predicted_quality"])
+    cheapest = min(per, key=lambda c: per[c]["predicted_cost_usd"])
+    q = {c: per[c]["predicted_quality"] for c in per}
+    cost = {c: per[c]["predicted_cost_usd"] for c in per}
+    lead = f"At λ={lam:.2f} ({'quality first' if lam < 0.5 else 'cost first' if lam > 0.5 else 'balanced'}), {chosen} wins"
+    if decision.policy != "linear":
+        return f"{lead} under the {decision.policy} policy (highest score among the candidates; predicted quality {q[chosen]:.2f})."
+    reasons = []
+    if best_quality != chosen:
+        ratio = cost[best_quality] / max(cost[chosen], 1e-12)
+        reasons.append(f"{best_quality}'s higher predicted quality ({q[best_quality]:.2f} vs {q[chosen]:.2f}) is not worth "
+                       f"its {ratio:.1f}× cost")
+    else:
+        reasons.append(f"it has the highest predicted quality ({q[chosen]:.2f})")
+    if cheapest != chosen:
+        ratio = cost[chosen] / max(cost[cheapest], 1e-12)
+        reasons.append(f"{cheapest} is {ratio:.1f}× cheaper but predicted {q[chosen] - q[cheapest]:.2f} lower in quality")
+    else:
+        reasons.append("it is also the cheapest")
+    return f"{lead}: {'; '.join(reasons)}. Utility = (1 − λ)·quality − λ·normalised cost; all figures predicted by the router."

@@ -1,0 +1,72 @@
+"""Adding a candidate LLM to a trained router from a few labelled queries: only its capability embedding is trained."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch import nn
+
+from .catalog import Candidate, Catalog
+from .data import LabelledSet
+from .encoder import pad_states
+from .errors import RouterInputError
+from .policy import CostScale
+
+
+def add_candidate(router, samples: LabelledSet, candidate: Candidate | None = None, epochs: int = 300,
+                  learning_rate: float = 1e-2, seed: int = 0):
+    """A new router with one more candidate; every existing weight stays frozen.
+
+    Args:
+        samples: labelled rows of the new candidate only (one model column), e.g. 25–200 queries.
+        candidate: its catalog entry (prices); needed when the router prices costs from its catalog.
+    Returns:
+        a new Router (the given one is left untouched), with `added_` recording the samples used.
+    """
+    router._check_fitted()
+    if len(samples.candidates) != 1:
+        raise RouterInputError(f"{samples.source}: rows for exactly one new model are needed, found {', '.join(samples.candidates)}")
+    name = samples.candidates[0]
+    if name in router.candidates_:
+        raise RouterInputError(f"{samples.source}: {name!r} is already a candidate of this router")
+    if len(samples) < 5:
+        raise RouterInputError(f"{samples.source}: {len(samples)} labelled queries is too few; give at least 5 (25+ recommended)")
+    if router.catalog_ is not None and candidate is None:
+        raise RouterInputError(f"adding {name!r}: this router prices costs from its catalog, so give the new model's prices")
+    if router.cost_mode_ == "tokens" and samples.output_tokens is None:
+        raise RouterInputError(f"{samples.source}: this router predicts answer length, so the rows need output_tokens")
+
+    new = copy.copy(router)
+    new.net_ = copy.deepcopy(router.net_)
+    for p in new.net_.parameters():
+        p.requires_grad_(False)
+    existing = new.net_.candidate_embeddings.detach()  # (M, a)
+    torch.manual_seed(seed)
+    row = nn.Parameter(existing.mean(dim=0, keepdim=True).clone())  # start from the average candidate
+    states, mask = pad_states(router.encoder_.token_states(samples.queries))
+    raw = np.log1p(samples.output_tokens[:, 0]) if router.cost_mode_ == "tokens" else np.log(np.maximum(samples.cost[:, 0], 1e-12))
+    cost_target = torch.tensor((raw - router.cost_standardise_[0]) / router.cost_standardise_[1], dtype=torch.float32)
+    quality_target = torch.tensor(samples.quality[:, 0], dtype=torch.float32)
+    optimiser = torch.optim.Adam([row], lr=learning_rate)
+    new.net_.eval()  # dropout off: with a handful of queries it only adds noise
+    for _ in range(epochs):
+        out = new.net_(states, mask, candidate_embeddings=torch.cat([existing, row]))
+        loss = (nn.functional.binary_cross_entropy_with_logits(out["quality_logit"][:, -1], quality_target)
+                + router.config.cost_loss_weight * nn.functional.smooth_l1_loss(out["cost"][:, -1], cost_target))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    new.net_.candidate_embeddings = nn.Parameter(torch.cat([existing, row.detach()]), requires_grad=False)
+    new.candidates_ = list(router.candidates_) + [name]
+    if router.catalog_ is not None:
+        new.catalog_ = Catalog(tuple(router.catalog_.candidates) + (candidate,), router.catalog_.aggregator)
+    mean_cost = float(np.mean(samples.cost[:, 0]))
+    new.cost_scale_ = CostScale(min(router.cost_scale_.log_min, float(np.log(max(mean_cost, 1e-12)))),
+                                max(router.cost_scale_.log_max, float(np.log(max(mean_cost, 1e-12)))))
+    new.training_ = {**router.training_, "added": [*router.training_.get("added", []),
+                                                   {"candidate": name, "n_queries": len(samples), "final_loss": float(loss.item())}]}
+    new.encoder_state_ = router.encoder_state_
+    new._reset_cache()
+    new.__dict__.pop("_router_id", None)
+    return new
