@@ -1,6 +1,7 @@
 """The cross-attention router and every baseline, measured side by side on the same held-out queries."""
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -30,12 +31,15 @@ def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, bas
     from .baselines import run_baselines
     from .evaluate import compare, curve_from_scores, default_lams
 
-    lams = default_lams() if lams is None else np.asarray(lams)
+    # A fine grid (DESIGN asks for >= 41) so that every router's hull is traced closely, however its λ is spread.
+    lams = default_lams(201) if lams is None else np.asarray(lams)
     train_data, test_data = routing_data(train, router.encoder_), routing_data(test, router.encoder_)
     cost_scale = CostScale.from_costs(train.cost)
     curves = run_baselines(train_data, test_data, lams, cost_scale, names=baselines, seed=seed)
     scores = router.scores(test.queries)
-    curves = {"cross-attention": curve_from_scores(scores.quality, scores.cost, test_data, lams, router.cost_scale_,
+    # Router.utilities undoes the even-steps weight for the comparison policies; measure them the same way.
+    scale = router.cost_scale_ if policy == "linear" else dataclasses.replace(router.cost_scale_, weight=1.0)
+    curves = {"cross-attention": curve_from_scores(scores.quality, scores.cost, test_data, lams, scale,
                                                    policy=policy, weights=scores.weights), **curves}
     table = compare(curves, test_data)
     fit_seconds = {name: curve.attrs.get("fit_seconds", np.nan) for name, curve in curves.items()}

@@ -15,6 +15,8 @@ class RouterConfig:
     attention_dim: int = 128
     hidden_dim: int = 128
     dropout: float = 0.1
+    pooled_feature: bool = False  # also feed the mean token state to the heads (no gain measured on the sample set)
+    early_stop_on: str = "quality"  # "quality": validation quality loss only (what routing needs); "total": every loss term
     epochs: int = 80
     batch_size: int = 64
     learning_rate: float = 1e-3
@@ -25,7 +27,7 @@ class RouterConfig:
     finetune_layers: int = 0  # top encoder layers trained too; 0 keeps the encoder frozen so its states are computed once
     quality_loss_weight: float = 1.0
     cost_loss_weight: float = 0.5
-    routing_loss_weight: float = 0.2  # cross-entropy of the attention weights against softmax(quality / τ)
+    routing_loss_weight: float = 0.5  # cross-entropy of the attention weights against softmax(quality / τ)
     routing_temperature: float = 0.1  # τ above
     cost_aware_weight: float = 0.05  # the seed's −(E_w[quality] − λ·E_w[cost]) term, λ drawn per batch
     soft_temperature: float = 0.05  # merge weights softmax(u / τ) in soft routing
@@ -41,6 +43,8 @@ class RouterConfig:
             raise RouterInputError(f"config: dropout must be in [0, 1), got {self.dropout}")
         if not 0.0 < self.validation_fraction < 0.5:
             raise RouterInputError(f"config: validation_fraction must be in (0, 0.5), got {self.validation_fraction}")
+        if self.early_stop_on not in ("quality", "total"):
+            raise RouterInputError(f"config: early_stop_on must be 'quality' or 'total', got {self.early_stop_on!r}")
         if not isinstance(self.finetune_layers, int) or self.finetune_layers < 0:
             raise RouterInputError(f"config: finetune_layers must be a whole number >= 0, got {self.finetune_layers!r}")
         for name in ("learning_rate", "routing_temperature", "soft_temperature"):

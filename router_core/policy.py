@@ -21,10 +21,15 @@ class CostScale:
     so the slider would do nothing until λ≈0.9 and then jump (a cliff).
     Per-query costs outside the catalog's typical range fall a little outside [0, 1]; we keep them unclipped so
     the normalisation stays strictly monotone and λ=1 always picks the cheapest predicted cost.
+
+    `weight` (κ) scales the result. Quality gaps between candidates are often ~0.05 while their log-cost gaps
+    are ~0.3, so with κ = 1 every switch happens below λ≈0.2 and the rest of the slider does nothing (a cliff).
+    Any κ > 0 traces the same decisions (u ∝ quality − t·cost for t from 0 to ∞); κ only spreads them evenly over λ.
     """
 
     log_min: float
     log_max: float
+    weight: float = 1.0
 
     @classmethod
     def from_costs(cls, cost: np.ndarray) -> "CostScale":
@@ -37,7 +42,26 @@ class CostScale:
         return cls(log_min, log_max)
 
     def normalise(self, cost: np.ndarray) -> np.ndarray:
-        return (np.log(np.maximum(np.asarray(cost, dtype=float), 1e-12)) - self.log_min) / (self.log_max - self.log_min)
+        unit = (np.log(np.maximum(np.asarray(cost, dtype=float), 1e-12)) - self.log_min) / (self.log_max - self.log_min)
+        return self.weight * unit
+
+    def with_even_steps(self, quality: np.ndarray, cost: np.ndarray, n_lams: int = 41) -> "CostScale":
+        """The κ whose λ sweep over these predictions moves mean cost most evenly (smallest largest step).
+
+        Args:
+            quality, cost: (Q, M) predicted quality and USD on the training queries.
+        """
+        rows = np.arange(len(quality))
+        best_weight, best_jump = 1.0, np.inf
+        for weight in np.geomspace(0.01, 1.0, 41):
+            norm = CostScale(self.log_min, self.log_max, float(weight)).normalise(cost)
+            mean_cost = np.array([cost[rows, hard_choice(utilities(quality, norm, lam), norm)].mean()
+                                  for lam in np.linspace(0.0, 1.0, n_lams)])
+            span = mean_cost[0] - mean_cost[-1]
+            jump = np.max(np.abs(np.diff(mean_cost))) / span if span > 0 else 0.0
+            if jump < best_jump - 1e-9:
+                best_weight, best_jump = float(weight), jump
+        return CostScale(self.log_min, self.log_max, best_weight)
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:

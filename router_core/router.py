@@ -147,7 +147,8 @@ class Router:
                                   self.cost_scale_.normalise(data.cost).astype(np.float32))
 
         torch.manual_seed(config.seed)
-        self.net_ = RouterNet(self.encoder_.dim, len(self.candidates_), config.attention_dim, config.hidden_dim, config.dropout)
+        self.net_ = RouterNet(self.encoder_.dim, len(self.candidates_), config.attention_dim, config.hidden_dim, config.dropout,
+                              config.pooled_feature)
         encoder_params = self.encoder_.encoder_trainable(config.finetune_layers)
         if encoder_params:
             batch_inputs = self._tuning_batches(data.queries)
@@ -168,6 +169,8 @@ class Router:
         if encoder_params:
             self.encoder_.clear_cache()  # cached states came from the untuned encoder
         self._reset_cache()
+        train_scores = self.scores([data.queries[i] for i in train_index])
+        self.cost_scale_ = self.cost_scale_.with_even_steps(train_scores.quality, train_scores.cost)
         self.training_ = {"data_digest": labelled_digest(data), "data_source": str(data.source), "n_queries": len(data),
                           "n_train": int(len(train_index)), "n_validation": int(len(validation_index)),
                           "seconds": round(time.perf_counter() - started, 2), "best_epoch": self.history_["best_epoch"],
@@ -290,7 +293,11 @@ class Router:
     # ------------------------------------------------------------ deciding
 
     def utilities(self, scores: Scores, lam: float, policy: str = "linear") -> np.ndarray:
-        return utilities(scores.quality, scores.cost_norm, lam, policy, scores.weights, self.config.exponential_alpha)
+        if policy == "linear":
+            return utilities(scores.quality, scores.cost_norm, lam, policy)
+        # The comparison policies were written for cost on a [0, 1] scale: undo the even-steps weight κ for them.
+        unit = scores.cost_norm / self.cost_scale_.weight
+        return utilities(scores.quality, unit, lam, policy, scores.weights, self.config.exponential_alpha)
 
     def decide(self, scores: Scores, lam: float, k: int = 1, policy: str = "linear", catalog: Catalog | None = None) -> list[RouteDecision]:
         """Decisions from already computed scores: pure arithmetic, no encoding."""
@@ -350,7 +357,8 @@ class Router:
             save_file(tensors, str(staging / WEIGHTS_FILE))
             meta = {"format_version": FORMAT_VERSION, "config": self.config.to_dict(), "candidates": self.candidates_,
                     "catalog": self.catalog_.to_dict() if self.catalog_ is not None else None,
-                    "cost_scale": {"log_min": self.cost_scale_.log_min, "log_max": self.cost_scale_.log_max},
+                    "cost_scale": {"log_min": self.cost_scale_.log_min, "log_max": self.cost_scale_.log_max,
+                                   "weight": self.cost_scale_.weight},
                     "cost_mode": self.cost_mode_, "cost_standardise": list(self.cost_standardise_),
                     "training": self.training_, "history": self.history_,
                     "weights_sha256": _digest_bytes((staging / WEIGHTS_FILE).read_bytes())}
@@ -398,7 +406,8 @@ class Router:
             raise RouterInputError(f"{folder}: router artifact is incomplete or damaged ({type(e).__name__}: {e})") from e
         config = router.config
         router.encoder_ = encoder or Encoder.load(config.encoder, config.max_tokens)
-        router.net_ = RouterNet(router.encoder_.dim, len(router.candidates_), config.attention_dim, config.hidden_dim, config.dropout)
+        router.net_ = RouterNet(router.encoder_.dim, len(router.candidates_), config.attention_dim, config.hidden_dim, config.dropout,
+                                config.pooled_feature)
         net_state = {k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")}
         try:
             router.net_.load_state_dict(net_state)

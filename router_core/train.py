@@ -66,9 +66,9 @@ def train_net(net: nn.Module, batch_inputs: Callable[[np.ndarray], tuple[torch.T
             for start in range(0, len(index), 256):
                 idx = index[start:start + 256]
                 states, mask = batch_inputs(idx)
-                loss, _ = routing_loss(net(states, mask), *(tensors[n][idx] for n in ("quality", "cost", "cost_norm")),
-                                       config, torch.Generator().manual_seed(0))
-                total += loss.item() * len(idx)
+                loss, parts = routing_loss(net(states, mask), *(tensors[n][idx] for n in ("quality", "cost", "cost_norm")),
+                                           config, torch.Generator().manual_seed(0))
+                total += (parts["quality"] if config.early_stop_on == "quality" else loss.item()) * len(idx)
                 count += len(idx)
         return total / max(count, 1)
 
