@@ -1,19 +1,58 @@
-"""Route one typed query and show the decision with per-model predictions."""
-import pandas as pd
+"""Route a query: the decision, per-model predictions, the token × model attention and a plain-language why."""
 import streamlit as st
 
 from router_core import RouterInputError
+from router_core.explain import why, word_attention
+from router_core.policy import POLICIES
+from router_core.views import attention_heatmap, decision_table, prediction_bars
 
-router = st.session_state["router"]
+EXAMPLES = ["Write a Python function that merges two sorted lists",
+            "Prove that the square root of 2 is irrational, step by step",
+            "hey! how was your weekend lol",
+            "Summarise this in one sentence: The meeting moved to Thursday because the vendor was late.",
+            "Extract every date and amount from: Invoice 42, due 3 March 2026, total $1,250.00"]
+
+router, catalog = st.session_state["router"], st.session_state["catalog"]
 st.title("Route a query")
-query = st.text_area("Query", "Write a Python function that merges two sorted lists")
-lam = st.slider("λ (0 = quality first, 1 = cost first)", 0.0, 1.0, 0.2, 0.05)
+st.caption("Every figure on this page is **predicted by the router** for this one query; nothing here is measured.")
+example = st.pills("Examples", EXAMPLES, selection_mode="single", key="route_example")
+query = st.text_area("Query", example or EXAMPLES[0], height=100)
+left, middle, right = st.columns([3, 2, 1])
+lam = left.slider("λ (0 = quality first, 1 = cost first)", 0.0, 1.0, st.session_state.get("lam", 0.2), 0.05)
+st.session_state["lam"] = lam
+policy = middle.radio("Policy", POLICIES, horizontal=True, help="linear: (1−λ)·quality − λ·cost · paper: the seed formula "
+                      "softmax(w − λ·softmax(cost)) · exponential: quality·exp(−α·λ·cost)")
+k = right.number_input("Top-k (1 = hard routing)", 1, len(router.candidates_), 1)
+
 try:
-    decision = router.route(query, lam)[0]
+    scores = router.scores(query, catalog=catalog)
+    decision = router.decide(scores, lam, int(k), policy, catalog=catalog)[0]
 except RouterInputError as e:
     st.error(str(e))
     st.stop()
-st.metric("Chosen model", decision.candidate)
-st.caption("Predicted by the router, not measured.")
-table = pd.DataFrame(decision.per_candidate).T.rename(columns=lambda c: c.replace("_", " "))
-st.dataframe(table, width="stretch")
+
+a, b, c = st.columns(3)
+if len(decision.candidates) == 1:
+    a.metric("Chosen model", decision.candidate)
+    c.metric("Predicted quality", f"{decision.predicted_quality_low:.2f}", help="Predicted by the router, 0–1")
+else:
+    a.metric("Called models", " + ".join(decision.candidates), help=f"merged by {decision.aggregator}")
+    c.metric("Predicted quality (estimated band)", f"{decision.predicted_quality_low:.2f} – {decision.predicted_quality_high:.2f}",
+             help="An estimate: weighted mean … best of the k answers; offline data has no merged answers")
+b.metric("Predicted cost of this request", f"${decision.predicted_cost_usd:.6f}",
+         help="USD at the current catalog prices: prompt tokens estimated from the text, answer length predicted")
+if len(decision.candidates) > 1:
+    single = min(decision.per_candidate[n]["predicted_cost_usd"] for n in decision.candidates)
+    st.info(f"Soft routing: {k} calls + the aggregator **{decision.aggregator}**, "
+            f"{decision.predicted_cost_usd / decision.per_candidate[decision.candidate]['predicted_cost_usd']:.1f}× the cost "
+            f"of calling {decision.candidate} alone (cheapest called model ${single:.6f}).")
+st.write(why(decision))
+
+st.plotly_chart(prediction_bars(decision), width="stretch")
+st.subheader("Which words point to which model")
+st.caption("Attention of each word (word pieces merged, spelled as typed) over the candidate models; rows sum to 1. "
+           "The routing weight of a model is this column averaged over all tokens.")
+words = word_attention(router.encoder_, query, scores.attention[0], scores.candidates)
+st.plotly_chart(attention_heatmap(words), width="stretch")
+st.subheader("Estimated cost of this request per model")
+st.dataframe(decision_table(decision), width="stretch")

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .data import LabelledSet
+from .errors import RouterInputError
 from .encoder import Encoder, sentence_embeddings
 from .policy import CostScale
 
@@ -22,7 +24,7 @@ def routing_data(data: LabelledSet, encoder: Encoder):
 
 
 def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, baselines: list[str] | None = None,
-                   seed: int = 0, policy: str = "linear") -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+                   seed: int = 0, policy: str = "linear", catalog=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Fit the baselines on `train`, then measure the (already trained) router and them on `test`.
 
     Returns:
@@ -36,7 +38,7 @@ def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, bas
     train_data, test_data = routing_data(train, router.encoder_), routing_data(test, router.encoder_)
     cost_scale = CostScale.from_costs(train.cost)
     curves = run_baselines(train_data, test_data, lams, cost_scale, names=baselines, seed=seed)
-    scores = router.scores(test.queries)
+    scores = router.scores(test.queries, catalog=catalog)
     # Router.utilities undoes the even-steps weight for the comparison policies; measure them the same way.
     scale = router.cost_scale_ if policy == "linear" else dataclasses.replace(router.cost_scale_, weight=1.0)
     curves = {"cross-attention": curve_from_scores(scores.quality, scores.cost, test_data, lams, scale,
@@ -57,3 +59,36 @@ def train_and_compare(train: LabelledSet, test: LabelledSet, config, catalog=Non
     router = Router(config).fit(train, catalog, encoder=encoder, show_bar=show_bar)
     router.training_["seconds"] = round(time.perf_counter() - started, 2)
     return (router, *compare_router(router, train, test, baselines=baselines, seed=config.seed))
+
+
+@dataclass
+class Evaluation:
+    """A router and the baselines measured on one held-out split, kept for interactive views."""
+
+    table: pd.DataFrame
+    curves: dict[str, pd.DataFrame]
+    test: LabelledSet
+    test_data: object  # evaluate.RoutingData of the held-out queries
+    scores: object  # router Scores of the held-out queries
+    n_train: int
+
+
+def evaluate_router(router, data: LabelledSet, catalog=None, test_fraction: float = 0.2, seed: int = 0,
+                    baselines: list[str] | None = None) -> Evaluation:
+    """Split `data` by query (the split `train` and `evaluate` use), measure router and baselines on the held-out part.
+
+    Args:
+        catalog: re-price both the measured costs (from token counts) and the router's predictions.
+    """
+    if list(data.candidates) != list(router.candidates_):
+        raise RouterInputError(f"{data.source}: models {', '.join(data.candidates)} differ from the router's "
+                               f"({', '.join(router.candidates_)}); evaluate a router on the models it was trained for")
+    if catalog is not None and data.input_tokens is not None and data.output_tokens is not None:
+        data = data.repriced(catalog)
+    train, test = data.split(test_fraction, seed)
+    table, curves = compare_router(router, train, test, baselines=baselines, seed=seed, catalog=catalog)
+    from .evaluate import RoutingData
+
+    test_data = RoutingData(np.zeros((len(test), 1), np.float32), test.quality, test.cost, list(test.candidates),
+                            test.categories, test.input_tokens, test.output_tokens)
+    return Evaluation(table, curves, test, test_data, router.scores(test.queries, catalog=catalog), len(train))

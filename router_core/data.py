@@ -134,6 +134,14 @@ class LabelledSet:
                            self.quality[index], self.cost[index], pick(self.categories), pick(self.input_tokens),
                            pick(self.output_tokens), self.source)
 
+    def repriced(self, catalog: Catalog) -> "LabelledSet":
+        """Measured costs recomputed from the token counts at the catalog's prices (needs both)."""
+        if self.input_tokens is None or self.output_tokens is None:
+            raise RouterInputError(f"{self.source}: has no token counts, so its costs cannot be re-priced")
+        cost = catalog.subset(self.candidates).cost_matrix(self.input_tokens, self.output_tokens)
+        return LabelledSet(self.query_ids, self.queries, self.candidates, self.quality, cost, self.categories,
+                           self.input_tokens, self.output_tokens, self.source, self.dropped)
+
     def split(self, test_fraction: float, seed: int) -> tuple["LabelledSet", "LabelledSet"]:
         """Split by query (never one query on both sides), seeded."""
         order = np.random.default_rng(seed).permutation(len(self))

@@ -1,0 +1,104 @@
+"""Models and costs: edit prices (re-prices every page, no retraining), import LiteLLM prices, train a router, add a model."""
+import io
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from router_core import Catalog, Router, RouterConfig, RouterInputError
+from router_core.catalog import Candidate
+from router_core.data import load_catalog, load_labelled
+from router_core.extend import add_candidate
+
+router, catalog = st.session_state["router"], st.session_state["catalog"]
+st.title("Models and costs")
+
+st.subheader("Catalog")
+st.caption("Prices in USD per 1M tokens. Edits apply to this session at once on every page: costs are re-priced from the "
+           "router's predicted answer lengths, with no retraining.")
+if catalog is None:
+    st.info("This router was trained without a catalog: its cost head predicts USD directly, so prices cannot be edited.")
+else:
+    edited = st.data_editor(catalog.to_frame(), hide_index=True, width="stretch", disabled=["name"], key="catalog_editor",
+                            column_config={"input_usd_per_1m": st.column_config.NumberColumn("input $/1M", min_value=0.0, format="%.3f"),
+                                           "output_usd_per_1m": st.column_config.NumberColumn("output $/1M", min_value=0.0, format="%.3f"),
+                                           "typical_output_tokens": st.column_config.NumberColumn("typical output tokens", min_value=0, step=1)})
+    try:
+        updated = Catalog.from_frame(edited, source="catalog table", aggregator=catalog.aggregator)
+    except RouterInputError as e:
+        st.error(str(e))
+    else:
+        if updated != catalog:
+            st.session_state["catalog"] = updated
+            st.rerun()
+    config_file = st.file_uploader("Import prices from a LiteLLM proxy config.yaml (model_list[].model_info)", type=["yaml", "yml"])
+    if config_file is not None:
+        try:
+            imported = load_catalog(io.BytesIO(config_file.getvalue()), name=config_file.name)
+            known = [c for c in imported.candidates if c.name in catalog.names]
+            if not known:
+                raise RouterInputError(f"{config_file.name}: none of its model_name entries ({', '.join(imported.names)}) "
+                                       f"is a candidate of this router ({', '.join(catalog.names)})")
+            merged = catalog
+            for c in known:
+                merged = merged.with_prices(c.name, input_usd_per_1m=c.input_usd_per_1m, output_usd_per_1m=c.output_usd_per_1m)
+            if st.button(f"Apply prices for {', '.join(c.name for c in known)}"):
+                st.session_state["catalog"] = merged
+                st.rerun()
+        except RouterInputError as e:
+            st.error(str(e))
+
+st.subheader("Train a router on your labelled set")
+st.caption("Long format: query_id, query, model, quality (0–1), and cost_usd or input_tokens + output_tokens. "
+           "20% of queries are held out (seed 0) for the Pareto explorer; the router is used in this session only.")
+labelled_file = st.file_uploader("Labelled set to train on", type=["csv", "jsonl", "json", "parquet"], key="train_upload")
+epochs = st.number_input("Maximum epochs (stops early on validation loss)", 5, 200, 40)
+if labelled_file is not None and st.button("Train"):
+    try:
+        data = load_labelled(io.BytesIO(labelled_file.getvalue()), catalog, missing="drop", name=labelled_file.name)
+        train, _ = data.split(0.2, 0)
+        bar = st.progress(0.0, text="Encoding…")
+        trained = Router(RouterConfig(epochs=int(epochs))).fit(
+            train, catalog if catalog is not None and set(data.candidates) <= set(catalog.names) else None,
+            encoder=router.encoder_, show_bar=False,
+            progress=lambda stage, done, total: bar.progress(done / max(total, 1), text=f"{stage} {done}/{total}"))
+        bar.empty()
+    except RouterInputError as e:
+        st.error(str(e))
+    else:
+        st.session_state["custom_router"] = trained
+        st.session_state["catalog"] = trained.catalog_
+        st.success(f"Trained on {trained.training_['n_train']} queries in {trained.training_['seconds']:.0f} s; this session now uses it.")
+        st.json(trained.training_["validation"])
+
+st.subheader("Add a model to this router")
+st.caption("Rows for the new model only (same long format). Only its capability embedding is trained; every other "
+           "weight stays as it is. The curves below are the router's predictions over the sample queries, before and after.")
+new_file = st.file_uploader("Labelled rows for the new model", type=["csv", "jsonl", "json", "parquet"], key="add_upload")
+cols = st.columns(3)
+price_in = cols[0].number_input("input $/1M", 0.0, 1000.0, 0.5)
+price_out = cols[1].number_input("output $/1M", 0.0, 1000.0, 1.5)
+typical = cols[2].number_input("typical output tokens", 1, 100000, 300)
+if new_file is not None and st.button("Add the model"):
+    try:
+        samples = load_labelled(io.BytesIO(new_file.getvalue()), name=new_file.name)
+        name = samples.candidates[0]
+        entry = Candidate(name, name, float(price_in), float(price_out), int(typical))
+        priced = samples if samples.input_tokens is None else samples.repriced(Catalog((entry,)))
+        extended = add_candidate(router, priced, entry if router.catalog_ is not None else None)
+    except RouterInputError as e:
+        st.error(str(e))
+    else:
+        queries = load_labelled(st.session_state["sample_dir"] / "labelled.csv", router.catalog_).queries[:600]
+        lams = np.linspace(0, 1, 41)
+        figure = go.Figure()
+        for label, candidate_router in (("before", router), (f"after adding {name}", extended)):
+            cost, quality = candidate_router.sweep(queries, lams).predicted_means()
+            figure.add_scatter(x=cost, y=quality, mode="lines+markers", name=label)
+        figure.update_layout(xaxis_title="mean predicted cost (USD)", yaxis_title="mean predicted quality", xaxis_type="log", height=420)
+        st.plotly_chart(figure, width="stretch")
+        share = pd.Series([d.candidate for d in extended.route(queries, 0.2)]).value_counts(normalize=True).get(name, 0.0)
+        st.success(f"{name} added from {len(samples)} labelled queries; at λ=0.2 it would take {share:.0%} of the sample queries (predicted).")
+        st.session_state["custom_router"] = extended
+        st.session_state["catalog"] = extended.catalog_

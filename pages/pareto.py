@@ -1,0 +1,90 @@
+"""Pareto explorer: the router's measured quality/cost curve over λ against every baseline, on a labelled set."""
+import hashlib
+import io
+
+import pandas as pd
+import streamlit as st
+
+from router_core import RouterInputError
+from router_core.comparison import evaluate_router
+from router_core.data import load_labelled
+from router_core.evaluate import category_breakdown, curve_from_scores, default_lams, soft_curve
+from router_core.views import mix_figure, pareto_figure
+
+router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def uploaded_evaluation(digest: str, router_id: str, catalog_hash: str, _data, _router, _catalog):
+    return evaluate_router(_router, _data, catalog=_catalog)
+
+
+st.title("Pareto explorer")
+upload = st.file_uploader("Labelled set (CSV, JSONL or Parquet; long format: query_id, query, model, quality, cost_usd or tokens)",
+                          type=["csv", "jsonl", "json", "parquet"])
+try:
+    if upload is None:
+        with st.spinner("Measuring the router and every baseline on the sample set (first visit only)…"):
+            evaluation = st.session_state["sample_evaluation_job"](router.router_id, key(catalog), router, catalog).result()
+        source = "the bundled sample set"
+    else:
+        raw = upload.getvalue()
+        data = load_labelled(io.BytesIO(raw), router.catalog_, missing="drop", name=upload.name)
+        if len(data.dropped):
+            st.warning(f"{len(data.dropped)} queries lack some model and were left out.")
+            st.download_button("Download the left-out queries (CSV)", data.dropped.to_csv(index=False), "left_out.csv")
+        with st.spinner(f"Encoding {len(data)} queries and fitting the baselines…"):
+            evaluation = uploaded_evaluation(hashlib.sha1(raw).hexdigest(), router.router_id, key(catalog), data, router, catalog)
+        source = upload.name
+except RouterInputError as e:
+    st.error(str(e))
+    st.stop()
+
+n_test = len(evaluation.test)
+st.caption(f"Measured on {n_test} held-out labelled queries of {source} (baselines fitted on the other {evaluation.n_train}). "
+           "Quality and cost are the labelled outcomes of the model each router picks, not predictions.")
+lam = st.slider("λ (0 = quality first, 1 = cost first)", 0.0, 1.0, st.session_state.get("lam", 0.2), 0.05)
+st.session_state["lam"] = lam
+show_soft = st.checkbox("Show soft routing (top-2 + aggregator, quality as an estimated band)")
+
+scores, data = evaluation.scores, evaluation.test_data
+point = curve_from_scores(scores.quality, scores.cost, data, [lam], router.cost_scale_).iloc[0]
+single_quality = pd.Series(data.quality.mean(axis=0), index=data.candidates)
+single_cost = pd.Series(data.cost.mean(axis=0), index=data.candidates)
+best = single_quality.idxmax()
+a, b, c = st.columns(3)
+a.metric("Mean cost at this λ", f"${point['cost']:.6f}", f"{point['cost'] / single_cost[best] - 1:+.0%} vs {best}", delta_color="inverse",
+         help=f"Measured: mean USD per request on the {n_test} held-out queries")
+b.metric("Mean quality at this λ", f"{point['quality']:.3f}", f"{point['quality'] - single_quality[best]:+.3f} vs {best}",
+         help=f"Measured: mean labelled quality on the {n_test} held-out queries")
+c.metric("Best single model", best, f"quality {single_quality[best]:.3f} at ${single_cost[best]:.6f}", delta_color="off")
+
+soft = None
+if show_soft:
+    aggregator_name = catalog.aggregator_name if catalog is not None else best
+    aggregator = catalog[aggregator_name]
+    soft = soft_curve(scores.quality, scores.cost, data, default_lams(41), router.cost_scale_, 2, data.candidates.index(aggregator_name),
+                      (aggregator.input_usd_per_1m, aggregator.output_usd_per_1m), aggregator.typical_output_tokens)
+figure = pareto_figure(evaluation.curves, lam, soft=soft, highlight=(point["cost"], point["quality"]))
+st.plotly_chart(figure, width="stretch")
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Routing quality")
+    st.caption("AIQ: area under the quality/cost hull between the cheapest and dearest single model, per unit of cost range "
+               "(higher is better). Cost at best-single quality: fraction of the best model's cost needed to match it.")
+    columns = [c for c in ("aiq", "max_quality", "cost_at_best_single", "quality_at_cheapest", "apgr", "estimate") if c in evaluation.table]
+    st.dataframe(evaluation.table[columns].sort_values("aiq", ascending=False).style.format(precision=3), width="stretch")
+with right:
+    shares = pd.Series({n: point[f"share_{n}"] for n in data.candidates})
+    st.plotly_chart(mix_figure(shares, f"Model mix at λ = {lam:.2f} (measured on {n_test} queries)"), width="stretch")
+
+if data.categories is not None:
+    st.subheader(f"Per category at λ = {lam:.2f}")
+    breakdown = category_breakdown(scores.quality, scores.cost, data, lam, router.cost_scale_)
+    st.dataframe(breakdown.style.format(precision=3).format({"cost": "${:.6f}"}), hide_index=True, width="stretch")
+
+curves = pd.concat([curve.assign(router=name) for name, curve in evaluation.curves.items()], ignore_index=True)
+d1, d2 = st.columns(2)
+d1.download_button("Download the curves (CSV)", curves.to_csv(index=False), "pareto_curves.csv", "text/csv")
+d2.download_button("Download the chart (HTML)", figure.to_html(include_plotlyjs="cdn"), "pareto_chart.html", "text/html")

@@ -1,0 +1,122 @@
+"""Plotly figures and display tables for the dashboard. Plotly and pandas only: no Streamlit here.
+
+User text (queries, words, model names from uploads) is HTML-escaped before it reaches a figure, because
+plotly renders a subset of HTML in labels and hover text.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .router import RouteDecision
+
+CHOSEN, OTHER = "#d62728", "#8c9fb7"
+
+
+def safe(text) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def decision_table(decision: RouteDecision) -> pd.DataFrame:
+    """Per candidate: routing weight, predicted quality and cost (USD), utility, cost multiple of the cheapest."""
+    per = pd.DataFrame(decision.per_candidate).T
+    cheapest = per["predicted_cost_usd"].min()
+    table = pd.DataFrame({"called": [n in decision.candidates for n in per.index],
+                          "routing weight": per["weight"].round(3), "predicted quality": per["predicted_quality"].round(3),
+                          "predicted cost (USD)": per["predicted_cost_usd"].map(lambda x: f"{x:.6f}"),
+                          "× cheapest": (per["predicted_cost_usd"] / cheapest).round(1),
+                          f"utility at λ={decision.lam:.2f}": per["utility"].round(3)})
+    table.index.name = "model"
+    return table
+
+
+def prediction_bars(decision: RouteDecision) -> go.Figure:
+    """Four small bar charts: routing weight, predicted quality, predicted cost, λ-utility; called models in red."""
+    per = decision.per_candidate
+    names = list(per)
+    colours = [CHOSEN if n in decision.candidates else OTHER for n in names]
+    panels = [("routing weight", "weight", "{:.2f}"), ("predicted quality", "predicted_quality", "{:.2f}"),
+              ("predicted cost (USD)", "predicted_cost_usd", "${:.5f}"), (f"utility at λ={decision.lam:.2f}", "utility", "{:.3f}")]
+    figure = make_subplots(rows=1, cols=4, subplot_titles=[p[0] for p in panels], horizontal_spacing=0.06)
+    for column, (_, key, fmt) in enumerate(panels, start=1):
+        values = [per[n][key] for n in names]
+        figure.add_bar(x=[safe(n) for n in names], y=values, marker_color=colours, text=[fmt.format(v) for v in values],
+                       textposition="outside", showlegend=False, row=1, col=column, cliponaxis=False)
+    figure.update_layout(height=330, margin=dict(t=40, b=10, l=10, r=10))
+    return figure
+
+
+def attention_heatmap(words: pd.DataFrame) -> go.Figure:
+    """Word × candidate attention (explain.word_attention), words top to bottom as typed."""
+    figure = go.Figure(go.Heatmap(z=words.to_numpy(), x=[safe(c) for c in words.columns], y=[safe(w) for w in words.index],
+                                  colorscale="Blues", zmin=0, zmax=1, colorbar=dict(title="attention"),
+                                  hovertemplate="word %{y}<br>model %{x}<br>attention %{z:.3f}<extra></extra>"))
+    figure.update_yaxes(autorange="reversed", type="category")
+    figure.update_layout(height=max(260, 22 * len(words) + 80), margin=dict(t=10, b=10, l=10, r=10))
+    return figure
+
+
+def pareto_figure(curves: dict[str, pd.DataFrame], lam: float, router_name: str = "cross-attention",
+                  soft: pd.DataFrame | None = None, highlight: tuple[float, float] | None = None) -> go.Figure:
+    """Measured mean quality against mean cost: the router's λ curve, baselines, single models and the oracle."""
+    figure = go.Figure()
+    for name, curve in curves.items():
+        if name == router_name or len(curve) == 0:
+            continue
+        if name.startswith("single:") or name == "call-every":
+            label = name.removeprefix("single:")
+            error = None
+            if "quality_low" in curve.columns:  # call-every: an estimated band
+                error = dict(type="data", symmetric=False, array=[0.0], arrayminus=(curve["quality"] - curve["quality_low"]).tolist())
+                label = "call every model (estimate)"
+            figure.add_scatter(x=curve["cost"], y=curve["quality"], mode="markers+text", text=[safe(label)],
+                               textposition="top center", marker=dict(size=11, symbol="diamond", color="#444"),
+                               error_y=error, name=safe(label), showlegend=False)
+            continue
+        dash = "dash" if name == "oracle" else "dot"
+        label = "oracle (upper bound)" if name == "oracle" else name
+        figure.add_scatter(x=curve["cost"], y=curve["quality"], mode="lines", line=dict(dash=dash, width=1.5), name=safe(label), opacity=0.8)
+    if soft is not None:
+        figure.add_scatter(x=soft["cost"], y=soft["quality"], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
+        figure.add_scatter(x=soft["cost"], y=soft["quality_low"], mode="lines", fill="tonexty", line=dict(width=0),
+                           fillcolor="rgba(255,127,14,0.25)", name="soft top-2 (estimated band)")
+    router = curves[router_name]
+    figure.add_scatter(x=router["cost"], y=router["quality"], mode="lines+markers", marker=dict(size=4),
+                       line=dict(width=3, color=CHOSEN), name="CrossRoute (λ sweep)",
+                       customdata=router["lam"], hovertemplate="λ=%{customdata:.2f}<br>$%{x:.6f}<br>quality %{y:.3f}<extra></extra>")
+    if highlight is not None:
+        figure.add_scatter(x=[highlight[0]], y=[highlight[1]], mode="markers", marker=dict(size=18, color=CHOSEN, line=dict(width=2, color="white")),
+                           name=f"λ = {lam:.2f}")
+    figure.update_layout(xaxis_title="mean cost per request (USD, measured)", yaxis_title="mean quality (measured)",
+                         height=520, margin=dict(t=20, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.15))
+    figure.update_xaxes(type="log")
+    return figure
+
+
+def hourly_figure(by_hour: pd.DataFrame, alternatives: dict[str, pd.DataFrame] | None = None) -> go.Figure:
+    """Predicted cost per hour of day (bars) and mean predicted quality (line), with constant-λ alternatives."""
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    hours = [f"{h:02d}" for h in by_hour.index]
+    figure.add_bar(x=hours, y=by_hour["predicted_cost_usd"], name="schedule: cost (predicted)", marker_color=CHOSEN)
+    for name, table in (alternatives or {}).items():
+        figure.add_scatter(x=[f"{h:02d}" for h in table.index], y=table["predicted_cost_usd"], mode="lines", name=safe(f"{name}: cost"),
+                           line=dict(dash="dot"))
+    figure.add_scatter(x=hours, y=by_hour["predicted_quality"], mode="lines+markers", name="schedule: quality (predicted)",
+                       line=dict(color="#2ca02c"), secondary_y=True)
+    figure.update_yaxes(title_text="USD per hour-of-day, summed over the log", secondary_y=False)
+    figure.update_yaxes(title_text="mean predicted quality", range=[0, 1], secondary_y=True)
+    figure.update_layout(xaxis_title="hour of day (UTC)", height=420, margin=dict(t=20, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.2))
+    return figure
+
+
+def mix_figure(shares: pd.Series, title: str) -> go.Figure:
+    """Share of requests per model."""
+    figure = go.Figure(go.Bar(x=[safe(n) for n in shares.index], y=shares.to_numpy(), text=[f"{v:.0%}" for v in shares],
+                              textposition="outside", marker_color=OTHER, cliponaxis=False))
+    figure.update_layout(title=safe(title), yaxis=dict(tickformat=".0%", range=[0, max(1.0, float(np.max(shares)) * 1.15)]),
+                         height=300, margin=dict(t=40, b=10, l=10, r=10))
+    return figure

@@ -1,0 +1,156 @@
+"""Every dashboard page through Streamlit's AppTest, with the real router and the bundled sample data."""
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import router_core.data
+
+pytestmark = pytest.mark.integration
+APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+TIMEOUT = 300  # the first visit of a page waits for the sample set to be scored by the real encoder
+
+
+def open_page(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(label))
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def slider(at: AppTest, label_start: str):
+    return next(s for s in at.slider if s.label.startswith(label_start))
+
+
+def log_csv(rows: list[tuple[str, str]]) -> bytes:
+    return pd.DataFrame(rows, columns=["created_at", "prompt"]).to_csv(index=False).encode()
+
+
+GOOD_LOG = log_csv([(f"2026-10-0{5 + i // 12}T{(i % 12) * 2:02d}:15:00Z", p) for i, p in enumerate(
+    ["write a python function to reverse a linked list", "hi there!", "prove that 17 is prime",
+     "summarise: the meeting is moved to friday", "translate 'good morning' into Spanish", "what is 12 * 13?"] * 4)])
+
+
+def test_route_page_renders_a_decision_and_reacts_to_lam_policy_and_top_k():
+    at = open_page()
+    assert metric(at, "Chosen model") in ("gpt-4o", "claude-3.5-haiku", "gpt-4o-mini", "mistral-nemo")
+    start_cost = metric(at, "Predicted cost of this request")
+    slider(at, "λ").set_value(1.0).run()
+    assert metric(at, "Chosen model") == "mistral-nemo"
+    assert metric(at, "Predicted cost of this request") != start_cost
+    at.radio[0].set_value("paper").run()
+    assert any("paper policy" in m.value for m in at.markdown)
+    at.number_input[0].set_value(2).run()
+    assert " + " in metric(at, "Called models") and "–" in metric(at, "Predicted quality (estimated band)")
+    assert not at.exception
+
+
+def test_user_text_is_shown_as_text_not_html():
+    at = open_page()
+    at.text_area[0].set_value("<b>bold?</b> <script>alert(1)</script> write code").run()
+    assert not at.exception
+    assert not any("<script>" in m.value for m in at.markdown)  # the why-text names models, never echoes the query
+
+
+def test_repricing_a_model_changes_costs_without_retraining():
+    at = open_page()
+    slider(at, "λ").set_value(0.0).run()
+    chosen, cost = metric(at, "Chosen model"), metric(at, "Predicted cost of this request")
+    catalog = at.session_state["catalog"]
+    at.session_state["catalog"] = catalog.with_prices(chosen, output_usd_per_1m=catalog[chosen].output_usd_per_1m * 10)
+    at.run()
+    assert metric(at, "Chosen model") == chosen  # at λ=0 cost does not matter
+    assert float(metric(at, "Predicted cost of this request").strip("$")) > 3 * float(cost.strip("$"))
+
+
+def test_pareto_page_moves_the_operating_point_with_lam():
+    at = open_page("pareto")
+    assert "held-out labelled queries" in captions(at)
+    before = (metric(at, "Mean cost at this λ"), metric(at, "Mean quality at this λ"))
+    slider(at, "λ").set_value(0.8).run()
+    after = (metric(at, "Mean cost at this λ"), metric(at, "Mean quality at this λ"))
+    assert float(after[0].strip("$")) < float(before[0].strip("$"))
+    at.checkbox[0].check().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert {"cross-attention", "knn", "oracle", "random"} <= set(table.index)
+
+
+def test_pareto_page_reports_a_bad_labelled_upload():
+    at = open_page("pareto")
+    at.file_uploader[0].upload("labels.csv", b"query_id,query,model,quality,cost_usd\nq1,hi,gpt-4o,1.4,0.01\n", "text/csv").run()
+    assert "column 'quality' must be in [0, 1]; row 1 (line 2) has 1.4" in at.error[0].value
+
+
+def test_schedule_page_presets_and_budget_solve():
+    at = open_page("schedule")
+    seed_cost = metric(at, "Projected monthly cost")
+    at.selectbox[0].set_value("Constant λ").run()
+    assert metric(at, "Projected monthly cost") != seed_cost
+    at.selectbox[0].set_value("Fit a daily budget").run()
+    at.number_input[0].set_value(0.5).run()
+    assert not at.exception
+    assert at.success[0].value.startswith("λ = ") and "within $0.5 per day" in at.success[0].value
+    at.number_input[0].set_value(0.0001).run()
+    assert "below the cheapest routing of this traffic" in at.error[0].value
+
+
+def test_schedule_page_accepts_a_good_uploaded_log():
+    at = open_page("schedule")
+    at.file_uploader[0].upload("log.csv", GOOD_LOG, "text/csv").run()
+    assert not at.exception and not at.error
+    assert "24 requests from log.csv" in captions(at)
+    assert metric(at, "Projected monthly cost").startswith("$")
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("wrong.csv", b"when,what\n2026-10-05,hello\n", "no column for timestamp, prompt"),
+    ("times.csv", log_csv([("not a time", "hello"), ("also not", "hi")]), "no usable request; every row was rejected (first reason: timestamp not understood"),
+    ("empty.csv", log_csv([("2026-10-05T10:00:00Z", ""), ("2026-10-05T11:00:00Z", "  ")]), "first reason: empty prompt"),
+    ("latin1.csv", "created_at,prompt\n2026-10-05T10:00:00Z,caf\xe9\n".encode("latin-1"), "not UTF-8 text"),
+    ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "looks like a binary file"),
+])
+def test_schedule_page_explains_bad_uploads(name, content, expected):
+    at = open_page("schedule")
+    at.file_uploader[0].upload(name, content, "text/csv").run()
+    assert not at.exception
+    assert expected in at.error[0].value
+
+
+def test_schedule_page_refuses_an_oversized_upload(monkeypatch):
+    monkeypatch.setattr(router_core.data, "MAX_UPLOAD_BYTES", 1000)  # stands in for the 200 MB limit
+    at = open_page("schedule")
+    at.file_uploader[0].upload("big.csv", GOOD_LOG + b"x" * 2000, "text/csv").run()
+    assert "over the" in at.error[0].value and "score-log" in at.error[0].value
+
+
+def test_schedule_page_counts_unusable_rows_and_offers_them():
+    rows = [("2026-10-05T10:00:00Z", "hello there"), ("garbage", "hi"), ("2026-10-05T12:00:00Z", "write a haiku")]
+    at = open_page("schedule")
+    at.file_uploader[0].upload("mixed.csv", log_csv(rows), "text/csv").run()
+    assert "1 rows could not be used" in at.warning[0].value
+    assert "2 requests from mixed.csv" in captions(at)
+
+
+def test_models_page_adds_a_model_from_a_few_labelled_queries():
+    at = open_page("models")
+    labelled = pd.read_csv(Path(APP).parent / "sample_data" / "labelled.csv")
+    rows = labelled[labelled.model == "gpt-4o-mini"].head(40).assign(model="newcomer")
+    uploader = next(u for u in at.file_uploader if "new model" in u.label)
+    uploader.upload("new.csv", rows.to_csv(index=False).encode(), "text/csv").run()
+    next(b for b in at.button if b.label == "Add the model").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.success[0].value.startswith("newcomer added from 40 labelled queries")
+    assert at.session_state["router"].candidates_[-1] == "newcomer" or at.session_state["custom_router"].candidates_[-1] == "newcomer"
