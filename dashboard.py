@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent
 SAMPLE_DIR = ROOT / "sample_data"
 DEFAULT_ROUTER = SAMPLE_DIR / "router"
 
-st.set_page_config(page_title="CrossRoute", page_icon="🔀", layout="wide")
+st.set_page_config(page_title="CrossRoute", page_icon=":material/alt_route:", layout="wide")
 
 
 @st.cache_resource(show_spinner="Loading the router and its encoder…")
@@ -91,9 +91,9 @@ with st.sidebar:
     st.caption("λ: 0 = quality first · 1 = cost first. Each page has its own λ slider.")
 
 pages = [
-    st.Page("pages/route_query.py", title="Route a query", icon="🔀", url_path="route", default=True),
-    st.Page("pages/pareto.py", title="Pareto explorer", icon="📈", url_path="pareto"),
-    st.Page("pages/schedule.py", title="Schedule simulator", icon="🕒", url_path="schedule"),
-    st.Page("pages/models.py", title="Models and costs", icon="💲", url_path="models"),
+    st.Page("pages/route_query.py", title="Route a query", icon=":material/alt_route:", url_path="route", default=True),
+    st.Page("pages/pareto.py", title="Pareto explorer", icon=":material/show_chart:", url_path="pareto"),
+    st.Page("pages/schedule.py", title="Schedule simulator", icon=":material/schedule:", url_path="schedule"),
+    st.Page("pages/models.py", title="Models and costs", icon=":material/payments:", url_path="models"),
 ]
 st.navigation(pages).run()
