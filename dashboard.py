@@ -88,7 +88,7 @@ with st.sidebar:
         st.dataframe(st.session_state["catalog"].to_frame()[["name", "input_usd_per_1m", "output_usd_per_1m"]]
                      .rename(columns={"input_usd_per_1m": "$/1M in", "output_usd_per_1m": "$/1M out"}),
                      hide_index=True, width="stretch")
-    st.caption("λ: 0 = quality first · 1 = cost first. Each page has its own λ slider.")
+    lam_note = st.empty()  # filled after the page has run, so it shows this run's λ
 
 pages = [
     st.Page("pages/route_query.py", title="Route a query", icon=":material/alt_route:", url_path="route", default=True),
@@ -97,3 +97,6 @@ pages = [
     st.Page("pages/models.py", title="Models and costs", icon=":material/payments:", url_path="models"),
 ]
 st.navigation(pages).run()
+lam = st.session_state.get("lam", 0.2)
+lam_note.caption(f"Current λ = {lam:.2f} ({'quality first' if lam < 0.5 else 'cost first' if lam > 0.5 else 'balanced'}): "
+                 "0 = highest predicted quality, 1 = cheapest. Set on the Route and Pareto pages.")

@@ -43,7 +43,10 @@ except RouterInputError as e:
 n_test = len(evaluation.test)
 st.caption(f"Measured on {n_test} held-out labelled queries of {source} (baselines fitted on the other {evaluation.n_train}). "
            "Quality and cost are the labelled outcomes of the model each router picks, not predictions.")
-lam = st.slider("λ (0 = quality first, 1 = cost first)", 0.0, 1.0, st.session_state.get("lam", 0.2), 0.05)
+# A keyed slider keeps its identity across reruns (a changing `value` would make a new widget and drop the
+# next move); the page-independent "lam" carries λ from one page to the other.
+st.session_state.setdefault("lam_pareto_widget", st.session_state.get("lam", 0.2))
+lam = st.slider("λ (0 = quality first, 1 = cost first)", 0.0, 1.0, step=0.05, key="lam_pareto_widget")
 st.session_state["lam"] = lam
 show_soft = st.checkbox("Show soft routing (top-2 + aggregator, quality as an estimated band)")
 

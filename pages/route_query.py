@@ -18,7 +18,10 @@ st.caption("Every figure on this page is **predicted by the router** for this on
 example = st.pills("Examples", EXAMPLES, selection_mode="single", key="route_example")
 query = st.text_area("Query", example or EXAMPLES[0], height=100)
 left, middle, right = st.columns([3, 2, 1])
-lam = left.slider("λ (0 = quality first, 1 = cost first)", 0.0, 1.0, st.session_state.get("lam", 0.2), 0.05)
+# A keyed slider keeps its identity across reruns (a changing `value` would make a new widget and drop the
+# next move); the page-independent "lam" carries λ from one page to the other.
+st.session_state.setdefault("lam_route_widget", st.session_state.get("lam", 0.2))
+lam = left.slider("λ (0 = quality first, 1 = cost first)", 0.0, 1.0, step=0.05, key="lam_route_widget")
 st.session_state["lam"] = lam
 policy = middle.radio("Policy", POLICIES, horizontal=True, help="linear: (1−λ)·quality − λ·cost · paper: the seed formula "
                       "softmax(w − λ·softmax(cost)) · exponential: quality·exp(−α·λ·cost)")

@@ -108,7 +108,7 @@ def hourly_figure(by_hour: pd.DataFrame, alternatives: dict[str, pd.DataFrame] |
     figure.add_scatter(x=hours, y=by_hour["predicted_quality"], mode="lines+markers", name="schedule: quality (predicted)",
                        line=dict(color="#2ca02c"), secondary_y=True)
     figure.update_yaxes(title_text="USD per hour-of-day, summed over the log", secondary_y=False)
-    figure.update_yaxes(title_text="mean predicted quality", range=[0, 1], secondary_y=True)
+    figure.update_yaxes(title_text="mean predicted quality", range=[0, 1], tickformat=".1f", dtick=0.2, secondary_y=True)
     figure.update_layout(xaxis_title="hour of day (UTC)", height=420, margin=dict(t=20, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.2))
     return figure
 

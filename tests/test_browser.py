@@ -1,0 +1,134 @@
+"""Browser end-to-end tests: the dashboard in Debian's headless chromium, driven by Playwright.
+
+Run:  .venv/bin/python -m pytest tests/test_browser.py -v
+Skipped when /usr/bin/chromium is absent (a failure when CI=true). Screenshots land in tests/artifacts/.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from browser_support import (IDLE_TIMEOUT_MS, SAMPLE_JOBS_TIMEOUT_MS, VIEWPORT, choose_option, error_texts,
+                             exception_texts, launch_chromium, metric_text, open_page, press_on_slider,
+                             require_chromium, screenshot, slider_thumb, streamlit_server, upload_file,
+                             wait_for_charts)
+
+# (screenshot name, url path, an element that proves the right page rendered, first-run timeout).
+# The default page ("Route a query") is served at "/" only: Streamlit answers "/route" with "Page not found".
+PAGES = [
+    ("route", "/", '[data-testid="stTextArea"]:has-text("Query")', IDLE_TIMEOUT_MS),
+    ("pareto", "/pareto", '[data-testid="stPlotlyChart"]', SAMPLE_JOBS_TIMEOUT_MS),
+    ("schedule", "/schedule", '[data-testid="stFileUploader"]:has-text("Request log")', SAMPLE_JOBS_TIMEOUT_MS),
+    ("models", "/models", '[data-testid="stDataFrame"]', IDLE_TIMEOUT_MS),
+]
+
+PROMPTS = ["Write a Python function that merges two sorted lists", "hey! how was your weekend lol",
+           "Prove that the square root of 2 is irrational, step by step", "Translate 'good morning' into French",
+           "Summarise this in one sentence: the meeting moved to Thursday because the vendor was late.",
+           "Explain why the sky is blue", "Write a SQL query for the top 5 customers by revenue",
+           "What is the capital of Australia?", "Draft a polite email declining a meeting invitation",
+           "Solve x^2 - 5x + 6 = 0 and show each step"]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    require_chromium()
+    with streamlit_server("dashboard.py") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context per test, so each test gets its own Streamlit session."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def assert_no_exception(page, where: str) -> None:
+    exceptions = exception_texts(page)
+    assert not exceptions, f"{where}: Streamlit exception(s): {exceptions} (alerts: {error_texts(page)})"
+
+
+@pytest.fixture
+def request_log_csv(tmp_path):
+    """30 requests over two days, varied prompts."""
+    rows = ["timestamp,prompt"]
+    for i in range(30):
+        day, hour = 5 + i // 15, 8 + (i % 15)
+        prompt = PROMPTS[i % len(PROMPTS)].replace('"', '""')
+        rows.append(f'2026-10-{day:02d}T{hour:02d}:{(7 * i) % 60:02d}:00Z,"{prompt}"')
+    path = tmp_path / "request_log_30.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("name,path,landmark,timeout_ms", PAGES, ids=[name for name, *_ in PAGES])
+def test_page_renders_without_exception(page, app_url, name, path, landmark, timeout_ms):
+    open_page(page, app_url, path, timeout_ms)
+    if name == "pareto":
+        wait_for_charts(page)
+    screenshot(page, name)
+    assert_no_exception(page, path)
+    assert page.locator(landmark).count() > 0, f"{path}: expected {landmark} (alerts: {error_texts(page)})"
+
+
+def test_pareto_lambda_slider_moves_mean_cost(page, app_url):
+    open_page(page, app_url, "/pareto", SAMPLE_JOBS_TIMEOUT_MS)
+    thumb = slider_thumb(page, "λ")
+    start, step = float(thumb.input_value()), float(thumb.get_attribute("step"))
+    before = metric_text(page, "Mean cost at this λ")
+    press_on_slider(page, "λ", "ArrowRight", times=4)
+    assert_no_exception(page, "/pareto after λ +4 steps")
+    after = metric_text(page, "Mean cost at this λ")
+    screenshot(page, "pareto_after_slider")
+    assert after != before, f"'Mean cost at this λ' stayed {before!r} after moving λ four steps right"
+    assert float(thumb.input_value()) == pytest.approx(start + 4 * step), \
+        f"λ went from {start} to {thumb.input_value()} after four {step} steps right: slider changes were dropped"
+
+
+def test_route_lambda_extremes_change_predicted_cost(page, app_url):
+    """Route a query (served at "/"): λ at its left end (quality first) vs its right end (cost first)."""
+    open_page(page, app_url, "/")
+    press_on_slider(page, "λ", "Home")
+    thumb = slider_thumb(page, "λ")
+    assert thumb.input_value() == thumb.get_attribute("min"), "λ slider did not reach its left end"
+    quality_first = metric_text(page, "Predicted cost of this request")
+    press_on_slider(page, "λ", "End")
+    screenshot(page, "route_lambda_max")
+    assert thumb.input_value() == thumb.get_attribute("max"), \
+        f"λ slider is at {thumb.input_value()} after End: the second λ change on the page was dropped"
+    assert_no_exception(page, "/route at λ = max")
+    cost_first = metric_text(page, "Predicted cost of this request")
+    assert cost_first != quality_first, f"predicted cost is {quality_first!r} at both ends of λ"
+
+
+def test_schedule_upload_and_preset(page, app_url, request_log_csv):
+    open_page(page, app_url, "/schedule", SAMPLE_JOBS_TIMEOUT_MS)
+    upload_file(page, "Request log", request_log_csv)
+    assert_no_exception(page, "/schedule after upload")
+    main_text = page.locator('[data-testid="stMain"]').inner_text()
+    screenshot(page, "schedule_upload")
+    assert re.search(r"\b30\b", main_text) or "requests" in main_text, "no sign of the 30 uploaded requests"
+    assert page.locator('[data-testid="stFileUploader"]').filter(has_text=request_log_csv.name).count() > 0, \
+        "the uploader does not list the uploaded file"
+
+    before = metric_text(page, "Projected monthly cost")
+    choose_option(page, "Preset", "Constant λ")
+    assert_no_exception(page, "/schedule with the Constant λ preset")
+    after = metric_text(page, "Projected monthly cost")
+    screenshot(page, "schedule_constant_lambda")
+    assert after != before, f"'Projected monthly cost' stayed {before!r} after choosing the Constant λ preset"
