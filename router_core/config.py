@@ -29,6 +29,7 @@ class RouterConfig:
     cost_loss_weight: float = 0.5
     routing_loss_weight: float = 0.5  # cross-entropy of the attention weights against softmax(quality / τ)
     routing_temperature: float = 0.1  # τ above
+    ranking_loss_weight: float = 0.0  # listwise loss on predicted qualities (issue-4 trial)
     cost_aware_weight: float = 0.05  # the seed's −(E_w[quality] − λ·E_w[cost]) term, λ drawn per batch
     soft_temperature: float = 0.05  # merge weights softmax(u / τ) in soft routing
     exponential_alpha: float = 5.0  # decay rate of the `exponential` policy
@@ -50,7 +51,7 @@ class RouterConfig:
         for name in ("learning_rate", "routing_temperature", "soft_temperature"):
             if getattr(self, name) <= 0:
                 raise RouterInputError(f"config: {name} must be > 0, got {getattr(self, name)}")
-        for name in ("weight_decay", "quality_loss_weight", "cost_loss_weight", "routing_loss_weight", "cost_aware_weight", "exponential_alpha"):
+        for name in ("weight_decay", "quality_loss_weight", "cost_loss_weight", "routing_loss_weight", "ranking_loss_weight", "cost_aware_weight", "exponential_alpha"):
             if getattr(self, name) < 0:
                 raise RouterInputError(f"config: {name} must be >= 0, got {getattr(self, name)}")
 

@@ -31,10 +31,15 @@ def routing_loss(outputs: dict, quality: torch.Tensor, cost: torch.Tensor, cost_
     weights = outputs["weights"].clamp(min=1e-9)  # (B, M)
     target = torch.softmax(quality / config.routing_temperature, dim=1)  # the best candidates, softly
     route_loss = -(target * weights.log()).sum(dim=1).mean()
+    # Listwise: the predicted qualities should order the candidates as the labels do; what decides a route
+    # is the difference between candidates, which plain per-candidate regression does not target.
+    predicted = torch.sigmoid(outputs["quality_logit"])
+    rank_loss = -(target * torch.log_softmax(predicted / config.routing_temperature, dim=1)).sum(dim=1).mean()
     lam = torch.rand((), generator=generator)  # the cost-aware term should hold across the whole λ range
     cost_aware = -(weights * (quality - lam * cost_norm)).sum(dim=1).mean()
     total = (config.quality_loss_weight * quality_loss + config.cost_loss_weight * cost_loss
-             + config.routing_loss_weight * route_loss + config.cost_aware_weight * cost_aware)
+             + config.routing_loss_weight * route_loss + config.cost_aware_weight * cost_aware
+             + config.ranking_loss_weight * rank_loss)
     return total, {"quality": quality_loss.item(), "cost": cost_loss.item(), "routing": route_loss.item()}
 
 
