@@ -7,7 +7,8 @@ import streamlit as st
 
 from router_core import RouterInputError
 from router_core.data import LOG_ALIASES, match_log_columns, read_table, request_log_from_frame
-from router_core.schedule import Schedule, fit_daily_budget, replay, scored_log, summarise, totals, usd
+from router_core.schedule import (Schedule, fit_daily_budget, logged_cost_by_hour, replay, scored_log, summarise,
+                                  totals, usd)
 from router_core.views import hourly_figure, mix_figure
 
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
@@ -99,7 +100,7 @@ if "logged_monthly_cost_usd" in result:
 
 by_hour = summarise(requests, "hour")
 alternatives = {f"constant λ={lam:g}": summarise(replay(scored, Schedule.constant(lam)), "hour") for lam in (0.0, 1.0)}
-st.plotly_chart(hourly_figure(by_hour, alternatives), width="stretch")
+st.plotly_chart(hourly_figure(by_hour, alternatives, logged_cost_by_hour(scored)), width="stretch")
 
 rows = []
 for name, alternative in [("this schedule", schedule)] + [(f"constant λ={lam:g}", Schedule.constant(lam)) for lam in (0.0, 0.2, 0.5, 1.0)]:

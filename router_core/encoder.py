@@ -1,6 +1,7 @@
 """The query encoder: a BERT-family model turned into per-token states, offline, batched and cached by text hash."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import os
@@ -132,6 +133,10 @@ class Encoder:
         n = len(self.model.encoder.layer)
         names = tuple(f"encoder.layer.{i}." for i in range(n - top_layers, n))
         return {k: v.detach().clone() for k, v in self.model.state_dict().items() if k.startswith(names)}
+
+    def copy(self) -> "Encoder":
+        """An independent encoder (own weights, empty cache) for a router that tunes or loads tuned layers."""
+        return Encoder(copy.deepcopy(self.model), self.tokenizer, self.name, self.max_tokens, self._cache_size)
 
     def clear_cache(self) -> None:
         with self._lock:

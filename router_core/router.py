@@ -131,6 +131,8 @@ class Router:
         if len(data) < 10:
             raise RouterInputError(f"{data.source}: {len(data)} queries is too few to train on; at least 10 are needed")
         self.encoder_ = encoder or Encoder.load(config.encoder, config.max_tokens)
+        if config.finetune_layers and encoder is not None:
+            self.encoder_ = self.encoder_.copy()  # tuning changes weights: never those of an encoder shared with other routers
         self.encoder_.max_tokens = config.max_tokens
         self.candidates_ = list(data.candidates)
         self.catalog_ = catalog.subset(self.candidates_) if catalog is not None else None
@@ -416,6 +418,8 @@ class Router:
         router.net_.eval()
         router.encoder_state_ = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
         if router.encoder_state_:
+            if encoder is not None:
+                router.encoder_ = router.encoder_.copy()  # its tuned layers must not leak into the shared encoder
             router.encoder_.model.load_state_dict(router.encoder_state_, strict=False)
             router.encoder_.clear_cache()
         router._reset_cache()

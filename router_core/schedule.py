@@ -157,6 +157,14 @@ def summarise(requests: pd.DataFrame, by: str = "hour") -> pd.DataFrame:
     return table
 
 
+def logged_cost_by_hour(log: ScoredLog) -> pd.Series | None:
+    """USD the log itself recorded per hour of day, summed over days (measured); None when it has no cost column."""
+    if log.logged_cost is None or log.logged_cost.notna().sum() == 0:
+        return None
+    hours = pd.DatetimeIndex(log.timestamps).hour
+    return log.logged_cost.groupby(np.asarray(hours)).sum().reindex(range(24), fill_value=0.0)
+
+
 def all_to_best(log: ScoredLog) -> tuple[str, np.ndarray, np.ndarray]:
     """The candidate with the highest mean predicted quality over the log, and its per-request cost and quality."""
     best = int(log.quality[log.prompt_index].mean(axis=0).argmax())

@@ -97,14 +97,19 @@ def pareto_figure(curves: dict[str, pd.DataFrame], lam: float, router_name: str 
     return figure
 
 
-def hourly_figure(by_hour: pd.DataFrame, alternatives: dict[str, pd.DataFrame] | None = None) -> go.Figure:
-    """Predicted cost per hour of day (bars) and mean predicted quality (line), with constant-λ alternatives."""
+def hourly_figure(by_hour: pd.DataFrame, alternatives: dict[str, pd.DataFrame] | None = None,
+                  logged: pd.Series | None = None) -> go.Figure:
+    """Predicted cost per hour of day (bars) and mean predicted quality (line), with constant-λ alternatives
+    and, where the log has costs, what it recorded (measured)."""
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     hours = [f"{h:02d}" for h in by_hour.index]
     figure.add_bar(x=hours, y=by_hour["predicted_cost_usd"], name="schedule: cost (predicted)", marker_color=CHOSEN)
     for name, table in (alternatives or {}).items():
         figure.add_scatter(x=[f"{h:02d}" for h in table.index], y=table["predicted_cost_usd"], mode="lines", name=safe(f"{name}: cost"),
                            line=dict(dash="dot"))
+    if logged is not None:
+        figure.add_scatter(x=[f"{h:02d}" for h in logged.index], y=logged.to_numpy(), mode="lines", name="as logged: cost (measured)",
+                           line=dict(color="#444", width=2))
     figure.add_scatter(x=hours, y=by_hour["predicted_quality"], mode="lines+markers", name="schedule: quality (predicted)",
                        line=dict(color="#2ca02c"), secondary_y=True)
     figure.update_yaxes(title_text="USD per hour-of-day, summed over the log", secondary_y=False)

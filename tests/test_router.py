@@ -147,9 +147,11 @@ def test_fine_tuning_top_layers_changes_them_and_round_trips(tiny_bert_path, tmp
     before = {k: v.clone() for k, v in encoder.model.state_dict().items()}
     data = labelled_from_frame(make_tiny_table(20))
     router = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1)).fit(data, encoder=encoder, show_bar=False)
-    after = encoder.model.state_dict()
+    after = router.encoder_.model.state_dict()
     changed = {k for k in before if not np.allclose(before[k].numpy(), after[k].numpy())}
     assert changed and all(k.startswith("encoder.layer.1.") for k in changed)  # top layer only
+    shared = encoder.model.state_dict()
+    assert all(np.allclose(before[k].numpy(), shared[k].numpy()) for k in before)  # the shared encoder is untouched
     router.save(tmp_path / "tuned")
     loaded = Router.load(tmp_path / "tuned", encoder=Encoder.load(str(tiny_bert_path), max_tokens=32))
     np.testing.assert_allclose(router.scores(data.queries).quality, loaded.scores(data.queries).quality, atol=1e-5)

@@ -77,3 +77,12 @@ def test_budget_solve_finds_the_smallest_lam_within_budget(log):
     assert fit_daily_budget(log, 0.004) == pytest.approx(1 / 3, abs=2e-4)
     with pytest.raises(RouterInputError, match=r"below the cheapest routing of this traffic \(\$0.004/day at λ = 1"):
         fit_daily_budget(log, 0.001)
+
+
+def test_logged_cost_is_summed_per_hour_of_day(log):
+    from router_core.schedule import logged_cost_by_hour
+
+    hourly = logged_cost_by_hour(log)
+    assert len(hourly) == 24
+    assert hourly[10] == pytest.approx(0.04) and hourly[3] == pytest.approx(0.04)  # 4 requests × $0.01 each hour
+    assert hourly.drop([3, 10]).sum() == 0
