@@ -1,4 +1,4 @@
-"""Adding a candidate LLM to a trained router from a few labelled queries: only its capability embedding is trained."""
+"""Adding a candidate LLM to a trained router from a few labelled queries: only the new candidate's own rows are trained."""
 from __future__ import annotations
 
 import copy
@@ -16,7 +16,8 @@ from .policy import CostScale
 
 def add_candidate(router, samples: LabelledSet, candidate: Candidate | None = None, epochs: int = 300,
                   learning_rate: float = 1e-2, seed: int = 0):
-    """A new router with one more candidate; every existing weight stays frozen.
+    """A new router with one more candidate: its capability embedding, read-out row and bias are trained; every
+    existing weight stays frozen.
 
     Args:
         samples: labelled rows of the new candidate only (one model column), e.g. 25–200 queries.
@@ -42,22 +43,29 @@ def add_candidate(router, samples: LabelledSet, candidate: Candidate | None = No
     for p in new.net_.parameters():
         p.requires_grad_(False)
     existing = new.net_.candidate_embeddings.detach()  # (M, a)
+    readouts, biases = new.net_.candidate_readout.detach(), new.net_.candidate_bias.detach()  # (M, d), (M,)
     torch.manual_seed(seed)
-    row = nn.Parameter(existing.mean(dim=0, keepdim=True).clone())  # start from the average candidate
+    # The new candidate's own rows, each started from the average candidate.
+    row = nn.Parameter(existing.mean(dim=0, keepdim=True).clone())
+    readout_row = nn.Parameter(readouts.mean(dim=0, keepdim=True).clone())
+    bias_row = nn.Parameter(biases.mean().reshape(1).clone())
     states, mask = pad_states(router.encoder_.token_states(samples.queries))
     raw = np.log1p(samples.output_tokens[:, 0]) if router.cost_mode_ == "tokens" else np.log(np.maximum(samples.cost[:, 0], 1e-12))
     cost_target = torch.tensor((raw - router.cost_standardise_[0]) / router.cost_standardise_[1], dtype=torch.float32)
     quality_target = torch.tensor(samples.quality[:, 0], dtype=torch.float32)
-    optimiser = torch.optim.Adam([row], lr=learning_rate)
+    optimiser = torch.optim.Adam([row, readout_row, bias_row], lr=learning_rate)
     new.net_.eval()  # dropout off: with a handful of queries it only adds noise
     for _ in range(epochs):
-        out = new.net_(states, mask, candidate_embeddings=torch.cat([existing, row]))
+        out = new.net_(states, mask, candidate_embeddings=torch.cat([existing, row]),
+                       candidate_readout=torch.cat([readouts, readout_row]), candidate_bias=torch.cat([biases, bias_row]))
         loss = (nn.functional.binary_cross_entropy_with_logits(out["quality_logit"][:, -1], quality_target)
                 + router.config.cost_loss_weight * nn.functional.smooth_l1_loss(out["cost"][:, -1], cost_target))
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
     new.net_.candidate_embeddings = nn.Parameter(torch.cat([existing, row.detach()]), requires_grad=False)
+    new.net_.candidate_readout = nn.Parameter(torch.cat([readouts, readout_row.detach()]), requires_grad=False)
+    new.net_.candidate_bias = nn.Parameter(torch.cat([biases, bias_row.detach()]), requires_grad=False)
     new.candidates_ = list(router.candidates_) + [name]
     if router.catalog_ is not None:
         new.catalog_ = Catalog(tuple(router.catalog_.candidates) + (candidate,), router.catalog_.aggregator)

@@ -32,16 +32,22 @@ class RouterNet(nn.Module):
         self.trunk = nn.Sequential(nn.Linear(feature_dim, hidden_dim), nn.GELU(), nn.Dropout(dropout),
                                    nn.Linear(hidden_dim, hidden_dim), nn.GELU())
         self.quality_head = nn.Linear(hidden_dim, 1)
+        # Each candidate's own linear read-out of the mean token state, added to the shared head's logit. Candidate
+        # differences are small next to per-query difficulty; this direct path learns them.
+        self.candidate_readout = nn.Parameter(torch.zeros(n_candidates, token_dim))
+        self.candidate_bias = nn.Parameter(torch.zeros(n_candidates))
         self.cost_head = nn.Linear(hidden_dim, 1)  # standardised log cost (or log output tokens)
 
     @property
     def n_candidates(self) -> int:
         return self.candidate_embeddings.shape[0]
 
-    def forward(self, states: torch.Tensor, mask: torch.Tensor, candidate_embeddings: torch.Tensor | None = None) -> dict:
+    def forward(self, states: torch.Tensor, mask: torch.Tensor, candidate_embeddings: torch.Tensor | None = None,
+                candidate_readout: torch.Tensor | None = None, candidate_bias: torch.Tensor | None = None) -> dict:
         """Args:
             states: (B, L, d) token states; mask: (B, L) bool, True on real tokens.
-            candidate_embeddings: (M, a) to score other candidates than the learned rows (adding a candidate).
+            candidate_embeddings (M, a), candidate_readout (M, d), candidate_bias (M,): per-candidate rows to use
+                instead of the learned ones (adding a candidate).
         Returns:
             attention (B, L, M), weights (B, M), quality (B, M) in [0, 1], quality_logit (B, M), cost (B, M) standardised.
         """
@@ -61,11 +67,13 @@ class RouterNet(nn.Module):
         values_b = values.unsqueeze(0).expand_as(pooled)  # (B, M, a)
         length = torch.log1p(n_tokens).unsqueeze(1).expand(-1, pooled.shape[1], 1) / 5.0  # (B, M, 1), ~[0, 1]
         parts = [pooled, values_b, pooled * values_b, length]
+        mean_state = (states * maskf.unsqueeze(-1)).sum(dim=1) / n_tokens  # (B, d)
         if self.pooled_proj is not None:
-            mean_state = (states * maskf.unsqueeze(-1)).sum(dim=1) / n_tokens  # (B, d)
             parts.append(self.pooled_proj(mean_state).unsqueeze(1).expand_as(pooled))  # (B, M, a)
         features = torch.cat(parts, dim=-1)  # (B, M, 3a + 1 [+ a])
         hidden = self.trunk(features)  # (B, M, h)
-        quality_logit = self.quality_head(hidden).squeeze(-1)  # (B, M)
+        readout = self.candidate_readout if candidate_readout is None else candidate_readout  # (M, d)
+        bias = self.candidate_bias if candidate_bias is None else candidate_bias  # (M,)
+        quality_logit = self.quality_head(hidden).squeeze(-1) + mean_state @ readout.T + bias  # (B, M)
         return {"attention": attention, "weights": weights, "quality_logit": quality_logit,
                 "quality": torch.sigmoid(quality_logit), "cost": self.cost_head(hidden).squeeze(-1)}

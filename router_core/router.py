@@ -161,6 +161,7 @@ class Router:
         order = np.random.default_rng(config.seed).permutation(len(data))
         n_validation = max(2, int(round(len(data) * config.validation_fraction)))
         validation_index, train_index = np.sort(order[:n_validation]), np.sort(order[n_validation:])
+
         epoch_bar = (lambda epoch, total, record: progress("training", epoch, total)) if progress else None
         self.encoder_.model.train(bool(encoder_params))
         self.history_ = train_net(self.net_, batch_inputs, targets, train_index, validation_index, config,

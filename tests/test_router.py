@@ -157,7 +157,7 @@ def test_fine_tuning_top_layers_changes_them_and_round_trips(tiny_bert_path, tmp
     np.testing.assert_allclose(router.scores(data.queries).quality, loaded.scores(data.queries).quality, atol=1e-5)
 
 
-def test_adding_a_candidate_trains_only_its_embedding(trained):
+def test_adding_a_candidate_trains_only_its_own_rows(trained):
     import pandas as pd
 
     from router_core.catalog import Candidate
@@ -175,9 +175,11 @@ def test_adding_a_candidate_trains_only_its_embedding(trained):
     assert extended.candidates_ == ["premium", "mid", "budget", "newbie"]
     for key, value in router.net_.state_dict().items():  # the original router is untouched
         assert torch_equal(value, before[key])
-    shared = {k: v for k, v in extended.net_.state_dict().items() if k != "candidate_embeddings"}
+    per_candidate = ("candidate_embeddings", "candidate_readout", "candidate_bias")
+    shared = {k: v for k, v in extended.net_.state_dict().items() if k not in per_candidate}
     assert all(torch_equal(v, before[k]) for k, v in shared.items())
-    assert torch_equal(extended.net_.candidate_embeddings[:3], before["candidate_embeddings"])
+    for name in per_candidate:  # existing candidates' rows untouched, one new row each
+        assert torch_equal(getattr(extended.net_, name)[:3], before[name]) and getattr(extended.net_, name).shape[0] == 4
     quality = extended.scores(data.queries).quality[:, 3]
     assert quality[~hard].mean() > quality[hard].mean() + 0.25  # learned from 40 rows through one embedding row
     assert extended.catalog_["newbie"].output_usd_per_1m == 0.2
