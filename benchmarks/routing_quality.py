@@ -37,6 +37,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="split and training seed (default 0)")
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--epochs", type=int, default=80)
+    parser.add_argument("--folds", type=int, default=0,
+                        help="K-fold cross-validation by query instead of one split: prints mean and std of each metric over folds")
     args = parser.parse_args()
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
@@ -48,6 +50,9 @@ def main() -> int:
     for name in args.sets.split(","):
         started = time.perf_counter()
         data = load_labelled(data_dir / f"{name}.csv", missing="drop")
+        if args.folds > 1:
+            cross_validate(name, data, args.folds, config, encoder)
+            continue
         train, test = data.split(args.test_fraction, args.seed)
         encoder.token_states(data.queries)  # encode once; router and baselines share the cached token states
         encode_seconds = time.perf_counter() - started
@@ -62,6 +67,25 @@ def main() -> int:
         print(f"cross-attention router: best epoch {router.training_['best_epoch']} of {router.training_['epochs_run']}; "
               f"set total {time.perf_counter() - started:.0f} s")
     return 0
+
+
+def cross_validate(name: str, data, n_folds: int, config, encoder) -> None:
+    """Every router on the same K folds by query; the table holds mean and standard deviation over folds."""
+    started = time.perf_counter()
+    encoder.token_states(data.queries)
+    tables = []
+    for fold, (train, test) in enumerate(data.folds(n_folds, config.seed)):
+        _, table, _ = train_and_compare(train, test, config, encoder=encoder)
+        tables.append(table[[c for c in COLUMNS if c in table.columns and c != "estimate"]].assign(fold=fold))
+    joined = pd.concat(tables)
+    summary = joined.groupby(level=0).agg(["mean", "std"])
+    summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
+    summary = summary.drop(columns=["fold_mean", "fold_std"]).sort_values("aiq_mean", ascending=False)
+    print(f"\n## {name}: {len(data)} queries × {len(data.candidates)} models; {n_folds}-fold CV by query (seed {config.seed}); "
+          f"{time.perf_counter() - started:.0f} s")
+    keep = [c for c in summary.columns if c.split("_")[0] in ("aiq", "max", "cost", "fit") or c.startswith("apgr")]
+    with pd.option_context("display.width", 220, "display.max_columns", 20, "display.max_rows", 100):
+        print(summary[keep].to_string(float_format=lambda x: f"{x:.4f}"))
 
 
 if __name__ == "__main__":
