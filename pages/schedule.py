@@ -99,12 +99,13 @@ if "logged_monthly_cost_usd" in result:
     d.metric("Logged spend, per month", usd(result["logged_monthly_cost_usd"]), help="Measured: the cost column of the log, scaled to a month")
 
 by_hour = summarise(requests, "hour")
-alternatives = {f"constant λ={lam:g}": summarise(replay(scored, Schedule.constant(lam)), "hour") for lam in (0.0, 1.0)}
+# Each constant-λ replay runs once and serves both the chart and the table.
+constant = {lam: replay(scored, Schedule.constant(lam)) for lam in (0.0, 0.2, 0.5, 1.0)}
+alternatives = {f"constant λ={lam:g}": summarise(constant[lam], "hour") for lam in (0.0, 1.0)}
 st.plotly_chart(hourly_figure(by_hour, alternatives, logged_cost_by_hour(scored)), width="stretch")
 
 rows = []
-for name, alternative in [("this schedule", schedule)] + [(f"constant λ={lam:g}", Schedule.constant(lam)) for lam in (0.0, 0.2, 0.5, 1.0)]:
-    t = totals(scored, replay(scored, alternative))
+for name, t in [("this schedule", result)] + [(f"constant λ={lam:g}", totals(scored, routed)) for lam, routed in constant.items()]:
     rows.append({"schedule": name, "monthly cost (predicted)": usd(t["monthly_cost_usd"]), "predicted quality": round(t["predicted_quality"], 3),
                  f"savings vs all to {t['best_model']}": f"{t['savings_vs_best_fraction']:.0%}"})
 if "logged_monthly_cost_usd" in result:

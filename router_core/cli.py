@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RouterInputError
+from .policy import POLICIES
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 DEFAULT_ROUTER = SAMPLE_DIR / "router"
@@ -175,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the table and every λ curve to this JSON file")
     p.add_argument("--test-fraction", type=float, default=0.2, help="held-out share of queries (default 0.2, as `train`)")
     p.add_argument("--seed", type=int, default=0, help="split seed (default 0, as `train`)")
-    p.add_argument("--policy", choices=("linear", "paper", "exponential"), default="linear", help="λ policy for the router's curve (default linear)")
+    p.add_argument("--policy", choices=POLICIES, default="linear", help="λ policy for the router's curve (default linear)")
     p.add_argument("--missing", choices=("error", "drop"), default="error", help="a query lacking some model: error (default) or leave it out")
     p.set_defaults(func=cmd_evaluate)
 
@@ -184,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
     p.add_argument("--lam", type=float, required=True, help="λ in [0, 1]: 0 = highest predicted quality, 1 = cheapest")
     p.add_argument("--top-k", type=int, default=1, help="1 = hard routing; k > 1 = soft routing: call the top k and merge with the aggregator (default 1)")
-    p.add_argument("--policy", choices=("linear", "paper", "exponential"), default="linear", help="λ policy (default linear)")
+    p.add_argument("--policy", choices=POLICIES, default="linear", help="λ policy (default linear)")
     p.set_defaults(func=cmd_route)
 
     p = verbs.add_parser("route-batch", help="route a file of queries at many λ values", description="Route every query of a file at each λ and write the decisions CSV (query_id, lambda, model, per-model weight, predicted quality and cost).")
@@ -192,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="CSV, JSONL or Parquet with a query (or prompt) column and optional query_id")
     p.add_argument("--lams", default="0:1:21", help="λ values: 0,0.05,...,1 or start:stop:count (default 0:1:21)")
     p.add_argument("--output", required=True, help="decisions CSV to write (atomically)")
-    p.add_argument("--policy", choices=("linear", "paper", "exponential"), default="linear", help="λ policy (default linear)")
+    p.add_argument("--policy", choices=POLICIES, default="linear", help="λ policy (default linear)")
     p.set_defaults(func=cmd_route_batch)
 
     p = verbs.add_parser("sample-data", help="regenerate sample_data/ and its default router", description="Regenerate the synthetic sample data (catalog, labelled set, request log, README) with a fixed seed and retrain the default router.")
