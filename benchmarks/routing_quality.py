@@ -1,10 +1,14 @@
-"""Routing quality on real data: the cross-attention router and every baseline, same split, one run.
+"""Routing quality on real data: the cross-attention router and every baseline, same folds, one run.
 
-    .venv/bin/python benchmarks/routing_quality.py [--sets llmrouter_train,alpacaeval2,routellm_gsm8k]
+    .venv/bin/python benchmarks/routing_quality.py [--sets llmrouter_train,alpacaeval2,...] [--folds 5] [--seeds 0,1,2]
 
-Reads ../shared/data at run time (never copied into the repo). Each set is split 80/20 by query with a fixed
-seed; the router and the baselines train on the 80% and are measured on the 20%. Quality and cost are measured
-(the labelled outcome of the chosen model), never predicted. Wall time of each router's training is printed beside it.
+Reads ../shared/data at run time (never copied into the repo). Each set is cut into K folds by query (fold seed 0);
+on every fold the router and the baselines train on the other K−1 folds and are measured on the held-out one.
+Quality and cost are measured (the labelled outcome of the chosen model), never predicted. Tables hold the mean and
+the standard deviation over folds. Sets named in --stability-sets are run again with every training seed in --seeds
+(same folds) and the spread of the router's mean AIQ over seeds is set against its margin over the best baseline.
+Hyperparameters and blend weights are chosen inside each training fold (the router's own validation split), never on
+the held-out fold.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -26,66 +31,115 @@ from router_core.config import RouterConfig  # noqa: E402
 from router_core.data import load_labelled  # noqa: E402
 from router_core.encoder import Encoder  # noqa: E402
 
-DEFAULT_SETS = "llmrouter_train,alpacaeval2,routellm_gsm8k"
-COLUMNS = ["aiq", "max_quality", "cost_at_best_single", "quality_at_cheapest", "apgr", "cpt50", "cpt80", "estimate", "fit_seconds"]
+DEFAULT_SETS = "llmrouter_train,alpacaeval2,routellm_gsm8k,routellm_mmlu,routerarena"
+METRICS = ["aiq", "max_quality", "cost_at_best_single", "quality_at_cheapest", "apgr", "cpt50", "cpt80", "fit_seconds"]
+LEARNED_BASELINES = ["knn", "mlp", "linear", "mf", "classifier", "cluster"]
+ROUTER = "cross-attention"
+FOLD_SEED = 0
+
+
+def fold_tables(data, n_folds: int, seed: int, encoder) -> pd.DataFrame:
+    """Every router on the same K folds; one row per (router, fold)."""
+    config = RouterConfig(seed=seed)
+    rows = []
+    for fold, (train, test) in enumerate(data.folds(n_folds, FOLD_SEED)):
+        _, table, _ = train_and_compare(train, test, config, encoder=encoder, ablation=True)
+        single = table.loc[[n for n in table.index if n.startswith("single:")]]
+        best = single["max_quality"].idxmax()  # the best single model: the highest measured quality
+        table = table[[c for c in METRICS if c in table.columns]].assign(
+            fold=fold, best_single_quality=single.loc[best, "max_quality"], best_single_aiq=single["aiq"].max())
+        rows.append(table)
+    return pd.concat(rows)
+
+
+def summarise(folds: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over folds per router, sorted by mean AIQ."""
+    shown = folds.drop(columns=["fold", "best_single_quality", "best_single_aiq"])
+    summary = shown.groupby(level=0).agg(["mean", "std"])
+    summary.columns = [f"{m}_{s}" for m, s in summary.columns]
+    summary = summary.dropna(axis=1, how="all")
+    keep = [c for c in summary.columns if not (c.startswith("fit_seconds") and c.endswith("std"))]
+    return summary[keep].sort_values("aiq_mean", ascending=False)
+
+
+def verdict(name: str, folds: pd.DataFrame) -> list[str]:
+    """The issue's targets, checked on the fold means."""
+    mean = folds.groupby(level=0).mean(numeric_only=True)
+    learned = mean.loc[[b for b in LEARNED_BASELINES if b in mean.index], "aiq"]
+    best_baseline, router = learned.idxmax(), mean.loc[ROUTER]
+    ratio = router["aiq"] / learned.max()
+    per_fold = folds.loc[ROUTER].set_index("fold")
+    below_single = int((per_fold["aiq"] < per_fold["best_single_aiq"] - 1e-12).sum())
+    short_quality = int((per_fold["max_quality"] < per_fold["best_single_quality"] - 0.005).sum())
+    lines = [f"router AIQ {router['aiq']:.4f} = {ratio:.3f} × best baseline ({best_baseline} {learned.max():.4f})"
+             + (" — target ≥ 1.06×: " + ("met" if ratio >= 1.06 else "MISSED") if name == "llmrouter_train" else
+                " — target ≥ 1×: " + ("met" if ratio >= 1.0 else "MISSED")),
+             f"best single model: AIQ {router['best_single_aiq']:.4f}, quality {router['best_single_quality']:.4f}; router AIQ "
+             f"{'≥' if router['aiq'] >= router['best_single_aiq'] else 'BELOW'} it (below on {below_single} of {len(per_fold)} folds), "
+             f"max quality {router['max_quality']:.4f} "
+             f"{'within' if router['max_quality'] >= router['best_single_quality'] - 0.005 else 'MORE than'} 0.005 of it "
+             f"(short on {short_quality} of {len(per_fold)} folds)"]
+    if name == "llmrouter_train":
+        cost = router["cost_at_best_single"]
+        lines.append(f"best single model's quality reached at {cost:.0%} of its cost — target ≤ 40%: "
+                     + ("met" if cost <= 0.40 else "MISSED") if np.isfinite(cost) else
+                     "best single model's quality never reached on the fold mean — target ≤ 40%: MISSED")
+    return lines
+
+
+def stability(name: str, data, n_folds: int, seeds: list[int], first: pd.DataFrame, encoder) -> list[str]:
+    """Mean AIQ over folds for each training seed; std over seeds against the margin over the best baseline."""
+    per_seed = {seeds[0]: first}
+    for seed in seeds[1:]:
+        per_seed[seed] = fold_tables(data, n_folds, seed, encoder)
+    router = {s: t.loc[ROUTER, "aiq"].mean() for s, t in per_seed.items()}
+    baseline = {}
+    for s, t in per_seed.items():
+        means = t.groupby(level=0)["aiq"].mean()
+        baseline[s] = means[[b for b in LEARNED_BASELINES if b in means.index]].max()
+    std = float(np.std(list(router.values()), ddof=1))
+    margin = float(np.mean(list(router.values())) - np.mean(list(baseline.values())))
+    return [f"seed {s}: router AIQ {router[s]:.4f}, best baseline {baseline[s]:.4f}" for s in per_seed] + [
+        f"router AIQ over {len(seeds)} seeds: {np.mean(list(router.values())):.4f} ± {std:.4f} (std); margin over the best "
+        f"baseline {margin:+.4f} = {margin / std if std > 0 else float('inf'):.1f} std — target > 2 std: "
+        + ("met" if margin > 2 * std else "MISSED")]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"), help="folder with the real routing sets")
     parser.add_argument("--sets", default=DEFAULT_SETS, help=f"comma-separated set names (default {DEFAULT_SETS})")
-    parser.add_argument("--seed", type=int, default=0, help="split and training seed (default 0)")
-    parser.add_argument("--test-fraction", type=float, default=0.2)
-    parser.add_argument("--epochs", type=int, default=80)
-    parser.add_argument("--folds", type=int, default=0,
-                        help="K-fold cross-validation by query instead of one split: prints mean and std of each metric over folds")
+    parser.add_argument("--folds", type=int, default=5, help="K-fold cross-validation by query (default 5)")
+    parser.add_argument("--seeds", default="0,1,2", help="training seeds for the stability sets (the first is used for every set)")
+    parser.add_argument("--stability-sets", default="llmrouter_train", help="sets re-run with every seed (default llmrouter_train)")
     args = parser.parse_args()
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
         print(f"no data at {data_dir}: this benchmark reads the real routing sets there", file=sys.stderr)
         return 2
+    seeds = [int(s) for s in args.seeds.split(",")]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"{args.folds}-fold cross-validation by query (fold seed {FOLD_SEED}); training seed {seeds[0]}; "
+          "mean ± std over folds; measured on the held-out fold")
     encoder = Encoder.load()
-    config = RouterConfig(seed=args.seed, epochs=args.epochs)
     for name in args.sets.split(","):
         started = time.perf_counter()
         data = load_labelled(data_dir / f"{name}.csv", missing="drop")
-        if args.folds > 1:
-            cross_validate(name, data, args.folds, config, encoder)
-            continue
-        train, test = data.split(args.test_fraction, args.seed)
-        encoder.token_states(data.queries)  # encode once; router and baselines share the cached token states
-        encode_seconds = time.perf_counter() - started
-        router, table, _ = train_and_compare(train, test, config, encoder=encoder)
+        encoder.token_states(data.queries)  # encode once; every fold, router and baseline share the cached states
+        folds = fold_tables(data, args.folds, seeds[0], encoder)
         dropped = f", {len(data.dropped)} queries left out for lacking a model" if len(data.dropped) else ""
-        print(f"\n## {name}: {len(data)} queries × {len(data.candidates)} models{dropped}; "
-              f"train {len(train)} / test {len(test)} (split seed {args.seed}); encoding {encode_seconds:.0f} s")
-        print("measured on the held-out queries; cost_at_best_single is a fraction of the best single model's cost; fit_seconds is training wall time")
-        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 100):
-            shown = table[[c for c in COLUMNS if c in table.columns]].sort_values("aiq", ascending=False)
-            print(shown.to_string(float_format=lambda x: f"{x:.4f}"))
-        print(f"cross-attention router: best epoch {router.training_['best_epoch']} of {router.training_['epochs_run']}; "
-              f"set total {time.perf_counter() - started:.0f} s")
+        print(f"\n## {name}: {len(data)} queries × {len(data.candidates)} models{dropped}; {time.perf_counter() - started:.0f} s")
+        print("cost_at_best_single: fraction of the best single model's cost at which the hull reaches its quality; "
+              "fit_seconds: training wall time")
+        with pd.option_context("display.width", 250, "display.max_columns", 30, "display.max_rows", 100):
+            print(summarise(folds).to_string(float_format=lambda x: f"{x:.4f}"))
+        for line in verdict(name, folds):
+            print(f"- {line}")
+        if name in args.stability_sets.split(",") and len(seeds) > 1:
+            for line in stability(name, data, args.folds, seeds, folds, encoder):
+                print(f"- {line}")
+        sys.stdout.flush()
     return 0
-
-
-def cross_validate(name: str, data, n_folds: int, config, encoder) -> None:
-    """Every router on the same K folds by query; the table holds mean and standard deviation over folds."""
-    started = time.perf_counter()
-    encoder.token_states(data.queries)
-    tables = []
-    for fold, (train, test) in enumerate(data.folds(n_folds, config.seed)):
-        _, table, _ = train_and_compare(train, test, config, encoder=encoder)
-        tables.append(table[[c for c in COLUMNS if c in table.columns and c != "estimate"]].assign(fold=fold))
-    joined = pd.concat(tables)
-    summary = joined.groupby(level=0).agg(["mean", "std"])
-    summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
-    summary = summary.drop(columns=["fold_mean", "fold_std"]).sort_values("aiq_mean", ascending=False)
-    print(f"\n## {name}: {len(data)} queries × {len(data.candidates)} models; {n_folds}-fold CV by query (seed {config.seed}); "
-          f"{time.perf_counter() - started:.0f} s")
-    keep = [c for c in summary.columns if c.split("_")[0] in ("aiq", "max", "cost", "fit") or c.startswith("apgr")]
-    with pd.option_context("display.width", 220, "display.max_columns", 20, "display.max_rows", 100):
-        print(summary[keep].to_string(float_format=lambda x: f"{x:.4f}"))
 
 
 if __name__ == "__main__":

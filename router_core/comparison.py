@@ -1,6 +1,7 @@
 """The cross-attention router and every baseline, measured side by side on the same held-out queries."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from dataclasses import dataclass
@@ -23,9 +24,21 @@ def routing_data(data: LabelledSet, encoder: Encoder):
                        data.input_tokens, data.output_tokens)
 
 
+def network_alone(router):
+    """The same router without the quality blend: the cross-attention network's own predictions (an ablation)."""
+    alone = copy.copy(router)
+    alone.blend_ = None
+    alone._reset_cache()
+    alone.__dict__.pop("_router_id", None)
+    return alone
+
+
 def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, baselines: list[str] | None = None,
-                   seed: int = 0, policy: str = "linear", catalog=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+                   seed: int = 0, policy: str = "linear", catalog=None, ablation: bool = False) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Fit the baselines on `train`, then measure the (already trained) router and them on `test`.
+
+    Args:
+        ablation: also measure the network alone, without the quality blend ("cross-attention, network alone").
 
     Returns:
         (table, curves): one row per router with AIQ and friends (evaluate.compare), and each λ curve.
@@ -43,22 +56,27 @@ def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, bas
     scale = router.cost_scale_ if policy == "linear" else dataclasses.replace(router.cost_scale_, weight=1.0)
     curves = {"cross-attention": curve_from_scores(scores.quality, scores.cost, test_data, lams, scale,
                                                    policy=policy, weights=scores.weights), **curves}
+    if ablation and getattr(router, "blend_", None) is not None:
+        alone = network_alone(router).scores(test.queries, catalog=catalog)
+        curves["cross-attention, network alone"] = curve_from_scores(alone.quality, alone.cost, test_data, lams, scale,
+                                                                     policy=policy, weights=alone.weights)
     table = compare(curves, test_data)
     fit_seconds = {name: curve.attrs.get("fit_seconds", np.nan) for name, curve in curves.items()}
     fit_seconds["cross-attention"] = router.training_.get("seconds", np.nan)
+    fit_seconds.pop("cross-attention, network alone", None)
     table["fit_seconds"] = pd.Series(fit_seconds)
     return table, curves
 
 
 def train_and_compare(train: LabelledSet, test: LabelledSet, config, catalog=None, encoder: Encoder | None = None,
-                      baselines: list[str] | None = None, show_bar: bool = False):
+                      baselines: list[str] | None = None, show_bar: bool = False, ablation: bool = False):
     """Train a fresh router on `train` and compare it with the baselines on `test` (benchmarks use this)."""
     from .router import Router
 
     started = time.perf_counter()
     router = Router(config).fit(train, catalog, encoder=encoder, show_bar=show_bar)
     router.training_["seconds"] = round(time.perf_counter() - started, 2)
-    return (router, *compare_router(router, train, test, baselines=baselines, seed=config.seed))
+    return (router, *compare_router(router, train, test, baselines=baselines, seed=config.seed, ablation=ablation))
 
 
 @dataclass

@@ -31,6 +31,7 @@ class RouterConfig:
     routing_temperature: float = 0.1  # τ above
     ranking_loss_weight: float = 0.0  # listwise loss on predicted qualities (issue-4 trial)
     cost_aware_weight: float = 0.05  # the seed's −(E_w[quality] − λ·E_w[cost]) term, λ drawn per batch
+    blend: bool = True  # shrink the network's quality towards neighbour evidence and per-model priors (blend.py)
     soft_temperature: float = 0.05  # merge weights softmax(u / τ) in soft routing
     exponential_alpha: float = 5.0  # decay rate of the `exponential` policy
 

@@ -134,6 +134,16 @@ class LabelledSet:
                            self.quality[index], self.cost[index], pick(self.categories), pick(self.input_tokens),
                            pick(self.output_tokens), self.source)
 
+    def models(self, names: list[str]) -> "LabelledSet":
+        """The same queries with only these candidates' columns, in this order."""
+        missing = [n for n in names if n not in self.candidates]
+        if missing:
+            raise RouterInputError(f"{self.source}: no model(s) {', '.join(missing)}; it has {', '.join(self.candidates)}")
+        cols = [self.candidates.index(n) for n in names]
+        return LabelledSet(self.query_ids, list(self.queries), list(names), self.quality[:, cols], self.cost[:, cols],
+                           self.categories, self.input_tokens,
+                           None if self.output_tokens is None else self.output_tokens[:, cols], self.source, self.dropped)
+
     def repriced(self, catalog: Catalog) -> "LabelledSet":
         """Measured costs recomputed from the token counts at the catalog's prices (needs both)."""
         if self.input_tokens is None or self.output_tokens is None:

@@ -9,7 +9,7 @@ from torch import nn
 
 from .catalog import Candidate, Catalog
 from .data import LabelledSet
-from .encoder import pad_states
+from .encoder import pad_states, sentence_embeddings
 from .errors import RouterInputError
 from .policy import CostScale
 
@@ -75,6 +75,11 @@ def add_candidate(router, samples: LabelledSet, candidate: Candidate | None = No
     new.training_ = {**router.training_, "added": [*router.training_.get("added", []),
                                                    {"candidate": name, "n_queries": len(samples), "final_loss": float(loss.item())}]}
     new.encoder_state_ = router.encoder_state_
+    if getattr(router, "blend_", None) is not None:  # the newcomer's neighbour evidence is its own labelled samples
+        new.blend_ = router.blend_.with_candidate(sentence_embeddings(router.encoder_.token_states(samples.queries)), samples.quality[:, 0])
     new._reset_cache()
     new.__dict__.pop("_router_id", None)
+    # The slider's spread (κ) was fitted for the old candidates; refit it so λ still moves cost evenly.
+    scores = new.scores(samples.queries)
+    new.cost_scale_ = new.cost_scale_.with_even_steps(scores.quality, scores.cost)
     return new

@@ -20,7 +20,8 @@ from safetensors.torch import load_file, save_file
 from .catalog import Catalog
 from .config import RouterConfig
 from .data import LabelledSet
-from .encoder import Encoder, estimate_tokens, pad_states, text_key
+from .blend import QualityBlend, fit_blend
+from .encoder import Encoder, estimate_tokens, pad_states, sentence_embeddings, text_key
 from .errors import RouterInputError
 from .net import RouterNet
 from .policy import CostScale, check_lam, hard_choice, soft_cost, soft_quality_band, soft_top_k, utilities
@@ -172,14 +173,35 @@ class Router:
         if encoder_params:
             self.encoder_.clear_cache()  # cached states came from the untuned encoder
         self._reset_cache()
+        self.__dict__.pop("_router_id", None)
+        self.blend_record_ = None
+        final_blend, self.blend_ = self._fit_blend(data, validation_index) if config.blend else (None, None)
         train_scores = self.scores([data.queries[i] for i in train_index])
         self.cost_scale_ = self.cost_scale_.with_even_steps(train_scores.quality, train_scores.cost)
+        validation_metrics = self._validation_metrics(data.subset(validation_index))
+        self.blend_ = final_blend
+        self._reset_cache()
         self.training_ = {"data_digest": labelled_digest(data), "data_source": str(data.source), "n_queries": len(data),
                           "n_train": int(len(train_index)), "n_validation": int(len(validation_index)),
                           "seconds": round(time.perf_counter() - started, 2), "best_epoch": self.history_["best_epoch"],
                           "epochs_run": len(self.history_["epochs"]),
-                          "validation": self._validation_metrics(data.subset(validation_index))}
+                          "validation": validation_metrics, "blend": getattr(self, "blend_record_", None)}
         return self
+
+    def _fit_blend(self, data: LabelledSet, validation_index: np.ndarray):
+        """Blend weights chosen on the validation split (see blend.py). Returns (blend, blend without validation rows)."""
+        self.blend_ = None
+        self._reset_cache()
+        validation = data.subset(validation_index)
+        network = self.scores(validation.queries)  # the network alone: it never trained on these rows
+
+        def validation_aiq(quality: np.ndarray) -> float:
+            return self._curve_metrics(quality, network.cost, validation).get("aiq", float("nan"))
+
+        embeddings = sentence_embeddings(self.encoder_.token_states(data.queries))
+        final, inner, self.blend_record_ = fit_blend(network.quality, embeddings, data.quality, validation_index, validation_aiq)
+        self._reset_cache()
+        return final, inner
 
     def _tuning_batches(self, queries: list[str]):
         def batch_inputs(idx):
@@ -191,16 +213,17 @@ class Router:
         scores = self.scores(validation.queries)
         metrics = {"quality_mae": float(np.abs(scores.quality - validation.quality).mean()),
                    "cost_median_abs_log_error": float(np.median(np.abs(np.log(scores.cost) - np.log(np.maximum(validation.cost, 1e-12)))))}
-        try:
-            from .evaluate import RoutingData, compare, curve_from_scores, default_lams
-
-            routing = RoutingData(np.zeros((len(validation), 1), np.float32), validation.quality, validation.cost, list(self.candidates_))
-            curve = curve_from_scores(scores.quality, scores.cost, routing, default_lams(), self.cost_scale_)
-            row = compare({"router": curve}, routing).loc["router"]
-            metrics.update({k: float(row[k]) for k in ("aiq", "max_quality", "cost_at_best_single") if k in row})
-        except ImportError:  # evaluation lives in its own module; training must not depend on it
-            pass
+        metrics.update(self._curve_metrics(scores.quality, scores.cost, validation))
         return metrics
+
+    def _curve_metrics(self, quality: np.ndarray, cost: np.ndarray, validation: LabelledSet) -> dict:
+        """AIQ and friends of these predictions, measured on `validation`'s labels."""
+        from .evaluate import RoutingData, compare, curve_from_scores, default_lams
+
+        routing = RoutingData(np.zeros((len(validation), 1), np.float32), validation.quality, validation.cost, list(self.candidates_))
+        curve = curve_from_scores(quality, cost, routing, default_lams(), self.cost_scale_)
+        row = compare({"router": curve}, routing).loc["router"]
+        return {k: float(row[k]) for k in ("aiq", "max_quality", "cost_at_best_single") if k in row}
 
     # ------------------------------------------------------------ scoring
 
@@ -218,9 +241,10 @@ class Router:
         self._check_fitted()
         if not hasattr(self, "_router_id"):
             h = hashlib.sha256()
-            for name, tensor in sorted({**self.net_.state_dict(), **self.encoder_state_}.items()):
+            for name, tensor in sorted(self._tensors().items()):
                 h.update(name.encode())
                 h.update(tensor.detach().contiguous().numpy().tobytes())
+            h.update(json.dumps(self._blend_meta(), sort_keys=True).encode())
             self._router_id = h.hexdigest()[:16]
         return self._router_id
 
@@ -234,13 +258,17 @@ class Router:
             text_of = dict(zip(keys, queries))
             todo = [text_of[k] for k in todo_keys]
             states = self.encoder_.token_states(todo, batch_size=batch_size, progress=progress)
+            blend = getattr(self, "blend_", None)
             with torch.inference_mode():
                 for start in range(0, len(todo), 256):
                     batch_states, mask = pad_states(states[start:start + 256])
                     out = self.net_(batch_states, mask)
+                    quality = out["quality"].numpy()
+                    if blend is not None:
+                        quality = blend.apply(quality, sentence_embeddings(states[start:start + 256]))
                     lengths = mask.sum(dim=1).tolist()
                     for i, key in enumerate(todo_keys[start:start + 256]):
-                        found[key] = (out["weights"][i].numpy(), out["quality"][i].numpy(), out["cost"][i].numpy(),
+                        found[key] = (out["weights"][i].numpy(), quality[i], out["cost"][i].numpy(),
                                       out["attention"][i, : lengths[i]].numpy())
             with self._cache_lock:
                 for key in todo_keys:
@@ -355,14 +383,12 @@ class Router:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
-            tensors = {f"net.{k}": v.detach().contiguous() for k, v in self.net_.state_dict().items()}
-            tensors.update({f"encoder.{k}": v.contiguous() for k, v in self.encoder_state_.items()})
-            save_file(tensors, str(staging / WEIGHTS_FILE))
+            save_file(self._tensors(), str(staging / WEIGHTS_FILE))
             meta = {"format_version": FORMAT_VERSION, "config": self.config.to_dict(), "candidates": self.candidates_,
                     "catalog": self.catalog_.to_dict() if self.catalog_ is not None else None,
                     "cost_scale": {"log_min": self.cost_scale_.log_min, "log_max": self.cost_scale_.log_max,
                                    "weight": self.cost_scale_.weight},
-                    "cost_mode": self.cost_mode_, "cost_standardise": list(self.cost_standardise_),
+                    "cost_mode": self.cost_mode_, "cost_standardise": list(self.cost_standardise_), "blend": self._blend_meta(),
                     "training": self.training_, "history": self.history_,
                     "weights_sha256": _digest_bytes((staging / WEIGHTS_FILE).read_bytes())}
             (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2, default=float) + "\n")
@@ -378,6 +404,26 @@ class Router:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return folder
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        """Every learned array of the router, as saved in router.safetensors."""
+        tensors = {f"net.{k}": v.detach().contiguous() for k, v in self.net_.state_dict().items()}
+        tensors.update({f"encoder.{k}": v.contiguous() for k, v in self.encoder_state_.items()})
+        blend = getattr(self, "blend_", None)
+        if blend is not None:
+            tensors["blend.memory"] = torch.from_numpy(np.ascontiguousarray(blend.memory, dtype=np.float16))
+            tensors["blend.memory_quality"] = torch.from_numpy(np.ascontiguousarray(blend.memory_quality, dtype=np.float16))
+            tensors["blend.prior"] = torch.from_numpy(np.ascontiguousarray(blend.prior, dtype=np.float32))
+            tensors["blend.linear_coef"] = torch.from_numpy(np.ascontiguousarray(blend.linear_coef, dtype=np.float32))
+            tensors["blend.linear_intercept"] = torch.from_numpy(np.ascontiguousarray(blend.linear_intercept, dtype=np.float32))
+        return tensors
+
+    def _blend_meta(self) -> dict | None:
+        blend = getattr(self, "blend_", None)
+        if blend is None:
+            return None
+        return {"net_weight": blend.net_weight, "neighbour_weight": blend.neighbour_weight, "linear_weight": blend.linear_weight,
+                "prior_weight": blend.prior_weight, "n_neighbours": blend.n_neighbours}
 
     @classmethod
     def load(cls, folder: str | Path, encoder: Encoder | None = None) -> "Router":
@@ -417,6 +463,17 @@ class Router:
         except RuntimeError as e:
             raise RouterInputError(f"{weights_path}: weights do not fit router.json's configuration ({str(e).splitlines()[0]})") from e
         router.net_.eval()
+        router.blend_ = None
+        if meta.get("blend"):
+            try:
+                weights = meta["blend"]
+                router.blend_ = QualityBlend(tensors["blend.memory"].float().numpy(), tensors["blend.memory_quality"].float().numpy().astype(float),
+                                             tensors["blend.prior"].numpy().astype(float), float(weights["net_weight"]),
+                                             float(weights["neighbour_weight"]), int(weights["n_neighbours"]),
+                                             tensors["blend.linear_coef"].numpy(), tensors["blend.linear_intercept"].numpy(),
+                                             float(weights["linear_weight"]))
+            except (KeyError, TypeError, ValueError) as e:
+                raise RouterInputError(f"{folder}: router artifact's blend is incomplete ({type(e).__name__}: {e})") from e
         router.encoder_state_ = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
         if router.encoder_state_:
             if encoder is not None:

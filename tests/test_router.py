@@ -200,7 +200,8 @@ def test_listwise_ranking_loss_is_a_working_lever(tiny_encoder):
     from conftest import make_tiny_table
 
     data = labelled_from_frame(make_tiny_table(30))
-    plain = Router(RouterConfig(epochs=8, seed=1)).fit(data, encoder=tiny_encoder, show_bar=False)
-    ranked = Router(RouterConfig(epochs=8, seed=1, ranking_loss_weight=2.0)).fit(data, encoder=tiny_encoder, show_bar=False)
+    # blend off: this is about the network's own predictions, which the blend may shrink away on a tiny set
+    plain = Router(RouterConfig(epochs=8, seed=1, blend=False)).fit(data, encoder=tiny_encoder, show_bar=False)
+    ranked = Router(RouterConfig(epochs=8, seed=1, blend=False, ranking_loss_weight=2.0)).fit(data, encoder=tiny_encoder, show_bar=False)
     a, b = plain.scores(data.queries).quality, ranked.scores(data.queries).quality
     assert np.isfinite(b).all() and not np.allclose(a, b)

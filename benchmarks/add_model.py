@@ -1,0 +1,99 @@
+"""Adding a model without retraining, measured on real data against full retraining.
+
+    .venv/bin/python benchmarks/add_model.py [--set llmrouter_train] [--held-out NAME,NAME,...] [--sizes 25,50,100,200]
+
+Reads ../shared/data at run time (never copied into the repo). One 80/20 split by query (seed 0). A router trained on
+all models is the reference. For each held-out model: a router is trained on the other models only, then the
+held-out model is added with `router_core.extend.add_candidate` from N labelled training queries (only its capability
+embedding, read-out row and bias are trained; every other weight is frozen). Every router is measured on the same
+held-out queries with all models: AIQ of the measured (not predicted) quality/cost curve.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from router_core.comparison import routing_data  # noqa: E402
+from router_core.config import RouterConfig  # noqa: E402
+from router_core.data import load_labelled  # noqa: E402
+from router_core.encoder import Encoder  # noqa: E402
+from router_core.evaluate import compare, curve_from_scores, default_lams  # noqa: E402
+from router_core.extend import add_candidate  # noqa: E402
+from router_core.router import Router  # noqa: E402
+
+
+def measured_aiq(router: Router, test, test_data) -> float:
+    """AIQ on `test` with the router's columns put in the test set's model order."""
+    scores = router.scores(test.queries)
+    order = [router.candidates_.index(c) for c in test.candidates]
+    curve = curve_from_scores(scores.quality[:, order], scores.cost[:, order], test_data, default_lams(201), router.cost_scale_)
+    return float(compare({"router": curve}, test_data).loc["router", "aiq"])
+
+
+def default_held_out(train) -> list[str]:
+    """The dearest, the cheapest and the median-quality model: three different kinds of newcomer."""
+    mean_cost, mean_quality = train.cost.mean(axis=0), train.quality.mean(axis=0)
+    names = train.candidates
+    picks = [names[int(np.argmax(mean_cost))], names[int(np.argmin(mean_cost))],
+             names[int(np.argsort(mean_quality)[len(names) // 2])]]
+    return list(dict.fromkeys(picks))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--set", default="llmrouter_train")
+    parser.add_argument("--held-out", default="", help="comma-separated models to hold out (default: dearest, cheapest, median quality)")
+    parser.add_argument("--sizes", default="25,50,100,200", help="labelled queries of the new model")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    path = Path(args.data_dir) / f"{args.set}.csv"
+    if not path.exists():
+        print(f"no data at {path}: this benchmark reads the real routing sets there", file=sys.stderr)
+        return 2
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    started = time.perf_counter()
+    encoder = Encoder.load()
+    data = load_labelled(path, missing="drop")
+    train, test = data.split(0.2, args.seed)
+    encoder.token_states(data.queries)
+    test_data = routing_data(test, encoder)
+    config = RouterConfig(seed=args.seed)
+    full = Router(config).fit(train, encoder=encoder, show_bar=False)
+    full_aiq = measured_aiq(full, test, test_data)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    held_out = args.held_out.split(",") if args.held_out else default_held_out(train)
+    rows = []
+    for name in held_out:
+        others = [c for c in data.candidates if c != name]
+        base = Router(config).fit(train.models(others), encoder=encoder, show_bar=False)
+        pool = np.random.default_rng(args.seed).permutation(len(train))  # nested samples: 25 ⊂ 50 ⊂ 100 ⊂ 200
+        row = {"held-out model": name}
+        for n in sizes:
+            samples = train.subset(np.sort(pool[:n])).models([name])
+            row[f"AIQ +{n}"] = measured_aiq(add_candidate(base, samples, seed=args.seed), test, test_data)
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index("held-out model")
+    ratio = table.div(full_aiq).add_prefix("÷full ")
+    print(f"\n## {args.set}: {len(data)} queries × {len(data.candidates)} models; train {len(train)} / test {len(test)} "
+          f"(split seed {args.seed}); {time.perf_counter() - started:.0f} s")
+    print(f"full retraining on all {len(data.candidates)} models: AIQ {full_aiq:.4f} (measured on the test queries)")
+    print("AIQ +N: the model added to a router trained without it, from N labelled queries; ÷full: that AIQ / full retraining's")
+    with pd.option_context("display.width", 220, "display.max_columns", 20):
+        print(pd.concat([table, ratio], axis=1).to_string(float_format=lambda x: f"{x:.4f}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

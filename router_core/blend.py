@@ -1,0 +1,165 @@
+"""Shrinking the network's quality predictions towards simpler evidence on the same query embedding.
+
+Real routing labels are mostly 0/1 per (query, model). The network alone reacts to single noisy labels; steadier
+evidence comes from the mean label of the query's nearest training queries, a ridge regression on the query's
+sentence embedding, and each model's overall mean (its prior). The final prediction is
+    quality = a · network + b · neighbours + c · linear + (1 − a − b − c) · prior,
+with a, b, c and the neighbour count chosen on the router's validation split (never on test data). With little or
+noisy data the choice moves towards the prior, i.e. towards always calling the best fixed model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+NEIGHBOUR_COUNTS = (10, 20, 50, 100)
+WEIGHT_STEP = 0.1
+RIDGE_ALPHA = 1.0  # the linear baseline's
+_MEMORY_DTYPE = np.float16  # stored in the artifact at half precision; fitting sees the same rounding
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.float32)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def as_memory(embeddings: np.ndarray) -> np.ndarray:
+    """Unit sentence embeddings rounded as the artifact stores them."""
+    return _unit(embeddings).astype(_MEMORY_DTYPE).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class QualityBlend:
+    """Neighbour memory plus blend weights. A model's column may be labelled on only some memory rows (NaN elsewhere),
+    e.g. a model added later from a few queries: its neighbours are then sought among those rows only."""
+
+    memory: np.ndarray  # (N, d) unit sentence embeddings of training queries
+    memory_quality: np.ndarray  # (N, M) their measured quality, NaN where a model has no label
+    prior: np.ndarray  # (M,) each model's mean training quality
+    net_weight: float  # a
+    neighbour_weight: float  # b
+    n_neighbours: int
+    linear_coef: np.ndarray | None = None  # (M, d) ridge regression of quality on the sentence embedding
+    linear_intercept: np.ndarray | None = None  # (M,)
+    linear_weight: float = 0.0  # c
+
+    def __post_init__(self):
+        # Round as router.safetensors stores them, so a saved and re-loaded router predicts exactly the same.
+        object.__setattr__(self, "memory", as_memory(self.memory))
+        object.__setattr__(self, "memory_quality", np.asarray(self.memory_quality, dtype=_MEMORY_DTYPE).astype(float))
+        object.__setattr__(self, "prior", np.asarray(self.prior, dtype=np.float32).astype(float))
+        if self.linear_coef is None:
+            object.__setattr__(self, "linear_coef", np.zeros((len(self.prior), self.memory.shape[1]), np.float32))
+            object.__setattr__(self, "linear_intercept", self.prior.astype(np.float32))
+        object.__setattr__(self, "linear_coef", np.asarray(self.linear_coef, dtype=np.float32))
+        object.__setattr__(self, "linear_intercept", np.asarray(self.linear_intercept, dtype=np.float32))
+
+    @property
+    def prior_weight(self) -> float:
+        return round(max(0.0, 1.0 - self.net_weight - self.neighbour_weight - self.linear_weight), 6)
+
+    def neighbour_quality(self, embeddings: np.ndarray, batch: int = 512) -> np.ndarray:
+        """(Q, d) sentence embeddings -> (Q, M) mean quality of each model over the query's nearest labelled rows."""
+        embeddings = _unit(embeddings)
+        labelled = ~np.isnan(self.memory_quality)  # (N, M)
+        out = np.empty((len(embeddings), self.memory_quality.shape[1]))
+        # Models labelled on the same rows share one neighbour search.
+        patterns, group = np.unique(labelled.T, axis=0, return_inverse=True)
+        for g, rows_mask in enumerate(patterns):
+            columns = np.flatnonzero(group.ravel() == g)
+            rows = np.flatnonzero(rows_mask)
+            if rows.size == 0:
+                out[:, columns] = self.prior[columns]
+                continue
+            k = min(self.n_neighbours, rows.size)
+            bank, labels = self.memory[rows], self.memory_quality[np.ix_(rows, columns)]
+            for start in range(0, len(embeddings), batch):
+                sims = embeddings[start:start + batch] @ bank.T  # (B, R) cosine similarity
+                nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < rows.size else np.broadcast_to(np.arange(rows.size), (len(sims), rows.size))
+                out[start:start + batch][:, columns] = labels[nearest].mean(axis=1)
+        return out
+
+    def apply(self, net_quality: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+        """(Q, M) network quality and (Q, d) sentence embeddings -> (Q, M) blended quality in [0, 1]."""
+        blended = self.net_weight * np.asarray(net_quality, dtype=float) + self.prior_weight * self.prior
+        if self.neighbour_weight > 0:
+            blended = blended + self.neighbour_weight * self.neighbour_quality(embeddings)
+        if self.linear_weight > 0:
+            blended = blended + self.linear_weight * self.linear_quality(embeddings)
+        return np.clip(blended, 0.0, 1.0)
+
+    def linear_quality(self, embeddings: np.ndarray) -> np.ndarray:
+        """(Q, d) -> (Q, M) the ridge regression's quality, clipped to [0, 1]."""
+        return np.clip(_unit(embeddings) @ self.linear_coef.T + self.linear_intercept, 0.0, 1.0).astype(float)
+
+    def with_candidate(self, embeddings: np.ndarray, quality: np.ndarray) -> "QualityBlend":
+        """One more model, labelled on `embeddings` (its sample queries) only: (n, d) and (n,)."""
+        n, m = len(embeddings), self.memory_quality.shape[1]
+        old = np.hstack([self.memory_quality, np.full((len(self.memory), 1), np.nan)])
+        new = np.hstack([np.full((n, m), np.nan), np.asarray(quality, dtype=float).reshape(n, 1)])
+        prior = float(np.mean(quality))
+        # Too few labels for a 384-weight regression: the newcomer's linear evidence is its mean.
+        return replace(self, memory=np.vstack([self.memory, embeddings]), memory_quality=np.vstack([old, new]),
+                       prior=np.r_[self.prior, prior], linear_coef=np.vstack([self.linear_coef, np.zeros((1, self.memory.shape[1]))]),
+                       linear_intercept=np.r_[self.linear_intercept, prior])
+
+
+def _ridge(embeddings: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.linear_model import Ridge
+
+    model = Ridge(alpha=RIDGE_ALPHA).fit(embeddings, quality)
+    return np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_)
+
+
+def fit_blend(net_quality: np.ndarray, embeddings: np.ndarray, quality: np.ndarray, validation: np.ndarray,
+              fallback_check=None) -> tuple[QualityBlend, QualityBlend, dict]:
+    """Choose the blend on the validation rows; the returned blend remembers every row.
+
+    Args:
+        net_quality: (V, M) the network's predictions for the validation rows (it never trained on them).
+        embeddings: (N, d) sentence embeddings of all training rows; quality: (N, M) their labels.
+        validation: (V,) indices of the validation rows within those N.
+        fallback_check: optional callable(blend quality (V, M)) -> score, higher better (validation AIQ). If the
+            chosen blend scores below the prior alone, the prior alone is used: never worse than the best fixed model
+            on the data we can check.
+    Returns:
+        the blend (remembering every row), the same blend fitted without the validation rows (for honest
+        validation figures), and a record of the choice (weights, validation errors).
+    """
+    quality = np.asarray(quality, dtype=float)
+    memory = as_memory(embeddings)
+    inner = np.setdiff1d(np.arange(len(quality)), validation)
+    target = quality[validation]
+    prior_inner = quality[inner].mean(axis=0)
+    coef, intercept = _ridge(memory[inner], quality[inner])
+
+    def inner_blend(a=0.0, b=0.0, c=0.0, k=NEIGHBOUR_COUNTS[0]):
+        return QualityBlend(memory[inner], quality[inner], prior_inner, a, b, k, coef, intercept, c)
+
+    linear = inner_blend().linear_quality(memory[validation])
+    steps = np.round(np.arange(0, 1 + 1e-9, WEIGHT_STEP), 2)
+    tried = []  # (mean squared error, per-row errors, a, b, c, k)
+    for k in NEIGHBOUR_COUNTS:
+        neighbours = inner_blend(k=k).neighbour_quality(memory[validation])
+        for a in steps:
+            for b in steps[steps <= 1 - a + 1e-9]:
+                for c in steps[steps <= 1 - a - b + 1e-9]:
+                    predicted = a * net_quality + b * neighbours + c * linear + (1 - a - b - c) * prior_inner
+                    row_errors = ((predicted - target) ** 2).mean(axis=1)
+                    tried.append((float(row_errors.mean()), row_errors, float(a), float(b), float(c), k))
+    error, _, a, b, c, k = min(tried, key=lambda t: t[0])
+    record = {"net_weight": a, "neighbour_weight": b, "linear_weight": c, "prior_weight": round(1 - a - b - c, 2),
+              "n_neighbours": k, "validation_mse": error,
+              "validation_mse_network_alone": float(np.mean((net_quality - target) ** 2)),
+              "validation_mse_prior_alone": float(np.mean((prior_inner - target) ** 2))}
+    if fallback_check is not None and (a, b, c) != (0.0, 0.0, 0.0):
+        chosen = fallback_check(inner_blend(a, b, c, k).apply(net_quality, memory[validation]))
+        prior_only = fallback_check(np.tile(prior_inner, (len(validation), 1)))
+        record.update(validation_aiq=chosen, validation_aiq_prior_alone=prior_only)
+        if chosen < prior_only:
+            a = b = c = 0.0
+            record.update(net_weight=0.0, neighbour_weight=0.0, linear_weight=0.0, prior_weight=1.0, fell_back_to_prior=True)
+    full_coef, full_intercept = _ridge(memory, quality)
+    final = QualityBlend(memory, quality, quality.mean(axis=0), a, b, k, full_coef, full_intercept, c)
+    return final, inner_blend(a, b, c, k), record

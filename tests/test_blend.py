@@ -1,0 +1,67 @@
+"""The quality blend: neighbour evidence, per-model priors and the validation-chosen weights."""
+import numpy as np
+import pytest
+
+from router_core.blend import QualityBlend, fit_blend
+
+
+def _clusters(n_per: int, rng):
+    """Two tight clusters of unit vectors in 4-d, far apart."""
+    a = np.array([1.0, 0, 0, 0]) + 0.01 * rng.standard_normal((n_per, 4))
+    b = np.array([0, 1.0, 0, 0]) + 0.01 * rng.standard_normal((n_per, 4))
+    return np.vstack([a, b])
+
+
+def test_neighbour_quality_is_the_mean_label_of_the_nearest_rows():
+    memory = np.array([[1.0, 0], [0.9, 0.1], [0, 1.0], [0.1, 0.9]])
+    quality = np.array([[1.0, 0.0], [0.5, 0.0], [0.0, 1.0], [0.0, 0.5]])
+    blend = QualityBlend(memory, quality, quality.mean(axis=0), 0.0, 1.0, 2)
+    got = blend.neighbour_quality(np.array([[1.0, 0.05], [0.05, 1.0]]))
+    np.testing.assert_allclose(got, [[0.75, 0.0], [0.0, 0.75]])
+
+
+def test_apply_mixes_network_neighbours_and_prior_with_the_chosen_weights():
+    memory = np.eye(2)
+    quality = np.array([[1.0, 0.0], [0.0, 1.0]])
+    blend = QualityBlend(memory, quality, np.array([0.5, 0.5]), 0.2, 0.5, 1)
+    got = blend.apply(np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]]))
+    # 0.2·network + 0.5·nearest row's labels + 0.3·prior
+    np.testing.assert_allclose(got, [[0.2 * 0 + 0.5 * 1 + 0.3 * 0.5, 0.2 * 1 + 0.5 * 0 + 0.3 * 0.5]])
+
+
+def test_a_model_added_later_finds_neighbours_among_its_own_samples_only():
+    memory = np.array([[1.0, 0], [0, 1.0]])
+    blend = QualityBlend(memory, np.array([[1.0], [0.0]]), np.array([0.5]), 0.0, 1.0, 1)
+    extended = blend.with_candidate(np.array([[0.0, 1.0]]), np.array([0.25]))
+    got = extended.neighbour_quality(np.array([[1.0, 0.0]]))
+    # first model: nearest of the two original rows; the newcomer: its one sample, however far away
+    np.testing.assert_allclose(got, [[1.0, 0.25]])
+    assert extended.prior.tolist() == [0.5, 0.25]
+
+
+def test_labels_that_follow_the_query_get_neighbour_weight_and_a_noisy_network_gets_none():
+    rng = np.random.default_rng(0)
+    embeddings = _clusters(100, rng)
+    follows = np.column_stack([np.r_[np.ones(100), np.zeros(100)], np.r_[np.zeros(100), np.ones(100)]])
+    validation = rng.choice(200, 40, replace=False)
+    noise_net = rng.uniform(size=(40, 2))
+    chosen, _, record = fit_blend(noise_net, embeddings, follows, validation)
+    assert chosen.neighbour_weight + chosen.linear_weight >= 0.9 and chosen.net_weight == 0.0
+    assert record["validation_mse"] < 0.01
+
+    coin = rng.integers(0, 2, size=(200, 2)).astype(float)  # labels unrelated to the query
+    chosen, _, record = fit_blend(noise_net, embeddings, coin, validation)
+    assert chosen.net_weight <= 0.2  # a network that predicts noise gets (almost) no say
+    assert record["validation_mse"] < record["validation_mse_network_alone"] - 0.05
+
+
+def test_fallback_to_the_prior_when_the_blend_routes_worse_on_validation():
+    rng = np.random.default_rng(1)
+    embeddings = _clusters(50, rng)
+    follows = np.column_stack([np.r_[np.ones(50), np.zeros(50)], np.r_[np.zeros(50), np.ones(50)]])
+    validation = np.arange(0, 100, 5)
+    # A check that prefers flat predictions: the prior alone wins, so the blend must give way.
+    flat_is_better = lambda q: -float(np.ptp(q))  # noqa: E731
+    chosen, inner, record = fit_blend(rng.uniform(size=(20, 2)), embeddings, follows, validation, flat_is_better)
+    assert record["fell_back_to_prior"] and chosen.prior_weight == 1.0 and inner.prior_weight == 1.0
+    assert len(inner.memory) == 80 and len(chosen.memory) == 100  # validation rows kept out of the inner memory
