@@ -84,6 +84,11 @@ with st.sidebar:
     if validation:
         st.caption(f"On its {training.get('n_validation', '?')} validation queries (measured): AIQ {validation.get('aiq', float('nan')):.3f}, "
                    f"quality error (MAE) {validation.get('quality_mae', float('nan')):.3f}")
+    blend = router.blend_weights()
+    if blend:
+        st.caption(f"Predicted quality = {blend['net_weight']:.1f}·network + {blend['neighbour_weight']:.1f}·mean of "
+                   f"{blend['n_neighbours']} nearest training queries + {blend['linear_weight']:.1f}·linear fit + "
+                   f"{blend['prior_weight']:.1f}·model's average (weights chosen on the validation queries)")
     if st.session_state["catalog"] is not None:
         st.dataframe(st.session_state["catalog"].to_frame()[["name", "input_usd_per_1m", "output_usd_per_1m"]]
                      .rename(columns={"input_usd_per_1m": "$/1M in", "output_usd_per_1m": "$/1M out"}),

@@ -149,7 +149,7 @@ def fit_blend(net_quality: np.ndarray, embeddings: np.ndarray, quality: np.ndarr
                     row_errors = ((predicted - target) ** 2).mean(axis=1)
                     tried.append((float(row_errors.mean()), row_errors, float(a), float(b), float(c), k))
     error, _, a, b, c, k = min(tried, key=lambda t: t[0])
-    record = {"net_weight": a, "neighbour_weight": b, "linear_weight": c, "prior_weight": round(1 - a - b - c, 2),
+    record = {"net_weight": a, "neighbour_weight": b, "linear_weight": c, "prior_weight": round(max(0.0, 1 - a - b - c), 2) + 0.0,
               "n_neighbours": k, "validation_mse": error,
               "validation_mse_network_alone": float(np.mean((net_quality - target) ** 2)),
               "validation_mse_prior_alone": float(np.mean((prior_inner - target) ** 2))}

@@ -244,7 +244,7 @@ class Router:
             for name, tensor in sorted(self._tensors().items()):
                 h.update(name.encode())
                 h.update(tensor.detach().contiguous().numpy().tobytes())
-            h.update(json.dumps(self._blend_meta(), sort_keys=True).encode())
+            h.update(json.dumps(self.blend_weights(), sort_keys=True).encode())
             self._router_id = h.hexdigest()[:16]
         return self._router_id
 
@@ -388,7 +388,7 @@ class Router:
                     "catalog": self.catalog_.to_dict() if self.catalog_ is not None else None,
                     "cost_scale": {"log_min": self.cost_scale_.log_min, "log_max": self.cost_scale_.log_max,
                                    "weight": self.cost_scale_.weight},
-                    "cost_mode": self.cost_mode_, "cost_standardise": list(self.cost_standardise_), "blend": self._blend_meta(),
+                    "cost_mode": self.cost_mode_, "cost_standardise": list(self.cost_standardise_), "blend": self.blend_weights(),
                     "training": self.training_, "history": self.history_,
                     "weights_sha256": _digest_bytes((staging / WEIGHTS_FILE).read_bytes())}
             (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2, default=float) + "\n")
@@ -418,7 +418,8 @@ class Router:
             tensors["blend.linear_intercept"] = torch.from_numpy(np.ascontiguousarray(blend.linear_intercept, dtype=np.float32))
         return tensors
 
-    def _blend_meta(self) -> dict | None:
+    def blend_weights(self) -> dict | None:
+        """How predicted quality is blended (network, neighbours, linear fit, prior), or None for the network alone."""
         blend = getattr(self, "blend_", None)
         if blend is None:
             return None
