@@ -16,6 +16,7 @@ from router_core import Router, RouterInputError
 from router_core.comparison import evaluate_router
 from router_core.data import load_labelled, load_request_log
 from router_core.schedule import scored_log
+from router_core.score_cache import default_cache_dir
 
 ROOT = Path(__file__).resolve().parent
 SAMPLE_DIR = ROOT / "sample_data"
@@ -26,8 +27,9 @@ st.set_page_config(page_title="CrossRoute", page_icon=":material/alt_route:", la
 
 @st.cache_resource(show_spinner="Loading the router and its encoder…")
 def load_router(folder: str) -> Router:
-    # Shared by every session, so read-only: λ, prices and policy are arguments, never stored on it.
-    return Router.load(folder)
+    # Shared by every session, so read-only: λ, prices and policy are arguments, never stored on it. Scores also go to
+    # the user's cache folder, so a restarted dashboard does not encode the sample set and log again.
+    return Router.load(folder, cache_dir=default_cache_dir())
 
 
 @st.cache_resource(show_spinner=False)
@@ -79,7 +81,8 @@ with st.sidebar:
     name = "custom router (this session)" if router is not shared_router else f"`{DEFAULT_ROUTER.relative_to(ROOT)}`"
     st.markdown(f"**Router:** {name}")
     st.caption(f"{len(router.candidates_)} candidates · trained on {training.get('n_train', '?')} queries "
-               f"in {training.get('seconds', 0):.0f} s · best epoch {training.get('best_epoch', '?')}")
+               f"in {training.get('seconds', 0):.0f} s · best epoch {training.get('best_epoch', '?')} · scored with "
+               f"{'ONNX Runtime ' + router.backend.removeprefix('onnx-') if router.backend != 'torch' else 'torch'}")
     validation = training.get("validation", {})
     if validation:
         st.caption(f"On its {training.get('n_validation', '?')} validation queries (measured): AIQ {validation.get('aiq', float('nan')):.3f}, "

@@ -7,6 +7,7 @@ import streamlit as st
 
 from router_core import RouterInputError
 from router_core.data import LOG_ALIASES, match_log_columns, read_table, request_log_from_frame
+from router_core.log_scoring import is_scored_log, read_scored_log
 from router_core.schedule import (Schedule, fit_daily_budget, logged_cost_by_hour, replay, scored_log, summarise,
                                   totals, usd)
 from router_core.views import hourly_figure, mix_figure
@@ -15,27 +16,37 @@ router, catalog, key = st.session_state["router"], st.session_state["catalog"], 
 PRESETS = ["Business hours (seed)", "Constant λ", "Fit a daily budget", "Custom (edit the table)"]
 
 
-def score_upload(cache_key: tuple, frame):
-    """Scores kept per session by file, router, prices and mapping, so schedule edits never re-score."""
+def once_per_upload(cache_key: tuple, compute):
+    """Kept per session by file, router, prices and mapping, so schedule edits never re-score or re-read."""
     cache = st.session_state.setdefault("scored_uploads", {})
     if cache_key not in cache:
-        bar = st.progress(0.0, text="Scoring the log's distinct prompts (once; schedule edits reuse the scores)…")
         cache.clear()  # one uploaded log at a time is plenty per session
-        cache[cache_key] = scored_log(frame, router, catalog=catalog, progress=lambda done, total: bar.progress(done / max(total, 1)))
-        bar.empty()
+        cache[cache_key] = compute()
     return cache[cache_key]
+
+
+def score_upload(frame):
+    bar = st.progress(0.0, text="Scoring the log's distinct prompts (once; schedule edits reuse the scores)…")
+    scored = scored_log(frame, router, catalog=catalog, progress=lambda done, total: bar.progress(done / max(total, 1)))
+    bar.empty()
+    return scored
 
 
 st.title("Schedule simulator")
 upload = st.file_uploader("Request log (CSV, JSONL or Parquet: a timestamp and a prompt per row; LiteLLM spend logs and "
-                          "OpenAI `messages` work)", type=["csv", "jsonl", "json", "parquet"])
+                          "OpenAI `messages` work), or a Parquet file `python -m router_core score-log` wrote for a log too big "
+                          "for the browser", type=["csv", "jsonl", "json", "parquet"])
+pre_scored = None
 try:
     if upload is None:
         with st.spinner("Scoring the bundled two-week log (first visit only)…"):
             log, scored = st.session_state["sample_log_job"](router.router_id, key(catalog), router, catalog).result()
         source = "the bundled two-week sample log"
+    elif is_scored_log(raw := upload.getvalue()):
+        scored, pre_scored = once_per_upload((hashlib.sha1(raw).hexdigest(), router.router_id, key(catalog)),
+                                             lambda: read_scored_log(io.BytesIO(raw), router, catalog, name=upload.name))
+        log, source = None, f"{upload.name} (scored by `score-log` from {pre_scored['source']})"
     else:
-        raw = upload.getvalue()
         frame = read_table(io.BytesIO(raw), upload.name)
         mapping = {}
         with st.expander("Column mapping", expanded=not {"timestamp", "prompt"} <= set(match_log_columns(frame.columns))):
@@ -47,16 +58,20 @@ try:
                 if chosen != "(none)":
                     mapping[field] = chosen
         log = request_log_from_frame(frame, mapping, source=upload.name)
-        scored = score_upload((hashlib.sha1(raw).hexdigest(), router.router_id, key(catalog), repr(sorted(mapping.items()))), log.frame)
+        scored = once_per_upload((hashlib.sha1(raw).hexdigest(), router.router_id, key(catalog), repr(sorted(mapping.items()))),
+                                 lambda: score_upload(log.frame))
         source = upload.name
 except RouterInputError as e:
     st.error(str(e))
     st.stop()
 
-st.caption(f"{len(log.frame):,} requests from {source} over {scored.n_days:.0f} days; "
+st.caption(f"{len(scored.timestamps):,} requests from {source} over {scored.n_days:.0f} days; "
            f"{len(scored.quality):,} distinct prompts scored. Costs and quality below are **predicted by the router** "
            "for that traffic; the logged spend is measured.")
-if len(log.rejected):
+if pre_scored and pre_scored.get("rejected"):
+    st.warning(f"{pre_scored['rejected']:,} rows of the original log could not be used when it was scored "
+               f"(first, {pre_scored['first_rejection']}); `score-log --rejected FILE` lists them.")
+if log is not None and len(log.rejected):
     st.warning(f"{len(log.rejected)} rows could not be used (first reason: {log.rejected['reason'].iloc[0]}).")
     st.download_button("Download the unusable rows (CSV)", log.rejected.to_csv(index=False), "unusable_rows.csv", "text/csv")
 

@@ -1,4 +1,4 @@
-"""`python -m router_core VERB ...`: train, evaluate, route, route-batch, sample-data."""
+"""`python -m router_core VERB ...`: train, evaluate, route, route-batch, score-log, export-onnx, sample-data."""
 from __future__ import annotations
 
 import argparse
@@ -27,6 +27,24 @@ def _lams(text: str) -> np.ndarray:
         return np.array([float(x) for x in text.split(",") if x.strip()])
     except ValueError as e:
         raise RouterInputError(f"--lams {text!r}: expected comma-separated numbers (0,0.5,1) or start:stop:count (0:1:21)") from e
+
+
+def _load_router(args):
+    """The router of --router, scoring with --backend, its scores kept in the user's cache folder unless --no-cache."""
+    from .router import Router
+    from .score_cache import default_cache_dir
+
+    return Router.load(args.router, backend=args.backend, cache_dir=None if args.no_cache else default_cache_dir())
+
+
+def _router_options(parser) -> None:
+    from .onnx_backend import BACKENDS
+
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
+                        help="what computes the scores: auto (the artifact's ONNX export if it has one, else torch; default), "
+                             "torch, onnx, onnx-fp32 or onnx-int8")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="do not read or write the score cache ($CROSSROUTE_CACHE_DIR, default ~/.cache/crossroute)")
 
 
 def _load_catalog(path):
@@ -63,9 +81,8 @@ def _digest(data) -> str:
 def cmd_evaluate(args) -> int:
     from .comparison import compare_router
     from .data import load_labelled
-    from .router import Router
 
-    router = Router.load(args.router)
+    router = _load_router(args)
     data = load_labelled(args.data, router.catalog_, missing=args.missing)
     train, test = data.split(args.test_fraction, args.seed)
     held = router.training_.get("held_out", {})
@@ -87,9 +104,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_route(args) -> int:
-    from .router import Router
-
-    router = Router.load(args.router)
+    router = _load_router(args)
     decision = router.route(args.query, args.lam, k=args.top_k, policy=args.policy)[0]
     print(json.dumps(decision.to_dict(), indent=2))
     return 0
@@ -116,9 +131,8 @@ def decisions_frame(router, query_ids, scores, lams, policy: str = "linear") -> 
 
 def cmd_route_batch(args) -> int:
     from .data import read_table
-    from .router import Router
 
-    router = Router.load(args.router)
+    router = _load_router(args)
     table = read_table(args.input)
     column = next((c for c in ("query", "prompt", "text") if c in table.columns), None)
     if column is None:
@@ -140,6 +154,63 @@ def _write_atomic(path: Path, text: str) -> None:
     with os.fdopen(handle, "w") as f:
         f.write(text)
     os.replace(temp, path)
+
+
+def _parse_mapping(pairs: list[str]) -> dict[str, str]:
+    from .data import LOG_ALIASES
+
+    mapping = {}
+    for pair in pairs:
+        field, _, column = pair.partition("=")
+        if not column or field not in LOG_ALIASES:
+            raise RouterInputError(f"--map {pair!r}: expected FIELD=COLUMN with FIELD one of {', '.join(LOG_ALIASES)}")
+        mapping[field] = column
+    return mapping
+
+
+def cmd_score_log(args) -> int:
+    from tqdm import tqdm
+
+    from .log_scoring import score_log
+
+    router = _load_router(args)
+    with tqdm(total=1, unit=" rows", unit_scale=True, desc=f"scoring ({router.backend})", disable=None, file=sys.stderr) as bar:
+        def progress(done, total):
+            bar.total = total
+            bar.n = int(done)
+            bar.refresh()
+        result = score_log(args.log, router, args.out, mapping=_parse_mapping(args.map), chunk_rows=args.chunk_rows,
+                           progress=progress, rejected_out=args.rejected)
+    print(f"wrote {result.requests:,} scored requests to {result.path} "
+          f"in {result.seconds:.1f} s ({router.backend}; router {router.router_id})")
+    if result.rejected:
+        where = f"; written to {args.rejected}" if args.rejected else "; --rejected FILE writes them all"
+        print(f"{result.rejected:,} rows could not be used (first, {result.first_rejection}){where}", file=sys.stderr)
+    return 0
+
+
+def cmd_export_onnx(args) -> int:
+    from tqdm import tqdm
+
+    from .onnx_export import export_onnx
+
+    bars = {}
+
+    def progress(stage, done, total):
+        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=f"int8 check: {stage}", unit=" queries", disable=None, file=sys.stderr))
+        bar.n = done
+        bar.refresh()
+    try:
+        section = export_onnx(args.router, int8=args.int8, data=args.data, sample=args.sample, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    files = [section["head"], *section["encoder"].values()]
+    print(json.dumps({"router": str(args.router), "opset": section["opset"], "int8": section["int8"],
+                      "files": {f["file"]: f"{f['bytes'] / 1e6:.1f} MB" for f in files},
+                      "fp32_max_abs_difference_vs_torch": section["fp32_max_abs_difference_vs_torch"],
+                      "int8_gate": section["int8_gate"]}, indent=2))
+    return 0
 
 
 def cmd_sample_data(args) -> int:
@@ -178,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="split seed (default 0, as `train`)")
     p.add_argument("--policy", choices=POLICIES, default="linear", help="λ policy for the router's curve (default linear)")
     p.add_argument("--missing", choices=("error", "drop"), default="error", help="a query lacking some model: error (default) or leave it out")
+    _router_options(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = verbs.add_parser("route", help="route one query, print JSON", description="Route one query at trade-off λ and print the decision with per-model weights, predicted quality and predicted cost.")
@@ -186,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lam", type=float, required=True, help="λ in [0, 1]: 0 = highest predicted quality, 1 = cheapest")
     p.add_argument("--top-k", type=int, default=1, help="1 = hard routing; k > 1 = soft routing: call the top k and merge with the aggregator (default 1)")
     p.add_argument("--policy", choices=POLICIES, default="linear", help="λ policy (default linear)")
+    _router_options(p)
     p.set_defaults(func=cmd_route)
 
     p = verbs.add_parser("route-batch", help="route a file of queries at many λ values", description="Route every query of a file at each λ and write the decisions CSV (query_id, lambda, model, per-model weight, predicted quality and cost).")
@@ -194,7 +267,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lams", default="0:1:21", help="λ values: 0,0.05,...,1 or start:stop:count (default 0:1:21)")
     p.add_argument("--output", required=True, help="decisions CSV to write (atomically)")
     p.add_argument("--policy", choices=POLICIES, default="linear", help="λ policy (default linear)")
+    _router_options(p)
     p.set_defaults(func=cmd_route_batch)
+
+    p = verbs.add_parser("score-log", help="score a request log of any size into Parquet for the schedule simulator",
+                         description="Score every request of a log (CSV, JSONL or Parquet; columns matched by alias) chunk by chunk, "
+                                     "each distinct prompt once, and write per request its timestamp, prompt key and every model's "
+                                     "predicted quality, cost and weight to a Parquet file the dashboard's schedule simulator opens.")
+    p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
+    p.add_argument("--log", required=True, help="request log: a timestamp and a prompt per row (LiteLLM spend logs, OpenAI messages work)")
+    p.add_argument("--out", required=True, help="Parquet file to write (atomically)")
+    p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                   help="map a log column by hand, e.g. --map prompt=body (repeatable)")
+    p.add_argument("--rejected", help="also write the unusable rows (row number, reason, cells) to this CSV")
+    p.add_argument("--chunk-rows", type=int, default=20_000, help="rows read and scored at a time; bounds memory (default 20000)")
+    _router_options(p)
+    p.set_defaults(func=cmd_score_log)
+
+    p = verbs.add_parser("export-onnx", help="export the router to ONNX (optionally int8) for fast scoring",
+                         description="Write the router's encoder and head as ONNX graphs into its folder and record them (files, "
+                                     "sha256, opset) in router.json; loading then scores with ONNX Runtime. --int8 adds a dynamically "
+                                     "quantised encoder, kept only if on --data its hard decisions at 21 λ values agree with fp32 on "
+                                     ">= 99% of (query, λ) pairs and AIQ drops by <= 0.5%; otherwise it exits 2 with the figures, "
+                                     "keeping fp32.")
+    p.add_argument("--router", required=True, help="router artifact folder (rewritten atomically)")
+    p.add_argument("--int8", action="store_true", help="also quantise the encoder to int8, checked against fp32 on --data")
+    p.add_argument("--data", help="labelled set of the router's models, for the int8 check (e.g. the router's own training file)")
+    p.add_argument("--sample", type=int, default=2000, help="queries of --data the int8 check uses (seeded; default 2000)")
+    p.set_defaults(func=cmd_export_onnx)
 
     p = verbs.add_parser("sample-data", help="regenerate sample_data/ and its default router", description="Regenerate the synthetic sample data (catalog, labelled set, request log, README) with a fixed seed and retrain the default router.")
     p.add_argument("--out", default=str(SAMPLE_DIR), help=f"folder to write (default {SAMPLE_DIR})")

@@ -40,6 +40,24 @@ def _row_label(i: int) -> str:
     return f"row {i + 1} (line {i + 2})"
 
 
+def _existing_file(source) -> Path:
+    path = Path(source)
+    if not path.exists():
+        raise RouterInputError(f"{path}: no such file")
+    if path.is_dir():
+        raise RouterInputError(f"{path}: is a folder; expected a {', '.join(TABLE_SUFFIXES)} file")
+    return path
+
+
+def _check_not_binary(data: bytes, name: str, suffix: str) -> None:
+    if b"\x00" in data[:65536]:
+        raise RouterInputError(f"{name}: looks like a binary file, not {suffix[1:].upper()} text")
+
+
+def _not_utf8(name: str, where: str) -> RouterInputError:
+    return RouterInputError(f"{name}: not UTF-8 text ({where}); save the file as UTF-8 and upload again")
+
+
 def read_table(source, name: str | None = None) -> pd.DataFrame:
     """Read a CSV, JSONL/JSON or Parquet table from a path or an uploaded file-like object.
 
@@ -49,12 +67,8 @@ def read_table(source, name: str | None = None) -> pd.DataFrame:
         RouterInputError naming the file, for an unknown format, bad encoding, binary junk or a parse error.
     """
     if isinstance(source, (str, Path)):
-        path = Path(source)
+        path = _existing_file(source)
         name = name or path.name
-        if not path.exists():
-            raise RouterInputError(f"{path}: no such file")
-        if path.is_dir():
-            raise RouterInputError(f"{path}: is a folder; expected a {', '.join(TABLE_SUFFIXES)} file")
         data = path.read_bytes() if path.stat().st_size <= MAX_UPLOAD_BYTES else None
         size = path.stat().st_size
     else:
@@ -74,13 +88,12 @@ def read_table(source, name: str | None = None) -> pd.DataFrame:
             return pd.read_parquet(io.BytesIO(data))
         except Exception as e:  # pyarrow raises several types for a non-Parquet file
             raise RouterInputError(f"{name}: not a readable Parquet file ({type(e).__name__}: {e})") from e
-    if b"\x00" in data[:65536]:
-        raise RouterInputError(f"{name}: looks like a binary file, not {suffix[1:].upper()} text")
+    _check_not_binary(data, name, suffix)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise RouterInputError(f"{name}: not UTF-8 text (byte {e.start}, line {line}); save the file as UTF-8 and upload again") from e
+        raise _not_utf8(name, f"byte {e.start}, line {line}") from e
     try:
         if suffix == ".csv":
             return pd.read_csv(io.StringIO(text), dtype={"query_id": str})
@@ -368,22 +381,28 @@ class RequestLog:
     source: str
 
 
-def request_log_from_frame(frame: pd.DataFrame, mapping: dict[str, str] | None = None, source: str = "request log") -> RequestLog:
-    """Match columns, parse timestamps and prompts, and set aside (never silently drop) unusable rows.
-
-    Args:
-        mapping: canonical field -> column, overriding the automatic alias match (e.g. from a manual form).
-    """
-    auto = match_log_columns(frame.columns)
-    mapping = {**auto, **(mapping or {})}
+def resolve_log_mapping(columns, mapping: dict[str, str] | None, source: str) -> dict[str, str]:
+    """Alias-matched columns overridden by `mapping`; raises naming what is missing or mapped to nothing."""
+    columns = list(columns)
+    mapping = {**match_log_columns(columns), **(mapping or {})}
     for canonical, column in mapping.items():
-        if column not in frame.columns:
-            raise RouterInputError(f"{source}: mapped column {column!r} (for {canonical}) is not in the file; columns: {', '.join(map(str, frame.columns))}")
+        if column not in columns:
+            raise RouterInputError(f"{source}: mapped column {column!r} (for {canonical}) is not in the file; columns: {', '.join(map(str, columns))}")
     absent = [c for c in LOG_REQUIRED if c not in mapping]
     if absent:
         expected = "; ".join(f"{c}: one of {', '.join(LOG_ALIASES[c])}" for c in absent)
-        raise RouterInputError(f"{source}: no column for {', '.join(absent)} ({expected}); found columns {', '.join(map(str, frame.columns))}. "
+        raise RouterInputError(f"{source}: no column for {', '.join(absent)} ({expected}); found columns {', '.join(map(str, columns))}. "
                                "Map them by hand.")
+    return mapping
+
+
+def parse_log_rows(frame: pd.DataFrame, mapping: dict[str, str], first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Canonical usable rows, and the rejected ones with their row number (counting from `first_row` + 1) and reason.
+
+    Args:
+        mapping: from resolve_log_mapping.
+        first_row: rows of the file before this frame, for a file read in chunks.
+    """
     frame = frame.reset_index(drop=True)
     out = pd.DataFrame(index=frame.index)
     raw_time = frame[mapping["timestamp"]]
@@ -408,15 +427,99 @@ def request_log_from_frame(frame: pd.DataFrame, mapping: dict[str, str] | None =
     bad = reasons != ""
     rejected = frame[bad].copy()
     rejected.insert(0, "reason", reasons[bad])
-    rejected.insert(0, "row", rejected.index + 1)
-    usable = out[~bad].reset_index(drop=True)
+    rejected.insert(0, "row", rejected.index + 1 + first_row)
+    return out[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def request_log_from_frame(frame: pd.DataFrame, mapping: dict[str, str] | None = None, source: str = "request log") -> RequestLog:
+    """Match columns, parse timestamps and prompts, and set aside (never silently drop) unusable rows.
+
+    Args:
+        mapping: canonical field -> column, overriding the automatic alias match (e.g. from a manual form).
+    """
+    mapping = resolve_log_mapping(frame.columns, mapping, source)
+    usable, rejected = parse_log_rows(frame, mapping)
     if usable.empty:
         first = rejected["reason"].iloc[0] if len(rejected) else "no rows"
         raise RouterInputError(f"{source}: no usable request; every row was rejected (first reason: {first})")
-    return RequestLog(usable, rejected.reset_index(drop=True), mapping, source)
+    return RequestLog(usable, rejected, mapping, source)
 
 
 def load_request_log(source, mapping: dict[str, str] | None = None, name: str | None = None) -> RequestLog:
     """Read a request log file (CSV, JSONL or Parquet), matching columns by alias (DESIGN.md §4)."""
     label = name or (str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "upload"))
     return request_log_from_frame(read_table(source, name), mapping, source=label)
+
+
+def count_rows(source) -> int:
+    """Rows in a table file without parsing it: exact for Parquet, newlines for CSV/JSONL (an estimate, for progress)."""
+    path = _existing_file(source)
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(path).metadata.num_rows
+        except Exception as e:  # pyarrow raises several types for a non-Parquet file
+            raise RouterInputError(f"{path}: not a readable Parquet file ({type(e).__name__}: {e})") from e
+    lines = 0
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            lines += block.count(b"\n")
+    return max(lines - (path.suffix.lower() == ".csv"), 0)
+
+
+def _table_chunks(path: Path, chunk_rows: int):
+    """DataFrames of up to `chunk_rows` rows each, read lazily, so a log of any size fits in bounded memory."""
+    name, suffix = str(path), path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise RouterInputError(f"{name}: unknown file type {suffix or '(none)'}; expected one of {', '.join(TABLE_SUFFIXES)}")
+    if path.stat().st_size == 0:
+        raise RouterInputError(f"{name}: the file is empty")
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+                yield batch.to_pandas()
+        except Exception as e:  # pyarrow raises several types for a non-Parquet file
+            raise RouterInputError(f"{name}: not a readable Parquet file ({type(e).__name__}: {e})") from e
+        return
+    if suffix == ".json":  # one JSON array: not streamable, so the size limit of read_table applies
+        frame = read_table(path)
+        for start in range(0, len(frame), chunk_rows):
+            yield frame.iloc[start:start + chunk_rows]
+        return
+    with path.open("rb") as f:
+        _check_not_binary(f.read(65536), name, suffix)
+    rows_read = 0
+    try:
+        if suffix == ".csv":
+            reader = pd.read_csv(path, chunksize=chunk_rows, encoding="utf-8-sig")
+        else:
+            reader = pd.read_json(path, lines=True, chunksize=chunk_rows, encoding="utf-8")
+        with reader:
+            for frame in reader:
+                rows_read += len(frame)
+                yield frame
+    except UnicodeDecodeError as e:
+        raise _not_utf8(name, f"{e.reason} after row {rows_read}") from e
+    except (ValueError, pd.errors.ParserError) as e:
+        raise RouterInputError(f"{name}: could not parse as {suffix[1:].upper()} ({str(e).strip().splitlines()[0]})") from e
+
+
+def iter_request_log(source, mapping: dict[str, str] | None = None, chunk_rows: int = 20_000):
+    """Read a request log of any size in chunks; yields a RequestLog per chunk (it may have no usable row).
+
+    Columns are matched once, on the first chunk, with the same aliases and messages as load_request_log;
+    rejected rows carry their row number in the whole file.
+    """
+    path = _existing_file(source)
+    resolved, first_row = None, 0
+    for frame in _table_chunks(path, chunk_rows):
+        if resolved is None:
+            resolved = resolve_log_mapping(frame.columns, mapping, str(path))
+        absent = sorted(set(resolved.values()) - set(frame.columns))
+        frame = frame.assign(**{column: None for column in absent})  # JSONL lines need not all carry every key
+        usable, rejected = parse_log_rows(frame, resolved, first_row)
+        first_row += len(frame)
+        yield RequestLog(usable, rejected, resolved, str(path))

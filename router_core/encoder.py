@@ -47,27 +47,48 @@ class Encoder:
     λ values, policies or pages look at it.
     """
 
-    def __init__(self, model, tokenizer, name: str, max_tokens: int = 128, cache_size: int = 20000):
-        self.model = model.eval()
+    def __init__(self, model, tokenizer, name: str, max_tokens: int = 128, cache_size: int = 20000,
+                 load_model=None, dim: int | None = None):
+        """Args:
+            model: the BERT model, or None with `load_model` (a callable returning it) and `dim` to load it on first use.
+        """
+        self._model = model.eval() if model is not None else None
+        self._load_model = load_model
+        self._model_lock = threading.Lock()
         self.tokenizer = tokenizer
         self.name = name
         self.max_tokens = max_tokens
-        self.dim = int(model.config.hidden_size)
+        self.dim = int(dim if dim is not None else model.config.hidden_size)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()  # one encoder may serve every dashboard session
 
     @classmethod
-    def load(cls, name: str = DEFAULT_ENCODER, max_tokens: int = 128) -> "Encoder":
-        from transformers import AutoModel, AutoTokenizer
+    def load(cls, name: str = DEFAULT_ENCODER, max_tokens: int = 128, lazy: bool = False, cache_size: int = 20000) -> "Encoder":
+        """Args:
+            lazy: read the model's weights only when first needed. A router scoring with ONNX Runtime needs just the
+                tokeniser, and reading the weights is most of a cold start (~2 s).
+            cache_size: token states kept (LRU); 0 keeps none.
+        """
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         path = resolve_encoder_path(name)
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # a load bar on every start is noise in the CLI and the logs
         tokenizer = AutoTokenizer.from_pretrained(str(path))
-        model = AutoModel.from_pretrained(str(path))
-        return cls(model, tokenizer, name, max_tokens)
+        if lazy:
+            return cls(None, tokenizer, name, max_tokens, cache_size, load_model=lambda: AutoModel.from_pretrained(str(path)),
+                       dim=AutoConfig.from_pretrained(str(path)).hidden_size)
+        return cls(AutoModel.from_pretrained(str(path)), tokenizer, name, max_tokens, cache_size)
+
+    @property
+    def model(self):
+        if self._model is None:
+            with self._model_lock:  # two dashboard sessions may ask at once; load once
+                if self._model is None:
+                    self._model = self._load_model().eval()
+        return self._model
 
     def tokenize(self, texts: list[str]) -> dict:
         return self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")

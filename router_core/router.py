@@ -24,7 +24,10 @@ from .blend import QualityBlend, fit_blend
 from .encoder import Encoder, estimate_tokens, pad_states, sentence_embeddings, text_key
 from .errors import RouterInputError
 from .net import RouterNet
+from .onnx_backend import choose_variant, load_onnx_scorer
 from .policy import CostScale, check_lam, hard_choice, soft_cost, soft_quality_band, soft_top_k, utilities
+from .scorer import RawScore, TorchScorer
+from .score_cache import CACHE_FILE, ScoreCache
 from .train import TrainingTargets, train_net
 
 FORMAT_VERSION = 1
@@ -106,11 +109,35 @@ def labelled_digest(data: LabelledSet) -> str:
     return h.hexdigest()
 
 
+def staging_folder(folder: Path) -> Path:
+    """An empty temporary folder beside `folder`, on the same file system so it can be renamed into place."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+
+
+def swap_into_place(staging: Path, folder: Path) -> None:
+    """Replace `folder` by the fully written `staging` with renames: readers see the old artifact or the new, never half."""
+    try:
+        os.chmod(staging, 0o755)
+        if folder.exists():
+            retired = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+            os.replace(folder, retired)
+            os.replace(staging, folder)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 class Router:
     """Cross-attention LLM router. `Router(config)` stores the config only; `fit` or `load` build it.
 
     λ is an argument of every call and never stored: one router object may serve many users at once.
     """
+
+    memory_cache_size = 50000  # distinct queries whose scores stay in memory (LRU); 0 keeps none
 
     def __init__(self, config: RouterConfig | None = None):
         self.config = config or RouterConfig()
@@ -232,8 +259,11 @@ class Router:
             raise RouterInputError("this router is not trained: call fit() or Router.load(folder)")
 
     def _reset_cache(self):
-        self._cache: OrderedDict[str, tuple] = OrderedDict()
+        self._cache: OrderedDict[str, RawScore] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # The weights may have changed (fit, add_candidate): an ONNX export and the old digest no longer describe them.
+        self.__dict__.pop("_onnx_scorer", None)
+        self.__dict__.pop("_router_id", None)
 
     @property
     def router_id(self) -> str:
@@ -248,34 +278,70 @@ class Router:
             self._router_id = h.hexdigest()[:16]
         return self._router_id
 
-    def _raw_scores(self, queries: list[str], batch_size: int = 64, progress=None) -> list[tuple]:
-        """Per query (weights, quality, raw cost, attention), cached by text hash; encodes only unseen texts."""
+    def _scorer(self):
+        """The backend that turns texts into raw scores: the ONNX graphs when loaded with them, else torch."""
+        return self.__dict__.get("_onnx_scorer") or TorchScorer(self.encoder_, self.net_)
+
+    @property
+    def backend(self) -> str:
+        """"torch", "onnx-fp32" or "onnx-int8": what computes this router's scores."""
+        return self._scorer().name.split(":")[0]
+
+    @property
+    def scorer_id(self) -> str:
+        """Router digest plus backend: int8 scores differ slightly from fp32 ones, so the disk cache keeps them apart."""
+        return f"{self.router_id}/{self._scorer().name}"
+
+    def attach_disk_cache(self, path: str | Path | None) -> "Router":
+        """Keep scores in an SQLite file too (None detaches), so a re-opened dashboard or re-run CLI does not re-encode.
+
+        Args:
+            path: the SQLite file (created if absent), or an existing folder to hold `scores.sqlite`. One file can serve
+                many routers, threads and processes: entries are keyed by `scorer_id` and text.
+        """
+        if path is None:
+            self._disk_cache = None
+            return self
+        path = Path(path)
+        self._disk_cache = ScoreCache(path / CACHE_FILE if path.is_dir() else path)
+        return self
+
+    def _raw_scores(self, queries: list[str], batch_size: int = 64, progress=None) -> list[RawScore]:
+        """Per query (weights, quality, raw cost, attention, mean state); each distinct text is scored once.
+
+        Looks in memory (bounded LRU), then in the disk cache if attached, and encodes only what neither holds.
+        """
         keys = [text_key(q) for q in queries]
         with self._cache_lock:
             found = {k: self._cache[k] for k in keys if k in self._cache}
         todo_keys = list(dict.fromkeys(k for k in keys if k not in found))
+        disk = self.__dict__.get("_disk_cache")
         if todo_keys:
-            text_of = dict(zip(keys, queries))
-            todo = [text_of[k] for k in todo_keys]
-            states = self.encoder_.token_states(todo, batch_size=batch_size, progress=progress)
-            blend = getattr(self, "blend_", None)
-            with torch.inference_mode():
-                for start in range(0, len(todo), 256):
-                    batch_states, mask = pad_states(states[start:start + 256])
-                    out = self.net_(batch_states, mask)
-                    quality = out["quality"].numpy()
-                    if blend is not None:
-                        quality = blend.apply(quality, sentence_embeddings(states[start:start + 256]))
-                    lengths = mask.sum(dim=1).tolist()
-                    for i, key in enumerate(todo_keys[start:start + 256]):
-                        found[key] = (out["weights"][i].numpy(), quality[i], out["cost"][i].numpy(),
-                                      out["attention"][i, : lengths[i]].numpy())
+            fresh = disk.get_many(self.scorer_id, todo_keys) if disk is not None else {}
+            unscored = [k for k in todo_keys if k not in fresh]
+            if unscored:
+                text_of = dict(zip(keys, queries))
+                computed = self._blended(dict(zip(unscored, self._scorer().score([text_of[k] for k in unscored], batch_size, progress))))
+                if disk is not None:
+                    disk.put_many(self.scorer_id, computed)
+                fresh.update(computed)
+            found.update(fresh)
             with self._cache_lock:
                 for key in todo_keys:
                     self._cache[key] = found[key]
-                while len(self._cache) > 50000:
+                while len(self._cache) > self.memory_cache_size:
                     self._cache.popitem(last=False)
         return [found[k] for k in keys]
+
+    def _blended(self, raw: dict[str, RawScore]) -> dict[str, RawScore]:
+        """The network's quality replaced by the quality blend (blend.py), from each query's mean token state."""
+        blend = getattr(self, "blend_", None)
+        if blend is None or not raw:
+            return raw
+        keys = list(raw)
+        quality = blend.apply(np.stack([raw[k].quality for k in keys]), np.stack([raw[k].mean_state for k in keys]))
+        # float32, as the disk cache stores it: fresh and cached scores must be the same numbers.
+        return {k: raw[k]._replace(quality=quality[i].astype(np.float32)) for i, k in enumerate(keys)}
 
     def scores(self, queries: list[str] | str, catalog: Catalog | None = None, progress=None) -> Scores:
         """Predicted weights, quality and cost for each query (encoded once, then cached).
@@ -369,6 +435,13 @@ class Router:
         scores = self.scores(queries)
         return self.sweep_scores(scores, lams, policy)
 
+    def choices(self, scores: Scores, lam: float, policy: str = "linear") -> np.ndarray:
+        """(Q,) index into `scores.candidates` of each query's hard choice: `decide` without building per-query records.
+
+        The λ slider's path: a move over 10,000 cached queries is a few vectorised passes.
+        """
+        return hard_choice(self.utilities(scores, check_lam(lam), policy), scores.cost_norm)
+
     def sweep_scores(self, scores: Scores, lams, policy: str = "linear") -> SweepResult:
         lams = np.asarray([check_lam(x) for x in np.atleast_1d(lams)])
         choices = np.stack([hard_choice(self.utilities(scores, lam, policy), scores.cost_norm) for lam in lams])
@@ -380,8 +453,7 @@ class Router:
         """Write router.json + router.safetensors to a temporary folder, then rename it into place."""
         self._check_fitted()
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        staging = staging_folder(folder)
         try:
             save_file(self._tensors(), str(staging / WEIGHTS_FILE))
             meta = {"format_version": FORMAT_VERSION, "config": self.config.to_dict(), "candidates": self.candidates_,
@@ -392,17 +464,10 @@ class Router:
                     "training": self.training_, "history": self.history_,
                     "weights_sha256": _digest_bytes((staging / WEIGHTS_FILE).read_bytes())}
             (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2, default=float) + "\n")
-            os.chmod(staging, 0o755)
-            if folder.exists():
-                retired = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-                os.replace(folder, retired)
-                os.replace(staging, folder)
-                shutil.rmtree(retired, ignore_errors=True)
-            else:
-                os.replace(staging, folder)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        swap_into_place(staging, folder)
         return folder
 
     def _tensors(self) -> dict[str, torch.Tensor]:
@@ -427,8 +492,16 @@ class Router:
                 "prior_weight": blend.prior_weight, "n_neighbours": blend.n_neighbours}
 
     @classmethod
-    def load(cls, folder: str | Path, encoder: Encoder | None = None) -> "Router":
-        """Rebuild a saved router; checks the format version and the weights' digest, never unpickles."""
+    def load(cls, folder: str | Path, encoder: Encoder | None = None, backend: str = "auto",
+             cache_dir: str | Path | None = None, threads: int | None = None) -> "Router":
+        """Rebuild a saved router; checks the format version and the digests of the weights and ONNX graphs, never unpickles.
+
+        Args:
+            backend: "auto" scores with the artifact's ONNX export when it has one (an accepted int8 encoder first),
+                else torch; "torch", "onnx", "onnx-fp32" or "onnx-int8" insist on one.
+            cache_dir: also keep scores in `cache_dir/scores.sqlite` (see attach_disk_cache).
+            threads: ONNX Runtime threads per graph (default: one per core).
+        """
         folder = Path(folder)
         meta_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
         for path in (meta_path, weights_path):
@@ -455,7 +528,10 @@ class Router:
         except (KeyError, TypeError, SafetensorError) as e:
             raise RouterInputError(f"{folder}: router artifact is incomplete or damaged ({type(e).__name__}: {e})") from e
         config = router.config
-        router.encoder_ = encoder or Encoder.load(config.encoder, config.max_tokens)
+        variant = choose_variant(meta, folder, backend)
+        tuned = any(k.startswith("encoder.") for k in tensors)
+        # With ONNX the torch encoder serves only its tokeniser (and baselines' features, on demand): load its weights late.
+        router.encoder_ = encoder or Encoder.load(config.encoder, config.max_tokens, lazy=variant is not None and not tuned)
         router.net_ = RouterNet(router.encoder_.dim, len(router.candidates_), config.attention_dim, config.hidden_dim, config.dropout,
                                 config.pooled_feature)
         net_state = {k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")}
@@ -482,4 +558,8 @@ class Router:
             router.encoder_.model.load_state_dict(router.encoder_state_, strict=False)
             router.encoder_.clear_cache()
         router._reset_cache()
+        if variant is not None:
+            router._onnx_scorer = load_onnx_scorer(folder, meta, variant, router.encoder_.tokenizer, router.encoder_.max_tokens, threads)
+        if cache_dir is not None:
+            router.attach_disk_cache(Path(cache_dir) / CACHE_FILE)
         return router

@@ -48,7 +48,7 @@ def test_missing_router_is_one_line(tmp_path):
 
 
 def test_every_verb_has_help():
-    for verb in ("train", "evaluate", "route", "route-batch", "sample-data"):
+    for verb in ("train", "evaluate", "route", "route-batch", "score-log", "export-onnx", "sample-data"):
         result = run_cli(verb, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout
 

@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 import router_core.data
 
 pytestmark = pytest.mark.integration
-APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard.py")
 TIMEOUT = 300  # the first visit of a page waits for the sample set to be scored by the real encoder
 
 
@@ -142,6 +143,39 @@ def test_schedule_page_counts_unusable_rows_and_offers_them():
     at.file_uploader[0].upload("mixed.csv", log_csv(rows), "text/csv").run()
     assert "1 rows could not be used" in at.warning[0].value
     assert "2 requests from mixed.csv" in captions(at)
+
+
+def scored_parquet(tmp_path, router) -> bytes:
+    from router_core.log_scoring import score_log
+
+    (tmp_path / "log.csv").write_bytes(GOOD_LOG)
+    score_log(tmp_path / "log.csv", router, tmp_path / "log.parquet")
+    return (tmp_path / "log.parquet").read_bytes()
+
+
+def test_schedule_page_opens_a_log_scored_by_score_log_like_the_log_itself(tmp_path):
+    from router_core import Router
+
+    at = open_page("schedule")
+    at.file_uploader[0].upload("log.csv", GOOD_LOG, "text/csv").run()
+    from_csv = metric(at, "Projected monthly cost")
+    at = open_page("schedule")
+    at.file_uploader[0].upload("log.parquet", scored_parquet(tmp_path, Router.load(ROOT / "sample_data" / "router")), "application/octet-stream").run()
+    assert not at.exception and not at.error
+    assert "24 requests from log.parquet (scored by `score-log` from log.csv)" in captions(at)
+    assert metric(at, "Projected monthly cost") == from_csv
+
+
+def test_schedule_page_says_when_a_file_was_scored_by_another_router(tmp_path):
+    from router_core import Router
+
+    other = Router.load(ROOT / "sample_data" / "router")
+    other.net_.candidate_bias.data += 0.5  # another router: same candidates, other weights
+    other._reset_cache()
+    at = open_page("schedule")
+    at.file_uploader[0].upload("log.parquet", scored_parquet(tmp_path, other), "application/octet-stream").run()
+    assert not at.exception
+    assert f"log.parquet: scored by another router (id {other.router_id}" in at.error[0].value
 
 
 def test_models_page_adds_a_model_from_a_few_labelled_queries():

@@ -1,0 +1,106 @@
+"""Scores on disk: an SQLite file of float32 arrays keyed by (scorer id, text key), so nothing is encoded twice across runs.
+
+Arrays are stored as raw little-endian float32 bytes and read back with numpy; nothing is pickled.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .errors import RouterInputError
+from .scorer import RawScore
+
+CACHE_FILE = "scores.sqlite"
+SCHEMA_VERSION = 1  # PRAGMA user_version; a file of another version is rebuilt (it only holds derived numbers)
+CACHE_DIR_ENV = "CROSSROUTE_CACHE_DIR"
+FLOAT = np.dtype("<f4")
+KEYS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
+
+
+def default_cache_dir() -> Path:
+    """$CROSSROUTE_CACHE_DIR, else $XDG_CACHE_HOME/crossroute, else ~/.cache/crossroute: outside any repository."""
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "crossroute"
+
+
+class ScoreCache:
+    """A bounded on-disk store of RawScores. Thread-safe; several processes may share one file (SQLite's WAL mode).
+
+    When it holds more than `max_entries`, the oldest-written tenth goes.
+    """
+
+    def __init__(self, path: str | Path, max_entries: int = 200_000):
+        self.path = Path(path)
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection shared by the dashboard's threads, serialised by our lock.
+            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # a crash may lose the last scores, never corrupt the file
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._db.execute("DROP TABLE IF EXISTS scores")
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute("""CREATE TABLE IF NOT EXISTS scores (
+                scorer TEXT NOT NULL, key TEXT NOT NULL, n_tokens INTEGER NOT NULL,
+                weights BLOB NOT NULL, quality BLOB NOT NULL, cost BLOB NOT NULL, attention BLOB NOT NULL, mean_state BLOB NOT NULL,
+                UNIQUE (scorer, key))""")
+            self._entries = self._db.execute("SELECT count(*) FROM scores").fetchone()[0]
+        except (sqlite3.DatabaseError, OSError) as e:
+            raise RouterInputError(f"{self.path}: cannot use as a score cache ({e}); delete it or choose another cache folder") from e
+
+    def get_many(self, scorer_id: str, keys: list[str]) -> dict[str, RawScore]:
+        """The stored scores among `keys`; entries whose arrays do not fit together are skipped (scored again)."""
+        found = {}
+        with self._lock:
+            for start in range(0, len(keys), KEYS_PER_QUERY):
+                part = keys[start:start + KEYS_PER_QUERY]
+                rows = self._db.execute(
+                    f"SELECT key, n_tokens, weights, quality, cost, attention, mean_state FROM scores "
+                    f"WHERE scorer = ? AND key IN ({','.join('?' * len(part))})", [scorer_id, *part]).fetchall()
+                for key, n_tokens, *blobs in rows:
+                    score = _decode(n_tokens, blobs)
+                    if score is not None:
+                        found[key] = score
+        return found
+
+    def put_many(self, scorer_id: str, scores: dict[str, RawScore]) -> None:
+        rows = [(scorer_id, key, int(s.attention.shape[0]), *(np.ascontiguousarray(a, dtype=FLOAT).tobytes() for a in s))
+                for key, s in scores.items()]
+        with self._lock:
+            with self._db:  # one transaction: fast, and all or nothing
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._entries += len(rows)
+            if self._entries > self.max_entries:
+                self._prune()
+
+    def _prune(self) -> None:
+        self._entries = self._db.execute("SELECT count(*) FROM scores").fetchone()[0]  # replaced rows were counted twice
+        excess = self._entries - int(self.max_entries * 0.9)
+        if excess > 0:
+            self._db.execute("DELETE FROM scores WHERE rowid IN (SELECT rowid FROM scores ORDER BY rowid LIMIT ?)", (excess,))
+            self._entries -= excess
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM scores").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _decode(n_tokens: int, blobs: list[bytes]) -> RawScore | None:
+    weights, quality, cost, attention, mean_state = (np.frombuffer(b, dtype=FLOAT) for b in blobs)
+    n_candidates = weights.size
+    if n_candidates == 0 or quality.size != n_candidates or cost.size != n_candidates or attention.size != n_tokens * n_candidates:
+        return None
+    return RawScore(weights, quality, cost, attention.reshape(n_tokens, n_candidates), mean_state)

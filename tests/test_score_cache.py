@@ -1,0 +1,110 @@
+"""The on-disk score cache: exact float32 round trips, no re-encoding across router objects, kept apart per backend."""
+import sqlite3
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from router_core.config import RouterConfig
+from router_core.data import labelled_from_frame
+from router_core.encoder import Encoder
+from router_core.errors import RouterInputError
+from router_core.router import Router
+from router_core.score_cache import ScoreCache, default_cache_dir
+from router_core.scorer import RawScore
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import make_tiny_table  # noqa: E402
+
+QUERIES = ["prove theorem step by step", "hello how are you", "write a python function that sorts list", "thanks"]
+
+
+@pytest.fixture(scope="module")
+def folder(tiny_bert_path, tmp_path_factory):
+    data = labelled_from_frame(make_tiny_table(20))
+    config = RouterConfig(encoder=str(tiny_bert_path), max_tokens=32, epochs=5)
+    return Router(config).fit(data, show_bar=False).save(tmp_path_factory.mktemp("cache") / "router")
+
+
+def counting_encoder(tiny_bert_path):
+    """A fresh tiny encoder (empty token cache) that records every text it encodes."""
+    encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
+    encoder.encoded = []
+    original = encoder.token_states
+    encoder.token_states = lambda texts, *a, **k: encoder.encoded.extend(texts) or original(texts, *a, **k)
+    return encoder
+
+
+def test_raw_scores_round_trip_exactly(tmp_path):
+    rng = np.random.default_rng(0)
+    score = RawScore(*(rng.random(shape, dtype=np.float32) for shape in ((3,), (3,), (3,), (7, 3), (16,))))
+    cache = ScoreCache(tmp_path / "scores.sqlite")
+    cache.put_many("router-a/torch", {"k1": score})
+    back = cache.get_many("router-a/torch", ["k1", "k2"])
+    assert list(back) == ["k1"]
+    for want, got in zip(score, back["k1"]):
+        assert got.dtype == np.float32 and got.shape == want.shape and np.array_equal(got, want)
+    assert cache.get_many("router-b/torch", ["k1"]) == {}  # another router's entries are not this one's
+
+
+def test_a_reopened_router_reads_scores_instead_of_encoding(folder, tiny_bert_path, tmp_path):
+    first = Router.load(folder, encoder=counting_encoder(tiny_bert_path), cache_dir=tmp_path)
+    before = first.scores(QUERIES + QUERIES[:2])
+    assert sorted(first.encoder_.encoded) == sorted(QUERIES)  # each distinct text once
+    again = Router.load(folder, encoder=counting_encoder(tiny_bert_path), cache_dir=tmp_path)
+    after = again.scores(QUERIES + ["something new please"])
+    assert again.encoder_.encoded == ["something new please"]
+    np.testing.assert_array_equal(after.quality[:4], before.quality[:4])
+    np.testing.assert_array_equal(after.weights[:4], before.weights[:4])
+    assert [a.shape for a in after.attention[:4]] == [a.shape for a in before.attention[:4]]
+    assert len(ScoreCache(tmp_path / "scores.sqlite")) == 5
+
+
+def test_backends_keep_their_own_entries(folder, tiny_bert_path, tmp_path):
+    import shutil
+
+    from router_core.onnx_export import export_onnx
+
+    exported = tmp_path / "exported"
+    shutil.copytree(folder, exported)
+    export_onnx(exported)
+    torch_router = Router.load(exported, backend="torch", cache_dir=tmp_path / "cache")
+    onnx_router = Router.load(exported, backend="onnx-fp32", cache_dir=tmp_path / "cache")
+    assert torch_router.router_id == onnx_router.router_id and torch_router.scorer_id != onnx_router.scorer_id
+    torch_router.scores(QUERIES)
+    onnx_router.scores(QUERIES)
+    assert len(ScoreCache(tmp_path / "cache" / "scores.sqlite")) == 2 * len(QUERIES)
+
+
+def test_the_cache_stays_bounded_and_keeps_the_newest(tmp_path):
+    cache = ScoreCache(tmp_path / "scores.sqlite", max_entries=10)
+    score = RawScore(*(np.ones(shape, np.float32) for shape in ((2,), (2,), (2,), (1, 2), (4,))))
+    for i in range(25):
+        cache.put_many("r/torch", {f"k{i}": score})
+    assert len(cache) <= 10
+    assert "k24" in cache.get_many("r/torch", ["k24"]) and cache.get_many("r/torch", ["k0"]) == {}
+
+
+def test_a_file_that_is_not_a_cache_is_an_input_error(tmp_path):
+    (tmp_path / "scores.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(RouterInputError, match="scores.sqlite: cannot use as a score cache"):
+        ScoreCache(tmp_path / "scores.sqlite")
+
+
+def test_an_old_cache_layout_is_rebuilt(tmp_path):
+    with sqlite3.connect(tmp_path / "scores.sqlite") as db:
+        db.execute("CREATE TABLE scores (anything TEXT)")
+        db.execute("PRAGMA user_version=0")
+    cache = ScoreCache(tmp_path / "scores.sqlite")
+    assert len(cache) == 0
+    cache.put_many("r/torch", {"k": RawScore(*(np.zeros(s, np.float32) for s in ((2,), (2,), (2,), (1, 2), (4,))))})
+    assert len(cache) == 1
+
+
+def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CROSSROUTE_CACHE_DIR", str(tmp_path / "mine"))
+    assert default_cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv("CROSSROUTE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "crossroute"
