@@ -253,8 +253,8 @@ def main() -> int:
           f"| λ move: Router.sweep_scores, one λ | {cached['sweep_ms']:.1f} ms |\n"
           f"| λ move: Router.decide (a RouteDecision per query) | {cached['decide_ms']:.0f} ms |")
     print("\nsingle-query figures include tokenisation, encoding, the router head, pricing and the decision, with the score "
-          "caches off; throughput scores distinct queries (no repeats), so nothing comes from a cache; a batch of 64 is padded "
-          "to its longest query, the log is scored in length-sorted batches of 64")
+          "caches off; throughput scores distinct queries (no repeats), so nothing comes from a cache; within each scores() call "
+          "queries are sorted by length and encoded in batches (64 for torch, 4 for ONNX)")
     return 0
 
 

@@ -33,16 +33,19 @@ def choose_variant(meta: dict, folder: Path, backend: str) -> str | None:
     """The encoder variant to score with ("int8" or "fp32"), or None for torch.
 
     "auto" prefers an accepted int8 encoder, then fp32, then torch; it passes over files router.json lists but the
-    folder lacks (the bundled router ships without its 90 MB fp32 encoder). "onnx", "onnx-fp32" and "onnx-int8" insist.
+    folder lacks (a copy made without the 90 MB fp32 encoder, say). "onnx", "onnx-fp32" and "onnx-int8" insist.
     """
     if backend not in BACKENDS:
         raise RouterInputError(f"backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     if backend == "torch":
         return None
     export = meta.get("onnx") or {}
-    encoders = export.get("encoder", {})
-    present = [v for v in ("int8", "fp32") if v in encoders and (folder / encoders[v]["file"]).exists()
-               and (v == "fp32" or export.get("int8"))]
+    try:
+        encoders = export.get("encoder", {})
+        present = [v for v in ("int8", "fp32") if v in encoders and (folder / encoders[v]["file"]).exists()
+                   and (v == "fp32" or export.get("int8"))]
+    except (AttributeError, KeyError, TypeError) as e:
+        raise RouterInputError(f"{folder}: router.json's onnx section is damaged ({type(e).__name__}: {e})") from e
     if backend == "auto":
         return present[0] if present and onnxruntime_available() else None
     if not export:
