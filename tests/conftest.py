@@ -9,7 +9,13 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Score caches written by the CLI and dashboard under test go to a throwaway folder, never the user's ~/.cache.
-os.environ.setdefault("CROSSROUTE_CACHE_DIR", __import__("tempfile").mkdtemp(prefix="crossroute-test-cache-"))
+if "CROSSROUTE_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["CROSSROUTE_CACHE_DIR"] = tempfile.mkdtemp(prefix="crossroute-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["CROSSROUTE_CACHE_DIR"], ignore_errors=True)
 
 WORDS = ("write a python function that sorts list prove theorem hello how are you summarise this article "
          "translate into french explain why the sky is blue step by step with unit tests in one sentence "
