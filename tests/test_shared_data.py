@@ -33,7 +33,9 @@ def test_router_on_gsm8k_spans_both_models_and_stays_under_the_oracle(shared_dat
                                          baselines=["random", "oracle"])
     curve = curves["cross-attention"]
     strong = "share_gpt-4-1106-preview"
-    assert curve[strong].iloc[0] == 1.0 and curve[strong].iloc[-1] == 0.0  # λ=0 all to GPT-4, λ=1 all to Mixtral
+    # λ=0 takes the highest predicted quality: GPT-4 nearly always, Mixtral where its neighbours say it does better
+    # (the quality blend); λ=1 all to Mixtral, the cheaper.
+    assert curve[strong].iloc[0] >= 0.95 and curve[strong].iloc[-1] == 0.0
     assert (curve["cost"].diff().dropna() <= 1e-12).all()  # measured cost falls as λ rises
     # GSM8K is a hard set to route (RouteLLM's own routers are near random there); a broken or inverted router
     # would fall well below random mixing, a working one stays near or above it and under the oracle.
