@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,15 +22,16 @@ from router_core.score_cache import default_cache_dir
 ROOT = Path(__file__).resolve().parent
 SAMPLE_DIR = ROOT / "sample_data"
 DEFAULT_ROUTER = SAMPLE_DIR / "router"
+BACKEND_ENV = "CROSSROUTE_BACKEND"  # auto (default), torch, onnx, onnx-fp32 or onnx-int8: see router_core.onnx_backend
 
 st.set_page_config(page_title="CrossRoute", page_icon=":material/alt_route:", layout="wide")
 
 
 @st.cache_resource(show_spinner="Loading the router and its encoder…")
-def load_router(folder: str) -> Router:
+def load_router(folder: str, backend: str) -> Router:
     # Shared by every session, so read-only: λ, prices and policy are arguments, never stored on it. Scores also go to
     # the user's cache folder, so a restarted dashboard does not encode the sample set and log again.
-    return Router.load(folder, cache_dir=default_cache_dir())
+    return Router.load(folder, backend=backend, cache_dir=default_cache_dir())
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,7 +62,7 @@ def sample_log_job(router_id: str, catalog_hash: str, _router, _catalog) -> Futu
 
 
 try:
-    shared_router = load_router(str(DEFAULT_ROUTER))
+    shared_router = load_router(str(DEFAULT_ROUTER), os.environ.get(BACKEND_ENV) or "auto")
 except RouterInputError as e:
     st.error(f"Could not load the default router: {e}. Rebuild it with `python -m router_core sample-data`.")
     st.stop()

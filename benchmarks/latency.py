@@ -149,6 +149,35 @@ def child(args) -> dict:
     return result
 
 
+def dashboard_child(args) -> dict:
+    """The dashboard's first page in this fresh process, as the server runs its script (Streamlit's AppTest), with an
+    empty score cache: imports, router load and the first routing decision on the Route page."""
+    os.environ["CROSSROUTE_BACKEND"] = args.backend
+    os.environ["CROSSROUTE_CACHE_DIR"] = args.cache_dir
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600).run()
+    seconds = time.perf_counter() - STARTED
+    if at.exception:
+        raise SystemExit(f"dashboard failed with backend {args.backend}: {[e.value for e in at.exception]}")
+    chosen = next(m.value for m in at.metric if m.label.startswith("Chosen model"))
+    backend = next(c.value for c in at.sidebar.caption if "scored with" in c.value).split("scored with ")[1]
+    return {"dashboard_cold_start_s": seconds, "chosen": chosen, "backend": backend}
+
+
+def dashboard_cold_start(backend: str, workdir: Path, repeats: int) -> tuple[float, str]:
+    """Median seconds over `repeats` fresh processes, each with its own empty score cache, and the backend it reported."""
+    runs = []
+    for repeat in range(repeats):
+        cache = workdir / f"dashboard-cache-{backend}-{repeat}"
+        command = [sys.executable, __file__, "--dashboard-child", "--backend", backend, "--cache-dir", str(cache)]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        if done.returncode != 0:
+            raise SystemExit(f"dashboard cold start with {backend} failed:\n{done.stderr[-3000:]}")
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return statistics.median(r["dashboard_cold_start_s"] for r in runs), runs[0]["backend"]
+
+
 def run_child(folder: Path, backend: str, threads: int, queries_file: Path, args, throughput: bool) -> dict:
     command = [sys.executable, __file__, "--child", "--folder", str(folder), "--backend", backend, "--threads", str(threads),
                "--queries", str(queries_file), "--repeats", str(args.repeats), "--calls", str(args.calls),
@@ -199,10 +228,15 @@ def main() -> int:
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=2, help=argparse.SUPPRESS)
     parser.add_argument("--queries", help=argparse.SUPPRESS)
+    parser.add_argument("--dashboard-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args)))
         return 0
+    if args.dashboard_child:
+        print(json.dumps(dashboard_child(args)), flush=True)
+        os._exit(0)  # the dashboard's background warm-up thread would otherwise hold the process open
 
     print(machine())
     from router_core.encoder import Encoder
@@ -235,6 +269,7 @@ def main() -> int:
             two = run_child(folder, backend, 2, queries_file, args, throughput=True)
             rows[label] = (one, two)
             print(f"  measured {label}", file=sys.stderr, flush=True)
+        dashboard = {backend: dashboard_cold_start(backend, workdir, args.repeats) for backend in ("torch", "auto")}
 
     header = ["variant", f"{short_tokens}-token query p50/p95, 1 thread", "same, 2 threads", "real queries p50/p95, 2 threads",
               "batches of 64 real", "batches of 64 chat", f"{rows['ONNX int8'][1]['log_queries']:,}-query real log", "peak RSS",
@@ -252,6 +287,10 @@ def main() -> int:
           f"| λ move: Router.choices (index array) | {cached['choices_ms']:.1f} ms |\n"
           f"| λ move: Router.sweep_scores, one λ | {cached['sweep_ms']:.1f} ms |\n"
           f"| λ move: Router.decide (a RouteDecision per query) | {cached['decide_ms']:.0f} ms |")
+    (torch_s, _), (auto_s, auto_backend) = dashboard["torch"], dashboard["auto"]
+    print(f"\ndashboard cold start (a fresh process running dashboard.py in Streamlit's AppTest with an empty score cache: "
+          f"imports, router load, first decision on the Route page; median of {args.repeats}): torch {torch_s:.1f} s, "
+          f"default backend ({auto_backend}) {auto_s:.1f} s, {1 - auto_s / torch_s:.0%} faster")
     print("\nsingle-query figures include tokenisation, encoding, the router head, pricing and the decision, with the score "
           "caches off; throughput scores distinct queries (no repeats), so nothing comes from a cache; within each scores() call "
           "queries are sorted by length and encoded in batches (64 for torch, 4 for ONNX)")

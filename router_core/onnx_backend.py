@@ -5,7 +5,10 @@ The graphs come from `onnx_export.py`; router.json's "onnx" section lists their 
 from __future__ import annotations
 
 import hashlib
+import os
+import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,9 @@ BACKENDS = ("auto", "torch", "onnx", "onnx-fp32", "onnx-int8")
 # Queries per graph run. On CPU small length-sorted batches beat big ones: no padding, and activations stay in cache.
 # Measured on 2 cores, int8, queries/s at batch 1/4/16/64: 118/110/102/79 (chat prompts), 117/117/88/75 (real).
 GRAPH_BATCH = 4
+# Bulk scoring runs one single-threaded session per core, each on its own batches: on 2 cores, int8, real queries,
+# 206-213 q/s against 117-131 q/s for one session with 2 threads (the small per-query matrices split badly).
+PARALLEL_MIN_BATCHES = 8
 PROGRESS_EVERY = 64  # queries between progress callbacks, so a dashboard bar is not redrawn thousands of times
 HEAD_OUTPUTS = ["weights", "quality", "cost", "attention", "mean_state"]
 
@@ -74,19 +80,16 @@ class OnnxScorer:
     """Tokeniser (the torch path's own, so token ids match) → encoder graph → router-head graph, in length-sorted batches."""
 
     def __init__(self, tokenizer, encoder_model: bytes, head_model: bytes, max_tokens: int, name: str, threads: int | None = None):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1  # one graph runs at a time; a second pool would only compete for the cores
-        # Idle workers sleep instead of spinning. On a busy 2-core machine (a dashboard, a proxy, training beside it)
-        # spinning threads fight the others for the cores: one MiniLM query took 7.0 ms int8 / 15 ms fp32 with
-        # spinning and 3.3 / 7.4 ms without, at 2 threads.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.encoder = ort.InferenceSession(encoder_model, options, providers=["CPUExecutionProvider"])
-        self.head = ort.InferenceSession(head_model, options, providers=["CPUExecutionProvider"])
+        """Args:
+            threads: cores to use (default all). A call with few queries runs one session on all of them; a bulk
+                call runs that many single-threaded sessions side by side, created on first need.
+        """
+        self._graphs = (encoder_model, head_model)
+        self.threads = max(1, threads or len(os.sched_getaffinity(0)))
+        self.encoder, self.head = self._session_pair(self.threads)
         self.encoder_inputs = [i.name for i in self.encoder.get_inputs()]
+        self._bulk_sessions: queue.SimpleQueue | None = None
+        self._bulk_lock = threading.Lock()
         self.tokenizer = tokenizer
         # A fast tokeniser re-applies its padding and truncation settings on each call, and two threads doing that at
         # once fail ("Already borrowed"); the dashboard scores in a background thread while a page routes.
@@ -94,30 +97,83 @@ class OnnxScorer:
         self.max_tokens = max_tokens
         self.name = name
 
+    def _session_pair(self, threads: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1  # one graph runs at a time per session; a second pool would only compete
+        # Idle workers sleep instead of spinning. On a busy 2-core machine (a dashboard, a proxy, training beside it)
+        # spinning threads fight the others for the cores: one MiniLM query took 7.0 ms int8 / 15 ms fp32 with
+        # spinning and 3.3 / 7.4 ms without, at 2 threads.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return tuple(ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"]) for graph in self._graphs)
+
+    def _bulk(self) -> queue.SimpleQueue:
+        with self._bulk_lock:
+            if self._bulk_sessions is None:
+                sessions = queue.SimpleQueue()
+                for _ in range(self.threads):
+                    sessions.put(self._session_pair(1))
+                self._bulk_sessions = sessions
+        return self._bulk_sessions
+
+    def _score_batch(self, sessions, texts: list[str], rows: list[int], scores: list) -> None:
+        encoder, head = sessions
+        with self._tokenizer_lock:
+            batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=self.max_tokens,
+                                   return_tensors="np")
+        feed = {name: batch[name].astype(np.int64) for name in self.encoder_inputs}
+        (states,) = encoder.run(["states"], feed)  # (B, L, d)
+        weights, quality, cost, attention, mean_state = head.run(HEAD_OUTPUTS, {"states": states, "attention_mask": feed["attention_mask"]})
+        lengths = feed["attention_mask"].sum(axis=1)
+        for b, i in enumerate(rows):  # copies, so a cached entry does not pin its whole batch
+            scores[i] = RawScore(weights[b].copy(), quality[b].copy(), cost[b].copy(), attention[b, : lengths[b]].copy(),
+                                 mean_state[b].copy())
+
     def score(self, texts: list[str], batch_size: int = GRAPH_BATCH, progress=None) -> list[RawScore]:
         """Args:
             batch_size: at most this many queries per graph run (GRAPH_BATCH caps it: larger is slower here).
-            progress: callable(done, total) while encoding.
+            progress: callable(done, total) while encoding, always called from the calling thread.
         """
         batch_size = max(1, min(batch_size, GRAPH_BATCH))
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths together: little padding
+        batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
         scores: list[RawScore | None] = [None] * len(texts)
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            with self._tokenizer_lock:
-                batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=self.max_tokens,
-                                       return_tensors="np")
-            feed = {name: batch[name].astype(np.int64) for name in self.encoder_inputs}
-            (states,) = self.encoder.run(["states"], feed)  # (B, L, d)
-            out = self.head.run(HEAD_OUTPUTS, {"states": states, "attention_mask": feed["attention_mask"]})
-            weights, quality, cost, attention, mean_state = out
-            lengths = feed["attention_mask"].sum(axis=1)
-            for b, i in enumerate(rows):  # copies, so a cached entry does not pin its whole batch
-                scores[i] = RawScore(weights[b].copy(), quality[b].copy(), cost[b].copy(), attention[b, : lengths[b]].copy(),
-                                     mean_state[b].copy())
-            done = min(start + batch_size, len(order))
-            if progress is not None and (done % PROGRESS_EVERY < batch_size or done == len(order)):
+        done = reported = 0
+
+        def report(n: int) -> None:
+            nonlocal done, reported
+            done += n
+            if progress is not None and (done - reported >= PROGRESS_EVERY or done == len(order)):
+                reported = done
                 progress(done, len(order))
+
+        if self.threads == 1 or len(batches) < PARALLEL_MIN_BATCHES:
+            for rows in batches:
+                self._score_batch((self.encoder, self.head), texts, rows, scores)
+                report(len(rows))
+            return scores
+        sessions = self._bulk()
+
+        def run(rows):
+            pair = sessions.get()
+            try:
+                self._score_batch(pair, texts, rows, scores)
+            finally:
+                sessions.put(pair)
+            return len(rows)
+
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="crossroute-onnx") as pool:
+            # Submitted a window at a time, so a million-row log does not queue a million futures.
+            pending, next_batch = set(), 0
+            while pending or next_batch < len(batches):
+                while next_batch < len(batches) and len(pending) < 4 * self.threads:
+                    pending.add(pool.submit(run, batches[next_batch]))
+                    next_batch += 1
+                finished = next(as_completed(pending))
+                pending.discard(finished)
+                report(finished.result())
         return scores
 
 

@@ -2,6 +2,7 @@
 import json
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,24 @@ def test_fp32_graphs_make_identical_decisions_at_every_slider_step(exported, tin
         assert (torch_router.choices(torch_scores, lam) == onnx_router.choices(onnx_scores, lam)).all(), lam
     soft = [d.candidates for d in onnx_router.route(queries[:6], 0.3, k=2)]
     assert soft == [d.candidates for d in torch_router.route(queries[:6], 0.3, k=2)]
+
+
+def test_bulk_scoring_on_parallel_sessions_gives_the_numbers_of_one_query_at_a_time(exported, tiny_data):
+    scorer = Router.load(exported, backend="onnx-fp32", threads=2)._scorer()
+    texts = tiny_data.queries + MIXED  # 45 texts: 12 graph batches, enough for the parallel sessions
+    calls = []
+    bulk = scorer.score(texts, progress=lambda done, total: calls.append((done, total, threading.current_thread())))
+    assert scorer._bulk_sessions is not None and scorer._bulk_sessions.qsize() == 2
+    for text, have in zip(texts, bulk):
+        (want,) = scorer.score([text])
+        for field in ("weights", "quality", "cost", "attention", "mean_state"):
+            np.testing.assert_allclose(getattr(have, field), getattr(want, field), atol=1e-5, err_msg=f"{field}: {text}")
+    assert calls[-1][:2] == (45, 45)
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+    assert all(c[2] is threading.current_thread() for c in calls)  # a dashboard bar may only be drawn from its own thread
+    single = Router.load(exported, backend="onnx-fp32", threads=1)._scorer()
+    single.score(texts)
+    assert single._bulk_sessions is None
 
 
 def test_choices_are_decide_without_the_records(exported, tiny_data):
