@@ -6,7 +6,12 @@ sentence embedding, and each model's overall mean (its prior). The final predict
     quality = a · network + b · neighbours + c · linear + (1 − a − b − c) · prior,
 with a, b, c and the neighbour count chosen on the router's validation split (never on test data). With little or
 noisy data the choice moves towards the prior, i.e. towards always calling the best fixed model.
+
+A model added later from a few labelled queries (extend.py) also gets "peer" evidence: a ridge regression of its
+labels on the other models' blended quality for the same queries. Hard queries are hard for every model, so the
+others' predictions (learned from thousands of rows) carry most of what the newcomer's few labels can say.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -16,6 +21,8 @@ import numpy as np
 NEIGHBOUR_COUNTS = (10, 20, 50, 100)
 WEIGHT_STEP = 0.1
 RIDGE_ALPHA = 1.0  # the linear baseline's
+PEER_ALPHAS = (0.1, 1.0, 10.0, 100.0)  # chosen per newcomer by leave-one-out on its own samples
+PEER_WEIGHT = 0.5  # newcomer's quality = half its own blend, half the peer regression: a plain average of two estimates
 _MEMORY_DTYPE = np.float16  # stored in the artifact at half precision; fitting sees the same rounding
 
 
@@ -43,6 +50,9 @@ class QualityBlend:
     linear_coef: np.ndarray | None = None  # (M, d) ridge regression of quality on the sentence embedding
     linear_intercept: np.ndarray | None = None  # (M,)
     linear_weight: float = 0.0  # c
+    peer_coef: np.ndarray | None = None  # (M, M) row j: model j's quality regressed on earlier models' (zero elsewhere)
+    peer_intercept: np.ndarray | None = None  # (M,)
+    peer_weight: np.ndarray | None = None  # (M,) 0 for models trained with the router, PEER_WEIGHT for added ones
 
     def __post_init__(self):
         # Round as router.safetensors stores them, so a saved and re-loaded router predicts exactly the same.
@@ -54,6 +64,14 @@ class QualityBlend:
             object.__setattr__(self, "linear_intercept", self.prior.astype(np.float32))
         object.__setattr__(self, "linear_coef", np.asarray(self.linear_coef, dtype=np.float32))
         object.__setattr__(self, "linear_intercept", np.asarray(self.linear_intercept, dtype=np.float32))
+        m = len(self.prior)
+        for name, shape in (("peer_coef", (m, m)), ("peer_intercept", (m,)), ("peer_weight", (m,))):
+            value = getattr(self, name)
+            object.__setattr__(self, name, np.zeros(shape, np.float32) if value is None else np.asarray(value, dtype=np.float32).reshape(shape))
+
+    @property
+    def has_peers(self) -> bool:
+        return bool(np.any(self.peer_weight > 0))
 
     @property
     def prior_weight(self) -> float:
@@ -87,7 +105,12 @@ class QualityBlend:
             blended = blended + self.neighbour_weight * self.neighbour_quality(embeddings)
         if self.linear_weight > 0:
             blended = blended + self.linear_weight * self.linear_quality(embeddings)
-        return np.clip(blended, 0.0, 1.0)
+        blended = np.clip(blended, 0.0, 1.0)
+        # In column order, so a model added after another reads that one's final prediction, as when it was fitted.
+        for j in np.flatnonzero(self.peer_weight > 0):
+            peer = np.clip(blended @ self.peer_coef[j] + self.peer_intercept[j], 0.0, 1.0)
+            blended[:, j] = (1 - self.peer_weight[j]) * blended[:, j] + self.peer_weight[j] * peer
+        return blended
 
     def linear_quality(self, embeddings: np.ndarray) -> np.ndarray:
         """(Q, d) -> (Q, M) the ridge regression's quality, clipped to [0, 1]."""
@@ -102,7 +125,23 @@ class QualityBlend:
         # Too few labels for a 384-weight regression: the newcomer's linear evidence is its mean.
         return replace(self, memory=np.vstack([self.memory, embeddings]), memory_quality=np.vstack([old, new]),
                        prior=np.r_[self.prior, prior], linear_coef=np.vstack([self.linear_coef, np.zeros((1, self.memory.shape[1]))]),
-                       linear_intercept=np.r_[self.linear_intercept, prior])
+                       linear_intercept=np.r_[self.linear_intercept, prior],
+                       peer_coef=np.pad(self.peer_coef, ((0, 1), (0, 1))), peer_intercept=np.r_[self.peer_intercept, 0.0],
+                       peer_weight=np.r_[self.peer_weight, 0.0])
+
+    def with_peer(self, others_quality: np.ndarray, quality: np.ndarray) -> "QualityBlend":
+        """The last model's peer evidence, fitted on its labelled samples.
+
+        Args:
+            others_quality: (n, M-1) this blend's predicted quality of every earlier model on the samples.
+            quality: (n,) the last model's labels there.
+        """
+        from sklearn.linear_model import RidgeCV
+
+        fit = RidgeCV(alphas=PEER_ALPHAS).fit(np.asarray(others_quality, dtype=float), np.asarray(quality, dtype=float))
+        coef, intercept, weight = self.peer_coef.copy(), self.peer_intercept.copy(), self.peer_weight.copy()
+        coef[-1, :-1], intercept[-1], weight[-1] = fit.coef_, fit.intercept_, PEER_WEIGHT
+        return replace(self, peer_coef=coef, peer_intercept=intercept, peer_weight=weight)
 
 
 def _ridge(embeddings: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,8 @@ from .policy import CostScale
 def add_candidate(router, samples: LabelledSet, candidate: Candidate | None = None, epochs: int = 300,
                   learning_rate: float = 1e-2, seed: int = 0):
     """A new router with one more candidate: its capability embedding, read-out row and bias are trained; every
-    existing weight stays frozen.
+    existing weight stays frozen. With a quality blend, the newcomer's quality also leans on the other models' (its
+    labels regressed on their predictions for the same queries; see blend.py).
 
     Args:
         samples: labelled rows of the new candidate only (one model column), e.g. 25–200 queries.
@@ -79,7 +80,13 @@ def add_candidate(router, samples: LabelledSet, candidate: Candidate | None = No
         new.blend_ = router.blend_.with_candidate(sentence_embeddings(router.encoder_.token_states(samples.queries)), samples.quality[:, 0])
     new._reset_cache()
     new.__dict__.pop("_router_id", None)
-    # The slider's spread (κ) was fitted for the old candidates; refit it so λ still moves cost evenly.
     scores = new.scores(samples.queries)
+    if new.blend_ is not None:
+        # Peer evidence: the newcomer's labels regressed on the other models' predicted quality (blend.py).
+        new.blend_ = new.blend_.with_peer(scores.quality[:, :-1], samples.quality[:, 0])
+        new._reset_cache()
+        new.__dict__.pop("_router_id", None)
+        scores = new.scores(samples.queries)
+    # The slider's spread (κ) was fitted for the old candidates; refit it so λ still moves cost evenly.
     new.cost_scale_ = new.cost_scale_.with_even_steps(scores.quality, scores.cost)
     return new

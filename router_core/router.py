@@ -481,6 +481,9 @@ class Router:
             tensors["blend.prior"] = torch.from_numpy(np.ascontiguousarray(blend.prior, dtype=np.float32))
             tensors["blend.linear_coef"] = torch.from_numpy(np.ascontiguousarray(blend.linear_coef, dtype=np.float32))
             tensors["blend.linear_intercept"] = torch.from_numpy(np.ascontiguousarray(blend.linear_intercept, dtype=np.float32))
+            if blend.has_peers:  # only routers with an added model carry them, so older artifacts keep their digest
+                for name in ("peer_coef", "peer_intercept", "peer_weight"):
+                    tensors[f"blend.{name}"] = torch.from_numpy(np.ascontiguousarray(getattr(blend, name), dtype=np.float32))
         return tensors
 
     def blend_weights(self) -> dict | None:
@@ -548,7 +551,9 @@ class Router:
                                              tensors["blend.prior"].numpy().astype(float), float(weights["net_weight"]),
                                              float(weights["neighbour_weight"]), int(weights["n_neighbours"]),
                                              tensors["blend.linear_coef"].numpy(), tensors["blend.linear_intercept"].numpy(),
-                                             float(weights["linear_weight"]))
+                                             float(weights["linear_weight"]),
+                                             *(tensors[f"blend.{n}"].numpy() if f"blend.{n}" in tensors else None
+                                               for n in ("peer_coef", "peer_intercept", "peer_weight")))
             except (KeyError, TypeError, ValueError) as e:
                 raise RouterInputError(f"{folder}: router artifact's blend is incomplete ({type(e).__name__}: {e})") from e
         router.encoder_state_ = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}

@@ -39,6 +39,21 @@ def test_a_model_added_later_finds_neighbours_among_its_own_samples_only():
     assert extended.prior.tolist() == [0.5, 0.25]
 
 
+def test_an_added_model_leans_on_the_models_its_labels_follow():
+    rng = np.random.default_rng(2)
+    memory = np.eye(3)
+    blend = QualityBlend(memory, rng.uniform(size=(3, 2)), np.array([0.5, 0.5]), 1.0, 0.0, 1)  # network alone
+    extended = blend.with_candidate(memory[:1], np.array([0.5]))
+    others = rng.uniform(size=(60, 2))
+    with_peer = extended.with_peer(others, others[:, 0])  # the newcomer succeeds exactly where model 0 is predicted to
+    assert with_peer.peer_coef[2, 0] > 0.9 and abs(with_peer.peer_coef[2, 1]) < 0.1 and with_peer.peer_weight.tolist() == [0, 0, 0.5]
+    net = np.array([[0.9, 0.5, 0.5], [0.1, 0.5, 0.5]])  # the newcomer's own prediction says 0.5 for both
+    got = with_peer.apply(net, np.zeros((2, 3)))
+    np.testing.assert_allclose(got[:, :2], net[:, :2])  # the original models are untouched
+    np.testing.assert_allclose(got[:, 2], [0.5 * 0.5 + 0.5 * 0.9, 0.5 * 0.5 + 0.5 * 0.1], atol=0.03)
+    assert not extended.has_peers and with_peer.has_peers
+
+
 def test_labels_that_follow_the_query_get_neighbour_weight_and_a_noisy_network_gets_none():
     rng = np.random.default_rng(0)
     embeddings = _clusters(100, rng)

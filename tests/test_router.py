@@ -157,7 +157,7 @@ def test_fine_tuning_top_layers_changes_them_and_round_trips(tiny_bert_path, tmp
     np.testing.assert_allclose(router.scores(data.queries).quality, loaded.scores(data.queries).quality, atol=1e-5)
 
 
-def test_adding_a_candidate_trains_only_its_own_rows(trained):
+def test_adding_a_candidate_trains_only_its_own_rows(trained, tmp_path):
     import pandas as pd
 
     from router_core.catalog import Candidate
@@ -183,6 +183,11 @@ def test_adding_a_candidate_trains_only_its_own_rows(trained):
     quality = extended.scores(data.queries).quality[:, 3]
     assert quality[~hard].mean() > quality[hard].mean() + 0.25  # learned from 40 rows through one embedding row
     assert extended.catalog_["newbie"].output_usd_per_1m == 0.2
+    if extended.blend_ is not None:  # its peer evidence survives a save and load
+        assert extended.blend_.has_peers
+        extended.save(tmp_path / "extended")
+        loaded = Router.load(tmp_path / "extended", encoder=router.encoder_)
+        np.testing.assert_allclose(loaded.scores(data.queries[:8]).quality, extended.scores(data.queries[:8]).quality, atol=1e-5)
     with pytest.raises(RouterInputError, match="already a candidate"):
         add_candidate(extended, samples, entry)
 
