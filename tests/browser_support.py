@@ -124,6 +124,7 @@ _IDLE_JS = """settleMs => {
     && app.getAttribute('data-test-connection-state') === 'CONNECTED'
     && !document.querySelector('[data-testid="stStatusWidget"]')
     && !document.querySelector('[data-testid="stAppSkeleton"]')
+    && !document.querySelector('[data-testid="stSkeleton"]')
     && !document.querySelector('[data-stale="true"]');
   const now = performance.now();
   if (!idle) { window.__e2eIdleSince = null; return false; }

@@ -79,6 +79,8 @@ def request_log_csv(tmp_path):
 @pytest.mark.parametrize("name,path,landmark,timeout_ms", PAGES, ids=[name for name, *_ in PAGES])
 def test_page_renders_without_exception(page, app_url, name, path, landmark, timeout_ms):
     open_page(page, app_url, path, timeout_ms)
+    # Widgets whose code is still loading show a placeholder first; on a busy machine that can outlast the idle wait.
+    page.locator(landmark).first.wait_for(state="visible", timeout=timeout_ms)
     if name == "pareto":
         wait_for_charts(page)
     screenshot(page, name)
