@@ -106,7 +106,13 @@ pages = [
     st.Page("pages/schedule.py", title="Schedule simulator", icon=":material/schedule:", url_path="schedule"),
     st.Page("pages/models.py", title="Models and costs", icon=":material/payments:", url_path="models"),
 ]
-st.navigation(pages).run()
+navigation = st.navigation(pages)
+# A page opened by its URL as a restarted server's first request runs alone (Streamlit's pages/ folder mode, until
+# st.navigation has run once); it sends the browser here, and here it is sent on to that page with the app around it.
+resume = st.session_state.pop("resume_page", None)
+if resume is not None:
+    st.switch_page(next(page for page in pages if page.url_path == resume))
+navigation.run()
 lam = st.session_state.get("lam", 0.2)
 lam_note.caption(f"Current λ = {lam:.2f} ({'quality first' if lam < 0.5 else 'cost first' if lam > 0.5 else 'balanced'}): "
                  "0 = highest predicted quality, 1 = cheapest. Set on the Route and Pareto pages.")

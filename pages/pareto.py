@@ -11,6 +11,9 @@ from router_core.data import load_labelled
 from router_core.evaluate import category_breakdown, curve_from_scores, default_lams, soft_curve
 from router_core.views import mix_figure, pareto_figure
 
+if "router" not in st.session_state:  # opened by its URL before the app ever ran: start at the frame, come back
+    st.session_state["resume_page"] = "pareto"
+    st.switch_page("dashboard.py")
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
 
 

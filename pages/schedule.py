@@ -12,6 +12,9 @@ from router_core.schedule import (Schedule, fit_daily_budget, logged_cost_by_hou
                                   totals, usd)
 from router_core.views import hourly_figure, mix_figure
 
+if "router" not in st.session_state:  # opened by its URL before the app ever ran: start at the frame, come back
+    st.session_state["resume_page"] = "schedule"
+    st.switch_page("dashboard.py")
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
 PRESETS = ["Business hours (seed)", "Constant λ", "Fit a daily budget", "Custom (edit the table)"]
 

@@ -134,3 +134,23 @@ def test_schedule_upload_and_preset(page, app_url, request_log_csv):
     after = metric_text(page, "Projected monthly cost")
     screenshot(page, "schedule_constant_lambda")
     assert after != before, f"'Projected monthly cost' stayed {before!r} after choosing the Constant λ preset"
+
+
+def test_a_page_opened_by_its_url_as_a_new_servers_first_request_gets_the_app(browser):
+    # Until st.navigation has run once, Streamlit serves pages/ as a folder of stand-alone scripts: a tab left on
+    # /models across a server restart used to run that page without the app's state (KeyError: 'router').
+    with streamlit_server("dashboard.py") as url:
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        open_page(page, url, "/models", SAMPLE_JOBS_TIMEOUT_MS)
+        page.locator('[data-testid="stDataFrame"]').first.wait_for(state="visible", timeout=IDLE_TIMEOUT_MS)
+        assert_no_exception(page, "/models as first request")
+        assert page.url.rstrip("/").endswith("/models")
+        assert page.get_by_role("heading", name="Models and costs").count() > 0
+        # the app's own navigation, not the folder's file names
+        assert page.locator('[data-testid="stSidebarNav"]').get_by_text("Schedule simulator").count() == 1
+        page.mouse.move(800, 500)
+        page.mouse.wheel(0, 900)
+        page.wait_for_timeout(500)
+        screenshot(page, "models_first_request")
+        context.close()
