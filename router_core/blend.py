@@ -105,9 +105,13 @@ class QualityBlend:
             blended = blended + self.neighbour_weight * self.neighbour_quality(embeddings)
         if self.linear_weight > 0:
             blended = blended + self.linear_weight * self.linear_quality(embeddings)
-        blended = np.clip(blended, 0.0, 1.0)
+        return self.with_peer_evidence(np.clip(blended, 0.0, 1.0), np.flatnonzero(self.peer_weight > 0))
+
+    def with_peer_evidence(self, blended: np.ndarray, columns) -> np.ndarray:
+        """(Q, M) blended quality with the peer evidence of `columns` mixed in (a copy)."""
+        blended = np.array(blended, dtype=float)
         # In column order, so a model added after another reads that one's final prediction, as when it was fitted.
-        for j in np.flatnonzero(self.peer_weight > 0):
+        for j in sorted(columns):
             peer = np.clip(blended @ self.peer_coef[j] + self.peer_intercept[j], 0.0, 1.0)
             blended[:, j] = (1 - self.peer_weight[j]) * blended[:, j] + self.peer_weight[j] * peer
         return blended

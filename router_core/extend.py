@@ -81,12 +81,14 @@ def add_candidate(router, samples: LabelledSet, candidate: Candidate | None = No
     new._reset_cache()
     new.__dict__.pop("_router_id", None)
     scores = new.scores(samples.queries)
+    quality = scores.quality
     if new.blend_ is not None:
-        # Peer evidence: the newcomer's labels regressed on the other models' predicted quality (blend.py).
-        new.blend_ = new.blend_.with_peer(scores.quality[:, :-1], samples.quality[:, 0])
+        # Peer evidence: the newcomer's labels regressed on the other models' predicted quality (blend.py). Only its
+        # column changes, so the samples' scores are updated in place rather than encoded again.
+        new.blend_ = new.blend_.with_peer(quality[:, :-1], samples.quality[:, 0])
+        quality = new.blend_.with_peer_evidence(quality, [len(new.candidates_) - 1])
         new._reset_cache()
         new.__dict__.pop("_router_id", None)
-        scores = new.scores(samples.queries)
     # The slider's spread (κ) was fitted for the old candidates; refit it so λ still moves cost evenly.
-    new.cost_scale_ = new.cost_scale_.with_even_steps(scores.quality, scores.cost)
+    new.cost_scale_ = new.cost_scale_.with_even_steps(quality, scores.cost)
     return new
