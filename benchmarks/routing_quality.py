@@ -33,17 +33,18 @@ from router_core.encoder import Encoder  # noqa: E402
 
 DEFAULT_SETS = "llmrouter_train,alpacaeval2,routellm_gsm8k,routellm_mmlu,routerarena"
 METRICS = ["aiq", "max_quality", "cost_at_best_single", "quality_at_cheapest", "apgr", "cpt50", "cpt80", "fit_seconds"]
-LEARNED_BASELINES = ["knn", "mlp", "linear", "mf", "classifier", "cluster"]
+from router_core.baselines import LEARNED as LEARNED_BASELINES  # noqa: E402
 ROUTER = "cross-attention"
 FOLD_SEED = 0
 
 
-def fold_tables(data, n_folds: int, seed: int, encoder) -> pd.DataFrame:
+def fold_tables(data, n_folds: int, seed: int, encoder, finetune_layers: int = 0) -> pd.DataFrame:
     """Every router on the same K folds; one row per (router, fold)."""
-    config = RouterConfig(seed=seed)
+    config = RouterConfig(seed=seed, finetune_layers=finetune_layers)
     rows = []
     for fold, (train, test) in enumerate(data.folds(n_folds, FOLD_SEED)):
-        _, table, _ = train_and_compare(train, test, config, encoder=encoder, ablation=True)
+        _, table, _ = train_and_compare(train, test, config, encoder=encoder, ablation=True, tuned_baselines=finetune_layers > 0)
+        print(f"  fold {fold}: router AIQ {table.loc[ROUTER, 'aiq']:.4f}, fit {table.loc[ROUTER, 'fit_seconds']:.0f} s", flush=True)
         single = table.loc[[n for n in table.index if n.startswith("single:")]]
         best = single["max_quality"].idxmax()  # the best single model: the highest measured quality
         table = table[[c for c in METRICS if c in table.columns]].assign(
@@ -79,6 +80,10 @@ def verdict(name: str, folds: pd.DataFrame) -> list[str]:
              f"max quality {router['max_quality']:.4f} "
              f"{'within' if router['max_quality'] >= router['best_single_quality'] - 0.005 else 'MORE than'} 0.005 of it "
              f"(short on {short_quality} of {len(per_fold)} folds)"]
+    tuned = mean.loc[[f"{b} (tuned encoder)" for b in LEARNED_BASELINES if f"{b} (tuned encoder)" in mean.index], "aiq"]
+    if len(tuned):
+        lines.append(f"against the baselines on the router's tuned encoder: best {tuned.idxmax()} {tuned.max():.4f}, "
+                     f"router {router['aiq'] / tuned.max():.3f}× (how much of the gain the encoder alone gives)")
     if name == "llmrouter_train":
         cost = router["cost_at_best_single"]
         lines.append(f"best single model's quality reached at {cost:.0%} of its cost — target ≤ 40%: "
@@ -87,11 +92,11 @@ def verdict(name: str, folds: pd.DataFrame) -> list[str]:
     return lines
 
 
-def stability(name: str, data, n_folds: int, seeds: list[int], first: pd.DataFrame, encoder) -> list[str]:
+def stability(name: str, data, n_folds: int, seeds: list[int], first: pd.DataFrame, encoder, finetune_layers: int = 0) -> list[str]:
     """Mean AIQ over folds for each training seed; std over seeds against the margin over the best baseline."""
     per_seed = {seeds[0]: first}
     for seed in seeds[1:]:
-        per_seed[seed] = fold_tables(data, n_folds, seed, encoder)
+        per_seed[seed] = fold_tables(data, n_folds, seed, encoder, finetune_layers)
     router = {s: t.loc[ROUTER, "aiq"].mean() for s, t in per_seed.items()}
     baseline = {}
     for s, t in per_seed.items():
@@ -112,6 +117,10 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5, help="K-fold cross-validation by query (default 5)")
     parser.add_argument("--seeds", default="0,1,2", help="training seeds for the stability sets (the first is used for every set)")
     parser.add_argument("--stability-sets", default="llmrouter_train", help="sets re-run with every seed (default llmrouter_train)")
+    parser.add_argument("--finetune-layers", type=int, default=RouterConfig().finetune_layers,
+                        help="top encoder layers the router tunes (default: the shipped configuration's). The baselines "
+                             "keep the frozen encoder; with tuning they are also run on the tuned one, as rows "
+                             "'<baseline> (tuned encoder)'")
     args = parser.parse_args()
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
@@ -120,13 +129,14 @@ def main() -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"{args.folds}-fold cross-validation by query (fold seed {FOLD_SEED}); training seed {seeds[0]}; "
+          f"router tunes the top {args.finetune_layers} encoder layer(s); "
           "mean ± std over folds; measured on the held-out fold")
     encoder = Encoder.load()
     for name in args.sets.split(","):
         started = time.perf_counter()
         data = load_labelled(data_dir / f"{name}.csv", missing="drop")
         encoder.token_states(data.queries)  # encode once; every fold, router and baseline share the cached states
-        folds = fold_tables(data, args.folds, seeds[0], encoder)
+        folds = fold_tables(data, args.folds, seeds[0], encoder, args.finetune_layers)
         dropped = f", {len(data.dropped)} queries left out for lacking a model" if len(data.dropped) else ""
         print(f"\n## {name}: {len(data)} queries × {len(data.candidates)} models{dropped}; {time.perf_counter() - started:.0f} s")
         print("cost_at_best_single: fraction of the best single model's cost at which the hull reaches its quality; "
@@ -136,7 +146,7 @@ def main() -> int:
         for line in verdict(name, folds):
             print(f"- {line}")
         if name in args.stability_sets.split(",") and len(seeds) > 1:
-            for line in stability(name, data, args.folds, seeds, folds, encoder):
+            for line in stability(name, data, args.folds, seeds, folds, encoder, args.finetune_layers):
                 print(f"- {line}")
         sys.stdout.flush()
     return 0

@@ -393,3 +393,4 @@ def run_baselines(train: RoutingData, test: RoutingData, lams, cost_scale: CostS
         curve.attrs["fit_seconds"] = fit_seconds
         curves[name] = curve
     return curves
+LEARNED = ["knn", "mlp", "linear", "mf", "classifier", "cluster"]  # the predictive routers (no fixed or oracle ones)

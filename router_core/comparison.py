@@ -34,11 +34,14 @@ def network_alone(router):
 
 
 def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, baselines: list[str] | None = None,
-                   seed: int = 0, policy: str = "linear", catalog=None, ablation: bool = False) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+                   seed: int = 0, policy: str = "linear", catalog=None, ablation: bool = False,
+                   baseline_encoder: Encoder | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Fit the baselines on `train`, then measure the (already trained) router and them on `test`.
 
     Args:
         ablation: also measure the network alone, without the quality blend ("cross-attention, network alone").
+        baseline_encoder: whose sentence embeddings the baselines route on (default: the router's encoder). A router
+            with fine-tuned layers has an encoder of its own; the baselines' usual form is the frozen one.
 
     Returns:
         (table, curves): one row per router with AIQ and friends (evaluate.compare), and each λ curve.
@@ -47,8 +50,9 @@ def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, bas
     from .evaluate import compare, curve_from_scores, default_lams
 
     # A fine grid (DESIGN asks for >= 41) so that every router's hull is traced closely, however its λ is spread.
-    lams = default_lams(201) if lams is None else np.asarray(lams)
-    train_data, test_data = routing_data(train, router.encoder_), routing_data(test, router.encoder_)
+    lams = default_lams_for_comparison() if lams is None else np.asarray(lams)
+    features = baseline_encoder or router.encoder_
+    train_data, test_data = routing_data(train, features), routing_data(test, features)
     cost_scale = CostScale.from_costs(train.cost)
     curves = run_baselines(train_data, test_data, lams, cost_scale, names=baselines, seed=seed)
     scores = router.scores(test.queries, catalog=catalog)
@@ -69,14 +73,44 @@ def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, bas
 
 
 def train_and_compare(train: LabelledSet, test: LabelledSet, config, catalog=None, encoder: Encoder | None = None,
-                      baselines: list[str] | None = None, show_bar: bool = False, ablation: bool = False):
-    """Train a fresh router on `train` and compare it with the baselines on `test` (benchmarks use this)."""
+                      baselines: list[str] | None = None, show_bar: bool = False, ablation: bool = False,
+                      tuned_baselines: bool = False):
+    """Train a fresh router on `train` and compare it with the baselines on `test` (benchmarks use this).
+
+    The baselines route on `encoder`'s (frozen) embeddings. With `tuned_baselines` and a router that fine-tuned
+    encoder layers, they are also run on the tuned encoder's embeddings, as rows named "<baseline> (tuned encoder)":
+    how much of the gain is the encoder rather than the router on top of it.
+    """
     from .router import Router
 
     started = time.perf_counter()
     router = Router(config).fit(train, catalog, encoder=encoder, show_bar=show_bar)
     router.training_["seconds"] = round(time.perf_counter() - started, 2)
-    return (router, *compare_router(router, train, test, baselines=baselines, seed=config.seed, ablation=ablation))
+    table, curves = compare_router(router, train, test, baselines=baselines, seed=config.seed, ablation=ablation,
+                                   baseline_encoder=encoder)
+    if tuned_baselines and router.encoder_ is not encoder:
+        from .baselines import run_baselines
+
+        from .baselines import LEARNED
+
+        names = [n for n in (baselines or LEARNED) if n in LEARNED]
+        tuned = run_baselines(routing_data(train, router.encoder_), routing_data(test, router.encoder_),
+                              default_lams_for_comparison(), CostScale.from_costs(train.cost), names=names, seed=config.seed)
+        tuned = {f"{name} (tuned encoder)": curve for name, curve in tuned.items()}
+        if tuned:
+            from .evaluate import compare
+
+            extra = compare(tuned, routing_data(test, encoder))
+            extra["fit_seconds"] = pd.Series({n: c.attrs.get("fit_seconds", np.nan) for n, c in tuned.items()})
+            table = pd.concat([table, extra.loc[list(tuned)]])
+            curves.update(tuned)
+    return router, table, curves
+
+
+def default_lams_for_comparison() -> np.ndarray:
+    from .evaluate import default_lams
+
+    return default_lams(201)
 
 
 @dataclass

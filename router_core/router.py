@@ -180,10 +180,11 @@ class Router:
         self.net_ = RouterNet(self.encoder_.dim, len(self.candidates_), config.attention_dim, config.hidden_dim, config.dropout,
                               config.pooled_feature)
         encoder_params = self.encoder_.encoder_trainable(config.finetune_layers)
+        bar = (lambda done, total: progress("encoding", done, total)) if progress else None
         if encoder_params:
-            batch_inputs = self._tuning_batches(data.queries)
+            lower = self.encoder_.lower_states(data.queries, config.finetune_layers, progress=bar)
+            batch_inputs = self._tuning_batches(lower, config.finetune_layers)
         else:
-            bar = (lambda done, total: progress("encoding", done, total)) if progress else None
             states = self.encoder_.token_states(data.queries, progress=bar)
             batch_inputs = lambda idx: pad_states([states[i] for i in idx])  # noqa: E731
         order = np.random.default_rng(config.seed).permutation(len(data))
@@ -199,6 +200,7 @@ class Router:
         self.encoder_state_ = self.encoder_.top_layer_state(config.finetune_layers) if encoder_params else {}
         if encoder_params:
             self.encoder_.clear_cache()  # cached states came from the untuned encoder
+            self.encoder_.prime(data.queries, lower, config.finetune_layers)  # the blend needs them all: one layer, not six
         self._reset_cache()
         self.__dict__.pop("_router_id", None)
         self.blend_record_ = None
@@ -230,10 +232,11 @@ class Router:
         self._reset_cache()
         return final, inner
 
-    def _tuning_batches(self, queries: list[str]):
+    def _tuning_batches(self, lower: list[np.ndarray], top_layers: int):
+        """Batches for fine-tuning: the frozen layers' output is computed once, only the tuned layers run per step."""
         def batch_inputs(idx):
-            batch = self.encoder_.tokenize([queries[i] for i in idx])
-            return self.encoder_.forward(batch), batch["attention_mask"].bool()
+            states, mask = pad_states([lower[i] for i in idx])
+            return self.encoder_.top_forward(states, mask, top_layers), mask
         return batch_inputs
 
     def _validation_metrics(self, validation: LabelledSet) -> dict:

@@ -157,6 +157,29 @@ def test_fine_tuning_top_layers_changes_them_and_round_trips(tiny_bert_path, tmp
     np.testing.assert_allclose(router.scores(data.queries).quality, loaded.scores(data.queries).quality, atol=1e-5)
 
 
+def test_tuned_layers_on_cached_lower_states_match_the_full_encoder(tiny_bert_path):
+    """Fine-tuning runs only the top layers on states computed once; that must be the encoder's own output,
+    whatever queries share a batch (padding differs from the batch the lower states were computed in)."""
+    import torch
+
+    from router_core.encoder import Encoder, pad_states
+
+    encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
+    texts = ["easy question", "a hard question about the cost of models and routing", "routing", "cost of a question"]
+    full = encoder.token_states(texts)
+    for top in (1, 2):
+        lower = encoder.lower_states(texts, top)
+        assert [s.shape for s in lower] == [s.shape for s in full]
+        for idx in ([0, 1, 2, 3], [2], [3, 0]):
+            states, mask = pad_states([lower[i] for i in idx])
+            with torch.no_grad():
+                out = encoder.top_forward(states, mask, top).numpy()
+            for row, i in enumerate(idx):
+                np.testing.assert_allclose(out[row, : len(full[i])], full[i], atol=1e-5)
+    if top == 2:  # both layers of the tiny BERT re-run: the input is the embedding output, not a layer's
+        assert not np.allclose(lower[1], full[1], atol=1e-3)
+
+
 def test_adding_a_candidate_trains_only_its_own_rows(trained, tmp_path):
     import pandas as pd
 
@@ -210,3 +233,29 @@ def test_listwise_ranking_loss_is_a_working_lever(tiny_encoder):
     ranked = Router(RouterConfig(epochs=8, seed=1, blend=False, ranking_loss_weight=2.0)).fit(data, encoder=tiny_encoder, show_bar=False)
     a, b = plain.scores(data.queries).quality, ranked.scores(data.queries).quality
     assert np.isfinite(b).all() and not np.allclose(a, b)
+
+
+def test_tuning_reuses_lower_states_and_primes_the_tuned_states(tiny_bert_path):
+    """Lower states are shared across the copies folds or seeds tune, and the states cached after tuning are the
+    tuned encoder's own output, not the frozen one's."""
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from conftest import make_tiny_table
+    from router_core.encoder import Encoder
+
+    encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
+    data = labelled_from_frame(make_tiny_table(20))
+    config = RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, learning_rate=1e-2)
+    router = Router(config).fit(data, encoder=encoder, show_bar=False)
+    shared = len(encoder._lower_cache)
+    assert shared == len(set(data.queries))
+    second = Router(config).fit(data, encoder=encoder, show_bar=False)  # its copy shares the lower states
+    assert len(encoder._lower_cache) == shared and second.encoder_._lower_cache is encoder._lower_cache
+    primed = [router.encoder_._cache[__import__("router_core.encoder", fromlist=["text_key"]).text_key(q)] for q in data.queries[:5]]
+    router.encoder_.clear_cache()
+    fresh = router.encoder_.token_states(data.queries[:5])  # a full forward through the tuned encoder
+    for a, b in zip(primed, fresh):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    frozen = encoder.token_states(data.queries[:5])
+    assert not all(np.allclose(a, b, atol=1e-4) for a, b in zip(fresh, frozen))  # tuning did change the states
