@@ -192,9 +192,10 @@ class Router:
         validation_index, train_index = np.sort(order[:n_validation]), np.sort(order[n_validation:])
 
         epoch_bar = (lambda epoch, total, record: progress("training", epoch, total)) if progress else None
-        self.encoder_.model.train(bool(encoder_params))
         self.history_ = train_net(self.net_, batch_inputs, targets, train_index, validation_index, config,
-                                  extra_params=encoder_params, progress=epoch_bar, show_bar=show_bar)
+                                  extra_params=encoder_params, progress=epoch_bar, show_bar=show_bar,
+                                  lengths=np.array([s.shape[0] for s in lower]) if encoder_params else None,
+                                  extra_modules=[self.encoder_.model] if encoder_params else [])
         self.encoder_.model.eval()
         self.encoder_.encoder_trainable(0)
         self.encoder_state_ = self.encoder_.top_layer_state(config.finetune_layers) if encoder_params else {}

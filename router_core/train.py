@@ -43,17 +43,37 @@ def routing_loss(outputs: dict, quality: torch.Tensor, cost: torch.Tensor, cost_
     return total, {"quality": quality_loss.item(), "cost": cost_loss.item(), "routing": route_loss.item()}
 
 
+def length_bucketed(order: np.ndarray, lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
+                    pool_batches: int = 16) -> list[np.ndarray]:
+    """Batches of `order` (already shuffled) in which queries have similar lengths, in random batch order.
+
+    Pools of `pool_batches` batches are sorted by length and cut: a batch pads to its longest query, and on randomly
+    drawn real prompts (a long tail of long ones) that padding was ~2.6 times the real tokens.
+    """
+    pool = batch_size * pool_batches
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = order[start:start + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 def train_net(net: nn.Module, batch_inputs: Callable[[np.ndarray], tuple[torch.Tensor, torch.Tensor]],
               targets: TrainingTargets, train_index: np.ndarray, validation_index: np.ndarray,
               config: RouterConfig, extra_params: list[nn.Parameter] | None = None,
               trainable: list[nn.Parameter] | None = None, progress: Callable[[int, int, dict], None] | None = None,
-              show_bar: bool = True) -> dict:
+              show_bar: bool = True, lengths: np.ndarray | None = None, extra_modules: list[nn.Module] = ()) -> dict:
     """Train with Adam, early-stopped on validation loss; the best epoch's weights are restored.
 
     Args:
         batch_inputs: query indices -> (states (B, L, d), mask (B, L)); recomputes the encoder when it is being tuned.
         trainable: parameters to train (default: all of net); extra_params: encoder layers being fine-tuned.
+        extra_modules: modules switched between train and eval mode with the net (the tuned encoder: its dropout
+            must be off when the validation loss is measured).
         progress: callable(epoch, max_epochs, metrics) after each epoch, for a dashboard bar.
+        lengths: per-query token counts; when given, each batch is drawn from queries of similar length (see
+            `length_bucketed`), for training that runs encoder layers, where padding is most of the compute.
     Returns:
         history: per-epoch losses, best epoch, seconds.
     """
@@ -64,9 +84,15 @@ def train_net(net: nn.Module, batch_inputs: Callable[[np.ndarray], tuple[torch.T
     optimiser = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
     tensors = {name: torch.from_numpy(np.asarray(getattr(targets, name), dtype=np.float32)) for name in ("quality", "cost", "cost_norm")}
 
+    def set_training(mode: bool) -> None:
+        for module in (net, *extra_modules):
+            module.train(mode)
+
     def evaluate(index: np.ndarray) -> float:
-        net.eval()
+        set_training(False)
         total, count = 0.0, 0
+        if lengths is not None:
+            index = index[np.argsort(lengths[index], kind="stable")]  # less padding; the loss is a sum, order-free
         with torch.no_grad():
             for start in range(0, len(index), 256):
                 idx = index[start:start + 256]
@@ -82,11 +108,12 @@ def train_net(net: nn.Module, batch_inputs: Callable[[np.ndarray], tuple[torch.T
     started = time.perf_counter()
     bar = tqdm(range(1, config.epochs + 1), desc="training router", unit="epoch", disable=not show_bar, leave=False)
     for epoch in bar:
-        net.train()
+        set_training(True)
         order = rng.permutation(train_index)
+        batches = ([order[start:start + config.batch_size] for start in range(0, len(order), config.batch_size)]
+                   if lengths is None else length_bucketed(order, lengths, config.batch_size, rng))
         train_loss = 0.0
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start:start + config.batch_size]
+        for idx in batches:
             states, mask = batch_inputs(idx)
             loss, _ = routing_loss(net(states, mask), *(tensors[n][idx] for n in ("quality", "cost", "cost_norm")), config, generator)
             optimiser.zero_grad()
@@ -113,6 +140,6 @@ def train_net(net: nn.Module, batch_inputs: Callable[[np.ndarray], tuple[torch.T
         with torch.no_grad():
             for p, best in zip(extra_params or [], best_extra):
                 p.copy_(best)
-    net.eval()
+    set_training(False)
     history["seconds"] = time.perf_counter() - started
     return history

@@ -42,3 +42,25 @@ def test_a_single_query_scores_the_same_alone_and_in_a_padded_batch():
     alone = net(states[1:2, :3], mask[1:2, :3])
     torch.testing.assert_close(batched["quality"][1], alone["quality"][0])
     torch.testing.assert_close(batched["weights"][1], alone["weights"][0])
+
+
+def test_length_bucketed_batches_cover_every_query_once_with_little_padding():
+    import numpy as np
+
+    from router_core.train import length_bucketed
+
+    rng = np.random.default_rng(0)
+    lengths = np.concatenate([rng.integers(5, 40, 900), np.full(100, 128)])  # short prompts and a tail at the cut
+    order = rng.permutation(1000)
+    batches = length_bucketed(order, lengths, 64, np.random.default_rng(1))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    assert all(len(b) <= 64 for b in batches)
+
+    def padded(bs):
+        return sum(lengths[b].max() * len(b) for b in bs) / lengths.sum()
+
+    plain = [order[i:i + 64] for i in range(0, 1000, 64)]
+    assert padded(plain) > 2.0 and padded(batches) < 1.2
+    first = [b[0] for b in batches[:4]]
+    again = [b[0] for b in length_bucketed(order, lengths, 64, np.random.default_rng(2))[:4]]
+    assert first != again  # the order of batches is shuffled, not always short-to-long
