@@ -226,6 +226,24 @@ class Encoder:
         names = tuple(f"encoder.layer.{i}." for i in range(n - top_layers, n))
         return {k: v.detach().clone() for k, v in self.model.state_dict().items() if k.startswith(names)}
 
+    def load_tuned_layers(self, state: dict[str, torch.Tensor]) -> None:
+        """Overwrite layers with a tuned router's weights; on a lazy encoder, when its weights are first read.
+
+        Keeps a router served by ONNX Runtime (whose graph already holds the tuned layers) from reading the torch
+        weights at start.
+        """
+        def apply(model):
+            model.load_state_dict(state, strict=False)
+            return model
+
+        with self._model_lock:
+            if self._model is None:
+                loader = self._load_model
+                self._load_model = lambda: apply(loader())
+            else:
+                apply(self._model)
+        self.clear_cache()
+
     def copy(self) -> "Encoder":
         """An independent encoder (own weights, empty cache) for a router that tunes or loads tuned layers."""
         return Encoder(copy.deepcopy(self.model), self.tokenizer, self.name, self.max_tokens, self._cache_size,

@@ -536,9 +536,8 @@ class Router:
             raise RouterInputError(f"{folder}: router artifact is incomplete or damaged ({type(e).__name__}: {e})") from e
         config = router.config
         variant = choose_variant(meta, folder, backend)
-        tuned = any(k.startswith("encoder.") for k in tensors)
         # With ONNX the torch encoder serves only its tokeniser (and baselines' features, on demand): load its weights late.
-        router.encoder_ = encoder or Encoder.load(config.encoder, config.max_tokens, lazy=variant is not None and not tuned)
+        router.encoder_ = encoder or Encoder.load(config.encoder, config.max_tokens, lazy=variant is not None)
         router.net_ = RouterNet(router.encoder_.dim, len(router.candidates_), config.attention_dim, config.hidden_dim, config.dropout,
                                 config.pooled_feature)
         net_state = {k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")}
@@ -564,8 +563,7 @@ class Router:
         if router.encoder_state_:
             if encoder is not None:
                 router.encoder_ = router.encoder_.copy()  # its tuned layers must not leak into the shared encoder
-            router.encoder_.model.load_state_dict(router.encoder_state_, strict=False)
-            router.encoder_.clear_cache()
+            router.encoder_.load_tuned_layers(router.encoder_state_)
         router._reset_cache()
         if variant is not None:
             router._onnx_scorer = load_onnx_scorer(folder, meta, variant, router.encoder_.tokenizer, router.encoder_.max_tokens, threads)

@@ -194,6 +194,10 @@ def test_fine_tuned_encoder_layers_are_in_the_exported_graph(tiny_bert_path, tin
     export_onnx(folder)
     onnx_router, torch_router = Router.load(folder, backend="onnx-fp32"), Router.load(folder, backend="torch")
     got, want = onnx_router._raw_scores(MIXED), torch_router._raw_scores(MIXED)
+    assert onnx_router.encoder_._model is None  # the graph holds the tuned layers: torch weights are never read
+    lazy = onnx_router.encoder_.token_states(MIXED)  # read on demand (baselines' features): tuned weights, too
+    for state, expected in zip(lazy, want):
+        np.testing.assert_allclose(state.mean(axis=0), expected.mean_state, atol=1e-5)
     for have, expected in zip(got, want):
         np.testing.assert_allclose(have.mean_state, expected.mean_state, atol=1e-4)
         np.testing.assert_allclose(have.quality, expected.quality, atol=1e-4)
