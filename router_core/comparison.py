@@ -40,8 +40,9 @@ def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, bas
 
     Args:
         ablation: also measure the network alone, without the quality blend ("cross-attention, network alone").
-        baseline_encoder: whose sentence embeddings the baselines route on (default: the router's encoder). A router
-            with fine-tuned layers has an encoder of its own; the baselines' usual form is the frozen one.
+        baseline_encoder: whose sentence embeddings the baselines route on (default: the router's encoder with its
+            stock weights: a router with fine-tuned layers has an encoder of its own, the baselines' usual form is
+            the stock one).
 
     Returns:
         (table, curves): one row per router with AIQ and friends (evaluate.compare), and each λ curve.
@@ -51,7 +52,7 @@ def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, bas
 
     # A fine grid (DESIGN asks for >= 41) so that every router's hull is traced closely, however its λ is spread.
     lams = default_lams_for_comparison() if lams is None else np.asarray(lams)
-    features = baseline_encoder or router.encoder_
+    features = baseline_encoder or router.encoder_.stock()
     train_data, test_data = routing_data(train, features), routing_data(test, features)
     cost_scale = CostScale.from_costs(train.cost)
     curves = run_baselines(train_data, test_data, lams, cost_scale, names=baselines, seed=seed)
@@ -77,7 +78,7 @@ def train_and_compare(train: LabelledSet, test: LabelledSet, config, catalog=Non
                       tuned_baselines: bool = False):
     """Train a fresh router on `train` and compare it with the baselines on `test` (benchmarks use this).
 
-    The baselines route on `encoder`'s (frozen) embeddings. With `tuned_baselines` and a router that fine-tuned
+    The baselines route on stock embeddings (`encoder`'s). With `tuned_baselines` and a router that fine-tuned
     encoder layers, they are also run on the tuned encoder's embeddings, as rows named "<baseline> (tuned encoder)":
     how much of the gain is the encoder rather than the router on top of it.
     """
@@ -86,9 +87,8 @@ def train_and_compare(train: LabelledSet, test: LabelledSet, config, catalog=Non
     started = time.perf_counter()
     router = Router(config).fit(train, catalog, encoder=encoder, show_bar=show_bar)
     router.training_["seconds"] = round(time.perf_counter() - started, 2)
-    table, curves = compare_router(router, train, test, baselines=baselines, seed=config.seed, ablation=ablation,
-                                   baseline_encoder=encoder)
-    if tuned_baselines and router.encoder_ is not encoder:
+    table, curves = compare_router(router, train, test, baselines=baselines, seed=config.seed, ablation=ablation)
+    if tuned_baselines and router.encoder_.tuned:
         from .baselines import run_baselines
 
         from .baselines import LEARNED

@@ -64,6 +64,7 @@ class Encoder:
         self._cache_size = cache_size
         self._lock = threading.Lock()  # one encoder may serve every dashboard session
         self._lower_cache: OrderedDict = lower_cache if lower_cache is not None else OrderedDict()
+        self.tuned = False  # True once a router's tuned layers replace the stock ones (see stock())
 
     @classmethod
     def load(cls, name: str = DEFAULT_ENCODER, max_tokens: int = 128, lazy: bool = False, cache_size: int = 20000) -> "Encoder":
@@ -242,12 +243,29 @@ class Encoder:
                 self._load_model = lambda: apply(loader())
             else:
                 apply(self._model)
+        self.tuned = True
         self.clear_cache()
+
+    def stock(self) -> "Encoder":
+        """This encoder with its published weights: itself unless a router tuned it.
+
+        A new router must start from the stock weights (its artifact stores only the layers it tunes), and the
+        baselines route on stock embeddings, their usual form.
+        """
+        if not self.tuned:
+            return self
+        if getattr(self, "_stock", None) is None:
+            self._stock = Encoder.load(self.name, self.max_tokens, lazy=True, cache_size=self._cache_size)
+            self._stock._lower_cache = self._lower_cache  # keys carry a digest of the weights that made them
+        return self._stock
 
     def copy(self) -> "Encoder":
         """An independent encoder (own weights, empty cache) for a router that tunes or loads tuned layers."""
-        return Encoder(copy.deepcopy(self.model), self.tokenizer, self.name, self.max_tokens, self._cache_size,
+        twin = Encoder(copy.deepcopy(self.model), self.tokenizer, self.name, self.max_tokens, self._cache_size,
                        lower_cache=self._lower_cache)
+        twin.tuned = self.tuned
+        twin._stock = self if not self.tuned else getattr(self, "_stock", None)  # its stock weights, states cached
+        return twin
 
     def clear_cache(self) -> None:
         with self._lock:

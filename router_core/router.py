@@ -158,7 +158,7 @@ class Router:
         started = time.perf_counter()
         if len(data) < 10:
             raise RouterInputError(f"{data.source}: {len(data)} queries is too few to train on; at least 10 are needed")
-        self.encoder_ = encoder or Encoder.load(config.encoder, config.max_tokens)
+        self.encoder_ = encoder.stock() if encoder is not None else Encoder.load(config.encoder, config.max_tokens)
         if config.finetune_layers and encoder is not None:
             self.encoder_ = self.encoder_.copy()  # tuning changes weights: never those of an encoder shared with other routers
         self.encoder_.max_tokens = config.max_tokens
@@ -200,6 +200,7 @@ class Router:
         self.encoder_.encoder_trainable(0)
         self.encoder_state_ = self.encoder_.top_layer_state(config.finetune_layers) if encoder_params else {}
         if encoder_params:
+            self.encoder_.tuned = True
             self.encoder_.clear_cache()  # cached states came from the untuned encoder
             self.encoder_.prime(data.queries, lower, config.finetune_layers)  # the blend needs them all: one layer, not six
         self._reset_cache()

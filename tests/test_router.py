@@ -259,3 +259,41 @@ def test_tuning_reuses_lower_states_and_primes_the_tuned_states(tiny_bert_path):
         np.testing.assert_allclose(a, b, atol=1e-5)
     frozen = encoder.token_states(data.queries[:5])
     assert not all(np.allclose(a, b, atol=1e-4) for a, b in zip(fresh, frozen))  # tuning did change the states
+
+
+def test_a_tuned_encoder_is_never_the_base_of_a_new_router_nor_the_baselines_features(tiny_bert_path, tmp_path):
+    """A new router's artifact stores only the layers it tunes, so it must start from stock weights even when handed
+    the encoder of a tuned router (the dashboard trains with the bundled router's encoder)."""
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from conftest import make_tiny_table
+    from router_core.comparison import compare_router
+    from router_core.encoder import Encoder
+
+    stock = Encoder.load(str(tiny_bert_path), max_tokens=32)
+    data = labelled_from_frame(make_tiny_table(20))
+    train, test = data.split(0.3, 0)
+    tuned = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, learning_rate=1e-2)).fit(
+        train, encoder=stock, show_bar=False)
+    assert tuned.encoder_.tuned and not stock.tuned and tuned.encoder_.stock() is stock
+    frozen = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3)).fit(train, encoder=tuned.encoder_, show_bar=False)
+    assert frozen.encoder_ is stock
+    tuned.save(tmp_path / "tuned")
+    loaded = Router.load(tmp_path / "tuned")
+    assert loaded.encoder_.tuned and not loaded.encoder_.stock().tuned
+    np.testing.assert_allclose(loaded.encoder_.stock().token_states(test.queries[:3])[0], stock.token_states(test.queries[:3])[0], atol=1e-5)
+    again = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3)).fit(train, encoder=loaded.encoder_, show_bar=False)
+    np.testing.assert_allclose(again.encoder_.token_states(test.queries[:2])[1], stock.token_states(test.queries[:2])[1], atol=1e-5)
+    table, _ = compare_router(tuned, train, test, baselines=["knn"])
+    features_from = {}
+    import router_core.comparison as comparison
+
+    original = comparison.routing_data
+    comparison.routing_data = lambda data, encoder: features_from.setdefault(id(encoder), encoder) and original(data, encoder)
+    try:
+        compare_router(tuned, train, test, baselines=["knn"])
+    finally:
+        comparison.routing_data = original
+    assert list(features_from) == [id(stock)]  # the baselines' features: stock embeddings
+    assert "knn" in table.index
