@@ -44,7 +44,9 @@ def fold_tables(data, n_folds: int, seed: int, encoder, finetune_layers: int = 0
     rows = []
     for fold, (train, test) in enumerate(data.folds(n_folds, FOLD_SEED)):
         _, table, _ = train_and_compare(train, test, config, encoder=encoder, ablation=True, tuned_baselines=finetune_layers > 0)
-        print(f"  fold {fold}: router AIQ {table.loc[ROUTER, 'aiq']:.4f}, fit {table.loc[ROUTER, 'fit_seconds']:.0f} s", flush=True)
+        learned = table.loc[[b for b in LEARNED_BASELINES if b in table.index], "aiq"]
+        print(f"  fold {fold}: router AIQ {table.loc[ROUTER, 'aiq']:.4f}, best baseline {learned.idxmax()} {learned.max():.4f}, "
+              f"fit {table.loc[ROUTER, 'fit_seconds']:.0f} s", flush=True)
         single = table.loc[[n for n in table.index if n.startswith("single:")]]
         best = single["max_quality"].idxmax()  # the best single model: the highest measured quality
         table = table[[c for c in METRICS if c in table.columns]].assign(
@@ -129,7 +131,8 @@ def main() -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"{args.folds}-fold cross-validation by query (fold seed {FOLD_SEED}); training seed {seeds[0]}; "
-          f"router tunes the top {args.finetune_layers} encoder layer(s); "
+          f"router tunes the top {args.finetune_layers} encoder layer(s) when trained on ≥ {RouterConfig().finetune_min_queries} "
+          "queries, else none; "
           "mean ± std over folds; measured on the held-out fold")
     encoder = Encoder.load()
     for name in args.sets.split(","):

@@ -159,7 +159,9 @@ class Router:
         if len(data) < 10:
             raise RouterInputError(f"{data.source}: {len(data)} queries is too few to train on; at least 10 are needed")
         self.encoder_ = encoder.stock() if encoder is not None else Encoder.load(config.encoder, config.max_tokens)
-        if config.finetune_layers and encoder is not None:
+        # Tuning needs data (config.finetune_min_queries): with fewer queries the encoder stays frozen.
+        tune = config.finetune_layers if len(data) >= config.finetune_min_queries else 0
+        if tune and encoder is not None:
             self.encoder_ = self.encoder_.copy()  # tuning changes weights: never those of an encoder shared with other routers
         self.encoder_.max_tokens = config.max_tokens
         self.candidates_ = list(data.candidates)
@@ -179,11 +181,11 @@ class Router:
         torch.manual_seed(config.seed)
         self.net_ = RouterNet(self.encoder_.dim, len(self.candidates_), config.attention_dim, config.hidden_dim, config.dropout,
                               config.pooled_feature)
-        encoder_params = self.encoder_.encoder_trainable(config.finetune_layers)
+        encoder_params = self.encoder_.encoder_trainable(tune)
         bar = (lambda done, total: progress("encoding", done, total)) if progress else None
         if encoder_params:
-            lower = self.encoder_.lower_states(data.queries, config.finetune_layers, progress=bar)
-            batch_inputs = self._tuning_batches(lower, config.finetune_layers)
+            lower = self.encoder_.lower_states(data.queries, tune, progress=bar)
+            batch_inputs = self._tuning_batches(lower, tune)
         else:
             states = self.encoder_.token_states(data.queries, progress=bar)
             batch_inputs = lambda idx: pad_states([states[i] for i in idx])  # noqa: E731
@@ -198,11 +200,11 @@ class Router:
                                   extra_modules=[self.encoder_.model] if encoder_params else [])
         self.encoder_.model.eval()
         self.encoder_.encoder_trainable(0)
-        self.encoder_state_ = self.encoder_.top_layer_state(config.finetune_layers) if encoder_params else {}
+        self.encoder_state_ = self.encoder_.top_layer_state(tune) if encoder_params else {}
         if encoder_params:
             self.encoder_.tuned = True
             self.encoder_.clear_cache()  # cached states came from the untuned encoder
-            self.encoder_.prime(data.queries, lower, config.finetune_layers)  # the blend needs them all: one layer, not six
+            self.encoder_.prime(data.queries, lower, tune)  # the blend needs them all: one layer, not six
         self._reset_cache()
         self.__dict__.pop("_router_id", None)
         self.blend_record_ = None
@@ -215,6 +217,7 @@ class Router:
         self.training_ = {"data_digest": labelled_digest(data), "data_source": str(data.source), "n_queries": len(data),
                           "n_train": int(len(train_index)), "n_validation": int(len(validation_index)),
                           "seconds": round(time.perf_counter() - started, 2), "best_epoch": self.history_["best_epoch"],
+                          "finetuned_layers": tune,
                           "epochs_run": len(self.history_["epochs"]),
                           "validation": validation_metrics, "blend": getattr(self, "blend_record_", None)}
         return self

@@ -188,7 +188,7 @@ def test_saving_again_drops_the_export_and_new_weights_score_with_torch(exported
 def test_fine_tuned_encoder_layers_are_in_the_exported_graph(tiny_bert_path, tiny_data, tiny_catalog_module, tmp_path):
     from router_core.encoder import Encoder
 
-    config = RouterConfig(encoder=str(tiny_bert_path), max_tokens=32, epochs=3, finetune_layers=1, learning_rate=1e-2)
+    config = RouterConfig(encoder=str(tiny_bert_path), max_tokens=32, epochs=3, finetune_layers=1, finetune_min_queries=0, learning_rate=1e-2)
     tuned = Router(config).fit(tiny_data, tiny_catalog_module, show_bar=False)
     folder = tuned.save(tmp_path / "tuned")
     export_onnx(folder)

@@ -146,7 +146,7 @@ def test_fine_tuning_top_layers_changes_them_and_round_trips(tiny_bert_path, tmp
     encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
     before = {k: v.clone() for k, v in encoder.model.state_dict().items()}
     data = labelled_from_frame(make_tiny_table(20))
-    router = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1)).fit(data, encoder=encoder, show_bar=False)
+    router = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, finetune_min_queries=0)).fit(data, encoder=encoder, show_bar=False)
     after = router.encoder_.model.state_dict()
     changed = {k for k in before if not np.allclose(before[k].numpy(), after[k].numpy())}
     assert changed and all(k.startswith("encoder.layer.1.") for k in changed)  # top layer only
@@ -155,6 +155,26 @@ def test_fine_tuning_top_layers_changes_them_and_round_trips(tiny_bert_path, tmp
     router.save(tmp_path / "tuned")
     loaded = Router.load(tmp_path / "tuned", encoder=Encoder.load(str(tiny_bert_path), max_tokens=32))
     np.testing.assert_allclose(router.scores(data.queries).quality, loaded.scores(data.queries).quality, atol=1e-5)
+    assert router.training_["finetuned_layers"] == 1
+
+
+def test_too_few_queries_keep_the_encoder_frozen(tiny_bert_path):
+    """The default tunes the top layer only with enough data (finetune_min_queries): on small sets it lost AIQ."""
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from conftest import make_tiny_table
+    from router_core.encoder import Encoder
+
+    encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
+    data = labelled_from_frame(make_tiny_table(20))
+    assert RouterConfig().finetune_layers == 1 and RouterConfig().finetune_min_queries > len(data)
+    router = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3)).fit(data, encoder=encoder, show_bar=False)
+    assert router.training_["finetuned_layers"] == 0 and router.encoder_ is encoder and not router.encoder_state_
+    edge = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_min_queries=len(data))).fit(data, encoder=encoder, show_bar=False)
+    assert edge.training_["finetuned_layers"] == 1 and edge.encoder_.tuned and not encoder.tuned
+    with pytest.raises(RouterInputError, match="finetune_min_queries"):
+        RouterConfig(finetune_min_queries=-1)
 
 
 def test_tuned_layers_on_cached_lower_states_match_the_full_encoder(tiny_bert_path):
@@ -246,7 +266,7 @@ def test_tuning_reuses_lower_states_and_primes_the_tuned_states(tiny_bert_path):
 
     encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
     data = labelled_from_frame(make_tiny_table(20))
-    config = RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, learning_rate=1e-2)
+    config = RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, finetune_min_queries=0, learning_rate=1e-2)
     router = Router(config).fit(data, encoder=encoder, show_bar=False)
     shared = len(encoder._lower_cache)
     assert shared == len(set(data.queries))
@@ -274,7 +294,7 @@ def test_a_tuned_encoder_is_never_the_base_of_a_new_router_nor_the_baselines_fea
     stock = Encoder.load(str(tiny_bert_path), max_tokens=32)
     data = labelled_from_frame(make_tiny_table(20))
     train, test = data.split(0.3, 0)
-    tuned = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, learning_rate=1e-2)).fit(
+    tuned = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, finetune_min_queries=0, learning_rate=1e-2)).fit(
         train, encoder=stock, show_bar=False)
     assert tuned.encoder_.tuned and not stock.tuned and tuned.encoder_.stock() is stock
     frozen = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3)).fit(train, encoder=tuned.encoder_, show_bar=False)
