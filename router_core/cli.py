@@ -239,8 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for the held-out split and the weights (default 0, as `evaluate`)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of queries held out for `evaluate` (same seed => same split); 0 trains on all (default 0.2)")
     p.add_argument("--finetune-layers", type=int, default=RouterConfig().finetune_layers,
-                   help=f"top encoder layers to fine-tune with the router; 0 keeps the encoder frozen and trains ~6x faster "
-                        f"(default {RouterConfig().finetune_layers})")
+                   help=f"top encoder layers to fine-tune with the router when it trains on at least "
+                        f"{RouterConfig().finetune_min_queries} queries (fewer keep it frozen); 0 always keeps the encoder "
+                        f"frozen and trains ~6x faster (default {RouterConfig().finetune_layers})")
     p.add_argument("--max-tokens", type=int, default=128, help="prompt tokens the encoder reads (default 128)")
     p.add_argument("--missing", choices=("error", "drop"), default="error", help="a query lacking some model: stop with an error (default) or leave it out")
     p.set_defaults(func=cmd_train)

@@ -89,9 +89,7 @@ def train_and_compare(train: LabelledSet, test: LabelledSet, config, catalog=Non
     router.training_["seconds"] = round(time.perf_counter() - started, 2)
     table, curves = compare_router(router, train, test, baselines=baselines, seed=config.seed, ablation=ablation)
     if tuned_baselines and router.encoder_.tuned:
-        from .baselines import run_baselines
-
-        from .baselines import LEARNED
+        from .baselines import LEARNED, run_baselines
 
         names = [n for n in (baselines or LEARNED) if n in LEARNED]
         tuned = run_baselines(routing_data(train, router.encoder_), routing_data(test, router.encoder_),
