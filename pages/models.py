@@ -55,8 +55,9 @@ else:
 st.subheader("Train a router on your labelled set")
 st.caption("Long format: query_id, query, model, quality (0–1), and cost_usd or input_tokens + output_tokens. "
            "20% of queries are held out (seed 0) for the Pareto explorer; the router is used in this session only. "
-           "With 4,000 queries or more the encoder's top layer is tuned with the router (better routing, measured on "
-           "llmrouter; training takes minutes rather than seconds); smaller sets keep it frozen, where tuning lost quality.")
+           "With 4,000 training queries or more (after the hold-out) the encoder's top layer is tuned with the router "
+           "(better routing, measured on llmrouter; training takes minutes rather than seconds); smaller sets keep it "
+           "frozen, where tuning lost quality.")
 labelled_file = st.file_uploader("Labelled set to train on", type=["csv", "jsonl", "json", "parquet"], key="train_upload")
 epochs = st.number_input("Maximum epochs (stops early on validation loss)", 5, 200, 40)
 if labelled_file is not None and st.button("Train"):
@@ -74,7 +75,9 @@ if labelled_file is not None and st.button("Train"):
     else:
         st.session_state["custom_router"] = trained
         st.session_state["catalog"] = trained.catalog_
-        st.success(f"Trained on {trained.training_['n_train']} queries in {trained.training_['seconds']:.0f} s; this session now uses it.")
+        tuned = "top encoder layer tuned" if trained.training_["finetuned_layers"] else "encoder frozen"
+        st.success(f"Trained on {trained.training_['n_train']} queries in {trained.training_['seconds']:.0f} s ({tuned}); "
+                   "this session now uses it.")
         st.json(trained.training_["validation"])
 
 st.subheader("Add a model to this router")

@@ -188,3 +188,20 @@ def test_models_page_adds_a_model_from_a_few_labelled_queries():
     assert not at.exception, [e.value for e in at.exception]
     assert at.success[0].value.startswith("newcomer added from 40 labelled queries")
     assert at.session_state["router"].candidates_[-1] == "newcomer" or at.session_state["custom_router"].candidates_[-1] == "newcomer"
+
+
+def test_models_page_trains_a_router_on_an_uploaded_set_and_says_the_encoder_stayed_frozen():
+    at = open_page("models")
+    labelled = pd.read_csv(Path(APP).parent / "sample_data" / "labelled.csv")
+    rows = labelled[labelled.query_id.isin(labelled.query_id.unique()[:60])]
+    uploader = next(u for u in at.file_uploader if "train on" in u.label)
+    uploader.upload("mine.csv", rows.to_csv(index=False).encode(), "text/csv").run()
+    next(n for n in at.number_input if n.label.startswith("Maximum epochs")).set_value(5).run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    trained = at.session_state["custom_router"]
+    # 48 of the 60 queries go to training (20% held out), far under finetune_min_queries: the encoder is not tuned
+    assert trained.training_["n_queries"] == 48 and trained.training_["finetuned_layers"] == 0
+    assert set(trained.candidates_) == set(labelled.model.unique())
+    message = at.success[0].value
+    assert message.startswith(f"Trained on {trained.training_['n_train']} queries in ") and "(encoder frozen)" in message
