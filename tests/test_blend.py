@@ -46,11 +46,11 @@ def test_an_added_model_leans_on_the_models_its_labels_follow():
     extended = blend.with_candidate(memory[:1], np.array([0.5]))
     others = rng.uniform(size=(60, 2))
     with_peer = extended.with_peer(others, others[:, 0])  # the newcomer succeeds exactly where model 0 is predicted to
-    assert with_peer.peer_coef[2, 0] > 0.9 and abs(with_peer.peer_coef[2, 1]) < 0.1 and with_peer.peer_weight.tolist() == [0, 0, 0.5]
+    assert with_peer.peer_coef[2, 0] > 0.9 and abs(with_peer.peer_coef[2, 1]) < 0.1 and with_peer.peer_weight.tolist() == [0, 0, 0.75]
     net = np.array([[0.9, 0.5, 0.5], [0.1, 0.5, 0.5]])  # the newcomer's own prediction says 0.5 for both
     got = with_peer.apply(net, np.zeros((2, 3)))
     np.testing.assert_allclose(got[:, :2], net[:, :2])  # the original models are untouched
-    np.testing.assert_allclose(got[:, 2], [0.5 * 0.5 + 0.5 * 0.9, 0.5 * 0.5 + 0.5 * 0.1], atol=0.03)
+    np.testing.assert_allclose(got[:, 2], [0.25 * 0.5 + 0.75 * 0.9, 0.25 * 0.5 + 0.75 * 0.1], atol=0.03)
     assert not extended.has_peers and with_peer.has_peers
 
 
