@@ -91,9 +91,11 @@ with st.sidebar:
                    f"quality error (MAE) {validation.get('quality_mae', float('nan')):.3f}")
     blend = router.blend_weights()
     if blend:
+        task_type = (f"{blend['task_type_weight']:.1f}·model's average on the query's task type (one of "
+                     f"{len(blend['task_types'])}, predicted from the text) + " if blend.get("task_types") else "")
         st.caption(f"Predicted quality = {blend['net_weight']:.1f}·network + {blend['neighbour_weight']:.1f}·mean of "
                    f"{blend['n_neighbours']} nearest training queries + {blend['linear_weight']:.1f}·linear fit + "
-                   f"{blend['prior_weight']:.1f}·model's average (weights chosen on the validation queries)")
+                   f"{task_type}{blend['prior_weight']:.1f}·model's average (weights chosen on the validation queries)")
     if st.session_state["catalog"] is not None:
         st.dataframe(st.session_state["catalog"].to_frame()[["name", "input_usd_per_1m", "output_usd_per_1m"]]
                      .rename(columns={"input_usd_per_1m": "$/1M in", "output_usd_per_1m": "$/1M out"}),

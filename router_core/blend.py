@@ -2,10 +2,15 @@
 
 Real routing labels are mostly 0/1 per (query, model). The network alone reacts to single noisy labels; steadier
 evidence comes from the mean label of the query's nearest training queries, a ridge regression on the query's
-sentence embedding, and each model's overall mean (its prior). The final prediction is
-    quality = a · network + b · neighbours + c · linear + (1 − a − b − c) · prior,
-with a, b, c and the neighbour count chosen on the router's validation split (never on test data). With little or
+sentence embedding, each model's mean over the query's task type, and each model's overall mean (its prior). The final
+prediction is
+    quality = a · network + b · neighbours + c · linear + d · task type + (1 − a − b − c − d) · prior,
+with a, b, c, d and the neighbour count chosen on the router's validation split (never on test data). With little or
 noisy data the choice moves towards the prior, i.e. towards always calling the best fixed model.
+
+Task-type evidence needs a `category` column in the training data, and only there: at routing time the type is
+predicted from the query's embedding (a logistic regression), so a query needs no label. A model's mean over a few
+hundred queries of one type is far steadier than any per-query estimate from 0/1 labels.
 
 A model added later from a few labelled queries (extend.py) also gets "peer" evidence: a ridge regression of its
 labels on the other models' blended quality for the same queries. Hard queries are hard for every model, so the
@@ -27,6 +32,11 @@ PEER_ALPHAS = (0.1, 1.0, 10.0, 100.0)  # chosen per newcomer by leave-one-out on
 # was picked, and by 0.0013 on split 1. Choosing it per newcomer by 5-fold squared error on its samples was tried and
 # dropped: that picked 1.0 in most cases, which routed worse than 0.75.
 PEER_WEIGHT = 0.75
+TASK_TYPE_C = 10.0  # inverse L2 penalty of the task-type classifier (scikit-learn's C)
+# A task type's mean quality counts this many pseudo-queries at the model's overall mean: rare types, and the types of
+# a model added from a few samples, lean on the overall mean.
+TASK_TYPE_PSEUDO_COUNT = 10.0
+_NO_TASK_TYPE = {"", "nan", "none", "null"}
 _MEMORY_DTYPE = np.float16  # stored in the artifact at half precision; fitting sees the same rounding
 
 
@@ -57,6 +67,11 @@ class QualityBlend:
     peer_coef: np.ndarray | None = None  # (M, M) row j: model j's quality regressed on earlier models' (zero elsewhere)
     peer_intercept: np.ndarray | None = None  # (M,)
     peer_weight: np.ndarray | None = None  # (M,) 0 for models trained with the router, PEER_WEIGHT for added ones
+    task_types: tuple[str, ...] = ()  # (T,) the training data's categories; empty: no task-type evidence
+    task_coef: np.ndarray | None = None  # (T, d) multinomial logistic regression of the task type on the sentence embedding
+    task_intercept: np.ndarray | None = None  # (T,)
+    task_quality: np.ndarray | None = None  # (T, M) each model's mean quality per task type, shrunk towards its prior
+    task_weight: float = 0.0  # d
 
     def __post_init__(self):
         # Round as router.safetensors stores them, so a saved and re-loaded router predicts exactly the same.
@@ -72,6 +87,13 @@ class QualityBlend:
         for name, shape in (("peer_coef", (m, m)), ("peer_intercept", (m,)), ("peer_weight", (m,))):
             value = getattr(self, name)
             object.__setattr__(self, name, np.zeros(shape, np.float32) if value is None else np.asarray(value, dtype=np.float32).reshape(shape))
+        t, d = len(self.task_types), self.memory.shape[1]
+        object.__setattr__(self, "task_types", tuple(str(x) for x in self.task_types))
+        for name, shape in (("task_coef", (t, d)), ("task_intercept", (t,)), ("task_quality", (t, m))):
+            value = getattr(self, name)
+            object.__setattr__(self, name, np.zeros(shape, np.float32) if value is None else np.asarray(value, dtype=np.float32).reshape(shape))
+        if self.task_weight > 0 and t == 0:
+            raise ValueError("a task-type weight needs task types")
 
     @property
     def has_peers(self) -> bool:
@@ -79,7 +101,7 @@ class QualityBlend:
 
     @property
     def prior_weight(self) -> float:
-        return round(max(0.0, 1.0 - self.net_weight - self.neighbour_weight - self.linear_weight), 6)
+        return round(max(0.0, 1.0 - self.net_weight - self.neighbour_weight - self.linear_weight - self.task_weight), 6)
 
     def neighbour_quality(self, embeddings: np.ndarray, batch: int = 512) -> np.ndarray:
         """(Q, d) sentence embeddings -> (Q, M) mean quality of each model over the query's nearest labelled rows."""
@@ -109,6 +131,8 @@ class QualityBlend:
             blended = blended + self.neighbour_weight * self.neighbour_quality(embeddings)
         if self.linear_weight > 0:
             blended = blended + self.linear_weight * self.linear_quality(embeddings)
+        if self.task_weight > 0:
+            blended = blended + self.task_weight * self.task_type_quality(embeddings)
         return self.with_peer_evidence(np.clip(blended, 0.0, 1.0), np.flatnonzero(self.peer_weight > 0))
 
     def with_peer_evidence(self, blended: np.ndarray, columns) -> np.ndarray:
@@ -124,14 +148,29 @@ class QualityBlend:
         """(Q, d) -> (Q, M) the ridge regression's quality, clipped to [0, 1]."""
         return np.clip(_unit(embeddings) @ self.linear_coef.T + self.linear_intercept, 0.0, 1.0).astype(float)
 
+    def task_type_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
+        """(Q, d) -> (Q, T) predicted probability of each task type."""
+        logits = _unit(embeddings) @ self.task_coef.T + self.task_intercept
+        logits = logits - logits.max(axis=1, keepdims=True)
+        weights = np.exp(logits)
+        return (weights / weights.sum(axis=1, keepdims=True)).astype(float)
+
+    def task_type_quality(self, embeddings: np.ndarray) -> np.ndarray:
+        """(Q, d) -> (Q, M) each model's mean quality over the query's task type, weighted by the type's probability."""
+        return self.task_type_probabilities(embeddings) @ self.task_quality.astype(float)
+
     def with_candidate(self, embeddings: np.ndarray, quality: np.ndarray) -> "QualityBlend":
         """One more model, labelled on `embeddings` (its sample queries) only: (n, d) and (n,)."""
         n, m = len(embeddings), self.memory_quality.shape[1]
         old = np.hstack([self.memory_quality, np.full((len(self.memory), 1), np.nan)])
         new = np.hstack([np.full((n, m), np.nan), np.asarray(quality, dtype=float).reshape(n, 1)])
         prior = float(np.mean(quality))
+        # Its samples carry no task type of their own: each counts towards the types it is predicted to be, softly.
+        share = self.task_type_probabilities(embeddings) if self.task_types else np.zeros((n, 0))  # (n, T)
+        task_column = (share.T @ np.asarray(quality, dtype=float) + TASK_TYPE_PSEUDO_COUNT * prior) / (share.sum(axis=0) + TASK_TYPE_PSEUDO_COUNT)
         # Too few labels for a 384-weight regression: the newcomer's linear evidence is its mean.
         return replace(self, memory=np.vstack([self.memory, embeddings]), memory_quality=np.vstack([old, new]),
+                       task_quality=np.hstack([self.task_quality, task_column.reshape(-1, 1)]),
                        prior=np.r_[self.prior, prior], linear_coef=np.vstack([self.linear_coef, np.zeros((1, self.memory.shape[1]))]),
                        linear_intercept=np.r_[self.linear_intercept, prior],
                        peer_coef=np.pad(self.peer_coef, ((0, 1), (0, 1))), peer_intercept=np.r_[self.peer_intercept, 0.0],
@@ -159,14 +198,37 @@ def _ridge(embeddings: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.
     return np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_)
 
 
+def _task_types(memory: np.ndarray, categories, quality: np.ndarray) -> dict:
+    """Task-type classifier and per-type mean quality, as QualityBlend fields; {} when there are fewer than two types."""
+    from sklearn.linear_model import LogisticRegression
+
+    if categories is None:
+        return {}
+    categories = np.asarray(categories).astype(str)
+    known = ~np.isin(np.char.lower(np.char.strip(categories)), list(_NO_TASK_TYPE))
+    names, codes = np.unique(categories[known], return_inverse=True)
+    if len(names) < 2:
+        return {}
+    fit = LogisticRegression(C=TASK_TYPE_C, max_iter=2000).fit(memory[known], codes)
+    coef, intercept = fit.coef_, fit.intercept_
+    if len(names) == 2:  # scikit-learn fits one logit for two classes: softmax over (0, z) is the same sigmoid
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.r_[0.0, intercept]
+    labelled, prior = quality[known], quality.mean(axis=0)
+    counts = np.bincount(codes, minlength=len(names)).astype(float)[:, None]  # (T, 1)
+    sums = np.stack([labelled[codes == i].sum(axis=0) for i in range(len(names))])  # (T, M)
+    return {"task_types": tuple(names), "task_coef": coef, "task_intercept": intercept,
+            "task_quality": (sums + TASK_TYPE_PSEUDO_COUNT * prior) / (counts + TASK_TYPE_PSEUDO_COUNT)}
+
+
 def fit_blend(net_quality: np.ndarray, embeddings: np.ndarray, quality: np.ndarray, validation: np.ndarray,
-              fallback_check=None) -> tuple[QualityBlend, QualityBlend, dict]:
+              fallback_check=None, categories=None) -> tuple[QualityBlend, QualityBlend, dict]:
     """Choose the blend on the validation rows; the returned blend remembers every row.
 
     Args:
         net_quality: (V, M) the network's predictions for the validation rows (it never trained on them).
         embeddings: (N, d) sentence embeddings of all training rows; quality: (N, M) their labels.
         validation: (V,) indices of the validation rows within those N.
+        categories: (N,) task type of each training row (the data's `category` column), or None.
         fallback_check: optional callable(blend quality (V, M)) -> score, higher better (validation AIQ). If the
             chosen blend scores below the prior alone, the prior alone is used: never worse than the best fixed model
             on the data we can check.
@@ -180,33 +242,42 @@ def fit_blend(net_quality: np.ndarray, embeddings: np.ndarray, quality: np.ndarr
     target = quality[validation]
     prior_inner = quality[inner].mean(axis=0)
     coef, intercept = _ridge(memory[inner], quality[inner])
+    inner_types = _task_types(memory[inner], None if categories is None else np.asarray(categories)[inner], quality[inner])
 
-    def inner_blend(a=0.0, b=0.0, c=0.0, k=NEIGHBOUR_COUNTS[0]):
-        return QualityBlend(memory[inner], quality[inner], prior_inner, a, b, k, coef, intercept, c)
+    def inner_blend(a=0.0, b=0.0, c=0.0, k=NEIGHBOUR_COUNTS[0], d=0.0):
+        return QualityBlend(memory[inner], quality[inner], prior_inner, a, b, k, coef, intercept, c, **inner_types, task_weight=d)
 
     linear = inner_blend().linear_quality(memory[validation])
+    task_type = inner_blend().task_type_quality(memory[validation]) if inner_types else None
     steps = np.round(np.arange(0, 1 + 1e-9, WEIGHT_STEP), 2)
-    tried = []  # (mean squared error, per-row errors, a, b, c, k)
+    tried = []  # (mean squared error, a, b, c, d, k)
     for k in NEIGHBOUR_COUNTS:
         neighbours = inner_blend(k=k).neighbour_quality(memory[validation])
         for a in steps:
             for b in steps[steps <= 1 - a + 1e-9]:
                 for c in steps[steps <= 1 - a - b + 1e-9]:
-                    predicted = a * net_quality + b * neighbours + c * linear + (1 - a - b - c) * prior_inner
-                    row_errors = ((predicted - target) ** 2).mean(axis=1)
-                    tried.append((float(row_errors.mean()), row_errors, float(a), float(b), float(c), k))
-    error, _, a, b, c, k = min(tried, key=lambda t: t[0])
-    record = {"net_weight": a, "neighbour_weight": b, "linear_weight": c, "prior_weight": round(max(0.0, 1 - a - b - c), 2) + 0.0,
+                    for d in (steps[steps <= 1 - a - b - c + 1e-9] if task_type is not None else [0.0]):
+                        predicted = a * net_quality + b * neighbours + c * linear + (1 - a - b - c - d) * prior_inner
+                        if d > 0:
+                            predicted = predicted + d * task_type
+                        tried.append((float(((predicted - target) ** 2).mean()), float(a), float(b), float(c), float(d), k))
+    error, a, b, c, d, k = min(tried, key=lambda t: t[0])
+    record = {"net_weight": a, "neighbour_weight": b, "linear_weight": c, "task_type_weight": d,
+              "prior_weight": round(max(0.0, 1 - a - b - c - d), 2) + 0.0,
+              "n_task_types": len(inner_types.get("task_types", ())),
               "n_neighbours": k, "validation_mse": error,
               "validation_mse_network_alone": float(np.mean((net_quality - target) ** 2)),
               "validation_mse_prior_alone": float(np.mean((prior_inner - target) ** 2))}
-    if fallback_check is not None and (a, b, c) != (0.0, 0.0, 0.0):
-        chosen = fallback_check(inner_blend(a, b, c, k).apply(net_quality, memory[validation]))
+    if fallback_check is not None and (a, b, c, d) != (0.0, 0.0, 0.0, 0.0):
+        chosen = fallback_check(inner_blend(a, b, c, k, d).apply(net_quality, memory[validation]))
         prior_only = fallback_check(np.tile(prior_inner, (len(validation), 1)))
         record.update(validation_aiq=chosen, validation_aiq_prior_alone=prior_only)
         if chosen < prior_only:
-            a = b = c = 0.0
-            record.update(net_weight=0.0, neighbour_weight=0.0, linear_weight=0.0, prior_weight=1.0, fell_back_to_prior=True)
+            a = b = c = d = 0.0
+            record.update(net_weight=0.0, neighbour_weight=0.0, linear_weight=0.0, task_type_weight=0.0, prior_weight=1.0,
+                          fell_back_to_prior=True)
     full_coef, full_intercept = _ridge(memory, quality)
-    final = QualityBlend(memory, quality, quality.mean(axis=0), a, b, k, full_coef, full_intercept, c)
-    return final, inner_blend(a, b, c, k), record
+    # Only a router that uses the task types carries them (older artifacts keep their digest).
+    full_types = _task_types(memory, categories, quality) if d > 0 else {}
+    final = QualityBlend(memory, quality, quality.mean(axis=0), a, b, k, full_coef, full_intercept, c, **full_types, task_weight=d)
+    return final, inner_blend(a, b, c, k, d), record

@@ -233,7 +233,8 @@ class Router:
             return self._curve_metrics(quality, network.cost, validation).get("aiq", float("nan"))
 
         embeddings = sentence_embeddings(self.encoder_.token_states(data.queries))
-        final, inner, self.blend_record_ = fit_blend(network.quality, embeddings, data.quality, validation_index, validation_aiq)
+        final, inner, self.blend_record_ = fit_blend(network.quality, embeddings, data.quality, validation_index, validation_aiq,
+                                                       categories=data.categories)
         self._reset_cache()
         return final, inner
 
@@ -492,15 +493,21 @@ class Router:
             if blend.has_peers:  # only routers with an added model carry them, so older artifacts keep their digest
                 for name in ("peer_coef", "peer_intercept", "peer_weight"):
                     tensors[f"blend.{name}"] = torch.from_numpy(np.ascontiguousarray(getattr(blend, name), dtype=np.float32))
+            if blend.task_types:  # likewise only routers that use the task types
+                for name in ("task_coef", "task_intercept", "task_quality"):
+                    tensors[f"blend.{name}"] = torch.from_numpy(np.ascontiguousarray(getattr(blend, name), dtype=np.float32))
         return tensors
 
     def blend_weights(self) -> dict | None:
-        """How predicted quality is blended (network, neighbours, linear fit, prior), or None for the network alone."""
+        """How predicted quality is blended (network, neighbours, linear fit, task type, prior), or None for the network alone."""
         blend = getattr(self, "blend_", None)
         if blend is None:
             return None
-        return {"net_weight": blend.net_weight, "neighbour_weight": blend.neighbour_weight, "linear_weight": blend.linear_weight,
-                "prior_weight": blend.prior_weight, "n_neighbours": blend.n_neighbours}
+        weights = {"net_weight": blend.net_weight, "neighbour_weight": blend.neighbour_weight, "linear_weight": blend.linear_weight,
+                   "prior_weight": blend.prior_weight, "n_neighbours": blend.n_neighbours}
+        if blend.task_types:  # absent from routers without them, so their artifacts and ids stay as they were
+            weights.update(task_type_weight=blend.task_weight, task_types=list(blend.task_types))
+        return weights
 
     @classmethod
     def load(cls, folder: str | Path, encoder: Encoder | None = None, backend: str = "auto",
@@ -560,7 +567,10 @@ class Router:
                                              tensors["blend.linear_coef"].numpy(), tensors["blend.linear_intercept"].numpy(),
                                              float(weights["linear_weight"]),
                                              *(tensors[f"blend.{n}"].numpy() if f"blend.{n}" in tensors else None
-                                               for n in ("peer_coef", "peer_intercept", "peer_weight")))
+                                               for n in ("peer_coef", "peer_intercept", "peer_weight")),
+                                             **({"task_types": tuple(weights["task_types"]), "task_weight": float(weights["task_type_weight"]),
+                                                 **{n: tensors[f"blend.{n}"].numpy() for n in ("task_coef", "task_intercept", "task_quality")}}
+                                                if weights.get("task_types") else {}))
             except (KeyError, TypeError, ValueError) as e:
                 raise RouterInputError(f"{folder}: router artifact's blend is incomplete ({type(e).__name__}: {e})") from e
         router.encoder_state_ = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}

@@ -80,3 +80,69 @@ def test_fallback_to_the_prior_when_the_blend_routes_worse_on_validation():
     chosen, inner, record = fit_blend(rng.uniform(size=(20, 2)), embeddings, follows, validation, flat_is_better)
     assert record["fell_back_to_prior"] and chosen.prior_weight == 1.0 and inner.prior_weight == 1.0
     assert len(inner.memory) == 80 and len(chosen.memory) == 100  # validation rows kept out of the inner memory
+
+
+def _task_type_set(rng, n_types=8, per_type=40, noise_dims=0):
+    """Task types on a circle in the first 2 dimensions: each type's labels are 0/1 draws around its own per-model rate,
+    so one query's label says little and its type's mean much, and no linear fit follows eight rates around a circle.
+    With `noise_dims` more dimensions of noise the nearest queries (by cosine) are mostly of other types."""
+    angles = np.repeat(np.arange(n_types) * 2 * np.pi / n_types, per_type)
+    embeddings = np.column_stack([np.cos(angles), np.sin(angles)]) + 0.05 * rng.standard_normal((len(angles), 2))
+    embeddings = np.hstack([embeddings, 0.3 * rng.standard_normal((len(angles), noise_dims))])
+    rates = rng.uniform(0.05, 0.95, size=(n_types, 2))
+    types = np.repeat([f"type {i}" for i in range(n_types)], per_type)
+    labels = (rng.uniform(size=(len(angles), 2)) < np.repeat(rates, per_type, axis=0)).astype(float)
+    return embeddings, labels, types, rates
+
+
+def test_the_task_type_mean_is_used_when_labels_follow_the_type_and_absent_without_types():
+    rng = np.random.default_rng(4)
+    embeddings, labels, types, rates = _task_type_set(rng, noise_dims=30)
+    validation = rng.choice(len(labels), 80, replace=False)
+    noise_net = rng.uniform(size=(80, 2))
+    with_types, inner, record = fit_blend(noise_net, embeddings, labels, validation, categories=types)
+    without, _, record_without = fit_blend(noise_net, embeddings, labels, validation)
+    assert with_types.task_weight >= 0.3 and record["n_task_types"] == 8 and len(with_types.task_types) == 8
+    # Closer to the rates that drew the labels than the best blend without types (mean squared error on validation).
+    truth = rates[np.searchsorted(np.unique(types), types[validation])]
+    error = lambda blend: np.mean((blend.apply(noise_net, embeddings[validation]) - truth) ** 2)  # noqa: E731
+    assert error(inner) < 0.8 * error(fit_blend(noise_net, embeddings, labels, validation)[1])
+    assert without.task_weight == 0.0 and without.task_types == () and record_without["n_task_types"] == 0
+    # The classifier recognises each type from the embedding alone, and its mean is close to the type's rate.
+    centres = np.column_stack([np.cos(np.arange(8) * np.pi / 4), np.sin(np.arange(8) * np.pi / 4), np.zeros((8, 30))])
+    probabilities = with_types.task_type_probabilities(centres)
+    assert (probabilities.argmax(axis=1) == np.arange(8)).all() and probabilities.max(axis=1).min() > 0.8
+    assert np.abs(with_types.task_type_quality(centres) - rates).max() < 0.2
+    assert inner.task_weight == with_types.task_weight and len(inner.memory) == len(labels) - 80
+
+
+def test_one_task_type_or_unlabelled_types_give_no_task_evidence():
+    rng = np.random.default_rng(5)
+    embeddings, labels, _, _ = _task_type_set(rng, n_types=4)
+    validation = np.arange(0, len(labels), 5)
+    for types in (np.full(len(labels), "all"), np.full(len(labels), "nan"), np.r_[np.full(len(labels) - 1, ""), ["one"]]):
+        chosen, _, record = fit_blend(rng.uniform(size=(len(validation), 2)), embeddings, labels, validation, categories=types)
+        assert chosen.task_types == () and record["n_task_types"] == 0
+
+
+def test_two_task_types_use_the_same_softmax_as_many():
+    rng = np.random.default_rng(6)
+    embeddings, labels, types, _ = _task_type_set(rng, n_types=2, per_type=60)
+    _, chosen, record = fit_blend(rng.uniform(size=(30, 2)), embeddings, labels, np.arange(0, 120, 4), categories=types)
+    assert record["n_task_types"] == 2 and chosen.task_coef.shape == (2, 2)  # the inner blend keeps its types
+    probabilities = chosen.task_type_probabilities(np.array([[1.0, 0.0], [-1.0, 0.0]]))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    assert probabilities[0, 0] > 0.9 and probabilities[1, 1] > 0.9
+
+
+def test_an_added_model_gets_a_shrunk_task_type_mean_from_its_samples():
+    memory = np.array([[1.0, 0.0], [0.0, 1.0]])
+    blend = QualityBlend(memory, np.array([[1.0], [0.0]]), np.array([0.5]), 0.0, 0.0, 1, task_types=("a", "b"),
+                         task_coef=np.array([[20.0, 0.0], [0.0, 20.0]]), task_intercept=np.zeros(2),
+                         task_quality=np.array([[0.9], [0.1]]), task_weight=1.0)
+    samples = np.array([[1.0, 0.0]] * 10 + [[0.0, 1.0]] * 10)
+    extended = blend.with_candidate(samples, np.r_[np.ones(10), np.zeros(10)])  # right on type a, wrong on type b
+    # Each type: its 10 samples plus 10 pseudo-samples at the newcomer's mean (0.5).
+    np.testing.assert_allclose(extended.task_quality[:, 1], [(10 + 5) / 20, (0 + 5) / 20], atol=1e-4)
+    got = extended.apply(np.zeros((2, 2)), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    np.testing.assert_allclose(got, [[0.9, 0.75], [0.1, 0.25]], atol=1e-4)
