@@ -82,6 +82,11 @@ def verdict(name: str, folds: pd.DataFrame) -> list[str]:
              f"max quality {router['max_quality']:.4f} "
              f"{'within' if router['max_quality'] >= router['best_single_quality'] - 0.005 else 'MORE than'} 0.005 of it "
              f"(short on {short_quality} of {len(per_fold)} folds)"]
+    typed = [b for b in ("task-type", "task-type (tuned encoder)") if b in mean.index]
+    if typed:  # on a set without categories it is the best fixed model per λ
+        best_typed = mean.loc[typed, "aiq"].idxmax()
+        lines.append(f"against the task-type baseline (trained on the data's categories, which the baselines above ignore): "
+                     f"{best_typed} {mean.loc[best_typed, 'aiq']:.4f}, router {router['aiq'] / mean.loc[best_typed, 'aiq']:.3f}×")
     tuned = mean.loc[[f"{b} (tuned encoder)" for b in LEARNED_BASELINES if f"{b} (tuned encoder)" in mean.index], "aiq"]
     if len(tuned):
         lines.append(f"against the baselines on the router's tuned encoder: best {tuned.idxmax()} {tuned.max():.4f}, "

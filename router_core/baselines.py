@@ -302,6 +302,36 @@ class ClusterBaseline(PredictiveBaseline):
         return self.cluster_quality_[cluster], self.cluster_cost_[cluster]
 
 
+class TaskTypeBaseline(PredictiveBaseline):
+    """Each candidate's mean quality and cost over the query's task type, the type predicted from the features by a
+    logistic regression fitted on the training set's `category` column (the router's task-type evidence, alone).
+    Without categories it is each candidate's overall mean: the best fixed model per λ."""
+
+    name = "task-type"
+
+    def fit(self, train, seed=0):
+        from .blend import fit_task_types
+
+        super().fit(train, seed)
+        self.types_ = fit_task_types(_unit_rows(train.features), train.categories, train.quality)
+        if self.types_:
+            share = self._shares(train.features)  # (Q, T): soft type counts, as the quality means are shrunk
+            self.type_cost_ = share.T @ train.cost / np.maximum(share.sum(axis=0)[:, None], 1e-9)  # (T, M)
+        self.mean_quality_ = train.quality.mean(axis=0)
+        return self
+
+    def _shares(self, features):
+        logits = _unit_rows(features) @ self.types_["task_coef"].T + self.types_["task_intercept"]
+        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return weights / weights.sum(axis=1, keepdims=True)
+
+    def predict_quality_cost(self, features):
+        if not self.types_:
+            return np.tile(self.mean_quality_, (len(features), 1)), self._mean_cost(len(features))
+        share = self._shares(features)
+        return share @ self.types_["task_quality"], share @ self.type_cost_
+
+
 def _unit_rows(features: np.ndarray) -> np.ndarray:
     features = np.asarray(features, dtype=np.float32)
     return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
@@ -353,7 +383,7 @@ def _or_zeros(values: np.ndarray | None, n_queries: int) -> np.ndarray:
 
 BASELINES: dict[str, type[Baseline]] = {cls.name: cls for cls in (
     SingleBaseline, RandomBaseline, OracleBaseline, KnnBaseline, MlpBaseline, LinearBaseline,
-    MatrixFactorisationBaseline, ClassifierBaseline, ClusterBaseline, CallEveryBaseline)}
+    MatrixFactorisationBaseline, ClassifierBaseline, ClusterBaseline, TaskTypeBaseline, CallEveryBaseline)}
 
 
 def baseline_names(candidates: list[str]) -> list[str]:
@@ -394,3 +424,4 @@ def run_baselines(train: RoutingData, test: RoutingData, lams, cost_scale: CostS
         curves[name] = curve
     return curves
 LEARNED = ["knn", "mlp", "linear", "mf", "classifier", "cluster"]  # the predictive routers (no fixed or oracle ones)
+SUPERVISED = ["task-type"]  # predictive too, but trained on the data's category column, which the routers above ignore

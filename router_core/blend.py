@@ -198,7 +198,7 @@ def _ridge(embeddings: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.
     return np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_)
 
 
-def _task_types(memory: np.ndarray, categories, quality: np.ndarray) -> dict:
+def fit_task_types(memory: np.ndarray, categories, quality: np.ndarray) -> dict:
     """Task-type classifier and per-type mean quality, as QualityBlend fields; {} when there are fewer than two types."""
     from sklearn.linear_model import LogisticRegression
 
@@ -242,7 +242,7 @@ def fit_blend(net_quality: np.ndarray, embeddings: np.ndarray, quality: np.ndarr
     target = quality[validation]
     prior_inner = quality[inner].mean(axis=0)
     coef, intercept = _ridge(memory[inner], quality[inner])
-    inner_types = _task_types(memory[inner], None if categories is None else np.asarray(categories)[inner], quality[inner])
+    inner_types = fit_task_types(memory[inner], None if categories is None else np.asarray(categories)[inner], quality[inner])
 
     def inner_blend(a=0.0, b=0.0, c=0.0, k=NEIGHBOUR_COUNTS[0], d=0.0):
         return QualityBlend(memory[inner], quality[inner], prior_inner, a, b, k, coef, intercept, c, **inner_types, task_weight=d)
@@ -278,6 +278,6 @@ def fit_blend(net_quality: np.ndarray, embeddings: np.ndarray, quality: np.ndarr
                           fell_back_to_prior=True)
     full_coef, full_intercept = _ridge(memory, quality)
     # Only a router that uses the task types carries them (older artifacts keep their digest).
-    full_types = _task_types(memory, categories, quality) if d > 0 else {}
+    full_types = fit_task_types(memory, categories, quality) if d > 0 else {}
     final = QualityBlend(memory, quality, quality.mean(axis=0), a, b, k, full_coef, full_intercept, c, **full_types, task_weight=d)
     return final, inner_blend(a, b, c, k, d), record

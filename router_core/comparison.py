@@ -89,9 +89,9 @@ def train_and_compare(train: LabelledSet, test: LabelledSet, config, catalog=Non
     router.training_["seconds"] = round(time.perf_counter() - started, 2)
     table, curves = compare_router(router, train, test, baselines=baselines, seed=config.seed, ablation=ablation)
     if tuned_baselines and router.encoder_.tuned:
-        from .baselines import LEARNED, run_baselines
+        from .baselines import LEARNED, SUPERVISED, run_baselines
 
-        names = [n for n in (baselines or LEARNED) if n in LEARNED]
+        names = [n for n in (baselines or LEARNED + SUPERVISED) if n in LEARNED + SUPERVISED]
         tuned = run_baselines(routing_data(train, router.encoder_), routing_data(test, router.encoder_),
                               default_lams_for_comparison(), CostScale.from_costs(train.cost), names=names, seed=config.seed)
         tuned = {f"{name} (tuned encoder)": curve for name, curve in tuned.items()}

@@ -19,7 +19,7 @@ PRICE_OUT = np.array([0.4, 1.5, 10.0])
 SKILL = np.array([[0.85, 0.87, 0.88],
                   [0.30, 0.85, 0.88],
                   [0.10, 0.30, 0.90]])
-PREDICTIVE = ["knn", "mlp", "linear", "mf", "cluster", "classifier"]
+PREDICTIVE = ["knn", "mlp", "linear", "mf", "cluster", "classifier", "task-type"]
 
 
 def make_data(n_queries: int, seed: int, candidates=CANDIDATES, skill=SKILL) -> RoutingData:
@@ -55,7 +55,7 @@ def table(split, curves):
 
 def test_registry_contains_every_baseline():
     assert set(BASELINES) == {"single", "random", "oracle", "knn", "mlp", "linear", "mf", "classifier", "cluster",
-                              "call-every"}
+                              "task-type", "call-every"}
     assert all(issubclass(cls, Baseline) for cls in BASELINES.values())
     assert all(issubclass(BASELINES[name], PredictiveBaseline) for name in PREDICTIVE)
     assert baseline_names(["a", "b"])[:2] == ["single:a", "single:b"]
@@ -134,6 +134,21 @@ def test_fitting_is_seeded_and_refit_starts_over(split):
         baseline.fit(train, seed=5)
         again = baseline.fit(train, seed=3).curve(test, default_lams(11), cost_scale)
         pd.testing.assert_frame_equal(first, again)
+
+
+def test_task_type_predicts_each_types_means_and_without_types_the_overall_means(split):
+    train, test, _ = split
+    baseline = make_baseline("task-type").fit(train)
+    quality, cost = baseline.predict_quality_cost(test.features)
+    for j, category in enumerate(["chit-chat", "maths", "coding"]):
+        rows = test.categories == category
+        # the clusters are far apart, so the type is recognised; 10 pseudo-queries at the mean barely move ~200 rows
+        np.testing.assert_allclose(quality[rows].mean(axis=0), SKILL[j], atol=0.03)
+        np.testing.assert_allclose(cost[rows].mean(axis=0), train.cost[train.categories == category].mean(axis=0), rtol=0.02)
+    untyped = RoutingData(train.features, train.quality, train.cost, train.candidates)
+    quality, cost = make_baseline("task-type").fit(untyped).predict_quality_cost(test.features[:5])
+    np.testing.assert_allclose(quality, np.tile(train.quality.mean(axis=0), (5, 1)))
+    np.testing.assert_allclose(cost, np.tile(train.cost.mean(axis=0), (5, 1)))
 
 
 def test_classifier_gives_never_best_candidates_zero_probability():

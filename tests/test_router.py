@@ -317,3 +317,29 @@ def test_a_tuned_encoder_is_never_the_base_of_a_new_router_nor_the_baselines_fea
         comparison.routing_data = original
     assert list(features_from) == [id(stock)]  # the baselines' features: stock embeddings
     assert "knn" in table.index
+
+
+def test_task_type_evidence_is_saved_loaded_and_shown_in_the_blend_weights(trained, tiny_encoder, tmp_path):
+    from dataclasses import replace
+
+    from router_core.blend import fit_task_types
+
+    router, data, _ = trained
+    typed = __import__("copy").copy(router)
+    types = fit_task_types(router.blend_.memory, data.categories, data.quality)
+    typed.blend_ = replace(router.blend_, **types, task_weight=1.0, net_weight=0.0, neighbour_weight=0.0, linear_weight=0.0)
+    typed._reset_cache()
+    typed.__dict__.pop("_router_id", None)
+    assert typed.blend_weights()["task_types"] == ["easy", "hard"] and typed.blend_weights()["task_type_weight"] == 1.0
+    assert typed.router_id != router.router_id
+    # easy queries: the budget model's type mean is high; hard ones: low (make_tiny_table's rates 0.85 and 0.3)
+    hard = [q for q, c in zip(data.queries, data.categories) if c == "hard"][:3]
+    easy = [q for q, c in zip(data.queries, data.categories) if c == "easy"][:3]
+    budget = router.candidates_.index("budget")
+    assert typed.scores(easy).quality[:, budget].min() > typed.scores(hard).quality[:, budget].max() + 0.1
+    typed.save(tmp_path / "typed")
+    loaded = Router.load(tmp_path / "typed", encoder=tiny_encoder)
+    np.testing.assert_allclose(loaded.scores(data.queries).quality, typed.scores(data.queries).quality, atol=1e-6)
+    assert loaded.blend_weights() == typed.blend_weights()
+    plain = json.loads((tmp_path / "typed" / "router.json").read_text())["blend"]
+    assert plain["task_types"] == ["easy", "hard"]
