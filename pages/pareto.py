@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from router_core import RouterInputError
+from router_core.baselines import DESCRIPTIONS
 from router_core.comparison import evaluate_router
 from router_core.data import load_labelled
 from router_core.evaluate import category_breakdown, curve_from_scores, default_lams, soft_curve
@@ -81,6 +82,8 @@ with left:
                "(higher is better). Cost at best-single quality: fraction of the best model's cost needed to match it.")
     columns = [c for c in ("aiq", "max_quality", "cost_at_best_single", "quality_at_cheapest", "apgr", "estimate") if c in evaluation.table]
     st.dataframe(evaluation.table[columns].sort_values("aiq", ascending=False).style.format(precision=3), width="stretch")
+    with st.expander("What each row is"):
+        st.markdown("\n".join(f"- **{name}**: {text}" for name, text in DESCRIPTIONS.items()))
 with right:
     shares = pd.Series({n: point[f"share_{n}"] for n in data.candidates})
     st.plotly_chart(mix_figure(shares, f"Model mix at λ = {lam:.2f} (measured on {n_test} queries)"), width="stretch")

@@ -425,3 +425,20 @@ def run_baselines(train: RoutingData, test: RoutingData, lams, cost_scale: CostS
     return curves
 LEARNED = ["knn", "mlp", "linear", "mf", "classifier", "cluster"]  # the predictive routers (no fixed or oracle ones)
 SUPERVISED = ["task-type"]  # predictive too, but trained on the data's category column, which the routers above ignore
+
+# What each row of a comparison is, in a user's words (the dashboard shows these beside its table).
+DESCRIPTIONS = {
+    "cross-attention": "CrossRoute's router (the one loaded), routed with its λ policy",
+    "oracle": "knows every held-out query's measured outcome: an upper bound no router can reach",
+    "random": "sends a share 1 − λ of queries, at random, to the best model and the rest to the cheapest",
+    "knn": "mean quality and cost of the query's nearest training queries",
+    "mlp": "a small neural network from the query embedding to each model's quality",
+    "linear": "ridge regression from the query embedding to each model's quality",
+    "mf": "matrix factorisation (RouteLLM style): query and model vectors whose product predicts quality",
+    "classifier": "logistic regression that predicts which model is best for the query",
+    "cluster": "k-means clusters of training queries; each model's mean quality and cost in the query's cluster",
+    "task-type": "each model's mean quality and cost in the query's task type (the data's category column, "
+                 "predicted from the text for a new query)",
+    "call-every": "calls every model and merges the answers; its quality is an estimate (best of the answers)",
+    "single:<model>": "always that one model",
+}

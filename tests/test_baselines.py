@@ -197,3 +197,10 @@ def test_routing_data_validates_and_subsets(split):
         RoutingData(test.features, test.quality, test.cost, CANDIDATES, output_tokens=test.output_tokens[:, :1])
     part = test.subset(np.arange(10))
     assert part.n_queries == 10 and part.categories.shape == (10,) and part.output_tokens.shape == (10, 3)
+
+
+def test_every_row_of_a_comparison_is_described_for_the_dashboard():
+    from router_core.baselines import DESCRIPTIONS
+
+    named = {n for n in BASELINES if n != "single"} | {"cross-attention", "single:<model>"}
+    assert set(DESCRIPTIONS) == named and all(len(text) > 20 for text in DESCRIPTIONS.values())
