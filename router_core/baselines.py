@@ -321,9 +321,9 @@ class TaskTypeBaseline(PredictiveBaseline):
         return self
 
     def _shares(self, features):
-        logits = _unit_rows(features) @ self.types_["task_coef"].T + self.types_["task_intercept"]
-        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return weights / weights.sum(axis=1, keepdims=True)
+        from .blend import task_type_probabilities
+
+        return task_type_probabilities(self.types_["task_coef"], self.types_["task_intercept"], features)
 
     def predict_quality_cost(self, features):
         if not self.types_:

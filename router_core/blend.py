@@ -150,10 +150,7 @@ class QualityBlend:
 
     def task_type_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         """(Q, d) -> (Q, T) predicted probability of each task type."""
-        logits = _unit(embeddings) @ self.task_coef.T + self.task_intercept
-        logits = logits - logits.max(axis=1, keepdims=True)
-        weights = np.exp(logits)
-        return (weights / weights.sum(axis=1, keepdims=True)).astype(float)
+        return task_type_probabilities(self.task_coef, self.task_intercept, embeddings)
 
     def task_type_quality(self, embeddings: np.ndarray) -> np.ndarray:
         """(Q, d) -> (Q, M) each model's mean quality over the query's task type, weighted by the type's probability."""
@@ -196,6 +193,13 @@ def _ridge(embeddings: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.
 
     model = Ridge(alpha=RIDGE_ALPHA).fit(embeddings, quality)
     return np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_)
+
+
+def task_type_probabilities(coef: np.ndarray, intercept: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+    """The task-type classifier's softmax: (T, d), (T,) and (Q, d) sentence embeddings -> (Q, T)."""
+    logits = _unit(embeddings) @ np.asarray(coef).T + np.asarray(intercept)
+    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (weights / weights.sum(axis=1, keepdims=True)).astype(float)
 
 
 def fit_task_types(memory: np.ndarray, categories, quality: np.ndarray) -> dict:
