@@ -205,3 +205,28 @@ def test_models_page_trains_a_router_on_an_uploaded_set_and_says_the_encoder_sta
     assert set(trained.candidates_) == set(labelled.model.unique())
     message = at.success[0].value
     assert message.startswith(f"Trained on {trained.training_['n_train']} queries in ") and "(encoder frozen)" in message
+
+
+def test_sidebar_spells_out_the_task_type_term_only_for_a_router_that_uses_it():
+    from dataclasses import replace
+
+    import numpy as np
+
+    from router_core import Router
+    from router_core.blend import fit_task_types
+
+    at = open_page()
+    assert "task type" not in captions(at)  # the bundled router gives the task type no weight
+    router = Router.load(ROOT / "sample_data" / "router")
+    blend = router.blend_
+    # Any two types will do for the caption: split the training queries by one embedding coordinate.
+    types = np.where(blend.memory[:, 0] > np.median(blend.memory[:, 0]), "left", "right")
+    router.blend_ = replace(blend, **fit_task_types(blend.memory, types, blend.memory_quality), task_weight=0.3,
+                            net_weight=0.2, neighbour_weight=0.3, linear_weight=0.1)
+    typed = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    typed.session_state["custom_router"] = router
+    typed.run()
+    assert not typed.exception, [e.value for e in typed.exception]
+    text = captions(typed)
+    assert ("0.3·model's average on the query's task type (one of 2, predicted from the text)" in text
+            and "0.1·model's average (weights chosen" in text), text
