@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.neural_network import MLPRegressor
 
+from .blend import fit_task_types, task_type_probabilities, unit_rows
 from .errors import RouterInputError
 from .evaluate import RoutingData, curve_frame, curve_from_scores
 from .policy import CostScale, hard_choice, soft_cost, soft_quality_band
@@ -290,7 +291,7 @@ class ClusterBaseline(PredictiveBaseline):
         super().fit(train, seed)
         k = self.n_clusters or int(np.clip(train.n_queries // 50, 8, 20))
         k = min(k, train.n_queries)
-        self.model_ = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(_unit_rows(train.features))
+        self.model_ = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(unit_rows(train.features))
         one_hot = np.eye(k)[self.model_.labels_]  # (Q, k)
         counts = one_hot.sum(axis=0)[:, None]  # (k, 1), every k-means cluster holds at least one query
         self.cluster_quality_ = one_hot.T @ train.quality / counts  # (k, Q) @ (Q, M) -> (k, M)
@@ -298,7 +299,7 @@ class ClusterBaseline(PredictiveBaseline):
         return self
 
     def predict_quality_cost(self, features):
-        cluster = self.model_.predict(_unit_rows(features))  # (Q,)
+        cluster = self.model_.predict(unit_rows(features))  # (Q,)
         return self.cluster_quality_[cluster], self.cluster_cost_[cluster]
 
 
@@ -310,10 +311,8 @@ class TaskTypeBaseline(PredictiveBaseline):
     name = "task-type"
 
     def fit(self, train, seed=0):
-        from .blend import fit_task_types
-
         super().fit(train, seed)
-        self.types_ = fit_task_types(_unit_rows(train.features), train.categories, train.quality)
+        self.types_ = fit_task_types(unit_rows(train.features), train.categories, train.quality)
         if self.types_:
             share = self._shares(train.features)  # (Q, T): soft type counts, as the quality means are shrunk
             self.type_cost_ = share.T @ train.cost / np.maximum(share.sum(axis=0)[:, None], 1e-9)  # (T, M)
@@ -321,8 +320,6 @@ class TaskTypeBaseline(PredictiveBaseline):
         return self
 
     def _shares(self, features):
-        from .blend import task_type_probabilities
-
         return task_type_probabilities(self.types_["task_coef"], self.types_["task_intercept"], features)
 
     def predict_quality_cost(self, features):
@@ -330,11 +327,6 @@ class TaskTypeBaseline(PredictiveBaseline):
             return np.tile(self.mean_quality_, (len(features), 1)), self._mean_cost(len(features))
         share = self._shares(features)
         return share @ self.types_["task_quality"], share @ self.type_cost_
-
-
-def _unit_rows(features: np.ndarray) -> np.ndarray:
-    features = np.asarray(features, dtype=np.float32)
-    return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
 
 
 class CallEveryBaseline(Baseline):

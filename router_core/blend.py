@@ -40,14 +40,14 @@ _NO_TASK_TYPE = {"", "nan", "none", "null"}
 _MEMORY_DTYPE = np.float16  # stored in the artifact at half precision; fitting sees the same rounding
 
 
-def _unit(rows: np.ndarray) -> np.ndarray:
+def unit_rows(rows: np.ndarray) -> np.ndarray:
     rows = np.asarray(rows, dtype=np.float32)
     return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
 def as_memory(embeddings: np.ndarray) -> np.ndarray:
     """Unit sentence embeddings rounded as the artifact stores them."""
-    return _unit(embeddings).astype(_MEMORY_DTYPE).astype(np.float32)
+    return unit_rows(embeddings).astype(_MEMORY_DTYPE).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class QualityBlend:
 
     def neighbour_quality(self, embeddings: np.ndarray, batch: int = 512) -> np.ndarray:
         """(Q, d) sentence embeddings -> (Q, M) mean quality of each model over the query's nearest labelled rows."""
-        embeddings = _unit(embeddings)
+        embeddings = unit_rows(embeddings)
         labelled = ~np.isnan(self.memory_quality)  # (N, M)
         out = np.empty((len(embeddings), self.memory_quality.shape[1]))
         # Models labelled on the same rows share one neighbour search.
@@ -146,7 +146,7 @@ class QualityBlend:
 
     def linear_quality(self, embeddings: np.ndarray) -> np.ndarray:
         """(Q, d) -> (Q, M) the ridge regression's quality, clipped to [0, 1]."""
-        return np.clip(_unit(embeddings) @ self.linear_coef.T + self.linear_intercept, 0.0, 1.0).astype(float)
+        return np.clip(unit_rows(embeddings) @ self.linear_coef.T + self.linear_intercept, 0.0, 1.0).astype(float)
 
     def task_type_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         """(Q, d) -> (Q, T) predicted probability of each task type."""
@@ -197,7 +197,7 @@ def _ridge(embeddings: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.
 
 def task_type_probabilities(coef: np.ndarray, intercept: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
     """The task-type classifier's softmax: (T, d), (T,) and (Q, d) sentence embeddings -> (Q, T)."""
-    logits = _unit(embeddings) @ np.asarray(coef).T + np.asarray(intercept)
+    logits = unit_rows(embeddings) @ np.asarray(coef).T + np.asarray(intercept)
     weights = np.exp(logits - logits.max(axis=1, keepdims=True))
     return (weights / weights.sum(axis=1, keepdims=True)).astype(float)
 
