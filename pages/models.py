@@ -83,7 +83,7 @@ if labelled_file is not None and st.button("Train"):
 st.subheader("Add a model to this router")
 st.caption("Rows for the new model only (same long format). Only its capability embedding, read-out row and bias are "
            "trained, and its neighbour evidence comes from these rows. Three quarters of its predicted quality come from the other "
-           "models': its labels here are regressed on their predictions for the same queries. Every other weight stays as it is. The curves below are the router's predictions over the sample queries, before and after.")
+           "models': its labels here are regressed on their predictions for the same queries, and its overall and per-task-type levels are its offset from their average there, so a sample of easy queries does not make it look good everywhere. Every other weight stays as it is. The curves below are the router's predictions over the sample queries, before and after.")
 new_file = st.file_uploader("Labelled rows for the new model", type=["csv", "jsonl", "json", "parquet"], key="add_upload")
 cols = st.columns(3)
 price_in = cols[0].number_input("input $/1M", 0.0, 1000.0, 0.5)

@@ -14,7 +14,10 @@ hundred queries of one type is far steadier than any per-query estimate from 0/1
 
 A model added later from a few labelled queries (extend.py) also gets "peer" evidence: a ridge regression of its
 labels on the other models' blended quality for the same queries. Hard queries are hard for every model, so the
-others' predictions (learned from thousands of rows) carry most of what the newcomer's few labels can say.
+others' predictions (learned from thousands of rows) carry most of what the newcomer's few labels can say. Its
+levels (the peer regression's, its prior, its per-type means) are estimated as offsets from the other models' average
+prediction on the same queries, not from its raw sample mean: a sample of 100 queries that happens to hold easy task
+types would otherwise make the newcomer look better everywhere.
 """
 
 from __future__ import annotations
@@ -30,11 +33,11 @@ PEER_ALPHAS = (0.1, 1.0, 10.0, 100.0)  # chosen per newcomer by leave-one-out on
 # Newcomer's quality = a quarter its own blend, three quarters the peer regression. Adding a model on llmrouter
 # (benchmarks/add_model.py, 3 newcomers x 4 sample sizes): 0.75 beat 0.5 by 0.0031 AIQ on average on split 0, where it
 # was picked, and by 0.0013 on split 1. Choosing it per newcomer by 5-fold squared error on its samples was tried and
-# dropped: that picked 1.0 in most cases, which routed worse than 0.75.
+# dropped: that picked 1.0 in most cases, which routed worse than 0.75. (Chosen before the levels became offsets.)
 PEER_WEIGHT = 0.75
 TASK_TYPE_C = 10.0  # inverse L2 penalty of the task-type classifier (scikit-learn's C)
 # A task type's mean quality counts this many pseudo-queries at the model's overall mean: rare types, and the types of
-# a model added from a few samples, lean on the overall mean.
+# a model added from a few samples, lean on the overall mean (for an added model: its offset from the others' type mean).
 TASK_TYPE_PSEUDO_COUNT = 10.0
 _NO_TASK_TYPE = {"", "nan", "none", "null"}
 _MEMORY_DTYPE = np.float16  # stored in the artifact at half precision; fitting sees the same rounding
@@ -156,15 +159,30 @@ class QualityBlend:
         """(Q, d) -> (Q, M) each model's mean quality over the query's task type, weighted by the type's probability."""
         return self.task_type_probabilities(embeddings) @ self.task_quality.astype(float)
 
-    def with_candidate(self, embeddings: np.ndarray, quality: np.ndarray) -> "QualityBlend":
-        """One more model, labelled on `embeddings` (its sample queries) only: (n, d) and (n,)."""
+    def with_candidate(self, embeddings: np.ndarray, quality: np.ndarray, others_quality: np.ndarray | None = None) -> "QualityBlend":
+        """One more model, labelled on `embeddings` (its sample queries) only: (n, d) and (n,).
+
+        Args:
+            others_quality: (n, M) this blend's predicted quality of the existing models on the same queries. With it,
+                the newcomer's prior and per-type means are its offset from their average, put on their population
+                levels (see the module docstring); without it, its raw sample means.
+        """
         n, m = len(embeddings), self.memory_quality.shape[1]
+        quality = np.asarray(quality, dtype=float)
         old = np.hstack([self.memory_quality, np.full((len(self.memory), 1), np.nan)])
-        new = np.hstack([np.full((n, m), np.nan), np.asarray(quality, dtype=float).reshape(n, 1)])
-        prior = float(np.mean(quality))
+        new = np.hstack([np.full((n, m), np.nan), quality.reshape(n, 1)])
         # Its samples carry no task type of their own: each counts towards the types it is predicted to be, softly.
         share = self.task_type_probabilities(embeddings) if self.task_types else np.zeros((n, 0))  # (n, T)
-        task_column = (share.T @ np.asarray(quality, dtype=float) + TASK_TYPE_PSEUDO_COUNT * prior) / (share.sum(axis=0) + TASK_TYPE_PSEUDO_COUNT)
+        if others_quality is None:  # no reference level: offsets from zero, i.e. raw sample means
+            sample_level, population_level, type_level = np.zeros(n), 0.0, np.zeros(len(self.task_types))
+        else:
+            sample_level = np.asarray(others_quality, dtype=float).mean(axis=1)  # (n,)
+            population_level = float(self.prior.mean())
+            type_level = self.task_quality.astype(float).mean(axis=1)  # (T,) the existing models' average per type
+        prior = float(np.clip(population_level + np.mean(quality - sample_level), 0.0, 1.0))
+        residual = quality - share @ type_level  # (n,) each sample's label against its types' reference level
+        task_column = np.clip(type_level + (share.T @ residual + TASK_TYPE_PSEUDO_COUNT * residual.mean())
+                              / (share.sum(axis=0) + TASK_TYPE_PSEUDO_COUNT), 0.0, 1.0)
         # Too few labels for a 384-weight regression: the newcomer's linear evidence is its mean.
         return replace(self, memory=np.vstack([self.memory, embeddings]), memory_quality=np.vstack([old, new]),
                        task_quality=np.hstack([self.task_quality, task_column.reshape(-1, 1)]),
@@ -182,9 +200,13 @@ class QualityBlend:
         """
         from sklearn.linear_model import RidgeCV
 
-        fit = RidgeCV(alphas=PEER_ALPHAS).fit(np.asarray(others_quality, dtype=float), np.asarray(quality, dtype=float))
+        others_quality = np.asarray(others_quality, dtype=float)
+        average = others_quality.mean(axis=1)  # (n,)
+        # Regress the offset from the others' average, so the penalty shrinks towards "like them, plus a constant"
+        # rather than towards the sample's own mean; the average's weight 1/(M-1) per model is added back.
+        fit = RidgeCV(alphas=PEER_ALPHAS).fit(others_quality, np.asarray(quality, dtype=float) - average)
         coef, intercept, weight = self.peer_coef.copy(), self.peer_intercept.copy(), self.peer_weight.copy()
-        coef[-1, :-1], intercept[-1], weight[-1] = fit.coef_, fit.intercept_, PEER_WEIGHT
+        coef[-1, :-1], intercept[-1], weight[-1] = fit.coef_ + 1.0 / others_quality.shape[1], fit.intercept_, PEER_WEIGHT
         return replace(self, peer_coef=coef, peer_intercept=intercept, peer_weight=weight)
 
 

@@ -77,7 +77,10 @@ def add_candidate(router, samples: LabelledSet, candidate: Candidate | None = No
                                                    {"candidate": name, "n_queries": len(samples), "final_loss": float(loss.item())}]}
     new.encoder_state_ = router.encoder_state_
     if getattr(router, "blend_", None) is not None:  # the newcomer's neighbour evidence is its own labelled samples
-        new.blend_ = router.blend_.with_candidate(sentence_embeddings(router.encoder_.token_states(samples.queries)), samples.quality[:, 0])
+        # Its levels are set as offsets from what the existing models are predicted to score on the same queries.
+        others_quality = router.scores(samples.queries).quality  # (n, M)
+        new.blend_ = router.blend_.with_candidate(sentence_embeddings(router.encoder_.token_states(samples.queries)),
+                                                  samples.quality[:, 0], others_quality)
     new._reset_cache()
     new.__dict__.pop("_router_id", None)
     scores = new.scores(samples.queries)

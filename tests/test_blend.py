@@ -146,3 +146,34 @@ def test_an_added_model_gets_a_shrunk_task_type_mean_from_its_samples():
     np.testing.assert_allclose(extended.task_quality[:, 1], [(10 + 5) / 20, (0 + 5) / 20], atol=1e-4)
     got = extended.apply(np.zeros((2, 2)), np.array([[1.0, 0.0], [0.0, 1.0]]))
     np.testing.assert_allclose(got, [[0.9, 0.75], [0.1, 0.25]], atol=1e-4)
+
+
+def _two_type_blend():
+    """Two existing models over task types a (easy) and b (hard), half the training queries each."""
+    return QualityBlend(np.eye(2), np.array([[0.9, 0.8], [0.3, 0.2]]), np.array([0.6, 0.5]), 0.0, 0.0, 1,
+                        task_types=("a", "b"), task_coef=np.array([[20.0, 0.0], [0.0, 20.0]]), task_intercept=np.zeros(2),
+                        task_quality=np.array([[0.9, 0.8], [0.3, 0.2]]), task_weight=1.0)
+
+
+def test_a_newcomer_sampled_only_on_easy_queries_is_levelled_against_the_other_models():
+    blend = _two_type_blend()
+    samples = np.array([[1.0, 0.0]] * 20)  # every sample is of the easy type
+    others = np.tile([0.9, 0.8], (20, 1))  # what the existing models are predicted to score there (average 0.85)
+    labels = np.full(20, 0.75)  # the newcomer: 0.1 under their average
+    levelled = blend.with_candidate(samples, labels, others)
+    # Population: half easy, half hard, so 0.55 for the others' average and 0.45 for the newcomer; its hard-type mean
+    # comes from the others' (0.25) less its offset, though none of its samples is hard.
+    np.testing.assert_allclose(levelled.prior[-1], 0.45, atol=1e-6)
+    np.testing.assert_allclose(levelled.task_quality[:, 2], [0.75, 0.15], atol=1e-4)
+    raw = blend.with_candidate(samples, labels)  # without the others' level: its sample mean everywhere
+    np.testing.assert_allclose(raw.prior[-1], 0.75, atol=1e-6)
+    np.testing.assert_allclose(raw.task_quality[1, 2], 0.75, atol=1e-4)
+
+
+def test_peer_evidence_fitted_on_easy_queries_carries_the_offset_to_hard_ones():
+    rng = np.random.default_rng(3)
+    blend = QualityBlend(np.eye(3), rng.uniform(size=(3, 2)), np.array([0.5, 0.5]), 1.0, 0.0, 1)
+    others = rng.uniform(0.7, 1.0, size=(60, 2))  # sampled where both existing models do well
+    extended = blend.with_candidate(np.eye(3)[:1], np.array([0.5])).with_peer(others, others.mean(axis=1) - 0.1)
+    hard = np.array([[0.2, 0.3]]) @ extended.peer_coef[2, :2] + extended.peer_intercept[2]
+    np.testing.assert_allclose(hard, [0.15], atol=0.01)
