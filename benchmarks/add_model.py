@@ -55,6 +55,10 @@ def default_held_out(train) -> list[str]:
     return list(dict.fromkeys(picks))
 
 
+def progress(message: str, started: float) -> None:
+    print(f"[{time.perf_counter() - started:5.0f} s] {message}", file=sys.stderr, flush=True)
+
+
 def sample_order(n_train: int, seed: int, draw: int) -> np.ndarray:
     """The order in which draw `draw` labels training queries; its first N are the N-query sample."""
     return np.random.default_rng(1000 * seed + draw).permutation(n_train)
@@ -96,12 +100,14 @@ def main() -> int:
     config = RouterConfig(seed=args.seed)
     full = Router(config).fit(train, encoder=encoder, show_bar=False)
     full_aiq = measured_aiq(full, test, test_data)
+    progress(f"full retraining fitted: AIQ {full_aiq:.4f}", started)
     sizes = [int(s) for s in args.sizes.split(",")]
     held_out = args.held_out.split(",") if args.held_out else default_held_out(train)
     rows = []
     for name in held_out:
         others = [c for c in data.candidates if c != name]
         base = Router(config).fit(train.models(others), encoder=encoder, show_bar=False)
+        progress(f"router without {name} fitted; adding it from {args.draws} draws of {args.sizes} queries", started)
         for draw in range(args.draws):
             pool = sample_order(len(train), args.seed, draw)
             for n in sizes:
