@@ -119,10 +119,11 @@ def main() -> int:
     print(f"full retraining on all {len(data.candidates)} models: AIQ {full_aiq:.4f} (measured on the test queries)")
     print("the model added to a router trained without it, from N labelled queries: AIQ (mean over draws) and its share "
           "of full retraining's, mean and worst draw")
+    results = pd.DataFrame(rows)
     with pd.option_context("display.width", 220, "display.max_columns", 20):
-        print(summarise(pd.DataFrame(rows), sizes).to_string())
+        print(summarise(results, sizes).to_string())
     if 100 in sizes:
-        shares = pd.DataFrame(rows).query("N == 100").groupby("held-out model")["share"].mean()
+        shares = results.query("N == 100").groupby("held-out model")["share"].mean()
         print(f"within 2% of full retraining at 100 queries (mean over draws): {int((shares >= 0.98).sum())} of {len(shares)}")
     return 0
 
