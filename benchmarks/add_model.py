@@ -64,10 +64,14 @@ def sample_order(n_train: int, seed: int, draw: int) -> np.ndarray:
     return np.random.default_rng(1000 * seed + draw).permutation(n_train)
 
 
-def summarise(rows: pd.DataFrame, sizes: list[int]) -> pd.DataFrame:
-    """One row per held-out model; per size: mean AIQ, mean share of full retraining and the worst draw's share."""
-    stats = rows.groupby(["held-out model", "N"], sort=False).agg(aiq=("AIQ", "mean"), share=("share", "mean"),
-                                                                   worst=("share", "min"))
+def draw_stats(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per (held-out model, N): mean AIQ, mean share of full retraining and the worst draw's share."""
+    return rows.groupby(["held-out model", "N"], sort=False).agg(aiq=("AIQ", "mean"), share=("share", "mean"),
+                                                                 worst=("share", "min"))
+
+
+def summarise(stats: pd.DataFrame, sizes: list[int]) -> pd.DataFrame:
+    """One row per held-out model, three columns per size, formatted for print."""
     table = {}
     for n in sizes:
         part = stats.xs(n, level="N")
@@ -119,11 +123,11 @@ def main() -> int:
     print(f"full retraining on all {len(data.candidates)} models: AIQ {full_aiq:.4f} (measured on the test queries)")
     print("the model added to a router trained without it, from N labelled queries: AIQ (mean over draws) and its share "
           "of full retraining's, mean and worst draw")
-    results = pd.DataFrame(rows)
+    stats = draw_stats(pd.DataFrame(rows))
     with pd.option_context("display.width", 220, "display.max_columns", 20):
-        print(summarise(results, sizes).to_string())
+        print(summarise(stats, sizes).to_string())
     if 100 in sizes:
-        shares = results.query("N == 100").groupby("held-out model")["share"].mean()
+        shares = stats.xs(100, level="N")["share"]
         print(f"within 2% of full retraining at 100 queries (mean over draws): {int((shares >= 0.98).sum())} of {len(shares)}")
     return 0
 
