@@ -177,12 +177,13 @@ def category_breakdown(quality_hat, cost_hat, data: RoutingData, lam: float, cos
 def compare(curves: dict[str, pd.DataFrame], data: RoutingData) -> pd.DataFrame:
     """One row per router or baseline: metrics.summarize against the single models of `data`.
 
-    Two-candidate sets also get RouteLLM's apgr, cpt50 and cpt80, with the strong model the one of higher mean
+    Two-candidate sets also get RouteLLM's apgr, cpt50 and cpt80, and calls_at_95pct (the strong-call fraction at
+    95% of the strong model's quality, RouteLLM's headline figure), with the strong model the one of higher mean
     quality; these are NaN for estimated curves (their quality is a band, not a measurement) and for curves
     without a share column for the strong model.
 
     Returns:
-        Indexed by name: aiq, max_quality, cost_at_best_single, quality_at_cheapest, [apgr, cpt50, cpt80],
+        Indexed by name: aiq, max_quality, cost_at_best_single, quality_at_cheapest, [apgr, cpt50, cpt80, calls_at_95pct],
         estimate, fit_seconds (from curve.attrs, NaN when absent).
     """
     single_cost = data.cost.mean(axis=0)  # (M,)
@@ -206,6 +207,8 @@ def compare(curves: dict[str, pd.DataFrame], data: RoutingData) -> pd.DataFrame:
             for target in (50, 80):
                 row[f"cpt{target}"] = (metrics.cpt(fraction, curve["quality"], weak_quality, strong_quality, target / 100)
                                        if usable else np.nan)
+            row["calls_at_95pct"] = (metrics.calls_at_strong_share(fraction, curve["quality"], weak_quality, strong_quality)
+                                     if usable else np.nan)
         row["estimate"] = estimate
         row["fit_seconds"] = float(curve.attrs.get("fit_seconds", np.nan))
         rows.append(row)

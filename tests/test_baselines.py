@@ -165,9 +165,11 @@ def test_compare_adds_routellm_metrics_for_two_candidates():
     train, test = make_data(300, seed=6, **pair), make_data(200, seed=7, **pair)
     cost_scale = CostScale.from_costs(train.cost)
     table = compare(run_baselines(train, test, default_lams(), cost_scale, names=["single", "random", "oracle", "call-every"]), test)
-    assert {"apgr", "cpt50", "cpt80", "estimate"} <= set(table.columns)
+    assert {"apgr", "cpt50", "cpt80", "calls_at_95pct", "estimate"} <= set(table.columns)
     assert table.loc["random", "apgr"] == pytest.approx(0.5)
     assert table.loc["random", "cpt50"] == pytest.approx(0.5)
+    weak, strong = np.sort(test.quality.mean(axis=0))  # random mixing's PGR is its strong-call fraction
+    assert table.loc["random", "calls_at_95pct"] == pytest.approx((0.95 * strong - weak) / (strong - weak))
     # oracle: maths (gap .55 of .77) first, then coding (.2), then chit-chat (.02): APGR ~ 0.73, CPT(50%) ~ 0.23
     assert table.loc["oracle", "apgr"] > 0.7
     assert table.loc["oracle", "cpt50"] < 0.3

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from router_core.metrics import aiq, apgr, cpt, summarize, upper_hull
+from router_core.metrics import aiq, apgr, calls_at_strong_share, cpt, summarize, upper_hull
 
 # Three points with a concave corner: slopes 0.3 then 0.05.
 CORNER_COST = [1.0, 2.0, 4.0]
@@ -148,3 +148,10 @@ def test_cpt_by_hand():
 
 def test_cpt_is_nan_when_the_curve_never_reaches_the_target():
     assert math.isnan(cpt([0.25, 0.5], [0.7, 0.8], 0.5, 0.9, 0.8))  # best PGR 0.75
+
+
+def test_calls_at_strong_share_by_hand():
+    # 95% of 0.9 is 0.855, PGR (0.855 - 0.5) / 0.4 = 0.8875: on (.5, .75)-(1, 1), 0.55 of the way
+    assert calls_at_strong_share(FRACTION, QUALITY, 0.5, 0.9) == pytest.approx(0.775)
+    assert calls_at_strong_share(FRACTION, QUALITY, 0.5, 0.9, share=0.5) == pytest.approx(0.0)  # 0.45: weak already
+    assert math.isnan(calls_at_strong_share([0.25, 0.5], [0.7, 0.8], 0.5, 0.9))  # never reaches 0.855
