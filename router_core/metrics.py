@@ -194,7 +194,8 @@ def calls_at_strong_share(curve_strong_fraction, curve_quality, weak_quality: fl
 
     RouteLLM's headline ("95% of GPT-4's performance" at a cost cut of 45% on MMLU and 35% on GSM8K) is, on our
     reading, this figure with share 0.95: a quality ratio, not a share of the gap. It is CPT at the gap share that
-    quality stands for, (share · strong − weak) / (strong − weak); 0 when the weak model alone already reaches it.
+    quality stands for, (share · strong − weak) / (strong − weak), floored at 0: when the weak model alone already
+    reaches it, the strong calls of the curve's first point at or above the weak model (0 if the curve starts there).
 
     Returns:
         Strong-call fraction in [0, 1], or NaN if the curve never reaches that quality.
