@@ -30,9 +30,10 @@ from router_core.comparison import train_and_compare  # noqa: E402
 from router_core.config import RouterConfig  # noqa: E402
 from router_core.data import load_labelled  # noqa: E402
 from router_core.encoder import Encoder  # noqa: E402
+from router_core.evaluate import COMPARE_METRICS  # noqa: E402
 
 DEFAULT_SETS = "llmrouter_train,alpacaeval2,routellm_gsm8k,routellm_mmlu,routerarena"
-METRICS = ["aiq", "max_quality", "cost_at_best_single", "quality_at_cheapest", "apgr", "cpt50", "cpt80", "calls_at_95pct", "fit_seconds"]
+METRICS = [*COMPARE_METRICS, "fit_seconds"]
 from router_core.baselines import LEARNED as LEARNED_BASELINES  # noqa: E402
 ROUTER = "cross-attention"
 FOLD_SEED = 0

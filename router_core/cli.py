@@ -80,6 +80,7 @@ def _digest(data) -> str:
 
 def cmd_evaluate(args) -> int:
     from .comparison import compare_router
+    from .evaluate import COMPARE_METRICS
     from .data import load_labelled
 
     router = _load_router(args)
@@ -92,7 +93,7 @@ def cmd_evaluate(args) -> int:
         print("warning: the router was trained with another split of this file; some test queries were in its training set", file=sys.stderr)
     table, curves = compare_router(router, train, test, seed=args.seed, policy=args.policy)
     print(f"{len(test)} held-out queries of {args.data} (measured quality and cost; baselines fitted on the other {len(train)})")
-    columns = [c for c in ("aiq", "max_quality", "cost_at_best_single", "quality_at_cheapest", "apgr", "cpt50", "cpt80", "calls_at_95pct", "estimate", "fit_seconds") if c in table.columns]
+    columns = [c for c in (*COMPARE_METRICS, "estimate", "fit_seconds") if c in table.columns]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table[columns].to_string(float_format=lambda x: f"{x:.4f}"))
     if args.json:

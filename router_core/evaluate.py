@@ -174,6 +174,10 @@ def category_breakdown(quality_hat, cost_hat, data: RoutingData, lam: float, cos
     return table.join(shares).rename_axis("category").reset_index()
 
 
+# compare's columns in print order: the CLI and the benchmarks show these (the pair ones only on two-model sets).
+COMPARE_METRICS = ("aiq", "max_quality", "cost_at_best_single", "quality_at_cheapest", "apgr", "cpt50", "cpt80", "calls_at_95pct")
+
+
 def compare(curves: dict[str, pd.DataFrame], data: RoutingData) -> pd.DataFrame:
     """One row per router or baseline: metrics.summarize against the single models of `data`.
 
