@@ -4,8 +4,9 @@
 
 Reads ../shared/data at run time (never copied into the repo). Same folds as benchmarks/routing_quality.py (5 by query,
 fold seed 0). Rows (router_core/ceilings.py): `category-known` (each model's training mean over the test query's true
-category), `category-known+residual` (plus the within-category residual regressed on the embedding) and
-`category-oracle` (category means measured on the test fold itself, using its labels). They read information no
+category), `category-known+residual` (plus the within-category residual regressed on the embedding),
+`category-oracle` (category means measured on the test fold itself, using its labels), and that with each test query's
+true cost (`category-oracle+true-cost`: is cost prediction what category routing lacks?). They read information no
 router has when it routes; they say what a target such as "1.06× the best baseline" asks of per-query evidence beyond
 the task. --router also trains the cross-attention router on every fold (about 4 minutes a fold on llmrouter).
 """

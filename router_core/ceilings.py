@@ -8,6 +8,8 @@ can be set against what the data allows:
   (penalty chosen by leave-one-out on the training queries): what per-query text signal adds to a known category.
 - `category-oracle`: each model's mean over the category measured on the *test queries themselves* (uses test labels),
   the most any router that routes by category alone can reach on that fold.
+- `category-oracle+true-cost`: the same quality, with each test query's actual cost per model instead of its
+  category's mean: whether better cost prediction is what category routing lacks.
 None of them is a baseline to beat; they are never in `baselines.baseline_names`.
 """
 from __future__ import annotations
@@ -83,15 +85,27 @@ class CategoryKnownResidual(CategoryKnown):
 class CategoryOracle(CategoryKnown):
     name = "category-oracle"
 
+    def oracle_quality(self, test) -> np.ndarray:
+        categories = _categories(test, self.name)
+        return _lookup(category_means(categories, test.quality), categories, self.mean_quality_)
+
+    def oracle_cost(self, test) -> np.ndarray:
+        categories = _categories(test, self.name)
+        return _lookup(category_means(categories, test.cost), categories, self.mean_cost_)
+
     def curve(self, test, lams, cost_scale):
         self._check_test(test)
-        categories = _categories(test, self.name)
-        quality = _lookup(category_means(categories, test.quality), categories, self.mean_quality_)
-        cost = _lookup(category_means(categories, test.cost), categories, self.mean_cost_)
-        return curve_from_scores(quality, cost, test, lams, cost_scale)
+        return curve_from_scores(self.oracle_quality(test), self.oracle_cost(test), test, lams, cost_scale)
 
 
-CEILINGS = {cls.name: cls for cls in (CategoryKnown, CategoryKnownResidual, CategoryOracle)}
+class CategoryOracleTrueCost(CategoryOracle):
+    name = "category-oracle+true-cost"
+
+    def oracle_cost(self, test) -> np.ndarray:
+        return test.cost
+
+
+CEILINGS = {cls.name: cls for cls in (CategoryKnown, CategoryKnownResidual, CategoryOracle, CategoryOracleTrueCost)}
 
 
 def run_ceilings(train: RoutingData, test: RoutingData, lams, cost_scale) -> dict:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from router_core.ceilings import CategoryKnown, CategoryKnownResidual, CategoryOracle, run_ceilings
+from router_core.ceilings import CategoryKnown, CategoryKnownResidual, CategoryOracle, CategoryOracleTrueCost, run_ceilings
 from router_core.errors import RouterInputError
 from router_core.evaluate import RoutingData, compare, default_lams
 from router_core.policy import CostScale
@@ -76,3 +76,19 @@ def test_without_a_category_column_the_error_says_so():
         CategoryKnown().fit(bare)
     with pytest.raises(RouterInputError, match="category"):
         CategoryOracle().fit(data).curve(bare, default_lams(), CostScale.from_costs(data.cost))
+
+
+def test_true_cost_row_sends_the_queries_where_budget_costs_as_much_as_premium_to_premium():
+    skill = {"chat": (0.7, 0.8)}
+    train, test = make(skill, 100, 0), make(skill, 100, 1)
+    long_answers = np.arange(test.n_queries) % 2 == 0  # budget writes 10× more here: as dear as premium
+    test.cost[long_answers, 0] = COST[1]
+    scale = CostScale.from_costs(train.cost)
+    lams = default_lams()
+    mean_cost = CategoryOracle().fit(train).curve(test, lams, scale)
+    true_cost = CategoryOracleTrueCost().fit(train).curve(test, lams, scale)
+    # Somewhere mid-slider, the category's mean cost sends every query one way; its true cost splits them.
+    assert set(np.round(mean_cost["share_premium"], 6)) <= {0.0, 1.0}
+    assert np.isclose(true_cost["share_premium"], 0.5).any()
+    scores = aiq({"mean": mean_cost, "true": true_cost}, test)
+    assert scores["true"] > scores["mean"] + 0.01
