@@ -31,6 +31,7 @@ from router_core.config import RouterConfig  # noqa: E402
 from router_core.data import load_labelled  # noqa: E402
 from router_core.encoder import Encoder  # noqa: E402
 from router_core.evaluate import COMPARE_METRICS  # noqa: E402
+from router_core.metrics import paired_gap  # noqa: E402
 
 DEFAULT_SETS = "llmrouter_train,alpacaeval2,routellm_gsm8k,routellm_mmlu,routerarena"
 METRICS = [*COMPARE_METRICS, "fit_seconds"]
@@ -83,6 +84,10 @@ def verdict(name: str, folds: pd.DataFrame) -> list[str]:
              f"max quality {router['max_quality']:.4f} "
              f"{'within' if router['max_quality'] >= router['best_single_quality'] - 0.005 else 'MORE than'} 0.005 of it "
              f"(short on {short_quality} of {len(per_fold)} folds)"]
+    gap = paired_gap(per_fold["aiq"], folds.loc[best_baseline].set_index("fold").loc[per_fold.index, "aiq"])
+    lines.append(f"paired over the {gap['folds']} folds: router − {best_baseline} = {gap['gap']:+.4f} ± {gap['standard_error']:.4f} "
+                 f"(standard error); ahead on {gap['ahead']}, behind on {gap['behind']}; paired t-test p = {gap['p_value']:.2g}"
+                 + ("" if np.isnan(gap["p_value"]) else f" ({'a real difference' if gap['p_value'] < 0.05 else 'not distinguishable from fold noise'} at 5%)"))
     typed = [b for b in ("task-type", "task-type (tuned encoder)") if b in mean.index]
     if typed:  # on a set without categories it is the best fixed model per λ
         best_typed = mean.loc[typed, "aiq"].idxmax()

@@ -202,3 +202,25 @@ def calls_at_strong_share(curve_strong_fraction, curve_quality, weak_quality: fl
     """
     target = (share * float(strong_quality) - float(weak_quality)) / (float(strong_quality) - float(weak_quality))
     return cpt(curve_strong_fraction, curve_quality, weak_quality, strong_quality, max(target, 0.0))
+
+
+def paired_gap(ours, theirs) -> dict:
+    """How far one router is ahead of another over the same folds, and whether fold-to-fold noise could explain it.
+
+    Folds differ far more from each other than two routers on one fold do (llmrouter: ± 0.02 AIQ between folds), so
+    the gap is measured fold by fold (a paired t-test over the per-fold differences) rather than between the means.
+
+    Returns:
+        gap (mean of ours − theirs), its standard error, folds ahead / level / behind, and the two-sided p-value of
+        the paired t-test (NaN when every fold gives the same difference).
+    """
+    from scipy.stats import ttest_rel
+
+    ours, theirs = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
+    if ours.shape != theirs.shape or ours.ndim != 1 or len(ours) < 2:
+        raise ValueError(f"paired_gap needs two equal-length sequences of at least 2 folds, got shapes {ours.shape} and {theirs.shape}")
+    diff = ours - theirs
+    p = float(ttest_rel(ours, theirs).pvalue) if np.ptp(diff) > _QUALITY_TOLERANCE else float("nan")
+    return {"gap": float(diff.mean()), "standard_error": float(diff.std(ddof=1) / np.sqrt(len(diff))),
+            "ahead": int((diff > 0).sum()), "level": int((diff == 0).sum()), "behind": int((diff < 0).sum()),
+            "folds": len(diff), "p_value": p}

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from router_core.metrics import aiq, apgr, calls_at_strong_share, cpt, summarize, upper_hull
+from router_core.metrics import aiq, apgr, calls_at_strong_share, cpt, paired_gap, summarize, upper_hull
 
 # Three points with a concave corner: slopes 0.3 then 0.05.
 CORNER_COST = [1.0, 2.0, 4.0]
@@ -155,3 +155,25 @@ def test_calls_at_strong_share_by_hand():
     assert calls_at_strong_share(FRACTION, QUALITY, 0.5, 0.9) == pytest.approx(0.775)
     assert calls_at_strong_share(FRACTION, QUALITY, 0.5, 0.9, share=0.5) == pytest.approx(0.0)  # 0.45: weak already
     assert math.isnan(calls_at_strong_share([0.25, 0.5], [0.7, 0.8], 0.5, 0.9))  # never reaches 0.855
+
+
+def test_paired_gap_by_hand():
+    theirs = np.array([0.70, 0.72, 0.68, 0.71, 0.69])
+    ours = theirs + np.array([0.01, 0.02, 0.00, 0.01, 0.01])
+    gap = paired_gap(ours, theirs)
+    # differences: mean 0.01, sample std sqrt(0.0002 / 4), so SE 0.00316 and t = 3.162 on 4 degrees of freedom
+    assert gap["gap"] == pytest.approx(0.01)
+    assert gap["standard_error"] == pytest.approx(math.sqrt(0.00005 / 5))
+    assert gap["p_value"] == pytest.approx(0.0341, abs=5e-4)
+    assert (gap["ahead"], gap["level"], gap["behind"], gap["folds"]) == (4, 1, 0, 5)
+
+
+def test_paired_gap_sees_through_fold_spread_and_rejects_bad_input():
+    # the same 0.001 lead on every fold is certain even though the folds spread by 0.1; a lead that flips is not
+    steady = paired_gap([0.6011, 0.7009, 0.5012, 0.6510, 0.5508], [0.6, 0.7, 0.5, 0.65, 0.55])
+    flipping = paired_gap([0.61, 0.69, 0.51, 0.64, 0.56], [0.6, 0.7, 0.5, 0.65, 0.55])
+    assert steady["p_value"] < 0.001 and steady["ahead"] == 5
+    assert flipping["p_value"] > 0.5 and (flipping["ahead"], flipping["behind"]) == (3, 2)
+    assert math.isnan(paired_gap([0.6, 0.7], [0.5, 0.6])["p_value"])  # the same difference on every fold
+    with pytest.raises(ValueError, match="equal-length"):
+        paired_gap([0.6, 0.7, 0.8], [0.6, 0.7])
