@@ -1,4 +1,4 @@
-"""Routing-quality metrics over measured (cost, quality) curves (DESIGN.md §5). Pure numpy, no I/O.
+"""Routing-quality metrics over measured (cost, quality) curves (DESIGN.md §5). numpy (scipy for one t-test), no I/O.
 
 RouterBench: the non-decreasing upper convex hull of a λ sweep and AIQ, the mean height of that hull over the
 single models' cost range. RouteLLM (two-candidate sets): APGR and CPT over the fraction of strong-model calls.
