@@ -86,7 +86,7 @@ def verdict(name: str, folds: pd.DataFrame) -> list[str]:
              f"(short on {short_quality} of {len(per_fold)} folds)"]
     gap = paired_gap(per_fold["aiq"], folds.loc[best_baseline].set_index("fold").loc[per_fold.index, "aiq"])
     lines.append(f"paired over the {gap['folds']} folds: router − {best_baseline} = {gap['gap']:+.4f} ± {gap['standard_error']:.4f} "
-                 f"(standard error); ahead on {gap['ahead']}, behind on {gap['behind']}; paired t-test p = {gap['p_value']:.2g}"
+                 f"(standard error); ahead on {gap['ahead']}, level on {gap['level']}, behind on {gap['behind']}; paired t-test p = {gap['p_value']:.2g}"
                  + ("" if np.isnan(gap["p_value"]) else f" ({'a real difference' if gap['p_value'] < 0.05 else 'not distinguishable from fold noise'} at 5%)"))
     typed = [b for b in ("task-type", "task-type (tuned encoder)") if b in mean.index]
     if typed:  # on a set without categories it is the best fixed model per λ

@@ -221,6 +221,7 @@ def paired_gap(ours, theirs) -> dict:
         raise ValueError(f"paired_gap needs two equal-length sequences of at least 2 folds, got shapes {ours.shape} and {theirs.shape}")
     diff = ours - theirs
     p = float(ttest_rel(ours, theirs).pvalue) if np.ptp(diff) > _QUALITY_TOLERANCE else float("nan")
+    level = np.abs(diff) <= _QUALITY_TOLERANCE  # the same routes summed in another order are level, not behind
     return {"gap": float(diff.mean()), "standard_error": float(diff.std(ddof=1) / np.sqrt(len(diff))),
-            "ahead": int((diff > 0).sum()), "level": int((diff == 0).sum()), "behind": int((diff < 0).sum()),
+            "ahead": int((~level & (diff > 0)).sum()), "level": int(level.sum()), "behind": int((~level & (diff < 0)).sum()),
             "folds": len(diff), "p_value": p}
