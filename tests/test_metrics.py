@@ -177,3 +177,9 @@ def test_paired_gap_sees_through_fold_spread_and_rejects_bad_input():
     assert math.isnan(paired_gap([0.6, 0.7], [0.5, 0.6])["p_value"])  # the same difference on every fold
     with pytest.raises(ValueError, match="equal-length"):
         paired_gap([0.6, 0.7, 0.8], [0.6, 0.7])
+
+
+def test_paired_gap_counts_the_same_routes_summed_in_another_order_as_level():
+    # 0.1 + 0.2 is 0.30000000000000004: a fold where both routers made the same routes is a tie, not a loss
+    gap = paired_gap([0.1 + 0.2, 0.71, 0.62], [0.3, 0.70, 0.60])
+    assert (gap["ahead"], gap["level"], gap["behind"]) == (2, 1, 0)
