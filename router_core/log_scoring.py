@@ -53,7 +53,7 @@ def _schema(router, has_model: bool, has_cost: bool, metadata: dict) -> pa.Schem
         fields.append(pa.field("logged_model", pa.string()))
     if has_cost:
         fields.append(pa.field("logged_cost_usd", pa.float64()))
-    for kind, names in candidate_columns(router.candidates_).items():
+    for kind, names in candidate_columns(router.candidates).items():
         fields += [pa.field(name, PER_CANDIDATE[kind]) for name in names]
     return pa.schema(fields, metadata={METADATA_KEY: json.dumps(metadata).encode()})
 
@@ -70,7 +70,7 @@ def _chunk_table(frame: pd.DataFrame, router, catalog, schema: pa.Schema, progre
         columns["logged_cost_usd"] = frame["cost_usd"].to_numpy(dtype=float)
     per_candidate = {"weight": scores.weights, "predicted_quality": scores.quality, "predicted_cost_usd": scores.cost,
                      "answer_tokens": scores.answer_tokens}
-    for kind, names in candidate_columns(router.candidates_).items():
+    for kind, names in candidate_columns(router.candidates).items():
         for j, name in enumerate(names):
             columns[name] = per_candidate[kind][codes, j]
     return pa.Table.from_pydict({name: columns[name] for name in schema.names}, schema=schema)
@@ -108,9 +108,9 @@ def score_log(source, router, out, mapping: dict[str, str] | None = None, catalo
             chunk_size = len(chunk.frame) + len(chunk.rejected)
             if len(chunk.frame):
                 if writer is None:
-                    metadata = {"format": FORMAT, "version": VERSION, "router_id": router.router_id, "backend": router.backend,
-                                "candidates": list(router.candidates_), "cost_mode": router.cost_mode_,
-                                "catalog": (catalog or router.catalog_).to_dict() if (catalog or router.catalog_) is not None else None,
+                    metadata = {"format": FORMAT, "version": VERSION, "router_id": router.id, "backend": router.backend,
+                                "candidates": list(router.candidates), "cost_mode": router.pricing.cost_mode,
+                                "catalog": (catalog or router.catalog).to_dict() if (catalog or router.catalog) is not None else None,
                                 "source": source.name, "mapping": chunk.mapping}
                     schema = _schema(router, "model" in chunk.frame, "cost_usd" in chunk.frame, metadata)
                     writer = pq.ParquetWriter(temp, schema, compression="zstd")
@@ -165,10 +165,10 @@ def _repriced(router, cost: np.ndarray, input_tokens: np.ndarray, answer_tokens:
     """The stored costs at `catalog`'s prices, priced as Router.scores prices them, so price edits need no re-scoring."""
     if catalog is None or scored_with is None:
         return cost
-    catalog, before = router._pricing_catalog(catalog), Catalog.from_dict(scored_with).subset(router.candidates_)
+    catalog, before = router.pricing.catalog_for(catalog), Catalog.from_dict(scored_with).subset(router.candidates)
     if catalog.to_dict() == before.to_dict():
         return cost
-    if router.cost_mode_ == "tokens":
+    if router.pricing.cost_mode == "tokens":
         return catalog.cost_matrix(input_tokens, answer_tokens)
     return cost * (catalog.cost_matrix([1000.0]) / np.maximum(before.cost_matrix([1000.0]), 1e-15))
 
@@ -191,12 +191,12 @@ def read_scored_log(source, router, catalog: Catalog | None = None, name: str | 
         raise RouterInputError(f"{name}: not a file written by `python -m router_core score-log` (no CrossRoute metadata)")
     if metadata.get("version") != VERSION:
         raise RouterInputError(f"{name}: scored-log version {metadata.get('version')!r}; this CrossRoute reads version {VERSION}")
-    if metadata.get("router_id") != router.router_id:
+    if metadata.get("router_id") != router.id:
         raise RouterInputError(f"{name}: scored by another router (id {metadata.get('router_id')}, candidates "
-                               f"{', '.join(metadata.get('candidates', []))}); this router is {router.router_id} "
-                               f"({', '.join(router.candidates_)}). Score the log again with this router: "
+                               f"{', '.join(metadata.get('candidates', []))}); this router is {router.id} "
+                               f"({', '.join(router.candidates)}). Score the log again with this router: "
                                "`python -m router_core score-log --router FOLDER --log FILE --out FILE.parquet`")
-    columns = candidate_columns(router.candidates_)
+    columns = candidate_columns(router.candidates)
     needed = ["timestamp", "prompt_key", "input_tokens"] + [c for names in columns.values() for c in names]
     missing = [c for c in needed if c not in file.schema_arrow.names]
     if missing:
@@ -208,8 +208,8 @@ def read_scored_log(source, router, catalog: Catalog | None = None, name: str | 
     per_prompt = {kind: frame[names].to_numpy(dtype=float)[first] for kind, names in columns.items()}
     cost = _repriced(router, per_prompt["predicted_cost_usd"], frame["input_tokens"].to_numpy(dtype=float)[first],
                      per_prompt["answer_tokens"], metadata.get("catalog"), catalog)
-    scored = ScoredLog(frame["timestamp"], codes, list(router.candidates_), per_prompt["predicted_quality"], cost,
-                       router.cost_scale_.normalise(cost), per_prompt["weight"],
+    scored = ScoredLog(frame["timestamp"], codes, list(router.candidates), per_prompt["predicted_quality"], cost,
+                       per_prompt["weight"],
                        frame["logged_model"] if "logged_model" in frame else None,
                        frame["logged_cost_usd"] if "logged_cost_usd" in frame else None)
     summary = json.loads((file.metadata.metadata or {}).get(SUMMARY_KEY, b"{}"))

@@ -17,8 +17,7 @@ class RouterNet(nn.Module):
     conditioned on the candidate's embedding, so a new candidate is added by training its embedding row alone.
     """
 
-    def __init__(self, token_dim: int, n_candidates: int, attention_dim: int = 128, hidden_dim: int = 128, dropout: float = 0.1,
-                 pooled_feature: bool = False):
+    def __init__(self, token_dim: int, n_candidates: int, attention_dim: int = 128, hidden_dim: int = 128, dropout: float = 0.1):
         super().__init__()
         self.attention_dim = attention_dim
         self.candidate_embeddings = nn.Parameter(torch.randn(n_candidates, attention_dim) / math.sqrt(attention_dim))
@@ -26,9 +25,7 @@ class RouterNet(nn.Module):
         self.key_proj = nn.Linear(attention_dim, attention_dim)
         self.value_proj = nn.Linear(attention_dim, attention_dim)
         self.token_proj = nn.Linear(token_dim, attention_dim)
-        # Optionally the whole query's mean state too (measured: no better on the sample set; kept for issue-4 trials).
-        self.pooled_proj = nn.Linear(token_dim, attention_dim) if pooled_feature else None
-        feature_dim = (4 if pooled_feature else 3) * attention_dim + 1
+        feature_dim = 3 * attention_dim + 1
         self.trunk = nn.Sequential(nn.Linear(feature_dim, hidden_dim), nn.GELU(), nn.Dropout(dropout),
                                    nn.Linear(hidden_dim, hidden_dim), nn.GELU())
         self.quality_head = nn.Linear(hidden_dim, 1)
@@ -68,9 +65,7 @@ class RouterNet(nn.Module):
         length = torch.log1p(n_tokens).unsqueeze(1).expand(-1, pooled.shape[1], 1) / 5.0  # (B, M, 1), ~[0, 1]
         parts = [pooled, values_b, pooled * values_b, length]
         mean_state = (states * maskf.unsqueeze(-1)).sum(dim=1) / n_tokens  # (B, d)
-        if self.pooled_proj is not None:
-            parts.append(self.pooled_proj(mean_state).unsqueeze(1).expand_as(pooled))  # (B, M, a)
-        features = torch.cat(parts, dim=-1)  # (B, M, 3a + 1 [+ a])
+        features = torch.cat(parts, dim=-1)  # (B, M, 3a + 1)
         hidden = self.trunk(features)  # (B, M, h)
         readout = self.candidate_readout if candidate_readout is None else candidate_readout  # (M, d)
         bias = self.candidate_bias if candidate_bias is None else candidate_bias  # (M,)

@@ -24,7 +24,8 @@ from torch import nn
 from .data import LabelledSet, load_labelled
 from .errors import RouterInputError
 from .onnx_backend import HEAD_OUTPUTS, OnnxScorer
-from .router import CONFIG_FILE, Router, staging_folder, swap_into_place
+from .artifact import CONFIG_FILE, staging_folder, swap_into_place
+from .router import Router
 from .scorer import TorchScorer
 
 OPSET = 18
@@ -94,7 +95,7 @@ def _export(module: nn.Module, args: tuple, path: Path, input_names: list[str], 
 
 def export_graphs(router: Router, folder: Path) -> None:
     """Write ENCODER_FILE (token ids -> token states, tuned layers included) and HEAD_FILE (states -> scores) to `folder`."""
-    encoder = router.encoder_
+    encoder = router.encoder
     batch = encoder.tokenize(PROBES[:2])  # two lengths, so no dimension is traced as fixed
     batch_dim = torch.export.Dim("batch")
     token_dim = torch.export.Dim("tokens", max=int(encoder.model.config.max_position_embeddings))
@@ -104,7 +105,7 @@ def export_graphs(router: Router, folder: Path) -> None:
             tuple({0: batch_dim, 1: token_dim} for _ in ids))
     states = torch.randn(2, 5, encoder.dim)
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
-    _export(_HeadGraph(router.net_), (states, mask), folder / HEAD_FILE, ["states", "attention_mask"], HEAD_OUTPUTS,
+    _export(_HeadGraph(router.parts.pipeline.net), (states, mask), folder / HEAD_FILE, ["states", "attention_mask"], HEAD_OUTPUTS,
             ({0: batch_dim, 1: token_dim}, {0: batch_dim, 1: token_dim}))
 
 
@@ -117,32 +118,28 @@ def quantise_encoder(fp32: Path, int8: Path) -> None:
 
 
 def _with_scorer(router: Router, scorer) -> Router:
-    """A copy of `router` that scores with `scorer`, with its own empty cache and no disk cache."""
-    twin = copy.copy(router)
-    twin._reset_cache()
-    twin._onnx_scorer = scorer
-    twin._disk_cache = None
-    return twin
+    """A twin of `router` that scores with `scorer`, with its own empty cache and no disk cache."""
+    pipeline = router.parts.pipeline.replaced(scorer=scorer)
+    pipeline.attach_disk_cache(None)
+    return router.with_parts(pipeline=pipeline)
 
 
 def _scorer(router: Router, folder: Path, encoder_file: str, name: str) -> OnnxScorer:
-    return OnnxScorer(router.encoder_.tokenizer, (folder / encoder_file).read_bytes(), (folder / HEAD_FILE).read_bytes(),
-                      router.encoder_.max_tokens, name)
+    return OnnxScorer(router.encoder.tokenizer, (folder / encoder_file).read_bytes(), (folder / HEAD_FILE).read_bytes(),
+                      router.encoder.max_tokens, name)
 
 
 def fp32_difference(router: Router, folder: Path) -> float:
     """Largest absolute difference between the fp32 graphs and torch over every output on PROBES."""
     onnx = _scorer(router, folder, ENCODER_FILE, "onnx-fp32").score(PROBES)
-    reference = TorchScorer(router.encoder_, router.net_).score(PROBES)
+    reference = TorchScorer(router.encoder, router.parts.pipeline.net).score(PROBES)
     return max(float(np.abs(a - b).max()) for got, want in zip(onnx, reference) for a, b in zip(got, want))
 
 
 def _aiq(router: Router, scores, data: LabelledSet) -> float:
-    from .evaluate import RoutingData, compare, curve_from_scores, default_lams
+    from .evaluate import default_lams, measure
 
-    routing = RoutingData(np.zeros((len(data), 1), np.float32), data.quality, data.cost, list(data.candidates))
-    curve = curve_from_scores(scores.quality, scores.cost, routing, default_lams(201), router.cost_scale_)
-    return float(compare({"router": curve}, routing).loc["router", "aiq"])
+    return measure(scores.quality, scores.cost, data, router.policy(), default_lams(201))[1]["aiq"]
 
 
 def int8_gate(router: Router, folder: Path, data: LabelledSet, gate: Int8Gate, progress=None) -> dict:
@@ -158,7 +155,7 @@ def int8_gate(router: Router, folder: Path, data: LabelledSet, gate: Int8Gate, p
         bar = (lambda done, total, v=variant: progress(v, done, total)) if progress else None
         scores[variant] = (twin, twin.scores(data.queries, progress=bar))
     (fp32, fp32_scores), (int8, int8_scores) = scores["fp32"], scores["int8"]
-    agreement = float(np.mean([fp32.choices(fp32_scores, lam) == int8.choices(int8_scores, lam) for lam in lams]))
+    agreement = float(np.mean(fp32.sweep(fp32_scores, lams).choices == int8.sweep(int8_scores, lams).choices))
     aiq_fp32, aiq_int8 = _aiq(router, fp32_scores, data), _aiq(router, int8_scores, data)
     drop = (aiq_fp32 - aiq_int8) / aiq_fp32 if aiq_fp32 > 0 else 0.0
     return {"accepted": bool(agreement >= gate.min_agreement and drop <= gate.max_aiq_drop), "data": data.source,
@@ -169,17 +166,13 @@ def int8_gate(router: Router, folder: Path, data: LabelledSet, gate: Int8Gate, p
 
 def gate_sample(router: Router, data: LabelledSet, sample: int, seed: int = 0) -> LabelledSet:
     """Up to `sample` queries of `data` (seeded), columns in the router's candidate order."""
-    if set(data.candidates) != set(router.candidates_):
+    if set(data.candidates) != set(router.candidates):
         raise RouterInputError(f"{data.source}: its models ({', '.join(data.candidates)}) are not this router's candidates "
-                               f"({', '.join(router.candidates_)}); give a labelled set of the router's own models")
+                               f"({', '.join(router.candidates)}); give a labelled set of the router's own models")
     if sample < 1:
         raise RouterInputError(f"--sample must be at least 1, got {sample}")
     pick = np.sort(np.random.default_rng(seed).permutation(len(data))[:sample])
-    columns = [data.candidates.index(c) for c in router.candidates_]
-    part = data.subset(pick)
-    return LabelledSet(part.query_ids, part.queries, list(router.candidates_), part.quality[:, columns], part.cost[:, columns],
-                       part.categories, part.input_tokens, None if part.output_tokens is None else part.output_tokens[:, columns],
-                       part.source)
+    return data.subset(pick).models(router.candidates)
 
 
 def _entry(folder: Path, file: str) -> dict:
@@ -209,7 +202,7 @@ def export_onnx(folder: str | Path, int8: bool = False, data: LabelledSet | str 
     if int8 and data is None:
         raise RouterInputError("--int8 needs --data FILE: labelled queries of this router's models, to check int8 decisions against fp32")
     if isinstance(data, (str, Path)):
-        data = load_labelled(data, router.catalog_, missing="drop")
+        data = load_labelled(data, router.catalog, missing="drop")
     checked = gate_sample(router, data, sample, seed) if int8 else None
     staging = staging_folder(folder)
     refusal = None

@@ -1,10 +1,12 @@
-"""λ policies: turn per-query scores into a decision. Pure numpy over cached score arrays, never re-encodes.
+"""The one decision path: a `Policy` turns predicted quality and cost into choices at a given λ.
 
-λ in [0, 1]: 0 puts quality first, 1 puts cost first (DESIGN.md §3).
+λ in [0, 1]: 0 puts quality first, 1 puts cost first. Pure numpy over cached score arrays, never re-encodes.
+Everything that decides (Router.route/sweep, evaluate's curves, schedule replay and budget fits, the dashboard)
+takes a Policy, so the same scores, λ and policy give the same decision everywhere.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -62,6 +64,57 @@ class CostScale:
             if jump < best_jump - 1e-9:
                 best_weight, best_jump = float(weight), jump
         return CostScale(self.log_min, self.log_max, best_weight)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A decision rule: `name` (linear, paper, exponential), the cost scale κ, α and τ. Get one from `router.policy()`.
+
+    Methods take predicted USD cost and normalise it here, so no caller keeps a normalised copy that could disagree.
+    """
+
+    cost_scale: CostScale
+    name: str = "linear"
+    alpha: float = 5.0  # decay rate of the `exponential` policy
+    tau: float = 0.05  # soft routing: merge weights softmax(u / τ) over the top k
+
+    def __post_init__(self):
+        if self.name not in POLICIES:
+            raise RouterInputError(f"unknown policy {self.name!r}; choose one of {', '.join(POLICIES)}")
+        if not self.tau > 0:
+            raise RouterInputError(f"soft-routing temperature tau must be > 0, got {self.tau}")
+        if not self.alpha >= 0:
+            raise RouterInputError(f"exponential policy alpha must be >= 0, got {self.alpha}")
+
+    def normalised_cost(self, cost: np.ndarray) -> np.ndarray:
+        """(Q, M) USD -> the cost term the policy subtracts.
+
+        The comparison policies were written for cost on a [0, 1] scale, so for them the even-steps weight κ is undone.
+        """
+        scale = self.cost_scale if self.name == "linear" else replace(self.cost_scale, weight=1.0)
+        return scale.normalise(cost)
+
+    def utilities(self, quality: np.ndarray, cost: np.ndarray, lam: float, weights: np.ndarray | None = None) -> np.ndarray:
+        """(Q, M) utility per candidate, higher is better. `weights` (attention) only for the `paper` policy."""
+        return utilities(quality, self.normalised_cost(cost), lam, self.name, weights, self.alpha)
+
+    def choose(self, quality: np.ndarray, cost: np.ndarray, lam: float, weights: np.ndarray | None = None) -> np.ndarray:
+        """(Q,) index of each query's candidate at λ; exact ties go to the cheaper one."""
+        norm = self.normalised_cost(cost)
+        return hard_choice(utilities(quality, norm, lam, self.name, weights, self.alpha), norm)
+
+    def choose_each(self, quality: np.ndarray, cost: np.ndarray, lams, weights: np.ndarray | None = None) -> np.ndarray:
+        """(T, Q) choices for every λ in `lams`, normalising cost once (the sweep's fast path)."""
+        norm = self.normalised_cost(cost)
+        lams = np.atleast_1d(np.asarray(lams, dtype=float))
+        if lams.size == 0:
+            raise RouterInputError("the λ grid (lams) is empty; give at least one λ in [0, 1]")
+        return np.stack([hard_choice(utilities(quality, norm, lam, self.name, weights, self.alpha), norm) for lam in lams])
+
+    def top_k(self, quality: np.ndarray, cost: np.ndarray, lam: float, k: int,
+              weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Soft routing: the k best candidates per query (Q, k), best first, and their merge weights (Q, k)."""
+        return soft_top_k(self.utilities(quality, cost, lam, weights), k, self.tau)
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -1,11 +1,13 @@
 """Trains the default router that ships in sample_data/router (the dashboard loads it at start)."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from .config import RouterConfig
 from .data import load_catalog, load_labelled
-from .router import Router, labelled_digest
+from .fitting import labelled_digest
+from .router import Router
 
 SPLIT_SEED = 0  # the same split `python -m router_core evaluate` makes by default, so its test part stays unseen
 TEST_FRACTION = 0.2
@@ -17,7 +19,8 @@ def train_default_router(sample_dir: Path, seed: int = 0, config: RouterConfig |
     catalog = load_catalog(sample_dir / "catalog.csv")
     data = load_labelled(sample_dir / "labelled.csv", catalog)
     train, _ = data.split(TEST_FRACTION, SPLIT_SEED)
-    router = Router(config or RouterConfig(seed=seed)).fit(train, catalog, encoder=encoder)
-    router.training_["held_out"] = {"test_fraction": TEST_FRACTION, "split_seed": SPLIT_SEED, "full_data_digest": labelled_digest(data)}
+    router = Router(config or RouterConfig.of(seed=seed)).fit(train, catalog, encoder=encoder)
+    held_out = {"test_fraction": TEST_FRACTION, "split_seed": SPLIT_SEED, "full_data_digest": labelled_digest(data)}
+    router = router.with_parts(record=dataclasses.replace(router.training, held_out=held_out))
     router.save(sample_dir / "router")
     return router

@@ -1,6 +1,6 @@
 """Scorers: the one place where query texts become the router's raw per-query numbers, with torch or ONNX Runtime.
 
-`Router._raw_scores` calls `scorer.score(texts)` and does everything after it (caching, post-processing, pricing,
+`ScoringPipeline.raw` (scoring.py) calls `scorer.score(texts)` and does everything after it (caching, post-processing, pricing,
 policies) the same way for every backend, so a backend changes how fast the numbers come, never what they mean.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .config import RouterConfig
+from .config import TrainingConfig
 
 
 @dataclass
@@ -24,22 +24,17 @@ class TrainingTargets:
 
 
 def routing_loss(outputs: dict, quality: torch.Tensor, cost: torch.Tensor, cost_norm: torch.Tensor,
-                 config: RouterConfig, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
+                 config: TrainingConfig, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
     """Quality + cost prediction loss, plus the routing terms on the attention weights (DESIGN.md §2)."""
     quality_loss = nn.functional.binary_cross_entropy_with_logits(outputs["quality_logit"], quality)
     cost_loss = nn.functional.smooth_l1_loss(outputs["cost"], cost)
     weights = outputs["weights"].clamp(min=1e-9)  # (B, M)
     target = torch.softmax(quality / config.routing_temperature, dim=1)  # the best candidates, softly
     route_loss = -(target * weights.log()).sum(dim=1).mean()
-    # Listwise: the predicted qualities should order the candidates as the labels do; what decides a route
-    # is the difference between candidates, which plain per-candidate regression does not target.
-    predicted = torch.sigmoid(outputs["quality_logit"])
-    rank_loss = -(target * torch.log_softmax(predicted / config.routing_temperature, dim=1)).sum(dim=1).mean()
     lam = torch.rand((), generator=generator)  # the cost-aware term should hold across the whole λ range
     cost_aware = -(weights * (quality - lam * cost_norm)).sum(dim=1).mean()
     total = (config.quality_loss_weight * quality_loss + config.cost_loss_weight * cost_loss
-             + config.routing_loss_weight * route_loss + config.cost_aware_weight * cost_aware
-             + config.ranking_loss_weight * rank_loss)
+             + config.routing_loss_weight * route_loss + config.cost_aware_weight * cost_aware)
     return total, {"quality": quality_loss.item(), "cost": cost_loss.item(), "routing": route_loss.item()}
 
 
@@ -61,7 +56,7 @@ def length_bucketed(order: np.ndarray, lengths: np.ndarray, batch_size: int, rng
 
 def train_net(net: nn.Module, batch_inputs: Callable[[np.ndarray], tuple[torch.Tensor, torch.Tensor]],
               targets: TrainingTargets, train_index: np.ndarray, validation_index: np.ndarray,
-              config: RouterConfig, extra_params: list[nn.Parameter] | None = None,
+              config: TrainingConfig, extra_params: list[nn.Parameter] | None = None,
               trainable: list[nn.Parameter] | None = None, progress: Callable[[int, int, dict], None] | None = None,
               show_bar: bool = True, lengths: np.ndarray | None = None, extra_modules: list[nn.Module] = ()) -> dict:
     """Train with Adam, early-stopped on validation loss; the best epoch's weights are restored.
@@ -99,7 +94,7 @@ def train_net(net: nn.Module, batch_inputs: Callable[[np.ndarray], tuple[torch.T
                 states, mask = batch_inputs(idx)
                 loss, parts = routing_loss(net(states, mask), *(tensors[n][idx] for n in ("quality", "cost", "cost_norm")),
                                            config, torch.Generator().manual_seed(0))
-                total += (parts["quality"] if config.early_stop_on == "quality" else loss.item()) * len(idx)
+                total += parts["quality"] * len(idx)
                 count += len(idx)
         return total / max(count, 1)
 

@@ -9,8 +9,9 @@ from router_core.baselines import (BASELINES, Baseline, CallEveryBaseline, Clust
                                    MatrixFactorisationBaseline, PredictiveBaseline, baseline_names, make_baseline,
                                    run_baselines)
 from router_core.errors import RouterInputError
-from router_core.evaluate import RoutingData, category_breakdown, compare, curve_from_scores, default_lams
-from router_core.policy import CostScale
+from router_core.data import LabelledSet
+from router_core.evaluate import category_breakdown, compare, curve_from_scores, default_lams
+from router_core.policy import CostScale, Policy
 
 CANDIDATES = ["budget", "mid", "premium"]
 PRICE_IN = np.array([0.1, 0.5, 2.5])  # USD per 1M tokens
@@ -22,7 +23,7 @@ SKILL = np.array([[0.85, 0.87, 0.88],
 PREDICTIVE = ["knn", "mlp", "linear", "mf", "cluster", "classifier", "task-type"]
 
 
-def make_data(n_queries: int, seed: int, candidates=CANDIDATES, skill=SKILL) -> RoutingData:
+def make_data(n_queries: int, seed: int, candidates=CANDIDATES, skill=SKILL) -> LabelledSet:
     rng = np.random.default_rng(seed)
     centres = np.random.default_rng(123).normal(size=(len(skill), 12)) * 3  # shared by train and test
     cluster = rng.integers(0, len(skill), n_queries)  # (Q,)
@@ -33,13 +34,13 @@ def make_data(n_queries: int, seed: int, candidates=CANDIDATES, skill=SKILL) -> 
     m = len(candidates)
     cost = (input_tokens[:, None] * PRICE_IN[:m] + output_tokens * PRICE_OUT[:m]) / 1e6  # (Q, M) USD
     categories = np.array(["chit-chat", "maths", "coding"])[cluster]
-    return RoutingData(features, quality, cost, candidates, categories, input_tokens, output_tokens)
+    return LabelledSet.from_arrays(features, quality, cost, candidates, categories, input_tokens, output_tokens)
 
 
 @pytest.fixture(scope="module")
 def split():
     train, test = make_data(600, seed=1), make_data(300, seed=2)
-    return train, test, CostScale.from_costs(train.cost)
+    return train, test, Policy(CostScale.from_costs(train.cost))
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +122,8 @@ def test_call_every_is_one_estimated_point_priced_with_the_merge_call(split, cur
 
 def test_call_every_without_token_counts_charges_one_typical_merge_call(split):
     train, test, cost_scale = split
-    bare_train = RoutingData(train.features, train.quality, train.cost, CANDIDATES)
-    bare_test = RoutingData(test.features, test.quality, test.cost, CANDIDATES)
+    bare_train = LabelledSet.from_arrays(train.features, train.quality, train.cost, CANDIDATES)
+    bare_test = LabelledSet.from_arrays(test.features, test.quality, test.cost, CANDIDATES)
     curve = CallEveryBaseline().fit(bare_train).curve(bare_test, default_lams(), cost_scale)
     assert curve["cost"].iloc[0] == pytest.approx(test.cost.sum(axis=1).mean() + train.cost[:, 2].mean())
 
@@ -145,7 +146,7 @@ def test_task_type_predicts_each_types_means_and_without_types_the_overall_means
         # the clusters are far apart, so the type is recognised; 10 pseudo-queries at the mean barely move ~200 rows
         np.testing.assert_allclose(quality[rows].mean(axis=0), SKILL[j], atol=0.03)
         np.testing.assert_allclose(cost[rows].mean(axis=0), train.cost[train.categories == category].mean(axis=0), rtol=0.02)
-    untyped = RoutingData(train.features, train.quality, train.cost, train.candidates)
+    untyped = LabelledSet.from_arrays(train.features, train.quality, train.cost, train.candidates)
     quality, cost = make_baseline("task-type").fit(untyped).predict_quality_cost(test.features[:5])
     np.testing.assert_allclose(quality, np.tile(train.quality.mean(axis=0), (5, 1)))
     np.testing.assert_allclose(cost, np.tile(train.cost.mean(axis=0), (5, 1)))
@@ -163,7 +164,7 @@ def test_classifier_gives_never_best_candidates_zero_probability():
 def test_compare_adds_routellm_metrics_for_two_candidates():
     pair = {"candidates": CANDIDATES[:2], "skill": SKILL[:, :2]}  # mid is better than budget everywhere
     train, test = make_data(300, seed=6, **pair), make_data(200, seed=7, **pair)
-    cost_scale = CostScale.from_costs(train.cost)
+    cost_scale = Policy(CostScale.from_costs(train.cost))
     table = compare(run_baselines(train, test, default_lams(), cost_scale, names=["single", "random", "oracle", "call-every"]), test)
     assert {"apgr", "cpt50", "cpt80", "calls_at_95pct", "estimate"} <= set(table.columns)
     assert table.loc["random", "apgr"] == pytest.approx(0.5)
@@ -189,14 +190,14 @@ def test_curve_from_scores_and_category_breakdown(split):
     np.testing.assert_allclose(shares, 1.0)
 
 
-def test_routing_data_validates_and_subsets(split):
+def test_labelled_set_from_arrays_validates_and_subsets(split):
     test = split[1]
     with pytest.raises(RouterInputError, match="quality has shape"):
-        RoutingData(test.features, test.quality[:, :2], test.cost, CANDIDATES)
+        LabelledSet.from_arrays(test.features, test.quality[:, :2], test.cost, CANDIDATES)
     with pytest.raises(RouterInputError, match="quality at query 0"):
-        RoutingData(test.features, test.quality + 2, test.cost, CANDIDATES)
+        LabelledSet.from_arrays(test.features, test.quality + 2, test.cost, CANDIDATES)
     with pytest.raises(RouterInputError, match="output_tokens"):
-        RoutingData(test.features, test.quality, test.cost, CANDIDATES, output_tokens=test.output_tokens[:, :1])
+        LabelledSet.from_arrays(test.features, test.quality, test.cost, CANDIDATES, output_tokens=test.output_tokens[:, :1])
     part = test.subset(np.arange(10))
     assert part.n_queries == 10 and part.categories.shape == (10,) and part.output_tokens.shape == (10, 3)
 

@@ -75,3 +75,41 @@ def test_soft_routing_costs_k_calls_plus_the_aggregator():
     assert low[0] == pytest.approx(0.825) and high[0] == pytest.approx(0.9)
     single = soft_cost(cost, indices[:, :1], np.array([100.0]), np.array([[300.0, 200.0, 100.0]]), 5.0, 15.0, 250)
     assert single[0] == pytest.approx(3.0e-3)  # k = 1: nothing to merge, no aggregator call
+
+
+def test_policy_chooses_as_the_kernels_do_and_undoes_kappa_for_comparison_policies(scores):
+    from dataclasses import replace
+
+    from router_core.policy import Policy
+
+    quality, cost, scale = scores
+    spread = replace(scale, weight=0.2)  # κ as training fits it
+    linear = Policy(spread)
+    norm = spread.normalise(cost)
+    for lam in (0.0, 0.3, 1.0):
+        assert (linear.choose(quality, cost, lam) == hard_choice(utilities(quality, norm, lam), norm)).all()
+    np.testing.assert_array_equal(linear.choose_each(quality, cost, [0.0, 0.3, 1.0]),
+                                  np.stack([linear.choose(quality, cost, lam) for lam in (0.0, 0.3, 1.0)]))
+    # exponential and paper were written for cost on [0, 1]: κ does not change their decisions
+    unit = scale.normalise(cost)
+    exponential = Policy(spread, "exponential", alpha=5.0)
+    expected = hard_choice(utilities(quality, unit, 0.5, "exponential", alpha=5.0), unit)
+    assert (exponential.choose(quality, cost, 0.5) == expected).all()
+    assert not (exponential.choose(quality, cost, 0.5) == linear.choose(quality, cost, 0.5)).all()
+
+
+def test_policy_top_k_uses_its_own_temperature_and_refuses_bad_settings(scores):
+    from router_core.policy import Policy
+
+    quality, cost, scale = scores
+    sharp, flat = Policy(scale, tau=0.01), Policy(scale, tau=10.0)
+    i_sharp, w_sharp = sharp.top_k(quality, cost, 0.2, k=2)
+    i_flat, w_flat = flat.top_k(quality, cost, 0.2, k=2)
+    assert (i_sharp == i_flat).all()  # the same two candidates, merged with different weights
+    assert w_sharp[:, 0].mean() > w_flat[:, 0].mean() > 0.5
+    with pytest.raises(RouterInputError, match="unknown policy 'greedy'"):
+        Policy(scale, "greedy")
+    with pytest.raises(RouterInputError, match="tau must be > 0"):
+        Policy(scale, tau=0.0)
+    with pytest.raises(RouterInputError, match=r"must be in \[0, 1\]"):
+        Policy(scale).choose(quality, cost, -0.1)

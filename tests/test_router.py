@@ -20,7 +20,7 @@ def trained(tiny_encoder, tmp_path_factory):
 
     catalog = Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
     data = labelled_from_frame(make_tiny_table(40), catalog)
-    router = Router(RouterConfig(epochs=40, seed=3)).fit(data, catalog, encoder=tiny_encoder, show_bar=False)
+    router = Router(RouterConfig.of(epochs=40, seed=3)).fit(data, catalog, encoder=tiny_encoder, show_bar=False)
     return router, data, catalog
 
 
@@ -32,8 +32,8 @@ def test_lam_zero_picks_highest_predicted_quality_and_lam_one_the_cheapest(train
     scores = router.scores(QUERIES)
     at_zero = [d.candidate for d in router.route(QUERIES, 0.0)]
     at_one = [d.candidate for d in router.route(QUERIES, 1.0)]
-    assert at_zero == [router.candidates_[j] for j in scores.quality.argmax(axis=1)]
-    assert at_one == [router.candidates_[j] for j in scores.cost.argmin(axis=1)]
+    assert at_zero == [router.candidates[j] for j in scores.quality.argmax(axis=1)]
+    assert at_one == [router.candidates[j] for j in scores.cost.argmin(axis=1)]
     assert set(at_one) == {"budget"}
 
 
@@ -49,7 +49,7 @@ def test_the_router_learned_that_hard_queries_need_the_premium_model(trained):
     router, data, _ = trained
     quality = router.scores(data.queries).quality
     hard = np.array([c == "hard" for c in data.categories])
-    budget = router.candidates_.index("budget")
+    budget = router.candidates.index("budget")
     assert quality[hard, budget].mean() < quality[~hard, budget].mean() - 0.2
 
 
@@ -69,13 +69,13 @@ def test_scores_are_cached_and_repricing_needs_no_retraining(trained):
     router, _, catalog = trained
     first = router.scores(QUERIES)
     calls = []
-    original = router.encoder_.token_states
-    router.encoder_.token_states = lambda *a, **k: calls.append(a) or original(*a, **k)
+    original = router.encoder.token_states
+    router.encoder.token_states = lambda *a, **k: calls.append(a) or original(*a, **k)
     try:
         again = router.scores(list(reversed(QUERIES)))
         cheaper = router.scores(QUERIES, catalog=catalog.with_prices("premium", output_usd_per_1m=1.5))
     finally:
-        router.encoder_.token_states = original
+        router.encoder.token_states = original
     assert calls == []  # every text was already scored
     np.testing.assert_allclose(again.quality[::-1], first.quality)
     np.testing.assert_array_less(cheaper.cost[:, 0], first.cost[:, 0])
@@ -93,7 +93,7 @@ def test_empty_query_and_bad_lam_are_input_errors(trained):
 def test_save_and_load_give_identical_decisions(trained, tiny_encoder, tmp_path):
     router, data, _ = trained
     router.save(tmp_path / "artifact")
-    assert sorted(p.name for p in (tmp_path / "artifact").iterdir()) == ["router.json", "router.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "artifact").iterdir()) == ["quality.safetensors", "router.json", "router.safetensors"]
     loaded = Router.load(tmp_path / "artifact", encoder=tiny_encoder)
     before, after = router.scores(data.queries), loaded.scores(data.queries)
     np.testing.assert_allclose(before.quality, after.quality, atol=1e-6)
@@ -101,7 +101,7 @@ def test_save_and_load_give_identical_decisions(trained, tiny_encoder, tmp_path)
     for lam in (0.0, 0.3, 1.0):
         assert [d.candidate for d in router.route(data.queries, lam)] == [d.candidate for d in loaded.route(data.queries, lam)]
     meta = json.loads((tmp_path / "artifact" / "router.json").read_text())
-    assert meta["format_version"] == 1 and meta["candidates"] == ["premium", "mid", "budget"]
+    assert meta["format_version"] == 2 and meta["pricing"]["candidates"] == ["premium", "mid", "budget"]
     assert meta["training"]["n_queries"] == 40 and meta["training"]["best_epoch"] >= 1
 
 
@@ -110,7 +110,7 @@ def test_saving_over_an_existing_artifact_replaces_it_whole(trained, tmp_path):
     (tmp_path / "artifact").mkdir()
     (tmp_path / "artifact" / "stale.txt").write_text("old")
     router.save(tmp_path / "artifact")
-    assert sorted(p.name for p in (tmp_path / "artifact").iterdir()) == ["router.json", "router.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "artifact").iterdir()) == ["quality.safetensors", "router.json", "router.safetensors"]
     assert [p.name for p in tmp_path.iterdir()] == ["artifact"]  # no temp folder left behind
 
 
@@ -132,6 +132,13 @@ def test_damaged_artifacts_are_refused_with_the_reason(trained, tiny_encoder, tm
     (folder / "router.json").write_text("{not json")
     with pytest.raises(RouterInputError, match="not valid JSON"):
         Router.load(folder, encoder=tiny_encoder)
+    router.save(folder)
+    quality = folder / "quality.safetensors"
+    damaged = bytearray(quality.read_bytes())
+    damaged[-10] ^= 0xFF
+    quality.write_bytes(bytes(damaged))
+    with pytest.raises(RouterInputError, match="quality.safetensors: digest does not match"):
+        Router.load(folder, encoder=tiny_encoder)
     with pytest.raises(RouterInputError, match="not a router artifact"):
         Router.load(tmp_path / "nowhere", encoder=tiny_encoder)
 
@@ -146,8 +153,8 @@ def test_fine_tuning_top_layers_changes_them_and_round_trips(tiny_bert_path, tmp
     encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
     before = {k: v.clone() for k, v in encoder.model.state_dict().items()}
     data = labelled_from_frame(make_tiny_table(20))
-    router = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, finetune_min_queries=0)).fit(data, encoder=encoder, show_bar=False)
-    after = router.encoder_.model.state_dict()
+    router = Router(RouterConfig.of(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, finetune_min_queries=0)).fit(data, encoder=encoder, show_bar=False)
+    after = router.encoder.model.state_dict()
     changed = {k for k in before if not np.allclose(before[k].numpy(), after[k].numpy())}
     assert changed and all(k.startswith("encoder.layer.1.") for k in changed)  # top layer only
     shared = encoder.model.state_dict()
@@ -155,7 +162,7 @@ def test_fine_tuning_top_layers_changes_them_and_round_trips(tiny_bert_path, tmp
     router.save(tmp_path / "tuned")
     loaded = Router.load(tmp_path / "tuned", encoder=Encoder.load(str(tiny_bert_path), max_tokens=32))
     np.testing.assert_allclose(router.scores(data.queries).quality, loaded.scores(data.queries).quality, atol=1e-5)
-    assert router.training_["finetuned_layers"] == 1
+    assert router.training.finetuned_layers == 1
 
 
 def test_too_few_queries_keep_the_encoder_frozen(tiny_bert_path):
@@ -168,13 +175,13 @@ def test_too_few_queries_keep_the_encoder_frozen(tiny_bert_path):
 
     encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
     data = labelled_from_frame(make_tiny_table(20))
-    assert RouterConfig().finetune_layers == 1 and RouterConfig().finetune_min_queries > len(data)
-    router = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3)).fit(data, encoder=encoder, show_bar=False)
-    assert router.training_["finetuned_layers"] == 0 and router.encoder_ is encoder and not router.encoder_state_
-    edge = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_min_queries=len(data))).fit(data, encoder=encoder, show_bar=False)
-    assert edge.training_["finetuned_layers"] == 1 and edge.encoder_.tuned and not encoder.tuned
+    assert RouterConfig().training.finetune_layers == 1 and RouterConfig().training.finetune_min_queries > len(data)
+    router = Router(RouterConfig.of(encoder=str(tiny_bert_path), epochs=3)).fit(data, encoder=encoder, show_bar=False)
+    assert router.training.finetuned_layers == 0 and router.encoder is encoder and not router.parts.pipeline.encoder_state
+    edge = Router(RouterConfig.of(encoder=str(tiny_bert_path), epochs=3, finetune_min_queries=len(data))).fit(data, encoder=encoder, show_bar=False)
+    assert edge.training.finetuned_layers == 1 and edge.encoder.tuned and not encoder.tuned
     with pytest.raises(RouterInputError, match="finetune_min_queries"):
-        RouterConfig(finetune_min_queries=-1)
+        RouterConfig.of(finetune_min_queries=-1)
 
 
 def test_tuned_layers_on_cached_lower_states_match_the_full_encoder(tiny_bert_path):
@@ -204,8 +211,6 @@ def test_adding_a_candidate_trains_only_its_own_rows(trained, tmp_path):
     import pandas as pd
 
     from router_core.catalog import Candidate
-    from router_core.extend import add_candidate
-
     router, data, _ = trained
     # "newbie": good on easy queries only, priced like the budget model
     hard = np.array([c == "hard" for c in data.categories])
@@ -213,46 +218,34 @@ def test_adding_a_candidate_trains_only_its_own_rows(trained, tmp_path):
                          "quality": np.where(hard, 0.1, 0.9), "input_tokens": data.input_tokens, "output_tokens": 150})
     entry = Candidate("newbie", "x/newbie", 0.1, 0.2, 150)
     samples = labelled_from_frame(rows, __import__("router_core.catalog", fromlist=["Catalog"]).Catalog((entry,)))
-    before = {k: v.clone() for k, v in router.net_.state_dict().items()}
-    extended = add_candidate(router, samples, entry, epochs=200)
-    assert extended.candidates_ == ["premium", "mid", "budget", "newbie"]
-    for key, value in router.net_.state_dict().items():  # the original router is untouched
+    before = {k: v.clone() for k, v in router.parts.pipeline.net.state_dict().items()}
+    extended = router.with_candidate(samples, entry, epochs=200)
+    assert extended.candidates == ["premium", "mid", "budget", "newbie"]
+    for key, value in router.parts.pipeline.net.state_dict().items():  # the original router is untouched
         assert torch_equal(value, before[key])
     per_candidate = ("candidate_embeddings", "candidate_readout", "candidate_bias")
-    shared = {k: v for k, v in extended.net_.state_dict().items() if k not in per_candidate}
+    new_net = extended.parts.pipeline.net
+    shared = {k: v for k, v in new_net.state_dict().items() if k not in per_candidate}
     assert all(torch_equal(v, before[k]) for k, v in shared.items())
     for name in per_candidate:  # existing candidates' rows untouched, one new row each
-        assert torch_equal(getattr(extended.net_, name)[:3], before[name]) and getattr(extended.net_, name).shape[0] == 4
+        assert torch_equal(getattr(new_net, name)[:3], before[name]) and getattr(new_net, name).shape[0] == 4
     quality = extended.scores(data.queries).quality[:, 3]
     assert quality[~hard].mean() > quality[hard].mean() + 0.25  # learned from 40 rows through one embedding row
-    assert extended.catalog_["newbie"].output_usd_per_1m == 0.2
-    if extended.blend_ is not None:  # its peer evidence survives a save and load
-        assert extended.blend_.has_peers
+    assert extended.catalog["newbie"].output_usd_per_1m == 0.2
+    assert extended.training.added[-1]["candidate"] == "newbie" and not router.training.added
+    if extended.parts.pipeline.quality is not None:  # its peer evidence survives a save and load
+        assert extended.parts.pipeline.quality.peer.columns.tolist() == [3]
         extended.save(tmp_path / "extended")
-        loaded = Router.load(tmp_path / "extended", encoder=router.encoder_)
+        loaded = Router.load(tmp_path / "extended", encoder=router.encoder)
         np.testing.assert_allclose(loaded.scores(data.queries[:8]).quality, extended.scores(data.queries[:8]).quality, atol=1e-5)
     with pytest.raises(RouterInputError, match="already a candidate"):
-        add_candidate(extended, samples, entry)
+        extended.with_candidate(samples, entry)
 
 
 def torch_equal(a, b):
     import torch
 
     return torch.equal(a.detach(), b.detach())
-
-
-def test_listwise_ranking_loss_is_a_working_lever(tiny_encoder):
-    import sys
-
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-    from conftest import make_tiny_table
-
-    data = labelled_from_frame(make_tiny_table(30))
-    # blend off: this is about the network's own predictions, which the blend may shrink away on a tiny set
-    plain = Router(RouterConfig(epochs=8, seed=1, blend=False)).fit(data, encoder=tiny_encoder, show_bar=False)
-    ranked = Router(RouterConfig(epochs=8, seed=1, blend=False, ranking_loss_weight=2.0)).fit(data, encoder=tiny_encoder, show_bar=False)
-    a, b = plain.scores(data.queries).quality, ranked.scores(data.queries).quality
-    assert np.isfinite(b).all() and not np.allclose(a, b)
 
 
 def test_tuning_reuses_lower_states_and_primes_the_tuned_states(tiny_bert_path):
@@ -266,15 +259,15 @@ def test_tuning_reuses_lower_states_and_primes_the_tuned_states(tiny_bert_path):
 
     encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
     data = labelled_from_frame(make_tiny_table(20))
-    config = RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, finetune_min_queries=0, learning_rate=1e-2)
+    config = RouterConfig.of(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, finetune_min_queries=0, learning_rate=1e-2)
     router = Router(config).fit(data, encoder=encoder, show_bar=False)
     shared = len(encoder._lower_cache)
     assert shared == len(set(data.queries))
     second = Router(config).fit(data, encoder=encoder, show_bar=False)  # its copy shares the lower states
-    assert len(encoder._lower_cache) == shared and second.encoder_._lower_cache is encoder._lower_cache
-    primed = [router.encoder_._cache[__import__("router_core.encoder", fromlist=["text_key"]).text_key(q)] for q in data.queries[:5]]
-    router.encoder_.clear_cache()
-    fresh = router.encoder_.token_states(data.queries[:5])  # a full forward through the tuned encoder
+    assert len(encoder._lower_cache) == shared and second.encoder._lower_cache is encoder._lower_cache
+    primed = [router.encoder._cache[__import__("router_core.encoder", fromlist=["text_key"]).text_key(q)] for q in data.queries[:5]]
+    router.encoder.clear_cache()
+    fresh = router.encoder.token_states(data.queries[:5])  # a full forward through the tuned encoder
     for a, b in zip(primed, fresh):
         np.testing.assert_allclose(a, b, atol=1e-5)
     frozen = encoder.token_states(data.queries[:5])
@@ -294,52 +287,73 @@ def test_a_tuned_encoder_is_never_the_base_of_a_new_router_nor_the_baselines_fea
     stock = Encoder.load(str(tiny_bert_path), max_tokens=32)
     data = labelled_from_frame(make_tiny_table(20))
     train, test = data.split(0.3, 0)
-    tuned = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, finetune_min_queries=0, learning_rate=1e-2)).fit(
+    tuned = Router(RouterConfig.of(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, finetune_min_queries=0, learning_rate=1e-2)).fit(
         train, encoder=stock, show_bar=False)
-    assert tuned.encoder_.tuned and not stock.tuned and tuned.encoder_.stock() is stock
-    frozen = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3)).fit(train, encoder=tuned.encoder_, show_bar=False)
-    assert frozen.encoder_ is stock
+    assert tuned.encoder.tuned and not stock.tuned and tuned.encoder.stock() is stock
+    frozen = Router(RouterConfig.of(encoder=str(tiny_bert_path), epochs=3)).fit(train, encoder=tuned.encoder, show_bar=False)
+    assert frozen.encoder is stock
     tuned.save(tmp_path / "tuned")
     loaded = Router.load(tmp_path / "tuned")
-    assert loaded.encoder_.tuned and not loaded.encoder_.stock().tuned
-    np.testing.assert_allclose(loaded.encoder_.stock().token_states(test.queries[:3])[0], stock.token_states(test.queries[:3])[0], atol=1e-5)
-    again = Router(RouterConfig(encoder=str(tiny_bert_path), epochs=3)).fit(train, encoder=loaded.encoder_, show_bar=False)
-    np.testing.assert_allclose(again.encoder_.token_states(test.queries[:2])[1], stock.token_states(test.queries[:2])[1], atol=1e-5)
+    assert loaded.encoder.tuned and not loaded.encoder.stock().tuned
+    np.testing.assert_allclose(loaded.encoder.stock().token_states(test.queries[:3])[0], stock.token_states(test.queries[:3])[0], atol=1e-5)
+    again = Router(RouterConfig.of(encoder=str(tiny_bert_path), epochs=3)).fit(train, encoder=loaded.encoder, show_bar=False)
+    np.testing.assert_allclose(again.encoder.token_states(test.queries[:2])[1], stock.token_states(test.queries[:2])[1], atol=1e-5)
     table, _ = compare_router(tuned, train, test, baselines=["knn"])
     features_from = {}
     import router_core.comparison as comparison
 
-    original = comparison.routing_data
-    comparison.routing_data = lambda data, encoder: features_from.setdefault(id(encoder), encoder) and original(data, encoder)
+    original = comparison.featurise
+    comparison.featurise = lambda data, encoder: features_from.setdefault(id(encoder), encoder) and original(data, encoder)
     try:
         compare_router(tuned, train, test, baselines=["knn"])
     finally:
-        comparison.routing_data = original
+        comparison.featurise = original
     assert list(features_from) == [id(stock)]  # the baselines' features: stock embeddings
     assert "knn" in table.index
 
 
-def test_task_type_evidence_is_saved_loaded_and_shown_in_the_blend_weights(trained, tiny_encoder, tmp_path):
+def test_task_type_evidence_is_saved_loaded_and_shown_in_the_quality_weights(trained, tiny_encoder, tmp_path):
     from dataclasses import replace
 
-    from router_core.blend import fit_task_types
+    from router_core.quality import TaskTypeEvidence
 
     router, data, _ = trained
-    typed = __import__("copy").copy(router)
-    types = fit_task_types(router.blend_.memory, data.categories, data.quality)
-    typed.blend_ = replace(router.blend_, **types, task_weight=1.0, net_weight=0.0, neighbour_weight=0.0, linear_weight=0.0)
-    typed._reset_cache()
-    typed.__dict__.pop("_router_id", None)
-    assert typed.blend_weights()["task_types"] == ["easy", "hard"] and typed.blend_weights()["task_type_weight"] == 1.0
-    assert typed.router_id != router.router_id
+    stage = router.parts.pipeline.quality
+    types = TaskTypeEvidence.fit(stage.neighbours.memory, data.categories, data.quality)
+    typed_stage = replace(stage, task_type=types, task_type_weight=1.0, network_weight=0.0, neighbour_weight=0.0, linear_weight=0.0)
+    typed = router.with_parts(pipeline=router.parts.pipeline.replaced(quality=typed_stage))
+    weights = typed.parts.pipeline.quality.weights()
+    assert weights["task_types"] == ["easy", "hard"] and weights["task_type_weight"] == 1.0
+    assert typed.id != router.id and router.parts.pipeline.quality is stage  # the original is untouched
     # easy queries: the budget model's type mean is high; hard ones: low (make_tiny_table's rates 0.85 and 0.3)
     hard = [q for q, c in zip(data.queries, data.categories) if c == "hard"][:3]
     easy = [q for q, c in zip(data.queries, data.categories) if c == "easy"][:3]
-    budget = router.candidates_.index("budget")
+    budget = router.candidates.index("budget")
     assert typed.scores(easy).quality[:, budget].min() > typed.scores(hard).quality[:, budget].max() + 0.1
     typed.save(tmp_path / "typed")
     loaded = Router.load(tmp_path / "typed", encoder=tiny_encoder)
     np.testing.assert_allclose(loaded.scores(data.queries).quality, typed.scores(data.queries).quality, atol=1e-6)
-    assert loaded.blend_weights() == typed.blend_weights()
-    plain = json.loads((tmp_path / "typed" / "router.json").read_text())["blend"]
-    assert plain["task_types"] == ["easy", "hard"]
+    assert loaded.parts.pipeline.quality.weights() == weights and loaded.id == typed.id
+    recorded = json.loads((tmp_path / "typed" / "router.json").read_text())["quality"]
+    assert recorded["task_types"] == ["easy", "hard"]
+
+
+def test_a_version_1_artifact_is_refused_with_the_way_to_convert_it(trained, tmp_path):
+    router, _, _ = trained
+    router.save(tmp_path / "r")
+    meta_path = tmp_path / "r" / "router.json"
+    meta = json.loads(meta_path.read_text())
+    meta["format_version"] = 1
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(RouterInputError, match="upgrade --router"):
+        Router.load(tmp_path / "r")
+
+
+def test_the_bundled_sample_router_loads_in_the_current_format():
+    from pathlib import Path
+
+    from router_core.artifact import FORMAT_VERSION, read_meta
+
+    folder = Path(__file__).resolve().parent.parent / "sample_data" / "router"
+    meta = read_meta(folder)
+    assert meta["format_version"] == FORMAT_VERSION and meta["quality"]["sha256"]

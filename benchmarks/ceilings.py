@@ -17,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import RidgeCV
 
-from .baselines import PredictiveBaseline
-from .errors import RouterInputError
-from .evaluate import RoutingData, curve_from_scores
+from router_core.baselines import PredictiveBaseline
+from router_core.data import LabelledSet
+from router_core.errors import RouterInputError
+from router_core.evaluate import curve_from_scores
 
 RESIDUAL_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0)
 
@@ -35,7 +36,7 @@ def _lookup(means: dict[str, np.ndarray], categories: np.ndarray, fallback: np.n
     return np.stack([means.get(str(c), fallback) for c in categories])
 
 
-def _categories(data: RoutingData, who: str) -> np.ndarray:
+def _categories(data: LabelledSet, who: str) -> np.ndarray:
     if data.categories is None:
         raise RouterInputError(f"{who} needs a `category` column in both the training and the test set")
     return data.categories
@@ -55,15 +56,15 @@ class CategoryKnown(PredictiveBaseline):
     def predict_quality_cost(self, features):
         raise RouterInputError(f"{self.name} reads the test set's categories; use curve(test, ...)")
 
-    def known(self, test: RoutingData) -> tuple[np.ndarray, np.ndarray]:
+    def known(self, test: LabelledSet) -> tuple[np.ndarray, np.ndarray]:
         categories = _categories(test, self.name)
         return (_lookup(self.quality_means_, categories, self.mean_quality_),
                 _lookup(self.cost_means_, categories, self.mean_cost_))
 
-    def curve(self, test, lams, cost_scale):
+    def curve(self, test, lams, policy):
         self._check_test(test)
         quality, cost = self.known(test)
-        return curve_from_scores(quality, cost, test, lams, cost_scale)
+        return curve_from_scores(quality, cost, test, lams, policy)
 
 
 class CategoryKnownResidual(CategoryKnown):
@@ -75,11 +76,11 @@ class CategoryKnownResidual(CategoryKnown):
         self.residual_ = RidgeCV(alphas=RESIDUAL_ALPHAS).fit(train.features, residual)
         return self
 
-    def curve(self, test, lams, cost_scale):
+    def curve(self, test, lams, policy):
         self._check_test(test)
         quality, cost = self.known(test)
         quality = np.clip(quality + self.residual_.predict(test.features).reshape(quality.shape), 0.0, 1.0)
-        return curve_from_scores(quality, cost, test, lams, cost_scale)
+        return curve_from_scores(quality, cost, test, lams, policy)
 
 
 class CategoryOracle(CategoryKnown):
@@ -93,9 +94,9 @@ class CategoryOracle(CategoryKnown):
         categories = _categories(test, self.name)
         return _lookup(category_means(categories, test.cost), categories, self.mean_cost_)
 
-    def curve(self, test, lams, cost_scale):
+    def curve(self, test, lams, policy):
         self._check_test(test)
-        return curve_from_scores(self.oracle_quality(test), self.oracle_cost(test), test, lams, cost_scale)
+        return curve_from_scores(self.oracle_quality(test), self.oracle_cost(test), test, lams, policy)
 
 
 class CategoryOracleTrueCost(CategoryOracle):
@@ -108,6 +109,6 @@ class CategoryOracleTrueCost(CategoryOracle):
 CEILINGS = {cls.name: cls for cls in (CategoryKnown, CategoryKnownResidual, CategoryOracle, CategoryOracleTrueCost)}
 
 
-def run_ceilings(train: RoutingData, test: RoutingData, lams, cost_scale) -> dict:
+def run_ceilings(train: LabelledSet, test: LabelledSet, lams, policy) -> dict:
     """Each reference router's measured λ curve on `test` (see the module docstring)."""
-    return {name: cls().fit(train).curve(test, lams, cost_scale) for name, cls in CEILINGS.items()}
+    return {name: cls().fit(train).curve(test, lams, policy) for name, cls in CEILINGS.items()}

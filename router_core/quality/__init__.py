@@ -1,0 +1,13 @@
+"""The quality-evidence stage: what a router finally predicts for each model's quality on a query.
+
+Sources, one module each: the cross-attention network (its quality head, computed by the scorer), neighbours
+(nearest labelled training queries), linear (ridge on the sentence embedding), task type (per-type means, the type
+predicted from text), each model's prior, and peer evidence for a model added later. `stage.QualityStage` mixes them;
+`fit.fit_quality_stage` chooses the mix on the router's validation split.
+"""
+from .fit import fit_quality_stage
+from .neighbours import as_memory, unit_rows
+from .stage import QualityStage
+from .task_type import TaskTypeEvidence, task_type_probabilities
+
+__all__ = ["QualityStage", "TaskTypeEvidence", "as_memory", "fit_quality_stage", "task_type_probabilities", "unit_rows"]
