@@ -5,7 +5,7 @@
 
 Reads ../shared/data at run time (never copied into the repo). One 80/20 split by query (--seed). A router trained on
 all models is the reference. For each held-out model: a router is trained on the other models only, then the
-held-out model is added with `router_core.extend.add_candidate` from N labelled training queries (only its capability
+held-out model is added with `Router.with_candidate` from N labelled training queries (only its capability
 embedding, read-out row and bias are trained; every other weight is frozen). Every router is measured on the same
 held-out queries with all models: AIQ of the measured (not predicted) quality/cost curve.
 
@@ -25,24 +25,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from results_io import Table, command_line, write_result
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent  # the data folder defaults to ROOT/../shared/data
 
-from router_core.comparison import routing_data  # noqa: E402
+from router_core.comparison import featurise  # noqa: E402
 from router_core.config import RouterConfig  # noqa: E402
 from router_core.data import load_labelled  # noqa: E402
 from router_core.encoder import Encoder  # noqa: E402
 from router_core.evaluate import compare, curve_from_scores, default_lams  # noqa: E402
-from router_core.extend import add_candidate  # noqa: E402
 from router_core.router import Router  # noqa: E402
 
 
 def measured_aiq(router: Router, test, test_data) -> float:
     """AIQ on `test` with the router's columns put in the test set's model order."""
     scores = router.scores(test.queries)
-    order = [router.candidates_.index(c) for c in test.candidates]
-    curve = curve_from_scores(scores.quality[:, order], scores.cost[:, order], test_data, default_lams(201), router.cost_scale_)
+    order = [router.candidates.index(c) for c in test.candidates]
+    curve = curve_from_scores(scores.quality[:, order], scores.cost[:, order], test_data, default_lams(201), router.policy())
     return float(compare({"router": curve}, test_data).loc["router", "aiq"])
 
 
@@ -100,8 +99,8 @@ def main() -> int:
     data = load_labelled(path, missing="drop")
     train, test = data.split(0.2, args.seed)
     encoder.token_states(data.queries)
-    test_data = routing_data(test, encoder)
-    config = RouterConfig(seed=args.seed)
+    test_data = featurise(test, encoder)
+    config = RouterConfig.of(seed=args.seed)
     full = Router(config).fit(train, encoder=encoder, show_bar=False)
     full_aiq = measured_aiq(full, test, test_data)
     progress(f"full retraining fitted: AIQ {full_aiq:.4f}", started)
@@ -116,7 +115,7 @@ def main() -> int:
             pool = sample_order(len(train), args.seed, draw)
             for n in sizes:
                 samples = train.subset(np.sort(pool[:n])).models([name])
-                aiq = measured_aiq(add_candidate(base, samples, seed=args.seed), test, test_data)
+                aiq = measured_aiq(base.with_candidate(samples, seed=args.seed), test, test_data)
                 rows.append({"held-out model": name, "N": n, "draw": draw, "AIQ": aiq, "share": aiq / full_aiq})
     print(f"\n## {args.set}: {len(data)} queries × {len(data.candidates)} models; train {len(train)} / test {len(test)} "
           f"(split seed {args.seed}); {args.draws} sample draws per size; {time.perf_counter() - started:.0f} s")
@@ -126,9 +125,23 @@ def main() -> int:
     stats = draw_stats(pd.DataFrame(rows))
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         print(summarise(stats, sizes).to_string())
+    notes = [f"full retraining on all {len(data.candidates)} models: AIQ {full_aiq:.4f} (measured on the test queries)"]
+    headline = {"set": args.set, "split seed": args.seed, "full retraining AIQ": full_aiq}
     if 100 in sizes:
         shares = stats.xs(100, level="N")["share"]
-        print(f"within 2% of full retraining at 100 queries (mean over draws): {int((shares >= 0.98).sum())} of {len(shares)}")
+        within = f"within 2% of full retraining at 100 queries (mean over draws): {int((shares >= 0.98).sum())} of {len(shares)}"
+        print(within)
+        notes.append(within)
+        headline.update({f"share at +100, {model}": share for model, share in shares.items()})
+    # The same table with numbers, not text: AIQ (mean over draws), mean share of full retraining, worst draw's share.
+    wide = pd.DataFrame({f"{column} +{n}": stats.xs(n, level="N")[key]
+                         for n in sizes for column, key in (("AIQ", "aiq"), ("share", "share"), ("worst", "worst"))})
+    write_result(f"add_model-{args.set}-seed{args.seed}", command_line(),
+                 [Table(f"{args.set}: {len(data)} queries × {len(data.candidates)} models; train {len(train)} / test "
+                        f"{len(test)} (split seed {args.seed}); {args.draws} sample draws per size. The model added to a "
+                        "router trained without it, from N labelled queries: AIQ (mean over draws), its share of full "
+                        "retraining's AIQ (mean) and the worst draw's share", wide.rename_axis("held-out model"))],
+                 notes=notes, seconds=time.perf_counter() - started, summary=headline)
     return 0
 
 

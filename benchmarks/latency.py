@@ -26,8 +26,7 @@ import time
 from pathlib import Path
 
 STARTED = time.perf_counter()  # cold start counts from here: before torch, transformers or onnxruntime are imported
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent  # sample_data/ and dashboard.py are found from here
 
 VARIANTS = {"torch fp32": "torch", "ONNX fp32": "onnx-fp32", "ONNX int8": "onnx-int8"}
 SHORT_QUERY = "Write a Python function that merges two sorted lists into one sorted list and explain its time complexity briefly"
@@ -81,12 +80,13 @@ def child(args) -> dict:
     from router_core.router import Router
 
     router = Router.load(args.folder, backend=args.backend, threads=args.threads)
-    router.memory_cache_size = 0  # every call encodes: the figures measure real work, not cache hits
+    policy = router.policy()
+    router.parts.pipeline.memory_cache_size = 0  # every call encodes: the figures measure real work, not cache hits
     router.route(SHORT_QUERY, 0.3)
     result = {"cold_start_s": time.perf_counter() - STARTED}
 
     def one_call(query: str) -> float:
-        router.encoder_.clear_cache()  # the torch encoder keeps token states of its own; outside the timed region
+        router.encoder.clear_cache()  # the torch encoder keeps token states of its own; outside the timed region
         started = time.perf_counter()
         router.route(query, 0.3)
         return time.perf_counter() - started
@@ -110,21 +110,21 @@ def child(args) -> dict:
         rates = []
         for start in range(0, 64 * args.repeats * 4, 64):
             batch = texts[start:start + 64]
-            router.encoder_.clear_cache()
+            router.encoder.clear_cache()
             started = time.perf_counter()
             scores = router.scores(batch)
-            router.choices(scores, 0.3)
+            policy.choose(scores.quality, scores.cost, 0.3, scores.weights)
             rates.append(len(batch) / (time.perf_counter() - started))
         return statistics.median(rates)
     result["batch64_qps"] = batch_rate(queries)
     result["chat_batch64_qps"] = batch_rate(chat_prompts())
 
-    router.memory_cache_size = Router.memory_cache_size  # a log is scored with the cache on, as score-log does
-    router.encoder_.clear_cache()
+    del router.parts.pipeline.memory_cache_size  # back to the class default: a log is scored with the cache on, as score-log does
+    router.encoder.clear_cache()
     log = queries[:args.log_queries]
     started = time.perf_counter()
     scores = router.scores(log)
-    router.choices(scores, 0.3)
+    policy.choose(scores.quality, scores.cost, 0.3, scores.weights)
     result["log_qps"] = len(log) / (time.perf_counter() - started)
     result["log_queries"] = len(log)
     result["peak_rss_mb"] = peak_rss_mb()
@@ -143,8 +143,8 @@ def child(args) -> dict:
             samples.append(time.perf_counter() - started)
         return statistics.median(samples) * 1e3
     result["cached_n"] = len(cached)
-    result["choices_ms"] = timed(lambda lam: router.choices(scores, lam))
-    result["sweep_ms"] = timed(lambda lam: router.sweep_scores(scores, [lam]))
+    result["choices_ms"] = timed(lambda lam: policy.choose(scores.quality, scores.cost, lam, scores.weights))
+    result["sweep_ms"] = timed(lambda lam: router.sweep(scores, [lam]))
     result["decide_ms"] = timed(lambda lam: router.decide(scores, lam))
     return result
 
@@ -238,7 +238,13 @@ def main() -> int:
         print(json.dumps(dashboard_child(args)), flush=True)
         os._exit(0)  # the dashboard's background warm-up thread would otherwise hold the process open
 
-    print(machine())
+    setup_lines: list[str] = []  # printed now and kept for the result file
+
+    def say(line: str) -> None:
+        setup_lines.append(line)
+        print(line)
+
+    say(machine())
     from router_core.encoder import Encoder
 
     queries, origin = load_queries(Path(args.data_dir), max(args.log_queries, args.calls * args.repeats + 64 * args.repeats * 4))
@@ -246,9 +252,9 @@ def main() -> int:
     tokens = sorted(int(n) for n in encoder.tokenize(queries[:2000])["attention_mask"].sum(dim=1))
     short_tokens = len(encoder.word_pieces(SHORT_QUERY))
     chat = sorted(int(n) for n in encoder.tokenize(chat_prompts()[:2000])["attention_mask"].sum(dim=1))
-    print(f"real queries: {origin}; median {tokens[len(tokens) // 2]} tokens (truncated at 128)")
-    print(f"chat queries: the {len(chat_prompts()):,} distinct prompts of sample_data/request_log.csv (synthetic), "
-          f"median {chat[len(chat) // 2]} tokens")
+    say(f"real queries: {origin}; median {tokens[len(tokens) // 2]} tokens (truncated at 128)")
+    say(f"chat queries: the {len(chat_prompts()):,} distinct prompts of sample_data/request_log.csv (synthetic), "
+        f"median {chat[len(chat) // 2]} tokens")
     with tempfile.TemporaryDirectory(prefix="crossroute-latency-") as workdir:
         workdir = Path(workdir)
         started = time.perf_counter()
@@ -256,11 +262,11 @@ def main() -> int:
         recorded = (json.loads((Path(args.router) / "router.json").read_text()).get("onnx") or {}).get("int8_gate")
         for where, figures in (("as recorded by its export-onnx", recorded), ("in this run", gate)):
             if figures:
-                print(f"int8 gate {where}, {figures['n_queries']} queries of {Path(figures['data']).name}: decisions agree "
-                      f"{figures['decision_agreement']:.1%} (needs 99%), AIQ {figures['aiq_fp32']:.4f} → {figures['aiq_int8']:.4f} "
-                      f"({-figures['aiq_drop']:+.2%}; allowed −0.5%): "
-                      f"{'accepted' if figures['decision_agreement'] >= 0.99 and figures['aiq_drop'] <= 0.005 else 'refused'}")
-        print(f"(the int8 row below is measured either way; exporting fp32 and int8 took {time.perf_counter() - started:.0f} s)")
+                say(f"int8 gate {where}, {figures['n_queries']} queries of {Path(figures['data']).name}: decisions agree "
+                    f"{figures['decision_agreement']:.1%} (needs 99%), AIQ {figures['aiq_fp32']:.4f} → {figures['aiq_int8']:.4f} "
+                    f"({-figures['aiq_drop']:+.2%}; allowed −0.5%): "
+                    f"{'accepted' if figures['decision_agreement'] >= 0.99 and figures['aiq_drop'] <= 0.005 else 'refused'}")
+        say(f"(the int8 row below is measured either way; exporting fp32 and int8 took {time.perf_counter() - started:.0f} s)")
         queries_file = workdir / "queries.json"
         queries_file.write_text(json.dumps(queries))
         rows = {}
@@ -282,19 +288,58 @@ def main() -> int:
                      f"| {two['peak_rss_mb']:.0f} MB | {two['cold_start_s']:.1f} s |")
     print("\n".join(lines))
     cached = rows["ONNX int8"][1]
-    print(f"\ncached path ({cached['cached_n']:,} already-scored queries, ONNX int8 process, medians over 21 λ values):")
+    cached_title = f"cached path ({cached['cached_n']:,} already-scored queries, ONNX int8 process, medians over 21 λ values)"
+    print(f"\n{cached_title}:")
     print(f"| step | time |\n|---|---|\n| Router.scores on the cached texts (hash, look up, price) | {cached['cached_scores_ms']:.0f} ms |\n"
-          f"| λ move: Router.choices (index array) | {cached['choices_ms']:.1f} ms |\n"
-          f"| λ move: Router.sweep_scores, one λ | {cached['sweep_ms']:.1f} ms |\n"
+          f"| λ move: Policy.choose (index array) | {cached['choices_ms']:.1f} ms |\n"
+          f"| λ move: Router.sweep on cached scores, one λ | {cached['sweep_ms']:.1f} ms |\n"
           f"| λ move: Router.decide (a RouteDecision per query) | {cached['decide_ms']:.0f} ms |")
     (torch_s, _), (auto_s, auto_backend) = dashboard["torch"], dashboard["auto"]
-    print(f"\ndashboard cold start (a fresh process running dashboard.py in Streamlit's AppTest with an empty score cache: "
-          f"imports, router load, first decision on the Route page; median of {args.repeats}): torch {torch_s:.1f} s, "
-          f"default backend ({auto_backend}) {auto_s:.1f} s, {1 - auto_s / torch_s:.0%} faster")
-    print("\nsingle-query figures include tokenisation, encoding, the router head, pricing and the decision, with the score "
-          "caches off; throughput scores distinct queries (no repeats), so nothing comes from a cache; within each scores() call "
-          "queries are sorted by length and encoded in batches (64 for torch, 4 for ONNX)")
+    dashboard_line = (f"dashboard cold start (a fresh process running dashboard.py in Streamlit's AppTest with an empty score cache: "
+                      f"imports, router load, first decision on the Route page; median of {args.repeats}): torch {torch_s:.1f} s, "
+                      f"default backend ({auto_backend}) {auto_s:.1f} s, {1 - auto_s / torch_s:.0%} faster")
+    method = ("single-query figures include tokenisation, encoding, the router head, pricing and the decision, with the score "
+              "caches off; throughput scores distinct queries (no repeats), so nothing comes from a cache; within each scores() call "
+              "queries are sorted by length and encoded in batches (64 for torch, 4 for ONNX)")
+    print(f"\n{dashboard_line}")
+    print(f"\n{method}")
+    write_latency_result(args, rows, short_tokens, cached, cached_title, dashboard, auto_backend,
+                         notes=[*setup_lines, dashboard_line, method])
     return 0
+
+
+def write_latency_result(args, rows: dict, short_tokens: int, cached: dict, cached_title: str, dashboard: dict,
+                         auto_backend: str, notes: list[str]) -> None:
+    """benchmarks/results/latency.json: the tables above as numbers (ms, queries per second, MB, s)."""
+    import pandas as pd
+
+    from results_io import Table, command_line, write_result
+
+    variants = pd.DataFrame([{
+        "variant": label,
+        f"{short_tokens}-token query p50, 1 thread (ms)": one["short_p50_ms"],
+        f"{short_tokens}-token query p95, 1 thread (ms)": one["short_p95_ms"],
+        "same, p50, 2 threads (ms)": two["short_p50_ms"], "same, p95, 2 threads (ms)": two["short_p95_ms"],
+        "real queries p50, 2 threads (ms)": two["real_p50_ms"], "real queries p95, 2 threads (ms)": two["real_p95_ms"],
+        "batches of 64 real (q/s)": two["batch64_qps"], "batches of 64 chat (q/s)": two["chat_batch64_qps"],
+        f"{two['log_queries']:,}-query real log (q/s)": two["log_qps"], "peak RSS (MB)": two["peak_rss_mb"],
+        "cold start (s)": two["cold_start_s"]} for label, (one, two) in rows.items()])
+    cached_steps = pd.DataFrame([
+        {"step": "Router.scores on the cached texts (hash, look up, price)", "time (ms)": cached["cached_scores_ms"]},
+        {"step": "λ move: Policy.choose (index array)", "time (ms)": cached["choices_ms"]},
+        {"step": "λ move: Router.sweep on cached scores, one λ", "time (ms)": cached["sweep_ms"]},
+        {"step": "λ move: Router.decide (a RouteDecision per query)", "time (ms)": cached["decide_ms"]}])
+    (torch_s, _), (auto_s, _) = dashboard["torch"], dashboard["auto"]
+    cold = pd.DataFrame([{"backend": "torch", "dashboard cold start (s)": torch_s},
+                         {"backend": f"default ({auto_backend})", "dashboard cold start (s)": auto_s}])
+    summary = [{"variant": label, "one query p50, 2 threads (ms)": two["short_p50_ms"],
+                "real queries p50, 2 threads (ms)": two["real_p50_ms"], "batches of 64 real (q/s)": two["batch64_qps"],
+                "cold start (s)": two["cold_start_s"]} for label, (_, two) in rows.items()]
+    write_result("latency", command_line(),
+                 [Table("Per variant, each in fresh processes; medians over the runs", variants),
+                  Table(cached_title, cached_steps),
+                  Table(f"Dashboard cold start (median of {args.repeats} fresh processes, empty score cache)", cold)],
+                 notes=notes, seconds=time.perf_counter() - STARTED, summary=summary)
 
 
 if __name__ == "__main__":

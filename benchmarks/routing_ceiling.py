@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/routing_ceiling.py [--sets llmrouter_train] [--folds 5] [--router]
 
 Reads ../shared/data at run time (never copied into the repo). Same folds as benchmarks/routing_quality.py (5 by query,
-fold seed 0). Rows (router_core/ceilings.py): `category-known` (each model's training mean over the test query's true
+fold seed 0). Rows (benchmarks/ceilings.py): `category-known` (each model's training mean over the test query's true
 category), `category-known+residual` (plus the within-category residual regressed on the embedding),
 `category-oracle` (category means measured on the test fold itself, using its labels), and that with each test query's
 true cost (`category-oracle+true-cost`: is cost prediction what category routing lacks?). They read information no
@@ -21,32 +21,32 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from results_io import Table, command_line, write_result
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent  # the data folder defaults to ROOT/../shared/data
 
 from router_core.baselines import LEARNED, SUPERVISED, run_baselines  # noqa: E402
-from router_core.ceilings import CEILINGS, run_ceilings  # noqa: E402
-from router_core.comparison import default_lams_for_comparison, routing_data, train_and_compare  # noqa: E402
+from ceilings import CEILINGS, run_ceilings  # noqa: E402
+from router_core.comparison import default_lams_for_comparison, featurise, train_and_compare  # noqa: E402
 from router_core.config import RouterConfig  # noqa: E402
 from router_core.data import load_labelled  # noqa: E402
 from router_core.encoder import Encoder  # noqa: E402
 from router_core.evaluate import compare  # noqa: E402
-from router_core.policy import CostScale  # noqa: E402
+from router_core.policy import CostScale, Policy  # noqa: E402
 
 FOLD_SEED = 0
-TARGET_RATIO = 1.06  # issue 4's llmrouter target, against the best of LEARNED
+TARGET_RATIO = 1.06  # the llmrouter target: the router's AIQ at 1.06× the best of LEARNED
 
 
 def fold_table(train, test, encoder, with_router: bool) -> pd.DataFrame:
     lams = default_lams_for_comparison()
-    train_data, test_data = routing_data(train, encoder), routing_data(test, encoder)
-    scale = CostScale.from_costs(train.cost)
+    train_data, test_data = featurise(train, encoder), featurise(test, encoder)
+    scale = Policy(CostScale.from_costs(train.cost))
     curves = run_baselines(train_data, test_data, lams, scale, names=["oracle", "single", *LEARNED, *SUPERVISED])
     curves.update(run_ceilings(train_data, test_data, lams, scale))
     table = compare(curves, test_data)
     if with_router:
-        _, routed, _ = train_and_compare(train, test, RouterConfig(seed=0), encoder=encoder, baselines=["oracle"])
+        _, routed, _ = train_and_compare(train, test, RouterConfig.of(seed=0), encoder=encoder, baselines=["oracle"])
         table = pd.concat([table, routed.loc[["cross-attention"], table.columns]])
     return table[["aiq", "max_quality"]]
 
@@ -86,13 +86,24 @@ def main() -> int:
         aiq = summary["aiq_mean"]
         learned = aiq[[b for b in LEARNED if b in aiq.index]]
         best, target = learned.idxmax(), TARGET_RATIO * learned.max()
-        print(f"- best baseline {best} {learned.max():.4f}; {TARGET_RATIO}× it = {target:.4f}")
+        lines = [f"best baseline {best} {learned.max():.4f}; {TARGET_RATIO}× it = {target:.4f}"]
         for ceiling in CEILINGS:
-            print(f"- {ceiling} {aiq[ceiling]:.4f} = {aiq[ceiling] / learned.max():.3f}× the best baseline; "
-                  f"{'reaches' if aiq[ceiling] >= target else 'short of'} {TARGET_RATIO}× by {aiq[ceiling] - target:+.4f}")
+            lines.append(f"{ceiling} {aiq[ceiling]:.4f} = {aiq[ceiling] / learned.max():.3f}× the best baseline; "
+                         f"{'reaches' if aiq[ceiling] >= target else 'short of'} {TARGET_RATIO}× by {aiq[ceiling] - target:+.4f}")
         if "cross-attention" in aiq.index:
-            print(f"- cross-attention router {aiq['cross-attention']:.4f} = {aiq['cross-attention'] / learned.max():.3f}× the best baseline")
+            lines.append(f"cross-attention router {aiq['cross-attention']:.4f} = {aiq['cross-attention'] / learned.max():.3f}× the best baseline")
+        for line in lines:
+            print(f"- {line}")
         sys.stdout.flush()
+        headline = {"set": name, "best baseline": best, "best baseline AIQ": learned.max(),
+                    **{f"{ceiling} AIQ": aiq[ceiling] for ceiling in CEILINGS},
+                    f"{TARGET_RATIO}× best baseline (AIQ)": target}
+        if "cross-attention" in aiq.index:
+            headline["CrossRoute AIQ"] = aiq["cross-attention"]
+        write_result(f"routing_ceiling-{name}", command_line(),
+                     [Table(f"{name}: {len(data)} queries × {len(data.candidates)} models, {args.folds} folds by query "
+                            f"(fold seed {FOLD_SEED}); mean and std over the held-out folds", summary.rename_axis("router"))],
+                     notes=lines, seconds=time.perf_counter() - started, summary=headline)
     return 0
 
 

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from ablation import train_and_compare_with_ablations
+from results_io import Table, command_line, write_result
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent  # the data folder defaults to ROOT/../shared/data
 
-from router_core.comparison import train_and_compare  # noqa: E402
 from router_core.config import RouterConfig  # noqa: E402
 from router_core.data import load_labelled  # noqa: E402
 from router_core.encoder import Encoder  # noqa: E402
@@ -42,10 +42,10 @@ FOLD_SEED = 0
 
 def fold_tables(data, n_folds: int, seed: int, encoder, finetune_layers: int = 0) -> pd.DataFrame:
     """Every router on the same K folds; one row per (router, fold)."""
-    config = RouterConfig(seed=seed, finetune_layers=finetune_layers)
+    config = RouterConfig.of(seed=seed, finetune_layers=finetune_layers)
     rows = []
     for fold, (train, test) in enumerate(data.folds(n_folds, FOLD_SEED)):
-        _, table, _ = train_and_compare(train, test, config, encoder=encoder, ablation=True, tuned_baselines=finetune_layers > 0)
+        _, table, _ = train_and_compare_with_ablations(train, test, config, encoder, tuned_baselines=finetune_layers > 0)
         learned = table.loc[[b for b in LEARNED_BASELINES if b in table.index], "aiq"]
         print(f"  fold {fold}: router AIQ {table.loc[ROUTER, 'aiq']:.4f}, best baseline {learned.idxmax()} {learned.max():.4f}, "
               f"fit {table.loc[ROUTER, 'fit_seconds']:.0f} s", flush=True)
@@ -68,7 +68,7 @@ def summarise(folds: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdict(name: str, folds: pd.DataFrame) -> list[str]:
-    """The issue's targets, checked on the fold means."""
+    """The targets (≥ 1.06× the best baseline on llmrouter, ≥ 1× elsewhere), checked on the fold means."""
     mean = folds.groupby(level=0).mean(numeric_only=True)
     learned = mean.loc[[b for b in LEARNED_BASELINES if b in mean.index], "aiq"]
     best_baseline, router = learned.idxmax(), mean.loc[ROUTER]
@@ -130,7 +130,7 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5, help="K-fold cross-validation by query (default 5)")
     parser.add_argument("--seeds", default="0,1,2", help="training seeds for the stability sets (the first is used for every set)")
     parser.add_argument("--stability-sets", default="llmrouter_train", help="sets re-run with every seed (default llmrouter_train)")
-    parser.add_argument("--finetune-layers", type=int, default=RouterConfig().finetune_layers,
+    parser.add_argument("--finetune-layers", type=int, default=RouterConfig().training.finetune_layers,
                         help="top encoder layers the router tunes (default: the shipped configuration's). The baselines "
                              "keep the frozen encoder; with tuning they are also run on the tuned one, as rows "
                              "'<baseline> (tuned encoder)'")
@@ -142,7 +142,7 @@ def main() -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"{args.folds}-fold cross-validation by query (fold seed {FOLD_SEED}); training seed {seeds[0]}; "
-          f"router tunes the top {args.finetune_layers} encoder layer(s) when trained on ≥ {RouterConfig().finetune_min_queries} "
+          f"router tunes the top {args.finetune_layers} encoder layer(s) when trained on ≥ {RouterConfig().training.finetune_min_queries} "
           "queries, else none; "
           "mean ± std over folds; measured on the held-out fold")
     encoder = Encoder.load()
@@ -155,14 +155,31 @@ def main() -> int:
         print(f"\n## {name}: {len(data)} queries × {len(data.candidates)} models{dropped}; {time.perf_counter() - started:.0f} s")
         print("cost_at_best_single: fraction of the best single model's cost at which the hull reaches its quality; "
               "fit_seconds: training wall time")
+        summary = summarise(folds).rename_axis("router")
         with pd.option_context("display.width", 250, "display.max_columns", 30, "display.max_rows", 100):
-            print(summarise(folds).to_string(float_format=lambda x: f"{x:.4f}"))
-        for line in verdict(name, folds):
+            print(summary.to_string(float_format=lambda x: f"{x:.4f}"))
+        lines = verdict(name, folds)
+        for line in lines:
             print(f"- {line}")
         if name in args.stability_sets.split(",") and len(seeds) > 1:
             for line in stability(name, data, args.folds, seeds, folds, encoder, args.finetune_layers):
+                lines.append(line)
                 print(f"- {line}")
         sys.stdout.flush()
+        # One result per set: sets are independent, so `--sets NAME` replaces only that set's result.
+        learned = summary.loc[[b for b in LEARNED_BASELINES if b in summary.index], "aiq_mean"]
+        headline = {"set": name, "queries": len(data), "models": len(data.candidates),
+                    "CrossRoute AIQ": summary.loc[ROUTER, "aiq_mean"], "best baseline": learned.idxmax(),
+                    "best baseline AIQ": learned.max(), "ratio": summary.loc[ROUTER, "aiq_mean"] / learned.max(),
+                    "best single model AIQ": folds.loc[ROUTER, "best_single_aiq"].mean(),
+                    "CrossRoute max quality": summary.loc[ROUTER, "max_quality_mean"]}
+        write_result(f"routing_quality-{name}", command_line(),
+                     [Table(f"{name}: {len(data)} queries × {len(data.candidates)} models{dropped}; {args.folds}-fold "
+                            f"cross-validation by query (fold seed {FOLD_SEED}, training seed {seeds[0]}); mean and std "
+                            "over the held-out folds", summary)],
+                     notes=["cost_at_best_single: share of the best single model's cost at which the curve reaches its "
+                            "quality; fit_seconds: training wall time", *lines],
+                     seconds=time.perf_counter() - started, summary=headline)
     return 0
 
 

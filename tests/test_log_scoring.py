@@ -27,9 +27,9 @@ PROMPTS = ["hello how are you", "prove theorem step by step", "write a python fu
 def routers(tiny_bert_path, tiny_catalog_module, tmp_path_factory):
     data = labelled_from_frame(make_tiny_table(20), tiny_catalog_module)
     folder = tmp_path_factory.mktemp("logs")
-    config = RouterConfig(encoder=str(tiny_bert_path), max_tokens=32, epochs=8)
+    config = RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=8)
     Router(config).fit(data, tiny_catalog_module, show_bar=False).save(folder / "a")
-    Router(RouterConfig(encoder=str(tiny_bert_path), max_tokens=32, epochs=8, seed=5)).fit(data, tiny_catalog_module, show_bar=False).save(folder / "b")
+    Router(RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=8, seed=5)).fit(data, tiny_catalog_module, show_bar=False).save(folder / "b")
     return Router.load(folder / "a"), Router.load(folder / "b"), folder
 
 
@@ -78,7 +78,7 @@ def test_a_log_scored_in_chunks_replays_like_one_scored_in_memory(routers, tmp_p
     assert summary["requests"] == 28 and summary["rejected"] == 2 and summary["distinct_prompts"] == len(PROMPTS)
     assert len(from_file.quality) == len(PROMPTS)  # each distinct prompt once
     for schedule in (Schedule.business_hours(), Schedule.constant(0.4)):
-        a, b = replay(from_file, schedule), replay(in_memory, schedule)
+        a, b = replay(from_file, schedule, router.policy()), replay(in_memory, schedule, router.policy())
         assert a["model"].tolist() == b["model"].tolist()
         np.testing.assert_allclose(a["predicted_cost_usd"], b["predicted_cost_usd"], rtol=1e-9)
         np.testing.assert_allclose(a["predicted_quality"], b["predicted_quality"], rtol=1e-6)
@@ -92,7 +92,7 @@ def test_the_file_holds_per_request_predictions_and_names_its_router(routers, tm
     score_log(write(log_frame(), tmp_path / "log.csv"), router, tmp_path / "scored.parquet")
     file = pq.ParquetFile(tmp_path / "scored.parquet")
     metadata = json.loads(file.metadata.metadata[b"crossroute"])
-    assert metadata["router_id"] == router.router_id and metadata["candidates"] == ["premium", "mid", "budget"]
+    assert metadata["router_id"] == router.id and metadata["candidates"] == ["premium", "mid", "budget"]
     table = file.read().to_pandas()
     assert {"timestamp", "prompt_key", "predicted_quality_premium", "predicted_cost_usd_budget", "weight_mid",
             "logged_model", "logged_cost_usd"} <= set(table.columns)
@@ -103,7 +103,7 @@ def test_the_file_holds_per_request_predictions_and_names_its_router(routers, tm
 def test_another_routers_file_is_refused_by_name(routers, tmp_path):
     router, other, _ = routers
     score_log(write(log_frame(), tmp_path / "log.csv"), other, tmp_path / "scored.parquet")
-    with pytest.raises(RouterInputError, match=r"scored\.parquet: scored by another router \(id " + other.router_id):
+    with pytest.raises(RouterInputError, match=r"scored\.parquet: scored by another router \(id " + other.id):
         read_scored_log(tmp_path / "scored.parquet", router)
 
 

@@ -23,7 +23,7 @@ QUERIES = ["prove theorem step by step", "hello how are you", "write a python fu
 @pytest.fixture(scope="module")
 def folder(tiny_bert_path, tmp_path_factory):
     data = labelled_from_frame(make_tiny_table(20))
-    config = RouterConfig(encoder=str(tiny_bert_path), max_tokens=32, epochs=5)
+    config = RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=5)
     return Router(config).fit(data, show_bar=False).save(tmp_path_factory.mktemp("cache") / "router")
 
 
@@ -51,10 +51,10 @@ def test_raw_scores_round_trip_exactly(tmp_path):
 def test_a_reopened_router_reads_scores_instead_of_encoding(folder, tiny_bert_path, tmp_path):
     first = Router.load(folder, encoder=counting_encoder(tiny_bert_path), cache_dir=tmp_path)
     before = first.scores(QUERIES + QUERIES[:2])
-    assert sorted(first.encoder_.encoded) == sorted(QUERIES)  # each distinct text once
+    assert sorted(first.encoder.encoded) == sorted(QUERIES)  # each distinct text once
     again = Router.load(folder, encoder=counting_encoder(tiny_bert_path), cache_dir=tmp_path)
     after = again.scores(QUERIES + ["something new please"])
-    assert again.encoder_.encoded == ["something new please"]
+    assert again.encoder.encoded == ["something new please"]
     np.testing.assert_array_equal(after.quality[:4], before.quality[:4])
     np.testing.assert_array_equal(after.weights[:4], before.weights[:4])
     assert [a.shape for a in after.attention[:4]] == [a.shape for a in before.attention[:4]]
@@ -71,7 +71,7 @@ def test_backends_keep_their_own_entries(folder, tiny_bert_path, tmp_path):
     export_onnx(exported)
     torch_router = Router.load(exported, backend="torch", cache_dir=tmp_path / "cache")
     onnx_router = Router.load(exported, backend="onnx-fp32", cache_dir=tmp_path / "cache")
-    assert torch_router.router_id == onnx_router.router_id and torch_router.scorer_id != onnx_router.scorer_id
+    assert torch_router.id == onnx_router.id and torch_router.parts.pipeline.scorer_id != onnx_router.parts.pipeline.scorer_id
     torch_router.scores(QUERIES)
     onnx_router.scores(QUERIES)
     assert len(ScoreCache(tmp_path / "cache" / "scores.sqlite")) == 2 * len(QUERIES)
