@@ -29,7 +29,7 @@ def tiny_router_dir(tiny_bert_path, tmp_path_factory):
 
     catalog = Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
     data = labelled_from_frame(make_tiny_table(30), catalog)
-    config = RouterConfig(encoder=str(tiny_bert_path), max_tokens=32, epochs=20)
+    config = RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=20)
     router = Router(config).fit(data, catalog, encoder=Encoder.load(str(tiny_bert_path), 32), show_bar=False)
     return router.save(tmp_path_factory.mktemp("cli") / "router")
 

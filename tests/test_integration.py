@@ -81,7 +81,7 @@ def test_bundled_router_beats_random_mixing_on_held_out_sample_queries(tmp_path)
 def test_train_save_load_gives_identical_decisions(real_encoder, sample_split, tmp_path):
     catalog, train, test = sample_split
     small = train.subset(np.arange(400))
-    router = Router(RouterConfig(epochs=15)).fit(small, catalog, encoder=real_encoder, show_bar=False)
+    router = Router(RouterConfig.of(epochs=15)).fit(small, catalog, encoder=real_encoder, show_bar=False)
     router.save(tmp_path / "r")
     loaded = Router.load(tmp_path / "r", encoder=real_encoder)
     queries = test.queries[:200]

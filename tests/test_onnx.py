@@ -1,4 +1,5 @@
 """ONNX export and ONNX Runtime scoring: the same numbers and decisions as torch, recorded and checked like the weights."""
+import copy
 import json
 import shutil
 import sys
@@ -39,7 +40,7 @@ def tiny_catalog_module():
 
 @pytest.fixture(scope="module")
 def saved_router(tiny_bert_path, tiny_data, tiny_catalog_module, tmp_path_factory):
-    config = RouterConfig(encoder=str(tiny_bert_path), max_tokens=32, epochs=30, seed=3)
+    config = RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=30, seed=3)
     router = Router(config).fit(tiny_data, tiny_catalog_module, show_bar=False)
     return router.save(tmp_path_factory.mktemp("onnx") / "router")
 
@@ -61,12 +62,12 @@ def fresh_copy(folder: Path, tmp_path: Path) -> Path:
 def test_fp32_graphs_give_torchs_numbers_on_a_padded_batch(exported):
     torch_router, onnx_router = Router.load(exported, backend="torch"), Router.load(exported, backend="onnx-fp32")
     assert (torch_router.backend, onnx_router.backend) == ("torch", "onnx-fp32")
-    expected, got = torch_router._raw_scores(MIXED), onnx_router._raw_scores(MIXED)
+    expected, got = torch_router.parts.pipeline.raw(MIXED), onnx_router.parts.pipeline.raw(MIXED)
     for want, have in zip(expected, got):
         for field in ("weights", "quality", "cost", "attention", "mean_state"):
             assert getattr(have, field).shape == getattr(want, field).shape, field
             np.testing.assert_allclose(getattr(have, field), getattr(want, field), atol=1e-4, err_msg=field)
-    tokens = [len(onnx_router.encoder_.word_pieces(q)) for q in MIXED]
+    tokens = [len(onnx_router.encoder.word_pieces(q)) for q in MIXED]
     assert [r.attention.shape[0] for r in got] == tokens and max(tokens) == 32  # real tokens only; the long one truncated
     torch_scores, onnx_scores = torch_router.scores(MIXED), onnx_router.scores(MIXED)
     np.testing.assert_allclose(onnx_scores.cost, torch_scores.cost, rtol=1e-4)
@@ -78,13 +79,16 @@ def test_fp32_graphs_make_identical_decisions_at_every_slider_step(exported, tin
     queries = tiny_data.queries + MIXED
     torch_scores, onnx_scores = torch_router.scores(queries), onnx_router.scores(queries)
     for lam in LAMS:
-        assert (torch_router.choices(torch_scores, lam) == onnx_router.choices(onnx_scores, lam)).all(), lam
+        torch_choice = torch_router.policy().choose(torch_scores.quality, torch_scores.cost, lam, torch_scores.weights)
+        onnx_choice = onnx_router.policy().choose(onnx_scores.quality, onnx_scores.cost, lam, onnx_scores.weights)
+        assert (torch_choice == onnx_choice).all(), lam
+    assert (torch_router.sweep(torch_scores, LAMS).choices == onnx_router.sweep(onnx_scores, LAMS).choices).all()
     soft = [d.candidates for d in onnx_router.route(queries[:6], 0.3, k=2)]
     assert soft == [d.candidates for d in torch_router.route(queries[:6], 0.3, k=2)]
 
 
 def test_bulk_scoring_on_parallel_sessions_gives_the_numbers_of_one_query_at_a_time(exported, tiny_data):
-    scorer = Router.load(exported, backend="onnx-fp32", threads=2)._scorer()
+    scorer = Router.load(exported, backend="onnx-fp32", threads=2).parts.pipeline.scorer()
     texts = tiny_data.queries + MIXED  # 45 texts: 12 graph batches, enough for the parallel sessions
     calls = []
     bulk = scorer.score(texts, progress=lambda done, total: calls.append((done, total, threading.current_thread())))
@@ -96,18 +100,21 @@ def test_bulk_scoring_on_parallel_sessions_gives_the_numbers_of_one_query_at_a_t
     assert calls[-1][:2] == (45, 45)
     assert [c[0] for c in calls] == sorted(c[0] for c in calls)
     assert all(c[2] is threading.current_thread() for c in calls)  # a dashboard bar may only be drawn from its own thread
-    single = Router.load(exported, backend="onnx-fp32", threads=1)._scorer()
+    single = Router.load(exported, backend="onnx-fp32", threads=1).parts.pipeline.scorer()
     single.score(texts)
     assert single._bulk_sessions is None
 
 
-def test_choices_are_decide_without_the_records(exported, tiny_data):
+def test_policy_choices_are_decide_without_the_records(exported, tiny_data):
     router = Router.load(exported)
     scores = router.scores(tiny_data.queries)
     for policy in ("linear", "paper", "exponential"):
-        for lam in (0.0, 0.35, 1.0):
-            names = np.array(scores.candidates)[router.choices(scores, lam, policy)]
+        swept = router.sweep(scores, [0.0, 0.35, 1.0], policy)
+        for lam, from_sweep in zip((0.0, 0.35, 1.0), swept.choices):
+            choice = router.policy(policy).choose(scores.quality, scores.cost, lam, scores.weights)
+            names = np.array(scores.candidates)[choice]
             assert names.tolist() == [d.candidate for d in router.decide(scores, lam, policy=policy)]
+            assert (from_sweep == choice).all()
 
 
 def test_the_export_is_recorded_in_router_json_with_digests(exported, saved_router):
@@ -117,14 +124,16 @@ def test_the_export_is_recorded_in_router_json_with_digests(exported, saved_rout
     original = json.loads((saved_router / "router.json").read_text())
     section = meta.pop("onnx")
     assert meta == original  # everything else, weights digest included, is as training wrote it
-    assert (exported / "router.safetensors").read_bytes() == (saved_router / "router.safetensors").read_bytes()
+    for name in ("router.safetensors", "quality.safetensors"):
+        assert (exported / name).read_bytes() == (saved_router / name).read_bytes(), name
     assert section["opset"] == 18 and section["int8"] is False and section["int8_gate"] is None
     assert section["source_weights_sha256"] == original["weights_sha256"]
     assert section["fp32_max_abs_difference_vs_torch"] < 1e-4
     for entry in (section["head"], section["encoder"]["fp32"]):
         data = (exported / entry["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
-    assert sorted(p.name for p in exported.iterdir()) == sorted([ENCODER_FILE, HEAD_FILE, "router.json", "router.safetensors"])
+    assert sorted(p.name for p in exported.iterdir()) == sorted([ENCODER_FILE, HEAD_FILE, "router.json", "router.safetensors",
+                                                                 "quality.safetensors"])
     assert sorted(p.name for p in exported.parent.iterdir()) == ["router"]  # no staging folder left behind
 
 
@@ -140,8 +149,9 @@ def test_a_damaged_or_stale_graph_is_refused(exported, saved_router, tmp_path):
     # Graphs exported from other weights, copied beside this router's weights, are stale even with matching digests.
     stale = fresh_copy(saved_router, tmp_path / "stale")
     router = Router.load(stale, backend="torch")
-    router.net_.candidate_bias.data += 1.0
-    router.save(stale)
+    net = copy.deepcopy(router.parts.pipeline.net)
+    net.candidate_bias.data += 1.0
+    router.with_parts(pipeline=router.parts.pipeline.replaced(net=net)).save(stale)
     meta = json.loads((stale / "router.json").read_text())
     meta["onnx"] = json.loads((exported / "router.json").read_text())["onnx"]
     (stale / "router.json").write_text(json.dumps(meta))
@@ -171,13 +181,12 @@ def test_a_recorded_graph_missing_from_the_folder(exported, tmp_path):
 
 
 def test_saving_again_drops_the_export_and_new_weights_score_with_torch(exported, tmp_path, tiny_data):
-    from router_core.catalog import Candidate
-    from router_core.extend import add_candidate
+    from router_core.catalog import Candidate, Catalog
 
     router = Router.load(exported)
-    rows = labelled_from_frame(make_tiny_table(10).query("model == 'budget'").assign(model="newbie"),
-                               __import__("router_core.catalog", fromlist=["Catalog"]).Catalog((Candidate("newbie", "x/newbie", 0.1, 0.2, 150),)))
-    extended = add_candidate(router, rows, Candidate("newbie", "x/newbie", 0.1, 0.2, 150), epochs=5)
+    newbie = Candidate("newbie", "x/newbie", 0.1, 0.2, 150)
+    rows = labelled_from_frame(make_tiny_table(10).query("model == 'budget'").assign(model="newbie"), Catalog((newbie,)))
+    extended = router.with_candidate(rows, newbie, epochs=5)
     assert router.backend == "onnx-fp32" and extended.backend == "torch"  # the export describes the old weights only
     assert extended.scores(tiny_data.queries[:3]).quality.shape == (3, 4)
     router.save(tmp_path / "resaved")
@@ -188,14 +197,14 @@ def test_saving_again_drops_the_export_and_new_weights_score_with_torch(exported
 def test_fine_tuned_encoder_layers_are_in_the_exported_graph(tiny_bert_path, tiny_data, tiny_catalog_module, tmp_path):
     from router_core.encoder import Encoder
 
-    config = RouterConfig(encoder=str(tiny_bert_path), max_tokens=32, epochs=3, finetune_layers=1, finetune_min_queries=0, learning_rate=1e-2)
+    config = RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=3, finetune_layers=1, finetune_min_queries=0, learning_rate=1e-2)
     tuned = Router(config).fit(tiny_data, tiny_catalog_module, show_bar=False)
     folder = tuned.save(tmp_path / "tuned")
     export_onnx(folder)
     onnx_router, torch_router = Router.load(folder, backend="onnx-fp32"), Router.load(folder, backend="torch")
-    got, want = onnx_router._raw_scores(MIXED), torch_router._raw_scores(MIXED)
-    assert onnx_router.encoder_._model is None  # the graph holds the tuned layers: torch weights are never read
-    lazy = onnx_router.encoder_.token_states(MIXED)  # read on demand (baselines' features): tuned weights, too
+    got, want = onnx_router.parts.pipeline.raw(MIXED), torch_router.parts.pipeline.raw(MIXED)
+    assert onnx_router.encoder._model is None  # the graph holds the tuned layers: torch weights are never read
+    lazy = onnx_router.encoder.token_states(MIXED)  # read on demand (baselines' features): tuned weights, too
     for state, expected in zip(lazy, want):
         np.testing.assert_allclose(state.mean(axis=0), expected.mean_state, atol=1e-5)
     for have, expected in zip(got, want):
@@ -265,24 +274,25 @@ def test_the_bundled_router_on_onnx_fp32_decides_as_torch_on_the_whole_sample_se
     export_onnx(folder)  # fp32 graphs of the router as committed, whatever its committed export holds
     torch_router = Router.load(folder, encoder=real_encoder, backend="torch")
     onnx_router = Router.load(folder, backend="onnx-fp32")
-    data = load_labelled(root / "sample_data" / "labelled.csv", torch_router.catalog_)
+    data = load_labelled(root / "sample_data" / "labelled.csv", torch_router.catalog)
     torch_scores, onnx_scores = torch_router.scores(data.queries), onnx_router.scores(data.queries)
     np.testing.assert_allclose(onnx_scores.weights, torch_scores.weights, atol=1e-4)
-    raw_torch, raw_onnx = torch_router._raw_scores(data.queries[:50]), onnx_router._raw_scores(data.queries[:50])
+    raw_torch, raw_onnx = torch_router.parts.pipeline.raw(data.queries[:50]), onnx_router.parts.pipeline.raw(data.queries[:50])
     for want, have in zip(raw_torch, raw_onnx):
         np.testing.assert_allclose(have.cost, want.cost, atol=1e-4)
         np.testing.assert_allclose(have.attention, want.attention, atol=1e-4)
         np.testing.assert_allclose(have.mean_state, want.mean_state, atol=1e-4)
-    # The blend's neighbour evidence averages the k nearest training queries. The two encoders' embeddings differ by
+    # The quality stage's neighbour evidence averages the k nearest training queries. The two encoders' embeddings differ by
     # ~1e-6, which on some CPUs swaps the k-th neighbour of a query whose k-th and (k+1)-th are that close (seen on
     # 3 of 3,000 sample queries on an AMD EPYC, none on an Intel machine): such a query moves by at most one
     # neighbour's share of the label range. Every other query agrees to 1e-4, and so do the decisions.
-    blend = torch_router.blend_
-    one_neighbour = blend.neighbour_weight / blend.n_neighbours + 1e-4
+    stage = torch_router.parts.pipeline.quality
+    one_neighbour = stage.neighbour_weight / stage.neighbours.n_neighbours + 1e-4
     gap = np.abs(onnx_scores.quality - torch_scores.quality).max(axis=1)  # (Q,)
     assert gap.max() <= one_neighbour and (gap > 1e-4).mean() <= 0.002, (gap.max(), int((gap > 1e-4).sum()))
-    for lam in LAMS:
-        differ = torch_router.choices(torch_scores, lam) != onnx_router.choices(onnx_scores, lam)
+    torch_choices, onnx_choices = torch_router.sweep(torch_scores, LAMS).choices, onnx_router.sweep(onnx_scores, LAMS).choices
+    for lam, torch_choice, onnx_choice in zip(LAMS, torch_choices, onnx_choices):
+        differ = torch_choice != onnx_choice
         assert not (differ & (gap <= 1e-4)).any(), lam  # only a query whose neighbours swapped may decide otherwise
 
 

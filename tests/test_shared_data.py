@@ -29,7 +29,7 @@ def test_alpacaeval_queries_lacking_a_model_are_reported_then_left_out_on_reques
 def test_router_on_gsm8k_spans_both_models_and_stays_under_the_oracle(shared_data_dir, real_encoder):
     data = load_labelled(shared_data_dir / "routellm_gsm8k.csv")
     train, test = data.split(0.3, seed=0)
-    _, table, curves = train_and_compare(train, test, RouterConfig(epochs=30), encoder=real_encoder,
+    _, table, curves = train_and_compare(train, test, RouterConfig.of(epochs=30), encoder=real_encoder,
                                          baselines=["random", "oracle"])
     curve = curves["cross-attention"]
     strong = "share_gpt-4-1106-preview"
