@@ -5,8 +5,6 @@ Pages read what they need from st.session_state: "router" (read-only, shared), "
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -15,9 +13,10 @@ import streamlit as st
 
 from router_core import Router, RouterInputError
 from router_core.comparison import evaluate_router
-from router_core.data import load_labelled, load_request_log
-from router_core.schedule import scored_log
+from router_core.data import load_labelled
 from router_core.score_cache import default_cache_dir
+from router_core.simulate import prepare_log
+from router_core.views import router_captions
 
 ROOT = Path(__file__).resolve().parent
 SAMPLE_DIR = ROOT / "sample_data"
@@ -40,14 +39,14 @@ def background_pool() -> ThreadPoolExecutor:
 
 
 def catalog_key(catalog) -> str:
-    return hashlib.sha1(json.dumps(catalog.to_dict(), sort_keys=True).encode()).hexdigest()[:12] if catalog else "none"
+    return catalog.digest if catalog is not None else "none"
 
 
 @st.cache_resource(show_spinner=False)
 def sample_evaluation_job(router_id: str, catalog_hash: str, _router, _catalog) -> Future:
     """Router vs baselines on the sample set's held-out split, computed once per router and price list, off the UI thread."""
     def run():
-        data = load_labelled(SAMPLE_DIR / "labelled.csv", _router.catalog_)
+        data = load_labelled(SAMPLE_DIR / "labelled.csv", _router.catalog)
         return evaluate_router(_router, data, catalog=_catalog)
     return background_pool().submit(run)
 
@@ -55,10 +54,8 @@ def sample_evaluation_job(router_id: str, catalog_hash: str, _router, _catalog) 
 @st.cache_resource(show_spinner=False)
 def sample_log_job(router_id: str, catalog_hash: str, _router, _catalog) -> Future:
     """The bundled two-week log, each distinct prompt scored once, off the UI thread."""
-    def run():
-        log = load_request_log(SAMPLE_DIR / "request_log.csv")
-        return log, scored_log(log.frame, _router, catalog=_catalog)
-    return background_pool().submit(run)
+    return background_pool().submit(prepare_log, _router, SAMPLE_DIR / "request_log.csv", _catalog,
+                                    name="the bundled two-week sample log")
 
 
 try:
@@ -69,33 +66,20 @@ except RouterInputError as e:
 
 router = st.session_state.get("custom_router") or shared_router
 st.session_state["router"] = router
-st.session_state.setdefault("catalog", router.catalog_)
+st.session_state.setdefault("catalog", router.catalog)
 st.session_state["sample_dir"] = SAMPLE_DIR
 st.session_state["catalog_key"] = catalog_key
 st.session_state["sample_evaluation_job"] = sample_evaluation_job
 st.session_state["sample_log_job"] = sample_log_job
 if router is shared_router:  # start the slow sample work now so the pages find it ready
-    sample_evaluation_job(router.router_id, catalog_key(router.catalog_), router, router.catalog_)
-    sample_log_job(router.router_id, catalog_key(router.catalog_), router, router.catalog_)
+    sample_evaluation_job(router.id, catalog_key(router.catalog), router, router.catalog)
+    sample_log_job(router.id, catalog_key(router.catalog), router, router.catalog)
 
 with st.sidebar:
-    training = router.training_
     name = "custom router (this session)" if router is not shared_router else f"`{DEFAULT_ROUTER.relative_to(ROOT)}`"
     st.markdown(f"**Router:** {name}")
-    st.caption(f"{len(router.candidates_)} candidates · trained on {training.get('n_train', '?')} queries "
-               f"in {training.get('seconds', 0):.0f} s · best epoch {training.get('best_epoch', '?')} · scored with "
-               f"{'ONNX Runtime ' + router.backend.removeprefix('onnx-') if router.backend != 'torch' else 'torch'}")
-    validation = training.get("validation", {})
-    if validation:
-        st.caption(f"On its {training.get('n_validation', '?')} validation queries (measured): AIQ {validation.get('aiq', float('nan')):.3f}, "
-                   f"quality error (MAE) {validation.get('quality_mae', float('nan')):.3f}")
-    blend = router.blend_weights()
-    if blend:
-        task_type = (f"{blend['task_type_weight']:.1f}·model's average on the query's task type (one of "
-                     f"{len(blend['task_types'])}, predicted from the text) + " if blend.get("task_types") else "")
-        st.caption(f"Predicted quality = {blend['net_weight']:.1f}·network + {blend['neighbour_weight']:.1f}·mean of "
-                   f"{blend['n_neighbours']} nearest training queries + {blend['linear_weight']:.1f}·linear fit + "
-                   f"{task_type}{blend['prior_weight']:.1f}·model's average (weights chosen on the validation queries)")
+    for line in router_captions(router):
+        st.caption(line)
     if st.session_state["catalog"] is not None:
         st.dataframe(st.session_state["catalog"].to_frame()[["name", "input_usd_per_1m", "output_usd_per_1m"]]
                      .rename(columns={"input_usd_per_1m": "$/1M in", "output_usd_per_1m": "$/1M out"}),

@@ -3,13 +3,12 @@ import io
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from router_core import Catalog, Router, RouterConfig, RouterInputError
 from router_core.catalog import Candidate
 from router_core.data import load_catalog, load_labelled
-from router_core.extend import add_candidate
+from router_core.views import predicted_curves_figure
 
 if "router" not in st.session_state:  # opened by its URL before the app ever ran: start at the frame, come back
     st.session_state["resume_page"] = "models"
@@ -28,7 +27,7 @@ else:
                                            "output_usd_per_1m": st.column_config.NumberColumn("output $/1M", min_value=0.0, format="%.3f"),
                                            "typical_output_tokens": st.column_config.NumberColumn("typical output tokens", min_value=0, step=1)})
     try:
-        updated = Catalog.from_frame(edited, source="catalog table", aggregator=catalog.aggregator)
+        updated = catalog.with_edits(edited, source="catalog table")
     except RouterInputError as e:
         st.error(str(e))
     else:
@@ -39,14 +38,8 @@ else:
     if config_file is not None:
         try:
             imported = load_catalog(io.BytesIO(config_file.getvalue()), name=config_file.name)
-            known = [c for c in imported.candidates if c.name in catalog.names]
-            if not known:
-                raise RouterInputError(f"{config_file.name}: none of its model_name entries ({', '.join(imported.names)}) "
-                                       f"is a candidate of this router ({', '.join(catalog.names)})")
-            merged = catalog
-            for c in known:
-                merged = merged.with_prices(c.name, input_usd_per_1m=c.input_usd_per_1m, output_usd_per_1m=c.output_usd_per_1m)
-            if st.button(f"Apply prices for {', '.join(c.name for c in known)}"):
+            merged, priced = catalog.with_prices_from(imported, source=config_file.name)
+            if st.button(f"Apply prices for {', '.join(priced)}"):
                 st.session_state["catalog"] = merged
                 st.rerun()
         except RouterInputError as e:
@@ -65,20 +58,20 @@ if labelled_file is not None and st.button("Train"):
         data = load_labelled(io.BytesIO(labelled_file.getvalue()), catalog, missing="drop", name=labelled_file.name)
         train, _ = data.split(0.2, 0)
         bar = st.progress(0.0, text="Encoding…")
-        trained = Router(RouterConfig(epochs=int(epochs))).fit(
-            train, catalog if catalog is not None and set(data.candidates) <= set(catalog.names) else None,
-            encoder=router.encoder_, show_bar=False,
+        trained = Router(RouterConfig.of(epochs=int(epochs))).fit(
+            train, catalog if catalog is not None and catalog.covers(data.candidates) else None,
+            encoder=router.encoder, show_bar=False,
             progress=lambda stage, done, total: bar.progress(done / max(total, 1), text=f"{stage} {done}/{total}"))
         bar.empty()
     except RouterInputError as e:
         st.error(str(e))
     else:
         st.session_state["custom_router"] = trained
-        st.session_state["catalog"] = trained.catalog_
-        tuned = "top encoder layer tuned" if trained.training_["finetuned_layers"] else "encoder frozen"
-        st.success(f"Trained on {trained.training_['n_train']} queries in {trained.training_['seconds']:.0f} s ({tuned}); "
-                   "this session now uses it.")
-        st.json(trained.training_["validation"])
+        st.session_state["catalog"] = trained.catalog
+        record = trained.training
+        tuned = "top encoder layer tuned" if record.finetuned_layers else "encoder frozen"
+        st.success(f"Trained on {record.n_train} queries in {record.seconds:.0f} s ({tuned}); this session now uses it.")
+        st.json(record.validation)
 
 st.subheader("Add a model to this router")
 st.caption("Rows for the new model only (same long format). Only its capability embedding, read-out row and bias are "
@@ -95,19 +88,15 @@ if new_file is not None and st.button("Add the model"):
         name = samples.candidates[0]
         entry = Candidate(name, name, float(price_in), float(price_out), int(typical))
         priced = samples if samples.input_tokens is None else samples.repriced(Catalog((entry,)))
-        extended = add_candidate(router, priced, entry if router.catalog_ is not None else None)
+        extended = router.with_candidate(priced, entry if router.catalog is not None else None)
     except RouterInputError as e:
         st.error(str(e))
     else:
-        queries = load_labelled(st.session_state["sample_dir"] / "labelled.csv", router.catalog_).queries[:600]
+        queries = load_labelled(st.session_state["sample_dir"] / "labelled.csv", router.catalog).queries[:600]
         lams = np.linspace(0, 1, 41)
-        figure = go.Figure()
-        for label, candidate_router in (("before", router), (f"after adding {name}", extended)):
-            cost, quality = candidate_router.sweep(queries, lams).predicted_means()
-            figure.add_scatter(x=cost, y=quality, mode="lines+markers", name=label)
-        figure.update_layout(xaxis_title="mean predicted cost (USD)", yaxis_title="mean predicted quality", xaxis_type="log", height=420)
-        st.plotly_chart(figure, width="stretch")
+        sweeps = {"before": router.sweep(queries, lams), f"after adding {name}": extended.sweep(queries, lams)}
+        st.plotly_chart(predicted_curves_figure(sweeps), width="stretch")
         share = pd.Series([d.candidate for d in extended.route(queries, 0.2)]).value_counts(normalize=True).get(name, 0.0)
         st.success(f"{name} added from {len(samples)} labelled queries; at λ=0.2 it would take {share:.0%} of the sample queries (predicted).")
         st.session_state["custom_router"] = extended
-        st.session_state["catalog"] = extended.catalog_
+        st.session_state["catalog"] = extended.catalog

@@ -10,12 +10,13 @@ from router_core.baselines import DESCRIPTIONS
 from router_core.comparison import evaluate_router
 from router_core.data import load_labelled
 from router_core.evaluate import category_breakdown, curve_from_scores, default_lams, soft_curve
-from router_core.views import mix_figure, pareto_figure
+from router_core.views import mix_figure, pareto_figure, single_models
 
 if "router" not in st.session_state:  # opened by its URL before the app ever ran: start at the frame, come back
     st.session_state["resume_page"] = "pareto"
     st.switch_page("dashboard.py")
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
+policy = router.policy("linear")
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -29,16 +30,16 @@ upload = st.file_uploader("Labelled set (CSV, JSONL or Parquet; long format: que
 try:
     if upload is None:
         with st.spinner("Measuring the router and every baseline on the sample set (first visit only)…"):
-            evaluation = st.session_state["sample_evaluation_job"](router.router_id, key(catalog), router, catalog).result()
+            evaluation = st.session_state["sample_evaluation_job"](router.id, key(catalog), router, catalog).result()
         source = "the bundled sample set"
     else:
         raw = upload.getvalue()
-        data = load_labelled(io.BytesIO(raw), router.catalog_, missing="drop", name=upload.name)
+        data = load_labelled(io.BytesIO(raw), router.catalog, missing="drop", name=upload.name)
         if len(data.dropped):
             st.warning(f"{len(data.dropped)} queries lack some model and were left out.")
             st.download_button("Download the left-out queries (CSV)", data.dropped.to_csv(index=False), "left_out.csv")
         with st.spinner(f"Encoding {len(data)} queries and fitting the baselines…"):
-            evaluation = uploaded_evaluation(hashlib.sha1(raw).hexdigest(), router.router_id, key(catalog), data, router, catalog)
+            evaluation = uploaded_evaluation(hashlib.sha1(raw).hexdigest(), router.id, key(catalog), data, router, catalog)
         source = upload.name
 except RouterInputError as e:
     st.error(str(e))
@@ -54,10 +55,10 @@ lam = st.slider("λ (0 = quality first, 1 = cost first)", 0.0, 1.0, step=0.05, k
 st.session_state["lam"] = lam
 show_soft = st.checkbox("Show soft routing (top-2 + aggregator, quality as an estimated band)")
 
-scores, data = evaluation.scores, evaluation.test_data
-point = curve_from_scores(scores.quality, scores.cost, data, [lam], router.cost_scale_).iloc[0]
-single_quality = pd.Series(data.quality.mean(axis=0), index=data.candidates)
-single_cost = pd.Series(data.cost.mean(axis=0), index=data.candidates)
+scores, data = evaluation.scores, evaluation.test
+point = curve_from_scores(scores.quality, scores.cost, data, [lam], policy, scores.weights).iloc[0]
+single = single_models(data)
+single_quality, single_cost = single["quality"], single["cost"]
 best = single_quality.idxmax()
 a, b, c = st.columns(3)
 a.metric("Mean cost at this λ", f"${point['cost']:.6f}", f"{point['cost'] / single_cost[best] - 1:+.0%} vs {best}", delta_color="inverse",
@@ -67,10 +68,11 @@ b.metric("Mean quality at this λ", f"{point['quality']:.3f}", f"{point['quality
 c.metric("Best single model", best, f"quality {single_quality[best]:.3f} at ${single_cost[best]:.6f}", delta_color="off")
 
 soft = None
-if show_soft:
-    aggregator_name = catalog.aggregator_name if catalog is not None else best
-    aggregator = catalog[aggregator_name]
-    soft = soft_curve(scores.quality, scores.cost, data, default_lams(41), router.cost_scale_, 2, data.candidates.index(aggregator_name),
+if show_soft and catalog is None:
+    st.info("Soft routing needs a catalog with prices for the aggregator; this router has none.")
+elif show_soft:
+    aggregator = catalog.aggregator_entry
+    soft = soft_curve(scores.quality, scores.cost, data, default_lams(41), policy, 2, data.candidates.index(aggregator.name),
                       (aggregator.input_usd_per_1m, aggregator.output_usd_per_1m), aggregator.typical_output_tokens)
 figure = pareto_figure(evaluation.curves, lam, soft=soft, highlight=(point["cost"], point["quality"]))
 st.plotly_chart(figure, width="stretch")
@@ -90,7 +92,7 @@ with right:
 
 if data.categories is not None:
     st.subheader(f"Per category at λ = {lam:.2f}")
-    breakdown = category_breakdown(scores.quality, scores.cost, data, lam, router.cost_scale_)
+    breakdown = category_breakdown(scores.quality, scores.cost, data, lam, policy, scores.weights)
     st.dataframe(breakdown.style.format(precision=3).format({"cost": "${:.6f}"}), hide_index=True, width="stretch")
 
 curves = pd.concat([curve.assign(router=name) for name, curve in evaluation.curves.items()], ignore_index=True)

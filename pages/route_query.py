@@ -28,11 +28,11 @@ lam = left.slider("λ (0 = quality first, 1 = cost first)", 0.0, 1.0, step=0.05,
 st.session_state["lam"] = lam
 policy = middle.radio("Policy", POLICIES, horizontal=True, help="linear: (1−λ)·quality − λ·cost · paper: the seed formula "
                       "softmax(w − λ·softmax(cost)) · exponential: quality·exp(−α·λ·cost)")
-k = right.number_input("Top-k (1 = hard routing)", 1, len(router.candidates_), 1)
+k = right.number_input("Top-k (1 = hard routing)", 1, len(router.candidates), 1)
 
 try:
     scores = router.scores(query, catalog=catalog)
-    decision = router.decide(scores, lam, int(k), policy, catalog=catalog)[0]
+    decision = router.decide(scores, lam, int(k), router.policy(policy), catalog=catalog)[0]
 except RouterInputError as e:
     st.error(str(e))
     st.stop()
@@ -58,7 +58,7 @@ st.plotly_chart(prediction_bars(decision), width="stretch")
 st.subheader("Which words point to which model")
 st.caption("Attention of each word (word pieces merged, spelled as typed) over the candidate models; rows sum to 1. "
            "The routing weight of a model is this column averaged over all tokens.")
-words = word_attention(router.encoder_, query, scores.attention[0], scores.candidates)
+words = word_attention(router.encoder, query, scores.attention[0], scores.candidates)
 st.plotly_chart(attention_heatmap(words), width="stretch")
 st.subheader("Estimated cost of this request per model")
 st.dataframe(decision_table(decision), width="stretch")

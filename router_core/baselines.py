@@ -1,7 +1,7 @@
 """Baseline routers, run on the same split as CrossRoute's router (DESIGN.md §5).
 
 One abstract method (`curve`) plus a name -> class registry, like RouteLLM's ROUTER_CLS. Constructors only store
-hyperparameters; `fit(train, seed)` starts from scratch and returns self; learned attributes end in `_`.
+hyperparameters; `fit(train, seed)` starts anew and returns self; learned attributes end in `_`.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class Baseline(ABC):
     name: ClassVar[str]
 
     def fit(self, train: LabelledSet, seed: int = 0) -> "Baseline":
-        """Learn from `train` from scratch (everything seeded by `seed`); returns self."""
+        """Learn from `train` anew (everything seeded by `seed`); returns self."""
         self.candidates_ = list(train.candidates)
         return self
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 
@@ -104,6 +106,50 @@ class Catalog:
     def with_prices(self, name: str, **changes) -> "Catalog":
         """A copy with one candidate's fields replaced (re-pricing never needs retraining)."""
         return Catalog(tuple(dataclasses.replace(c, **changes) if c.name == name else c for c in self.candidates), self.aggregator)
+
+    def with_edits(self, frame: pd.DataFrame, source: str = "catalog table") -> "Catalog":
+        """This catalog with the prices of an edited copy of `to_frame()`: same models in the same order, aggregator kept.
+
+        Raises:
+            RouterInputError naming the row and column of a bad price, or the models added, removed or reordered.
+        """
+        edited = Catalog.from_frame(frame, source=source)  # the aggregator is set below, once the names are known to match
+        if edited.names != self.names:
+            raise RouterInputError(f"{source}: models must stay {', '.join(self.names)} in that order (prices only "
+                                   f"change); got {', '.join(edited.names)}")
+        return Catalog(edited.candidates, self.aggregator)
+
+    def with_prices_from(self, other: "Catalog", source: str = "imported prices") -> tuple["Catalog", list[str]]:
+        """Take input and output prices from `other` for the models both have; the rest stay as they are.
+
+        Returns:
+            (merged catalog, names of the models priced from `other`, in this catalog's order).
+        Raises:
+            RouterInputError when `other` prices none of this catalog's models.
+        """
+        shared = [name for name in self.names if name in set(other.names)]
+        if not shared:
+            raise RouterInputError(f"{source}: none of its models ({', '.join(other.names)}) is a candidate of this "
+                                   f"router ({', '.join(self.names)})")
+        merged = self
+        for name in shared:
+            merged = merged.with_prices(name, input_usd_per_1m=other[name].input_usd_per_1m,
+                                        output_usd_per_1m=other[name].output_usd_per_1m)
+        return merged, shared
+
+    def covers(self, names) -> bool:
+        """Whether every model in `names` has a price here."""
+        return set(names) <= set(self.names)
+
+    @property
+    def aggregator_entry(self) -> Candidate:
+        """The candidate that merges answers in soft routing."""
+        return self[self.aggregator_name]
+
+    @property
+    def digest(self) -> str:
+        """A short digest of names, prices and aggregator: caches of priced results key on it."""
+        return hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([dataclasses.asdict(c) for c in self.candidates], columns=CATALOG_COLUMNS)

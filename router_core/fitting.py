@@ -84,7 +84,7 @@ def validation_figures(pipeline: ScoringPipeline, cost_scale: CostScale, validat
 
 def fit_parts(data: LabelledSet, config: RouterConfig, catalog: Catalog | None = None, encoder: Encoder | None = None,
               progress=None, show_bar: bool = True) -> RouterParts:
-    """Train from scratch. See Router.fit for the arguments."""
+    """Train a new router. See Router.fit for the arguments."""
     model, training = config.model, config.training
     started = time.perf_counter()
     if len(data) < 10:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import artifact
+from .artifact import load as load_artifact, save as save_artifact
 from .catalog import Candidate, Catalog
 from .config import RouterConfig
 from .data import LabelledSet
@@ -133,7 +133,7 @@ class Router:
 
     def fit(self, data: LabelledSet, catalog: Catalog | None = None, encoder: Encoder | None = None,
             progress=None, show_bar: bool = True) -> "Router":
-        """Train from scratch on a labelled set. Returns self.
+        """Train anew on a labelled set. Returns self.
 
         Args:
             catalog: prices of the candidates. With it, and token counts in the data, the cost head predicts answer
@@ -214,7 +214,7 @@ class Router:
 
     def save(self, folder: str | Path) -> Path:
         """Write the artifact to a temporary folder, then rename it into place (see artifact.py)."""
-        return artifact.save(folder, self.config, self.parts)
+        return save_artifact(folder, self.config, self.parts)
 
     @classmethod
     def load(cls, folder: str | Path, encoder: Encoder | None = None, backend: str = "auto",
@@ -227,7 +227,7 @@ class Router:
             cache_dir: also keep scores in `cache_dir/scores.sqlite` (see attach_disk_cache).
             threads: ONNX Runtime threads per graph (default: one per core).
         """
-        config, parts = artifact.load(folder, encoder, backend, threads)
+        config, parts = load_artifact(folder, encoder, backend, threads)
         router = cls.from_parts(config, parts)
         if cache_dir is not None:
             router.attach_disk_cache(Path(cache_dir) / CACHE_FILE)

@@ -1,6 +1,7 @@
 """Time-of-day λ schedules replayed over a scored request log: cost, predicted quality and model mix per hour and day.
 
-Everything here is arithmetic over cached scores, so editing a schedule never re-encodes a prompt.
+Everything here is arithmetic over cached scores, so editing a schedule never re-encodes a prompt. Every decision
+goes through a `Policy` (router.policy(name)), so a replay decides exactly as the router would.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RouterInputError
-from .policy import check_lam, hard_choice, utilities
+from .policy import Policy, check_lam
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DAYS_PER_MONTH = 30.44  # mean Gregorian month, for "projected monthly cost"
@@ -89,8 +90,7 @@ class ScoredLog:
     candidates: list[str]
     quality: np.ndarray  # (P, M) predicted, P distinct prompts
     cost: np.ndarray  # (P, M) predicted USD
-    cost_norm: np.ndarray  # (P, M)
-    weights: np.ndarray  # (P, M)
+    weights: np.ndarray  # (P, M) routing weights, for the `paper` policy
     logged_model: pd.Series | None = None  # (R,) what the naive setup called, where the log says
     logged_cost: pd.Series | None = None  # (R,) USD the log recorded
 
@@ -111,34 +111,45 @@ def scored_log(log_frame: pd.DataFrame, router, catalog=None, progress=None) -> 
     codes, distinct = pd.factorize(log_frame["prompt"], sort=False)
     scores = router.scores(list(distinct), catalog=catalog, progress=progress)
     return ScoredLog(log_frame["timestamp"].reset_index(drop=True), codes, list(scores.candidates), scores.quality,
-                     scores.cost, scores.cost_norm, scores.weights,
+                     scores.cost, scores.weights,
                      log_frame["model"].reset_index(drop=True) if "model" in log_frame else None,
                      log_frame["cost_usd"].reset_index(drop=True) if "cost_usd" in log_frame else None)
 
 
-def replay(log: ScoredLog, schedule: Schedule, policy: str = "linear", alpha: float = 5.0) -> pd.DataFrame:
+def _check_policy(policy) -> Policy:
+    # A name here would need its own cost scale and α, which could disagree with the router's: take its Policy.
+    if not isinstance(policy, Policy):
+        raise RouterInputError(f"schedule: expected a Policy such as router.policy('linear'), got {policy!r}")
+    return policy
+
+
+def choices_at(log: ScoredLog, lam: float, policy: Policy) -> np.ndarray:
+    """(P,) the candidate the policy picks for each distinct prompt at one λ."""
+    return _check_policy(policy).choose(log.quality, log.cost, check_lam(lam), log.weights)
+
+
+def replay(log: ScoredLog, schedule: Schedule, policy: Policy) -> pd.DataFrame:
     """Route every request at its hour's λ.
 
     Returns:
         one row per request: timestamp, lam, model, predicted_cost_usd, predicted_quality.
     """
+    _check_policy(policy)
     lam_per_request = schedule.lam_at(log.timestamps)  # (R,)
     choice = np.empty(len(lam_per_request), dtype=int)
     for lam in np.unique(lam_per_request):  # at most 7 × 24 distinct values; each is one vectorised pass
         rows = lam_per_request == lam
         prompts = log.prompt_index[rows]
-        u = utilities(log.quality[prompts], log.cost_norm[prompts], lam, policy, log.weights[prompts], alpha)
-        choice[rows] = hard_choice(u, log.cost_norm[prompts])
+        choice[rows] = policy.choose(log.quality[prompts], log.cost[prompts], lam, log.weights[prompts])
     return pd.DataFrame({"timestamp": log.timestamps.to_numpy(), "lam": lam_per_request,
                          "model": np.asarray(log.candidates)[choice],
                          "predicted_cost_usd": log.cost[log.prompt_index, choice],
                          "predicted_quality": log.quality[log.prompt_index, choice]})
 
 
-def replay_constant_cost_per_day(log: ScoredLog, lam: float, policy: str = "linear", alpha: float = 5.0) -> float:
+def replay_constant_cost_per_day(log: ScoredLog, lam: float, policy: Policy) -> float:
     """Mean predicted USD per day if every request were routed at one λ."""
-    u = utilities(log.quality, log.cost_norm, lam, policy, log.weights, alpha)
-    per_prompt = log.cost[np.arange(len(u)), hard_choice(u, log.cost_norm)]  # (P,)
+    per_prompt = log.cost[np.arange(len(log.cost)), choices_at(log, lam, policy)]  # (P,)
     return float(per_prompt[log.prompt_index].sum() / log.n_days)
 
 
@@ -159,7 +170,7 @@ def summarise(requests: pd.DataFrame, by: str = "hour") -> pd.DataFrame:
 
 def logged_cost_by_hour(log: ScoredLog) -> pd.Series | None:
     """USD the log itself recorded per hour of day, summed over days (measured); None when it has no cost column."""
-    if log.logged_cost is None or log.logged_cost.notna().sum() == 0:
+    if not has_logged_cost(log):
         return None
     hours = pd.DatetimeIndex(log.timestamps).hour
     return log.logged_cost.groupby(np.asarray(hours)).sum().reindex(range(24), fill_value=0.0)
@@ -171,12 +182,18 @@ def all_to_best(log: ScoredLog) -> tuple[str, np.ndarray, np.ndarray]:
     return log.candidates[best], log.cost[log.prompt_index, best], log.quality[log.prompt_index, best]
 
 
+def has_logged_cost(log: ScoredLog) -> bool:
+    return log.logged_cost is not None and bool(log.logged_cost.notna().any())
+
+
 def totals(log: ScoredLog, requests: pd.DataFrame) -> dict:
-    """Projected monthly cost and savings against sending everything to the best model (all predicted)."""
+    """Projected monthly cost and savings against sending everything to the best model (all predicted), plus what the
+    log itself recorded (`logged_*`, measured) when it has a cost column."""
     best_name, best_cost, best_quality = all_to_best(log)
-    per_day = requests["predicted_cost_usd"].sum() / log.n_days
+    total = float(requests["predicted_cost_usd"].sum())
+    per_day = total / log.n_days
     best_per_day = best_cost.sum() / log.n_days
-    result = {"days": log.n_days, "requests": len(requests), "cost_per_day_usd": per_day,
+    result = {"days": log.n_days, "requests": len(requests), "predicted_cost_usd": total, "cost_per_day_usd": per_day,
               "monthly_cost_usd": per_day * DAYS_PER_MONTH, "best_model": best_name,
               "best_model_monthly_cost_usd": best_per_day * DAYS_PER_MONTH,
               "savings_vs_best_usd": (best_per_day - per_day) * DAYS_PER_MONTH,
@@ -184,31 +201,39 @@ def totals(log: ScoredLog, requests: pd.DataFrame) -> dict:
               "predicted_quality": float(requests["predicted_quality"].mean()),
               "best_model_predicted_quality": float(best_quality.mean())}
     result["predicted_quality_change"] = result["predicted_quality"] - result["best_model_predicted_quality"]
-    if log.logged_cost is not None and log.logged_cost.notna().any():
-        result["logged_monthly_cost_usd"] = float(log.logged_cost.sum()) / log.n_days * DAYS_PER_MONTH
+    if has_logged_cost(log):
+        logged = float(log.logged_cost.sum())
+        result.update(logged_cost_usd=logged, logged_cost_per_day_usd=logged / log.n_days,
+                      logged_monthly_cost_usd=logged / log.n_days * DAYS_PER_MONTH,
+                      logged_requests_with_cost=int(log.logged_cost.notna().sum()))
     return result
 
 
-def fit_daily_budget(log: ScoredLog, budget_per_day_usd: float, policy: str = "linear", alpha: float = 5.0,
-                     tolerance: float = 1e-4) -> float:
+def suggested_daily_budget(log: ScoredLog) -> float:
+    """A starting budget: a third of what sending every request to its dearest model would cost per day (predicted)."""
+    return round(float(log.cost.max(axis=1)[log.prompt_index].sum() / log.n_days / 3), 2)
+
+
+def fit_daily_budget(log: ScoredLog, budget_per_day_usd: float, policy: Policy, tolerance: float = 1e-4) -> float:
     """The smallest constant λ (most quality) whose mean predicted cost per day is within the budget.
 
     Predicted cost never rises with λ under the linear policy, so bisection finds the level.
     Raises:
         RouterInputError when even λ = 1 (always the cheapest model) costs more than the budget.
     """
+    _check_policy(policy)
     if not budget_per_day_usd > 0:
         raise RouterInputError(f"daily budget must be a positive USD amount, got {budget_per_day_usd}")
-    if replay_constant_cost_per_day(log, 0.0, policy, alpha) <= budget_per_day_usd:
+    if replay_constant_cost_per_day(log, 0.0, policy) <= budget_per_day_usd:
         return 0.0
-    cheapest = replay_constant_cost_per_day(log, 1.0, policy, alpha)
+    cheapest = replay_constant_cost_per_day(log, 1.0, policy)
     if cheapest > budget_per_day_usd:
         raise RouterInputError(f"a budget of {usd(budget_per_day_usd)}/day is below the cheapest routing of this traffic "
                                f"({usd(cheapest)}/day at λ = 1, every request to its cheapest model)")
     low, high = 0.0, 1.0  # cost(low) > budget >= cost(high)
     while high - low > tolerance:
         middle = (low + high) / 2
-        if replay_constant_cost_per_day(log, middle, policy, alpha) <= budget_per_day_usd:
+        if replay_constant_cost_per_day(log, middle, policy) <= budget_per_day_usd:
             high = middle
         else:
             low = middle

@@ -1,4 +1,4 @@
-"""Plotly figures and display tables for the dashboard. Plotly and pandas only: no Streamlit here.
+"""Plotly figures, display tables and captions for the dashboard. Plotly and pandas only: no Streamlit here.
 
 User text (queries, words, model names from uploads) is HTML-escaped before it reaches a figure, because
 plotly renders a subset of HTML in labels and hover text.
@@ -12,7 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .router import RouteDecision
+from .router import RouteDecision, SweepResult
+from .schedule import usd
 
 CHOSEN, OTHER = "#d62728", "#8c9fb7"
 
@@ -125,3 +126,56 @@ def mix_figure(shares: pd.Series, title: str) -> go.Figure:
     figure.update_layout(title=safe(title), yaxis=dict(tickformat=".0%", range=[0, max(1.0, float(np.max(shares)) * 1.15)]),
                          height=300, margin=dict(t=40, b=10, l=10, r=10))
     return figure
+
+
+def predicted_curves_figure(sweeps: dict[str, SweepResult]) -> go.Figure:
+    """Mean predicted cost against mean predicted quality over a λ sweep, one line per router (e.g. before/after)."""
+    figure = go.Figure()
+    for label, sweep in sweeps.items():
+        cost, quality = sweep.predicted_means()
+        figure.add_scatter(x=cost, y=quality, mode="lines+markers", name=safe(label), customdata=sweep.lams,
+                           hovertemplate="λ=%{customdata:.2f}<br>$%{x:.6f}<br>quality %{y:.3f}<extra></extra>")
+    figure.update_layout(xaxis_title="mean predicted cost (USD)", yaxis_title="mean predicted quality", xaxis_type="log", height=420)
+    return figure
+
+
+def single_models(data) -> pd.DataFrame:
+    """Per candidate of a labelled set: mean measured quality and cost (USD) if it answered every query."""
+    return pd.DataFrame({"quality": data.quality.mean(axis=0), "cost": data.cost.mean(axis=0)}, index=list(data.candidates))
+
+
+def schedule_table(reports: dict) -> pd.DataFrame:
+    """One row per schedule.ScheduleReport (by label): monthly cost and quality (predicted), savings vs the best model;
+    plus the log's own spend (measured) when the first report has it."""
+    rows = []
+    for name, report in reports.items():
+        t = report.totals
+        rows.append({"schedule": name, "monthly cost (predicted)": usd(t["monthly_cost_usd"]),
+                     "predicted quality": round(t["predicted_quality"], 3),
+                     f"savings vs all to {t['best_model']}": f"{t['savings_vs_best_fraction']:.0%}"})
+    first = next(iter(reports.values()), None)
+    if first is not None and "logged_monthly_cost_usd" in first.totals:
+        rows.append({"schedule": "as logged (measured)", "monthly cost (predicted)": usd(first.totals["logged_monthly_cost_usd"]) + " (measured)",
+                     "predicted quality": None, f"savings vs all to {first.totals['best_model']}": None})
+    return pd.DataFrame(rows)
+
+
+def router_captions(router) -> list[str]:
+    """Sidebar lines on a router: size and training, its validation figures (measured), and how quality is predicted."""
+    training = router.training
+    backend = "ONNX Runtime " + router.backend.removeprefix("onnx-") if router.backend != "torch" else "torch"
+    lines = [f"{len(router.candidates)} candidates · trained on {training.n_train} queries in {training.seconds:.0f} s · "
+             f"best epoch {training.best_epoch} · scored with {backend}"]
+    validation = training.validation or {}
+    if validation:
+        lines.append(f"On its {training.n_validation} validation queries (measured): AIQ {validation.get('aiq', float('nan')):.3f}, "
+                     f"quality error (MAE) {validation.get('quality_mae', float('nan')):.3f}")
+    stage = router.parts.pipeline.quality
+    weights = stage.weights() if stage is not None else None
+    if weights:
+        task_type = (f"{weights['task_type_weight']:.1f}·model's average on the query's task type (one of "
+                     f"{len(weights['task_types'])}, predicted from the text) + " if weights["task_type_weight"] > 0 else "")
+        lines.append(f"Predicted quality = {weights['network_weight']:.1f}·network + {weights['neighbour_weight']:.1f}·mean of "
+                     f"{weights['n_neighbours']} nearest training queries + {weights['linear_weight']:.1f}·linear fit + "
+                     f"{task_type}{weights['prior_weight']:.1f}·model's average (weights chosen on the validation queries)")
+    return lines

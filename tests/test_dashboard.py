@@ -1,5 +1,4 @@
 """Every dashboard page through Streamlit's AppTest, with the real router and the bundled sample data."""
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -7,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import router_core.data
+from router_core.errors import RouterInputError
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,13 +169,17 @@ def test_schedule_page_opens_a_log_scored_by_score_log_like_the_log_itself(tmp_p
 def test_schedule_page_says_when_a_file_was_scored_by_another_router(tmp_path):
     from router_core import Router
 
-    other = Router.load(ROOT / "sample_data" / "router")
-    other.net_.candidate_bias.data += 0.5  # another router: same candidates, other weights
-    other._reset_cache()
+    import copy
+
+    router = Router.load(ROOT / "sample_data" / "router")
+    net = copy.deepcopy(router.parts.pipeline.net)
+    net.candidate_bias.data += 0.5  # another router: same candidates, other weights (scored with torch, as the export has the old ones)
+    other = router.with_parts(pipeline=router.parts.pipeline.replaced(net=net, scorer=None))
+    assert other.id != router.id
     at = open_page("schedule")
     at.file_uploader[0].upload("log.parquet", scored_parquet(tmp_path, other), "application/octet-stream").run()
     assert not at.exception
-    assert f"log.parquet: scored by another router (id {other.router_id}" in at.error[0].value
+    assert f"log.parquet: scored by another router (id {other.id}" in at.error[0].value
 
 
 def test_models_page_adds_a_model_from_a_few_labelled_queries():
@@ -187,7 +191,8 @@ def test_models_page_adds_a_model_from_a_few_labelled_queries():
     next(b for b in at.button if b.label == "Add the model").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.success[0].value.startswith("newcomer added from 40 labelled queries")
-    assert at.session_state["router"].candidates_[-1] == "newcomer" or at.session_state["custom_router"].candidates_[-1] == "newcomer"
+    assert at.session_state["custom_router"].candidates[-1] == "newcomer"
+    assert at.session_state["catalog"].names[-1] == "newcomer"  # priced on every page from now on
 
 
 def test_models_page_trains_a_router_on_an_uploaded_set_and_says_the_encoder_stayed_frozen():
@@ -201,10 +206,11 @@ def test_models_page_trains_a_router_on_an_uploaded_set_and_says_the_encoder_sta
     assert not at.exception, [e.value for e in at.exception]
     trained = at.session_state["custom_router"]
     # 48 of the 60 queries go to training (20% held out), far under finetune_min_queries: the encoder is not tuned
-    assert trained.training_["n_queries"] == 48 and trained.training_["finetuned_layers"] == 0
-    assert set(trained.candidates_) == set(labelled.model.unique())
+    assert trained.training.n_queries == 48 and trained.training.finetuned_layers == 0
+    assert trained.config.training.epochs == 5
+    assert set(trained.candidates) == set(labelled.model.unique())
     message = at.success[0].value
-    assert message.startswith(f"Trained on {trained.training_['n_train']} queries in ") and "(encoder frozen)" in message
+    assert message.startswith(f"Trained on {trained.training.n_train} queries in ") and "(encoder frozen)" in message
 
 
 def test_sidebar_spells_out_the_task_type_term_only_for_a_router_that_uses_it():
@@ -213,16 +219,18 @@ def test_sidebar_spells_out_the_task_type_term_only_for_a_router_that_uses_it():
     import numpy as np
 
     from router_core import Router
-    from router_core.blend import fit_task_types
+    from router_core.quality import TaskTypeEvidence
 
     at = open_page()
     assert "task type" not in captions(at)  # the bundled router gives the task type no weight
-    router = Router.load(ROOT / "sample_data" / "router")
-    blend = router.blend_
+    shipped = Router.load(ROOT / "sample_data" / "router")
+    stage = shipped.parts.pipeline.quality
     # Any two types will do for the caption: split the training queries by one embedding coordinate.
-    types = np.where(blend.memory[:, 0] > np.median(blend.memory[:, 0]), "left", "right")
-    router.blend_ = replace(blend, **fit_task_types(blend.memory, types, blend.memory_quality), task_weight=0.3,
-                            net_weight=0.2, neighbour_weight=0.3, linear_weight=0.1)
+    memory = stage.neighbours.memory
+    types = np.where(memory[:, 0] > np.median(memory[:, 0]), "left", "right")
+    typed_stage = replace(stage, task_type=TaskTypeEvidence.fit(memory, types, stage.neighbours.memory_quality),
+                          task_type_weight=0.3, network_weight=0.2, neighbour_weight=0.3, linear_weight=0.1)
+    router = shipped.with_parts(pipeline=shipped.parts.pipeline.replaced(quality=typed_stage))
     typed = AppTest.from_file(APP, default_timeout=TIMEOUT)
     typed.session_state["custom_router"] = router
     typed.run()
@@ -230,3 +238,49 @@ def test_sidebar_spells_out_the_task_type_term_only_for_a_router_that_uses_it():
     text = captions(typed)
     assert ("0.3·model's average on the query's task type (one of 2, predicted from the text)" in text
             and "0.1·model's average (weights chosen" in text), text
+
+
+def test_catalog_edits_keep_the_models_and_imported_prices_merge_by_name():
+    from router_core import Catalog
+
+    catalog = Catalog.from_frame(pd.read_csv(ROOT / "sample_data" / "catalog.csv"))
+    table = catalog.to_frame()
+    table.loc[0, "output_usd_per_1m"] = 99.0
+    edited = catalog.with_edits(table)
+    assert edited[catalog.names[0]].output_usd_per_1m == 99.0 and edited.names == catalog.names
+    assert edited.aggregator == catalog.aggregator
+    table = table.astype({"input_usd_per_1m": object})
+    table.loc[1, "input_usd_per_1m"] = "free"
+    with pytest.raises(RouterInputError, match="catalog table row 3: prices must be numbers"):
+        catalog.with_edits(table)
+    with pytest.raises(RouterInputError, match="models must stay"):
+        catalog.with_edits(catalog.to_frame().iloc[::-1])
+    imported = Catalog.from_frame(pd.DataFrame([{"name": catalog.names[1], "provider_model_id": "x", "input_usd_per_1m": 7.0,
+                                                 "output_usd_per_1m": 8.0, "typical_output_tokens": 5},
+                                                {"name": "unknown", "provider_model_id": "y", "input_usd_per_1m": 1.0,
+                                                 "output_usd_per_1m": 1.0}]))
+    merged, priced = catalog.with_prices_from(imported)
+    assert priced == [catalog.names[1]]
+    assert (merged[priced[0]].input_usd_per_1m, merged[priced[0]].output_usd_per_1m) == (7.0, 8.0)
+    assert merged[priced[0]].typical_output_tokens == catalog[priced[0]].typical_output_tokens  # prices only
+    assert merged.names == catalog.names and merged.digest != catalog.digest
+    with pytest.raises(RouterInputError, match=r"prices.yaml: none of its models \(unknown\) is a candidate"):
+        catalog.with_prices_from(imported.subset(["unknown"]), source="prices.yaml")
+
+
+LITELLM_CONFIG = b"""model_list:
+  - model_name: gpt-4o-mini
+    litellm_params: {model: openai/gpt-4o-mini}
+    model_info: {input_cost_per_token: 0.000002, output_cost_per_token: 0.000004}
+"""
+
+
+def test_models_page_imports_litellm_prices_for_the_models_it_knows():
+    at = open_page("models")
+    uploader = next(u for u in at.file_uploader if "LiteLLM" in u.label)
+    uploader.upload("config.yaml", LITELLM_CONFIG, "application/x-yaml").run()
+    assert not at.exception and not at.error
+    next(b for b in at.button if b.label == "Apply prices for gpt-4o-mini").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    mini = at.session_state["catalog"]["gpt-4o-mini"]
+    assert (mini.input_usd_per_1m, mini.output_usd_per_1m) == pytest.approx((2.0, 4.0))

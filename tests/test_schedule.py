@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from router_core.errors import RouterInputError
-from router_core.policy import CostScale
+from router_core.policy import CostScale, Policy
 from router_core.schedule import ScoredLog, Schedule, fit_daily_budget, replay, summarise, totals
 
 
@@ -14,12 +14,16 @@ def log():
     # Prompt 0 is easy (small nearly as good); prompt 1 is hard (small much worse).
     quality = np.array([[0.90, 0.88], [0.90, 0.40]])
     cost = np.array([[0.01, 0.001], [0.01, 0.001]])
-    norm = CostScale.from_costs(cost).normalise(cost)  # big -> 1, small -> 0
     # Two days (Mon 5 Oct, Tue 6 Oct 2026); at 10:00 and at 03:00 each day, both prompts.
     times = pd.to_datetime(["2026-10-05T10:00Z", "2026-10-05T10:30Z", "2026-10-05T03:00Z", "2026-10-05T03:10Z",
                             "2026-10-06T10:00Z", "2026-10-06T10:30Z", "2026-10-06T03:00Z", "2026-10-06T03:10Z"])
-    return ScoredLog(pd.Series(times), np.array([0, 1, 0, 1, 0, 1, 0, 1]), ["big", "small"], quality, cost, norm,
+    return ScoredLog(pd.Series(times), np.array([0, 1, 0, 1, 0, 1, 0, 1]), ["big", "small"], quality, cost,
                      np.full_like(quality, 0.5), pd.Series(["big"] * 8), pd.Series([0.01] * 8))
+
+
+@pytest.fixture
+def policy(log):
+    return Policy(CostScale.from_costs(log.cost))  # linear, κ = 1: normalised cost big -> 1, small -> 0
 
 
 def test_business_hours_preset_matches_the_seed():
@@ -39,11 +43,11 @@ def test_schedule_refuses_values_outside_unit_interval():
         Schedule.daily([0.1] * 23)
 
 
-def test_replay_uses_each_requests_hour(log):
+def test_replay_uses_each_requests_hour(log, policy):
     # 10:00 -> λ 0.05: utilities big 0.855-0.05=0.805 vs small 0.836 (easy) / 0.38 (hard): easy->small, hard->big.
     # 03:00 -> λ 0.5: big 0.45-0.5=-0.05, small 0.44 / 0.2: both -> small.
     schedule = Schedule.daily([0.05 if 9 <= h < 18 else 0.5 for h in range(24)])
-    requests = replay(log, schedule)
+    requests = replay(log, schedule, policy)
     assert requests["model"].tolist() == ["small", "big", "small", "small"] * 2
     assert requests["lam"].tolist() == [0.05, 0.05, 0.5, 0.5] * 2
     by_hour = summarise(requests, "hour")
@@ -55,8 +59,8 @@ def test_replay_uses_each_requests_hour(log):
     assert len(by_day) == 2 and by_day["predicted_cost_usd"].iloc[0] == pytest.approx(0.013)
 
 
-def test_totals_compare_with_everything_to_the_best_model(log):
-    requests = replay(log, Schedule.daily([0.05 if 9 <= h < 18 else 0.5 for h in range(24)]))
+def test_totals_compare_with_everything_to_the_best_model(log, policy):
+    requests = replay(log, Schedule.daily([0.05 if 9 <= h < 18 else 0.5 for h in range(24)]), policy)
     result = totals(log, requests)
     # per day: routed $0.013 (0.001 + 0.01 + 0.001 + 0.001), all-to-big $0.04; month = 30.44 days
     assert result["days"] == 2 and result["best_model"] == "big"
@@ -66,17 +70,36 @@ def test_totals_compare_with_everything_to_the_best_model(log):
     # predicted quality: routed mean of (0.88, 0.90, 0.88, 0.40) = 0.765; all-to-big 0.90
     assert result["predicted_quality"] == pytest.approx(0.765)
     assert result["predicted_quality_change"] == pytest.approx(-0.135)
+    assert result["predicted_cost_usd"] == pytest.approx(2 * 0.013)
+    assert result["logged_cost_usd"] == pytest.approx(0.08) and result["logged_cost_per_day_usd"] == pytest.approx(0.04)
     assert result["logged_monthly_cost_usd"] == pytest.approx(0.04 * 30.44)
 
 
-def test_budget_solve_finds_the_smallest_lam_within_budget(log):
+def test_budget_solve_finds_the_smallest_lam_within_budget(log, policy):
     # Per day at λ=0: all big = $0.04. The easy prompt moves to small once 0.9-λ(0.9+1) < 0.88(1-λ) -> λ > 0.02/1.02;
     # the hard one once 0.9-1.9λ < 0.4(1-λ) -> λ > 0.5/1.5 = 1/3.
-    assert fit_daily_budget(log, 0.05) == 0.0
-    assert fit_daily_budget(log, 0.022) == pytest.approx(0.02 / 1.02, abs=2e-4)  # $0.022 = 2 × (0.001 + 0.01)
-    assert fit_daily_budget(log, 0.004) == pytest.approx(1 / 3, abs=2e-4)
+    assert fit_daily_budget(log, 0.05, policy) == 0.0
+    assert fit_daily_budget(log, 0.022, policy) == pytest.approx(0.02 / 1.02, abs=2e-4)  # $0.022 = 2 × (0.001 + 0.01)
+    assert fit_daily_budget(log, 0.004, policy) == pytest.approx(1 / 3, abs=2e-4)
     with pytest.raises(RouterInputError, match=r"below the cheapest routing of this traffic \(\$0.004/day at λ = 1"):
-        fit_daily_budget(log, 0.001)
+        fit_daily_budget(log, 0.001, policy)
+    with pytest.raises(RouterInputError, match="daily budget must be a positive USD amount"):
+        fit_daily_budget(log, 0.0, policy)
+
+
+def test_replay_decides_with_the_policy_it_is_given(log, policy):
+    # The exponential policy with α = 0 ignores cost: every request goes to the higher predicted quality (big).
+    requests = replay(log, Schedule.constant(0.9), Policy(policy.cost_scale, "exponential", alpha=0.0))
+    assert set(requests["model"]) == {"big"}
+    # The linear policy at λ = 0.9 sends everything to small.
+    assert set(replay(log, Schedule.constant(0.9), policy)["model"]) == {"small"}
+
+
+def test_a_policy_name_is_refused_because_it_could_disagree_with_the_router(log):
+    with pytest.raises(RouterInputError, match=r"expected a Policy such as router.policy\('linear'\), got 'linear'"):
+        replay(log, Schedule.business_hours(), "linear")
+    with pytest.raises(RouterInputError, match="expected a Policy"):
+        fit_daily_budget(log, 0.01, "linear")
 
 
 def test_logged_cost_is_summed_per_hour_of_day(log):

@@ -54,7 +54,7 @@ def readme_text(seed: int, n_queries: int, log_days: int, labelled: pd.DataFrame
     teams = shared("teams")
     return f"""# Sample data (synthetic)
 
-Everything in this folder is **invented** by `router_core/sample_data.py` (seed {seed}). No row comes from a real
+Everything in this folder is **invented** by `router_core/sample_data/` (seed {seed}). No row comes from a real
 model, a real user, a real log or a real benchmark; the quality labels are drawn from the generative model below,
 not measured. Real data for benchmarks lives outside the repository and never enters it.
 

@@ -1,0 +1,265 @@
+"""A request log replayed under a λ schedule, from file to report: what the Schedule page and `simulate` CLI verb show.
+
+The flow: read the log (a file, its bytes, a table, a RequestLog, a `score-log` Parquet file or a log already
+scored), score each distinct prompt once, resolve the schedule (a Schedule, or `business-hours`, `constant:LAM`,
+`budget:USD`), route every request through the router's Policy, and summarise per hour, per day and in total.
+Costs and quality of the routed requests are the router's predictions; what the log itself spent is measured.
+"""
+from __future__ import annotations
+
+import io
+import math
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import RequestLog, load_request_log, read_table, request_log_from_frame
+from .errors import RouterInputError
+from .policy import Policy, check_lam
+from .schedule import (DAYS_PER_MONTH, Schedule, ScoredLog, fit_daily_budget, logged_cost_by_hour, replay, scored_log,
+                       summarise, totals, usd)
+
+SPEC_FORMS = ("business-hours, constant:LAM (one λ in [0, 1] for every hour, e.g. constant:0.3) "
+              "or budget:USD (the most quality within a daily budget in USD, e.g. budget:50)")
+REPORT_VIEWS = ("request", "hour", "day")
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedLog:
+    """A request log scored by a router: what every schedule is replayed over, plus where it came from."""
+
+    scored: ScoredLog
+    source: str  # for messages: the file, and for a `score-log` file the log it was scored from
+    rejected: pd.DataFrame | None = None  # unusable rows (row, reason, original cells); None when only counted
+    n_rejected: int = 0
+    first_rejection: str | None = None  # "row N: reason", or the reason alone
+
+    @property
+    def n_requests(self) -> int:
+        return len(self.scored.timestamps)
+
+    @property
+    def n_prompts(self) -> int:
+        return len(self.scored.quality)
+
+
+def _from_request_log(log: RequestLog, router, catalog, progress) -> PreparedLog:
+    scored = scored_log(log.frame, _need(router, "score a request log"), catalog=catalog, progress=progress)
+    first = None if log.rejected.empty else f"row {log.rejected['row'].iloc[0]}: {log.rejected['reason'].iloc[0]}"
+    return PreparedLog(scored, log.source, log.rejected, len(log.rejected), first)
+
+
+def _from_scored_file(source, router, catalog, name: str) -> PreparedLog:
+    from .log_scoring import read_scored_log  # pyarrow's Parquet reader, needed for score-log files only
+
+    scored, summary = read_scored_log(source, _need(router, "open a score-log file"), catalog, name=name)
+    return PreparedLog(scored, f"{name} (scored by `score-log` from {summary.get('source')})", None,
+                       int(summary.get("rejected") or 0), summary.get("first_rejection"))
+
+
+def _need(router, what: str):
+    if router is None:
+        raise RouterInputError(f"simulate: a router is needed to {what}")
+    return router
+
+
+def prepare_log(router, log, catalog=None, mapping: dict[str, str] | None = None, progress=None,
+                name: str | None = None) -> PreparedLog:
+    """Read and score a request log once; every schedule is then replayed over the result without encoding.
+
+    Args:
+        log: a path (CSV, JSONL, JSON or Parquet, or a `score-log` Parquet file), its bytes (with `name`), a table of
+            log rows, a data.RequestLog, a schedule.ScoredLog (used as it is) or a PreparedLog.
+        catalog: price with these prices instead of the router's own.
+        mapping: canonical field -> column, overriding the automatic column match (tables and files only).
+        progress: callable(done, total) while encoding.
+        name: names the log in messages; for bytes, also the file type (by its suffix).
+    """
+    from .log_scoring import is_scored_log
+
+    if isinstance(log, PreparedLog):
+        return log
+    if isinstance(log, ScoredLog):
+        return PreparedLog(log, name or "a scored log")
+    if isinstance(log, RequestLog):
+        return _from_request_log(log, router, catalog, progress)
+    if isinstance(log, pd.DataFrame):
+        return _from_request_log(request_log_from_frame(log, mapping, source=name or "request log"), router, catalog, progress)
+    if isinstance(log, (bytes, bytearray, memoryview)):
+        raw, label = bytes(log), name or "upload"
+        if is_scored_log(raw):
+            return _from_scored_file(io.BytesIO(raw), router, catalog, label)
+        return _from_request_log(request_log_from_frame(read_table(io.BytesIO(raw), label), mapping, source=label),
+                                 router, catalog, progress)
+    if isinstance(log, (str, Path)):
+        if is_scored_log(log):
+            return _from_scored_file(log, router, catalog, name or Path(log).name)
+        request_log = load_request_log(log, mapping)  # the path's suffix gives the format; `name` only labels it
+        return _from_request_log(replace(request_log, source=name) if name else request_log, router, catalog, progress)
+    raise RouterInputError(f"simulate: the log must be a file path, its bytes, a table, a RequestLog or a ScoredLog, "
+                           f"got {type(log).__name__}")
+
+
+def budget_schedule(log: ScoredLog, budget_per_day_usd: float, policy: Policy) -> Schedule:
+    """One constant λ: the most quality whose predicted cost stays within the daily budget (schedule.fit_daily_budget)."""
+    level = fit_daily_budget(log, budget_per_day_usd, policy)
+    return Schedule.daily([level] * 24, f"daily budget {usd(budget_per_day_usd)} (constant λ={level:.3f})")
+
+
+def _spec_number(spec: str, text: str, what: str) -> float:
+    try:
+        value = float(text.strip().removeprefix("$"))
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise RouterInputError(f"schedule {spec!r}: {text.strip()!r} is not a number ({what}); use {SPEC_FORMS}")
+    return value
+
+
+def resolve_schedule(spec, log: ScoredLog, policy: Policy) -> tuple[Schedule, float | None]:
+    """The schedule a spec names, and the daily budget (USD) it was fitted to, None unless `budget:USD`.
+
+    Args:
+        spec: a Schedule, or `business-hours`, `constant:LAM` or `budget:USD`.
+    """
+    if isinstance(spec, Schedule):
+        return spec, None
+    if not isinstance(spec, str):
+        raise RouterInputError(f"schedule {spec!r}: expected a Schedule or one of {SPEC_FORMS}")
+    kind, _, value = spec.strip().partition(":")
+    kind = kind.strip().lower().replace("_", "-")
+    if kind == "business-hours" and not value.strip():
+        return Schedule.business_hours(), None
+    if kind == "constant" and value.strip():
+        lam = _spec_number(spec, value, "λ in [0, 1]")
+        try:
+            return Schedule.constant(check_lam(lam)), None
+        except RouterInputError as e:
+            raise RouterInputError(f"schedule {spec!r}: {e}") from e
+    if kind == "budget" and value.strip():
+        budget = _spec_number(spec, value, "USD per day")
+        try:
+            return budget_schedule(log, budget, policy), budget
+        except RouterInputError as e:
+            raise RouterInputError(f"schedule {spec!r}: {e}") from e
+    raise RouterInputError(f"schedule {spec!r}: not understood; use {SPEC_FORMS}")
+
+
+@dataclass(frozen=True, eq=False)
+class ScheduleReport:
+    """A schedule replayed over a request log. Routed cost and quality are predicted by the router; the `logged_*`
+    figures (where the log has them) are what the log itself recorded, i.e. measured."""
+
+    schedule: Schedule
+    policy: str  # the decision rule's name (linear, paper, exponential)
+    source: str
+    candidates: tuple[str, ...]
+    requests: pd.DataFrame  # per request: timestamp, lam, model, predicted_cost_usd, predicted_quality[, logged_model, logged_cost_usd]
+    by_hour: pd.DataFrame  # per hour of day, summed over days (schedule.summarise)
+    by_day: pd.DataFrame  # per calendar day
+    totals: dict  # schedule.totals: predicted cost, quality and savings; logged_* (measured) when the log has costs
+    n_prompts: int  # distinct prompts scored
+    logged_cost_by_hour: pd.Series | None = None  # measured USD per hour of day; None without a cost column
+    logged_model_mix: pd.Series | None = None  # measured share of requests per logged model
+    budget_usd_per_day: float | None = None  # the daily budget the schedule was fitted to (`budget:USD`)
+    n_rejected: int = 0  # rows of the log that could not be used
+    first_rejection: str | None = None
+
+    @property
+    def model_mix(self) -> pd.Series:
+        """Share of requests routed to each candidate (predicted), in candidate order."""
+        return self.requests["model"].value_counts(normalize=True).reindex(list(self.candidates), fill_value=0.0)
+
+    @property
+    def constant_lam(self) -> float | None:
+        """The λ of a schedule that is the same every hour (a constant or a fitted budget), else None."""
+        table = self.schedule.table
+        return float(table[0, 0]) if np.all(table == table[0, 0]) else None
+
+    def to_frame(self, by: str = "request") -> pd.DataFrame:
+        """One row per request (the decisions), per hour of day or per day; `predicted_*` columns are the router's
+        predictions, `logged_*` ones the log's own (measured)."""
+        if by not in REPORT_VIEWS:
+            raise RouterInputError(f"report view {by!r}: choose one of {', '.join(REPORT_VIEWS)}")
+        if by == "request":
+            return self.requests.copy()
+        return (self.by_hour if by == "hour" else self.by_day).reset_index()
+
+    def write_csv(self, path: str | Path, by: str = "request") -> Path:
+        """Write `to_frame(by)` to a temporary file beside `path`, then rename it into place: never a half-written file."""
+        path = Path(path)
+        frame = self.to_frame(by)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            frame.to_csv(temp, index=False)
+            os.replace(temp, path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return path
+
+    def summary_lines(self) -> list[str]:
+        """A short plain-text summary, each line saying whether its figures are predicted or measured."""
+        t = self.totals
+        best = t["best_model"]
+        fitted = ": the lowest λ whose predicted cost fits the budget" if self.budget_usd_per_day is not None else ""
+        lines = [f"Schedule: {self.schedule.name}, policy {self.policy}{fitted}",
+                 f"Log: {t['requests']:,} requests from {self.source} over {t['days']:g} day{'' if t['days'] == 1 else 's'}; "
+                 f"{self.n_prompts:,} distinct prompts scored"]
+        if self.n_rejected:
+            lines.append(f"Unusable rows left out: {self.n_rejected:,} (first: {self.first_rejection})")
+        lines += [f"Cost, predicted by the router: {usd(t['predicted_cost_usd'])} for the log, {usd(t['cost_per_day_usd'])} per day, "
+                  f"{usd(t['monthly_cost_usd'])} per month (a month = {DAYS_PER_MONTH} days)",
+                  f"Quality, predicted by the router: {t['predicted_quality']:.3f} mean per request "
+                  f"({t['predicted_quality_change']:+.3f} vs everything to {best}: {t['best_model_predicted_quality']:.3f})",
+                  f"Savings vs everything to {best}, predicted: {usd(t['savings_vs_best_usd'])} per month"
+                  + (f" ({t['savings_vs_best_fraction']:.0%})" if np.isfinite(t["savings_vs_best_fraction"]) else ""),
+                  "Model mix, predicted: " + ", ".join(f"{name} {share:.0%}" for name, share in self.model_mix.items())]
+        if "logged_cost_usd" in t:
+            lines.append(f"Spend recorded in the log, measured: {usd(t['logged_cost_usd'])} for the log, "
+                         f"{usd(t['logged_cost_per_day_usd'])} per day, {usd(t['logged_monthly_cost_usd'])} per month "
+                         f"({t['logged_requests_with_cost']:,} requests with a cost)")
+        if self.logged_model_mix is not None:
+            lines.append("Model mix recorded in the log, measured: "
+                         + ", ".join(f"{name} {share:.0%}" for name, share in self.logged_model_mix.items()))
+        return lines
+
+
+def build_report(prepared: PreparedLog, schedule: Schedule, policy: Policy, budget_usd_per_day: float | None = None) -> ScheduleReport:
+    """Replay a scored log under a schedule and summarise it (pure arithmetic over the scores)."""
+    log = prepared.scored
+    requests = replay(log, schedule, policy)
+    if log.logged_model is not None:
+        requests["logged_model"] = log.logged_model.to_numpy()
+    if log.logged_cost is not None:
+        requests["logged_cost_usd"] = log.logged_cost.to_numpy(dtype=float)
+    logged_mix = None
+    if log.logged_model is not None and log.logged_model.notna().any():
+        logged_mix = log.logged_model.value_counts(normalize=True)
+    return ScheduleReport(schedule, policy.name, prepared.source, tuple(log.candidates), requests, summarise(requests, "hour"),
+                          summarise(requests, "day"), totals(log, requests), prepared.n_prompts, logged_cost_by_hour(log),
+                          logged_mix, budget_usd_per_day, prepared.n_rejected, prepared.first_rejection)
+
+
+def simulate(router, log, schedule_spec, catalog=None, policy: str | Policy = "linear", progress=None,
+             mapping: dict[str, str] | None = None, name: str | None = None) -> ScheduleReport:
+    """Replay a request log under a λ schedule with a router's predictions.
+
+    Args:
+        router: scores the log and supplies the policy; may be None for a ScoredLog when `policy` is a Policy.
+        log: see prepare_log (a file path, bytes with `name`, a table, a RequestLog, a ScoredLog or a PreparedLog).
+        schedule_spec: a Schedule, or `business-hours`, `constant:LAM` or `budget:USD` (USD per day: the constant λ
+            that schedule.fit_daily_budget finds).
+        catalog: price with these prices instead of the router's own (ignored for a log already scored).
+        policy: a policy name (router.policy(name)) or a Policy.
+    Raises:
+        RouterInputError for an unreadable log, a bad spec (naming it and the allowed forms) or an unreachable budget.
+    """
+    rule = policy if isinstance(policy, Policy) else _need(router, f"make the {policy!r} policy").policy(policy)
+    prepared = prepare_log(router, log, catalog, mapping, progress, name)
+    schedule, budget = resolve_schedule(schedule_spec, prepared.scored, rule)
+    return build_report(prepared, schedule, rule, budget)

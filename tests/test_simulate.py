@@ -1,0 +1,235 @@
+"""simulate(): a log replayed under a schedule spec, on a hand-made scored log and on a tiny fitted router; and one
+check that every consumer of scores decides the same way for the same scores, λ and policy."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from router_core.config import RouterConfig
+from router_core.data import labelled_from_frame
+from router_core.errors import RouterInputError
+from router_core.evaluate import curve_from_scores
+from router_core.policy import CostScale, Policy
+from router_core.router import Router
+from router_core.schedule import Schedule, ScoredLog, fit_daily_budget, replay
+from router_core.simulate import ScheduleReport, prepare_log, simulate
+
+
+@pytest.fixture
+def log():
+    # Two prompts, two candidates: "big" costs $0.01 and "small" $0.001 per call. Prompt 0 is easy (small nearly as
+    # good), prompt 1 hard (small much worse). Two days, both prompts at 10:00 and at 03:00; the log paid $0.01 each.
+    quality = np.array([[0.90, 0.88], [0.90, 0.40]])
+    cost = np.array([[0.01, 0.001], [0.01, 0.001]])
+    times = pd.to_datetime(["2026-10-05T10:00Z", "2026-10-05T10:30Z", "2026-10-05T03:00Z", "2026-10-05T03:10Z",
+                            "2026-10-06T10:00Z", "2026-10-06T10:30Z", "2026-10-06T03:00Z", "2026-10-06T03:10Z"])
+    return ScoredLog(pd.Series(times), np.array([0, 1, 0, 1, 0, 1, 0, 1]), ["big", "small"], quality, cost,
+                     np.full_like(quality, 0.5), pd.Series(["big"] * 8), pd.Series([0.01] * 8))
+
+
+@pytest.fixture
+def policy(log):
+    return Policy(CostScale.from_costs(log.cost))  # linear, κ = 1: normalised cost big -> 1, small -> 0
+
+
+def test_constant_zero_sends_everything_to_the_best_model_and_constant_one_to_the_cheapest(log, policy):
+    quality_first = simulate(None, log, "constant:0", policy=policy)
+    assert isinstance(quality_first, ScheduleReport) and quality_first.constant_lam == 0.0
+    assert quality_first.requests["model"].tolist() == ["big"] * 8
+    assert quality_first.totals["predicted_cost_usd"] == pytest.approx(0.08)
+    assert quality_first.totals["cost_per_day_usd"] == pytest.approx(0.04)
+    assert quality_first.totals["predicted_quality"] == pytest.approx(0.90)
+
+    cost_first = simulate(None, log, "constant:1", policy=policy)
+    assert cost_first.requests["model"].tolist() == ["small"] * 8
+    assert cost_first.totals["predicted_cost_usd"] == pytest.approx(0.008)
+    assert cost_first.totals["predicted_quality"] == pytest.approx((0.88 + 0.40) / 2)
+    assert cost_first.model_mix.to_dict() == {"big": 0.0, "small": 1.0}
+    # what the log itself paid does not depend on the schedule
+    assert cost_first.totals["logged_cost_usd"] == quality_first.totals["logged_cost_usd"] == pytest.approx(0.08)
+
+
+def test_business_hours_is_the_seed_preset(log, policy):
+    report = simulate(None, log, " Business-Hours ", policy=policy)
+    assert report.schedule == Schedule.business_hours() and report.constant_lam is None
+    expected = replay(log, Schedule.business_hours(), policy)
+    pd.testing.assert_frame_equal(report.requests[expected.columns], expected)
+    assert report.by_hour.loc[10, "requests"] == 4 and report.by_day["requests"].tolist() == [4, 4]
+
+
+def test_a_budget_spec_uses_the_lam_fit_daily_budget_finds(log, policy):
+    report = simulate(None, log, "budget:0.022", policy=policy)
+    assert report.constant_lam == fit_daily_budget(log, 0.022, policy)
+    assert report.constant_lam == pytest.approx(0.02 / 1.02, abs=2e-4)
+    assert report.budget_usd_per_day == 0.022
+    assert report.totals["cost_per_day_usd"] <= 0.022
+    assert report.requests["model"].tolist() == ["small", "big"] * 4  # the easy prompt moved to small, the hard one stayed
+    assert simulate(None, log, "budget:$0.022", policy=policy).constant_lam == report.constant_lam
+    assert report.summary_lines()[0] == ("Schedule: daily budget $0.022 (constant λ=0.020), policy linear: "
+                                         "the lowest λ whose predicted cost fits the budget")
+
+
+@pytest.mark.parametrize("spec, reason", [
+    ("weekly", "not understood; use business-hours, constant:LAM"),
+    ("constant:", "not understood; use business-hours, constant:LAM"),
+    ("business-hours:2", "not understood"),
+    ("constant:abc", "'abc' is not a number"),
+    ("constant:1.5", "λ (lam) must be in [0, 1]"),
+    ("budget:nan", "'nan' is not a number"),
+    ("budget:-3", "daily budget must be a positive USD amount"),
+    ("budget:0.001", "below the cheapest routing of this traffic"),
+    (0.3, "expected a Schedule or one of business-hours, constant:LAM"),
+])
+def test_a_bad_spec_is_refused_naming_it(log, policy, spec, reason):
+    with pytest.raises(RouterInputError) as caught:
+        simulate(None, log, spec, policy=policy)
+    assert f"schedule {spec!r}: " in str(caught.value) and reason in str(caught.value)
+
+
+def test_write_csv_writes_what_to_frame_holds_and_leaves_nothing_half_written(log, policy, tmp_path, monkeypatch):
+    report = simulate(None, log, "business-hours", policy=policy)
+    path = report.write_csv(tmp_path / "out" / "report.csv")
+    frame = report.to_frame()
+    assert path.read_text() == frame.to_csv(index=False)
+    back = pd.read_csv(path)
+    assert list(back.columns) == ["timestamp", "lam", "model", "predicted_cost_usd", "predicted_quality", "logged_model", "logged_cost_usd"]
+    assert back["model"].tolist() == frame["model"].tolist()
+    np.testing.assert_allclose(back["predicted_cost_usd"], frame["predicted_cost_usd"])
+    hourly = report.write_csv(tmp_path / "out" / "hourly.csv", by="hour")
+    assert hourly.read_text() == report.to_frame("hour").to_csv(index=False)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["hourly.csv", "report.csv"]
+    with pytest.raises(RouterInputError, match="report view 'week': choose one of request, hour, day"):
+        report.to_frame("week")
+
+    def fail_midway(self, target, **kwargs):
+        open(target, "w").write("timestamp,la")
+        raise OSError("disk full")
+
+    before = path.read_text()
+    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_midway)
+    with pytest.raises(OSError, match="disk full"):
+        report.write_csv(path)
+    assert path.read_text() == before  # the old file stays whole, and no temporary file is left behind
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["hourly.csv", "report.csv"]
+
+
+def test_summary_lines_say_what_is_predicted_and_what_is_measured(log, policy):
+    lines = simulate(None, log, "constant:0", policy=policy).summary_lines()
+    text = "\n".join(lines)
+    assert lines[:2] == ["Schedule: constant λ=0, policy linear",
+                         "Log: 8 requests from a scored log over 2 days; 2 distinct prompts scored"]
+    assert "Cost, predicted by the router: $0.08 for the log, $0.04 per day, $1.22 per month" in text
+    assert "Quality, predicted by the router: 0.900 mean per request" in text
+    assert "Model mix, predicted: big 100%, small 0%" in text
+    assert "Spend recorded in the log, measured: $0.08 for the log, $0.04 per day, $1.22 per month (8 requests with a cost)" in text
+    assert "Model mix recorded in the log, measured: big 100%" in text
+    unlogged = ScoredLog(log.timestamps, log.prompt_index, log.candidates, log.quality, log.cost, log.weights)
+    assert not any("measured" in line for line in simulate(None, unlogged, "constant:0", policy=policy).summary_lines())
+
+
+def test_without_a_router_a_policy_name_or_a_log_to_score_is_refused(log, policy):
+    with pytest.raises(RouterInputError, match="a router is needed to make the 'linear' policy"):
+        simulate(None, log, "constant:0")
+    with pytest.raises(RouterInputError, match="a router is needed to score a request log"):
+        simulate(None, pd.DataFrame({"timestamp": ["2026-10-05T10:00Z"], "prompt": ["hi"]}), "constant:0", policy=policy)
+    with pytest.raises(RouterInputError, match="the log must be a file path, its bytes, a table, a RequestLog or a ScoredLog, got int"):
+        simulate(None, 42, "constant:0", policy=policy)
+
+
+# ---------------------------------------------------------------- with a tiny fitted router
+
+QUERIES = ["prove theorem step by step", "hello how are you", "write a python function that sorts list", "thanks"]
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_encoder):
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from conftest import CANDIDATES, make_tiny_table
+    from router_core.catalog import Candidate, Catalog
+
+    catalog = Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
+    data = labelled_from_frame(make_tiny_table(40), catalog)
+    router = Router(RouterConfig.of(epochs=40, seed=3)).fit(data, catalog, encoder=tiny_encoder, show_bar=False)
+    return router, data, catalog
+
+
+def write_log(path, rows):
+    pd.DataFrame(rows, columns=["created_at", "prompt", "model", "spend"]).to_csv(path, index=False)
+    return path
+
+
+def test_a_log_file_is_read_scored_and_replayed_like_route_would(trained, tmp_path):
+    router, _, catalog = trained
+    rows = [(f"2026-10-05T{h:02d}:00:00Z", QUERIES[h % 4], "premium", 0.002) for h in range(12)]
+    rows.insert(1, ("not a time", "hello", "premium", 0.002))
+    path = write_log(tmp_path / "log.csv", rows)
+    quality_first = simulate(router, path, "constant:0")
+    assert quality_first.requests["model"].tolist() == [d.candidate for d in router.route([r[1] for r in rows if r[0] != "not a time"], 0.0)]
+    assert quality_first.n_prompts == 4 and quality_first.totals["requests"] == 12
+    assert quality_first.n_rejected == 1 and "timestamp not understood" in quality_first.first_rejection
+    assert quality_first.source.endswith("log.csv")
+    assert simulate(router, path, "constant:0", name="last week's traffic").source == "last week's traffic"
+    assert quality_first.totals["logged_cost_usd"] == pytest.approx(12 * 0.002)  # the rejected row's spend is not counted
+    assert any(line.startswith("Unusable rows left out: 1") for line in quality_first.summary_lines())
+    assert set(simulate(router, path, "constant:1").requests["model"]) == {"budget"}
+    # prices are the caller's: make the cheapest model the dearest and λ = 1 no longer picks it
+    dear = catalog.with_prices("budget", input_usd_per_1m=100.0, output_usd_per_1m=100.0)
+    assert "budget" not in set(simulate(router, path, "constant:1", catalog=dear).requests["model"])
+
+
+def test_a_table_with_other_column_names_is_mapped(trained):
+    router, _, _ = trained
+    frame = pd.DataFrame({"when": ["2026-10-05T10:00Z", "2026-10-05T11:00Z"], "body": QUERIES[:2]})
+    with pytest.raises(RouterInputError, match="no column for timestamp, prompt"):
+        simulate(router, frame, "business-hours")
+    report = simulate(router, frame, "business-hours", mapping={"timestamp": "when", "prompt": "body"}, name="mine.csv")
+    assert report.source == "mine.csv" and report.totals["requests"] == 2 and report.policy == "linear"
+    assert "logged_cost_usd" not in report.totals and report.logged_cost_by_hour is None
+
+
+def test_a_score_log_file_gives_the_same_report_as_the_log_itself(trained, tmp_path):
+    from router_core.log_scoring import score_log
+
+    router, _, _ = trained
+    path = write_log(tmp_path / "log.csv", [(f"2026-10-0{5 + h // 24}T{h % 24:02d}:30:00Z", QUERIES[h % 4], "mid", 0.001)
+                                            for h in range(48)])
+    score_log(path, router, tmp_path / "log.parquet")
+    from_csv = simulate(router, path, "business-hours")
+    from_parquet = simulate(router, tmp_path / "log.parquet", "business-hours")
+    assert from_parquet.source == "log.parquet (scored by `score-log` from log.csv)"
+    assert from_parquet.requests["model"].tolist() == from_csv.requests["model"].tolist()
+    assert from_parquet.totals["monthly_cost_usd"] == pytest.approx(from_csv.totals["monthly_cost_usd"])
+    assert from_parquet.totals["logged_cost_usd"] == pytest.approx(48 * 0.001)
+    from_bytes = simulate(router, (tmp_path / "log.parquet").read_bytes(), "business-hours", name="upload.parquet")
+    assert from_bytes.requests["model"].tolist() == from_csv.requests["model"].tolist()
+
+
+def test_every_consumer_makes_the_same_decision_for_the_same_scores_lam_and_policy(trained):
+    """Router.decide and .sweep, evaluate's curve shares, schedule.replay and simulate agree, for every policy."""
+    router, data, _ = trained
+    scores = router.scores(data.queries)
+    lams = np.linspace(0.0, 1.0, 11)
+    n, rows = len(data.queries), np.arange(len(data.queries))
+    # One request per labelled query, an hour apart: the replay routes each at its hour's λ.
+    times = pd.Series(pd.date_range("2026-10-05", periods=n, freq="h", tz="UTC"))
+    scored = ScoredLog(times, rows, list(scores.candidates), scores.quality, scores.cost, scores.weights)
+    from_text = prepare_log(router, pd.DataFrame({"timestamp": times, "prompt": data.queries}))
+    for name in ("linear", "exponential", "paper"):
+        policy = router.policy(name)
+        sweep = router.sweep(scores, lams, policy)
+        curve = curve_from_scores(scores.quality, scores.cost, data, lams, policy, weights=scores.weights)
+        switches = 0
+        for t, lam in enumerate(lams):
+            decided = np.array([scores.candidates.index(d.candidate) for d in router.decide(scores, lam, policy=policy)])
+            switches += int((decided != sweep.choices[0]).sum())
+            np.testing.assert_array_equal(sweep.choices[t], decided, err_msg=f"{name} λ={lam}: sweep vs decide")
+            shares = np.bincount(decided, minlength=len(scores.candidates)) / n
+            np.testing.assert_allclose(curve.loc[t, [f"share_{c}" for c in data.candidates]].to_numpy(dtype=float), shares,
+                                       err_msg=f"{name} λ={lam}: evaluate's shares")
+            names = np.asarray(scores.candidates)[decided].tolist()
+            assert replay(scored, Schedule.constant(lam), policy)["model"].tolist() == names, f"{name} λ={lam}: replay"
+            assert simulate(router, from_text, f"constant:{lam}", policy=name).requests["model"].tolist() == names, \
+                f"{name} λ={lam}: simulate from the texts"
+        assert switches > 0, f"{name}: λ never changed a decision, so the comparison above proved little"
