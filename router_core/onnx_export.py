@@ -7,7 +7,6 @@ the whole folder is staged and renamed into place, and router.json records each 
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import io
 import json

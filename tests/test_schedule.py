@@ -1,29 +1,9 @@
 """Schedule replay, totals and the daily-budget solve, on a hand-made scored log."""
-import numpy as np
-import pandas as pd
 import pytest
 
 from router_core.errors import RouterInputError
-from router_core.policy import CostScale, Policy
-from router_core.schedule import ScoredLog, Schedule, fit_daily_budget, replay, summarise, totals
-
-
-@pytest.fixture
-def log():
-    # Two prompts, two candidates: "big" costs $0.01 and "small" $0.001 per call.
-    # Prompt 0 is easy (small nearly as good); prompt 1 is hard (small much worse).
-    quality = np.array([[0.90, 0.88], [0.90, 0.40]])
-    cost = np.array([[0.01, 0.001], [0.01, 0.001]])
-    # Two days (Mon 5 Oct, Tue 6 Oct 2026); at 10:00 and at 03:00 each day, both prompts.
-    times = pd.to_datetime(["2026-10-05T10:00Z", "2026-10-05T10:30Z", "2026-10-05T03:00Z", "2026-10-05T03:10Z",
-                            "2026-10-06T10:00Z", "2026-10-06T10:30Z", "2026-10-06T03:00Z", "2026-10-06T03:10Z"])
-    return ScoredLog(pd.Series(times), np.array([0, 1, 0, 1, 0, 1, 0, 1]), ["big", "small"], quality, cost,
-                     np.full_like(quality, 0.5), pd.Series(["big"] * 8), pd.Series([0.01] * 8))
-
-
-@pytest.fixture
-def policy(log):
-    return Policy(CostScale.from_costs(log.cost))  # linear, κ = 1: normalised cost big -> 1, small -> 0
+from router_core.policy import Policy
+from router_core.schedule import Schedule, fit_daily_budget, replay, summarise, totals
 
 
 def test_business_hours_preset_matches_the_seed():

@@ -9,27 +9,9 @@ from router_core.config import RouterConfig
 from router_core.data import labelled_from_frame
 from router_core.errors import RouterInputError
 from router_core.evaluate import curve_from_scores
-from router_core.policy import CostScale, Policy
 from router_core.router import Router
 from router_core.schedule import Schedule, ScoredLog, fit_daily_budget, replay
 from router_core.simulate import ScheduleReport, prepare_log, simulate
-
-
-@pytest.fixture
-def log():
-    # Two prompts, two candidates: "big" costs $0.01 and "small" $0.001 per call. Prompt 0 is easy (small nearly as
-    # good), prompt 1 hard (small much worse). Two days, both prompts at 10:00 and at 03:00; the log paid $0.01 each.
-    quality = np.array([[0.90, 0.88], [0.90, 0.40]])
-    cost = np.array([[0.01, 0.001], [0.01, 0.001]])
-    times = pd.to_datetime(["2026-10-05T10:00Z", "2026-10-05T10:30Z", "2026-10-05T03:00Z", "2026-10-05T03:10Z",
-                            "2026-10-06T10:00Z", "2026-10-06T10:30Z", "2026-10-06T03:00Z", "2026-10-06T03:10Z"])
-    return ScoredLog(pd.Series(times), np.array([0, 1, 0, 1, 0, 1, 0, 1]), ["big", "small"], quality, cost,
-                     np.full_like(quality, 0.5), pd.Series(["big"] * 8), pd.Series([0.01] * 8))
-
-
-@pytest.fixture
-def policy(log):
-    return Policy(CostScale.from_costs(log.cost))  # linear, κ = 1: normalised cost big -> 1, small -> 0
 
 
 def test_constant_zero_sends_everything_to_the_best_model_and_constant_one_to_the_cheapest(log, policy):
