@@ -3,6 +3,7 @@ export-onnx, upgrade, sample-data."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -14,6 +15,9 @@ import pandas as pd
 
 from .errors import RouterInputError
 from .policy import POLICIES
+
+# Each verb imports what it uses inside its function: `--help` and `route` must not pay for training, baselines,
+# pyarrow or the ONNX exporter.
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 DEFAULT_ROUTER = SAMPLE_DIR / "router"
@@ -55,8 +59,6 @@ def _load_catalog(path):
 
 
 def cmd_train(args) -> int:
-    import dataclasses
-
     from .config import RouterConfig
     from .data import load_labelled
     from .router import Router

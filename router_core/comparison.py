@@ -11,7 +11,9 @@ import pandas as pd
 from .data import LabelledSet
 from .encoder import Encoder, sentence_embeddings
 from .errors import RouterInputError
+from .evaluate import compare, curve_from_scores, default_lams
 from .policy import CostScale, Policy
+from .router import Router
 
 ROUTER_ROW = "cross-attention"
 
@@ -23,8 +25,6 @@ def featurise(data: LabelledSet, encoder: Encoder) -> LabelledSet:
 
 def default_lams_for_comparison() -> np.ndarray:
     """A fine grid (DESIGN asks for >= 41), so that every router's hull is traced closely however its λ is spread."""
-    from .evaluate import default_lams
-
     return default_lams(201)
 
 
@@ -40,8 +40,7 @@ def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, bas
     Returns:
         (table, curves): one row per router with AIQ and friends (evaluate.compare), and each λ curve.
     """
-    from .baselines import run_baselines
-    from .evaluate import compare, curve_from_scores
+    from .baselines import run_baselines  # scikit-learn and the MF net: imported on the first comparison, not at start
 
     lams = default_lams_for_comparison() if lams is None else np.asarray(lams)
     features = baseline_encoder or router.encoder.stock()
@@ -64,8 +63,6 @@ def train_and_compare(train: LabelledSet, test: LabelledSet, config, catalog=Non
     Returns:
         (router, table, curves); the router's row reports its whole fit time.
     """
-    from .router import Router
-
     started = time.perf_counter()
     router = Router(config).fit(train, catalog, encoder=encoder, show_bar=show_bar)
     router = router.with_parts(record=dataclasses.replace(router.training, seconds=round(time.perf_counter() - started, 2)))

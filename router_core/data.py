@@ -524,7 +524,7 @@ def count_rows(source) -> int:
     """Rows in a table file without parsing it: exact for Parquet, newlines for CSV/JSONL (an estimate, for progress)."""
     path = _existing_file(source)
     if path.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # Parquet files only: CSV and JSONL readers do not need it
 
         try:
             return pq.ParquetFile(path).metadata.num_rows
@@ -545,7 +545,7 @@ def _table_chunks(path: Path, chunk_rows: int):
     if path.stat().st_size == 0:
         raise RouterInputError(f"{name}: the file is empty")
     if suffix == ".parquet":
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # Parquet files only: CSV and JSONL readers do not need it
 
         try:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):

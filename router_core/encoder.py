@@ -73,7 +73,7 @@ class Encoder:
                 tokeniser, and reading the weights is most of a cold start (~2 s).
             cache_size: token states kept (LRU); 0 keeps none.
         """
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoModel, AutoTokenizer  # seconds to import: only when an encoder loads
 
         path = resolve_encoder_path(name)
         from transformers.utils import logging as hf_logging
@@ -213,7 +213,7 @@ class Encoder:
 
     def top_forward(self, states: torch.Tensor, mask: torch.Tensor, top_layers: int) -> torch.Tensor:
         """Run only the top `top_layers` layers on states from `lower_states` (padded, mask True on tokens)."""
-        from transformers.masking_utils import create_bidirectional_mask
+        from transformers.masking_utils import create_bidirectional_mask  # fine-tuning only; transformers loads late
 
         attention = create_bidirectional_mask(config=self.model.config, inputs_embeds=states, attention_mask=mask.long())
         for layer in self.model.encoder.layer[-top_layers:]:

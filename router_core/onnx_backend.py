@@ -98,7 +98,7 @@ class OnnxScorer:
         self.name = name
 
     def _session_pair(self, threads: int):
-        import onnxruntime as ort
+        import onnxruntime as ort  # only routers that score with ONNX pay for importing it
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads

@@ -22,6 +22,7 @@ from torch import nn
 
 from .data import LabelledSet, load_labelled
 from .errors import RouterInputError
+from .evaluate import default_lams, measure
 from .onnx_backend import HEAD_OUTPUTS, OnnxScorer
 from .artifact import CONFIG_FILE, staging_folder, swap_into_place
 from .router import Router
@@ -136,8 +137,6 @@ def fp32_difference(router: Router, folder: Path) -> float:
 
 
 def _aiq(router: Router, scores, data: LabelledSet) -> float:
-    from .evaluate import default_lams, measure
-
     return measure(scores.quality, scores.cost, data, router.policy(), default_lams(201))[1]["aiq"]
 
 

@@ -78,7 +78,7 @@ def prepare_log(router, log, catalog=None, mapping: dict[str, str] | None = None
         progress: callable(done, total) while encoding.
         name: names the log in messages; for bytes, also the file type (by its suffix).
     """
-    from .log_scoring import is_scored_log
+    from .log_scoring import is_scored_log  # pyarrow's Parquet reader: only when a log is given as a file
 
     if isinstance(log, PreparedLog):
         return log
