@@ -48,7 +48,7 @@ def test_missing_router_is_one_line(tmp_path):
 
 
 def test_every_verb_has_help():
-    for verb in ("train", "evaluate", "route", "route-batch", "score-log", "export-onnx", "sample-data"):
+    for verb in ("train", "evaluate", "route", "route-batch", "score-log", "simulate", "export-onnx", "upgrade", "sample-data"):
         result = run_cli(verb, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout
 
@@ -88,5 +88,45 @@ def test_router_core_never_imports_streamlit():
     code = "import sys, router_core, router_core.cli, router_core.comparison; print('streamlit' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "False", result.stderr
-    offenders = [p.name for p in (ROOT / "router_core").glob("*.py") if "streamlit" in p.read_text() and "import streamlit" in p.read_text()]
+    offenders = [p.name for p in (ROOT / "router_core").rglob("*.py") if "import streamlit" in p.read_text()]
     assert offenders == []
+
+
+def _two_day_log(path):
+    times = pd.date_range("2026-10-05T00:30Z", periods=48, freq="h")  # Monday and Tuesday, one request an hour
+    prompts = ["prove theorem step by step", "hello how are you"] * 24
+    pd.DataFrame({"timestamp": times.astype(str), "prompt": prompts, "model": "premium", "spend": 0.002}).to_csv(path, index=False)
+    return path
+
+
+def test_simulate_replays_a_log_under_a_schedule_and_writes_the_decisions(tiny_router_dir, tmp_path, capsys):
+    log = _two_day_log(tmp_path / "log.csv")
+    assert main(["simulate", "--router", str(tiny_router_dir), "--log", str(log), "--schedule", "constant:1",
+                 "--out", str(tmp_path / "report.csv"), "--no-cache"]) == 0
+    printed = capsys.readouterr().out
+    assert "predicted" in printed and "measured" in printed  # says which figures are the router's and which the log's
+    report = pd.read_csv(tmp_path / "report.csv")
+    assert len(report) == 48 and (report["lam"] == 1.0).all() and (report["model"] == "budget").all()
+    assert main(["simulate", "--router", str(tiny_router_dir), "--log", str(log), "--schedule", "constant:0",
+                 "--out", str(tmp_path / "quality.csv"), "--no-cache"]) == 0
+    quality_first = pd.read_csv(tmp_path / "quality.csv")
+    assert quality_first["predicted_cost_usd"].sum() > report["predicted_cost_usd"].sum()
+
+
+def test_simulate_refuses_a_bad_schedule_in_one_line(tiny_router_dir, tmp_path):
+    result = run_cli("simulate", "--router", tiny_router_dir, "--log", _two_day_log(tmp_path / "log.csv"), "--schedule", "weekly:3", "--no-cache")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: schedule 'weekly:3'") and "business-hours" in result.stderr
+
+
+def test_upgrade_says_when_an_artifact_is_already_current(tiny_router_dir, capsys):
+    assert main(["upgrade", "--router", str(tiny_router_dir)]) == 0
+    assert "already in the current artifact format" in capsys.readouterr().out
+
+
+def test_the_console_script_is_the_same_cli():
+    script = Path(sys.executable).with_name("crossroute")
+    if not script.exists():
+        pytest.skip(f"{script} is not installed: install the project with `pip install -e .` (requirements.txt does)")
+    result = subprocess.run([str(script), "simulate", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "--schedule" in result.stdout

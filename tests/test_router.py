@@ -357,3 +357,51 @@ def test_the_bundled_sample_router_loads_in_the_current_format():
     folder = Path(__file__).resolve().parent.parent / "sample_data" / "router"
     meta = read_meta(folder)
     assert meta["format_version"] == FORMAT_VERSION and meta["quality"]["sha256"]
+
+
+def _as_version_1(router, folder):
+    """Write `router` the way version 1 did: one weights file with blend.* arrays, a flat config, a "blend" section."""
+    import dataclasses
+    import hashlib
+
+    import torch
+    from safetensors.torch import save_file
+
+    from router_core.artifact import network_tensors
+
+    folder.mkdir(parents=True)
+    pipeline, stage = router.parts.pipeline, router.parts.pipeline.quality
+    tensors = network_tensors(pipeline)
+    arrays = {"memory": stage.neighbours.memory.astype(np.float16), "memory_quality": stage.neighbours.memory_quality.astype(np.float16),
+              "prior": stage.prior.astype(np.float32), "linear_coef": stage.linear.coef, "linear_intercept": stage.linear.intercept}
+    tensors.update({f"blend.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()})
+    save_file(tensors, str(folder / "router.safetensors"))
+    config = {**dataclasses.asdict(router.config.model), **dataclasses.asdict(router.config.training),
+              **dataclasses.asdict(router.config.policy), "pooled_feature": False, "early_stop_on": "quality", "ranking_loss_weight": 0.0}
+    config["blend"] = config.pop("quality_stage")
+    training = {k: v for k, v in router.training.to_dict().items() if k not in ("history", "quality_stage")}
+    meta = {"format_version": 1, "config": config, "candidates": router.candidates, "catalog": router.catalog.to_dict(),
+            "cost_scale": dataclasses.asdict(router.cost_scale), "cost_mode": router.pricing.cost_mode,
+            "cost_standardise": list(router.pricing.cost_standardise),
+            "blend": {"net_weight": stage.network_weight, "neighbour_weight": stage.neighbour_weight,
+                      "linear_weight": stage.linear_weight, "prior_weight": stage.prior_weight, "n_neighbours": stage.neighbours.n_neighbours},
+            "training": {**training, "blend": {"net_weight": stage.network_weight}}, "history": router.training.history,
+            "weights_sha256": hashlib.sha256((folder / "router.safetensors").read_bytes()).hexdigest()}
+    (folder / "router.json").write_text(json.dumps(meta, default=float))
+
+
+def test_upgrade_converts_a_version_1_artifact_to_the_same_decisions(trained, tiny_encoder, tmp_path):
+    from router_core.artifact_upgrade import upgrade
+
+    router, data, _ = trained
+    assert router.parts.pipeline.quality is not None and not router.parts.pipeline.quality.task_type
+    _as_version_1(router, tmp_path / "old")
+    with pytest.raises(RouterInputError, match="format_version 1"):
+        Router.load(tmp_path / "old", encoder=tiny_encoder)
+    assert upgrade(tmp_path / "old") is True and upgrade(tmp_path / "old") is False
+    converted = Router.load(tmp_path / "old", encoder=tiny_encoder)
+    np.testing.assert_array_equal(converted.scores(data.queries).quality, router.scores(data.queries).quality)
+    assert converted.cost_scale == router.cost_scale and converted.candidates == router.candidates
+    assert converted.training.quality_stage == {"network_weight": router.parts.pipeline.quality.network_weight}
+    for lam in (0.0, 0.4, 1.0):
+        assert [d.candidate for d in converted.route(data.queries, lam)] == [d.candidate for d in router.route(data.queries, lam)]
