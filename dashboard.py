@@ -86,18 +86,19 @@ with st.sidebar:
                      hide_index=True, width="stretch")
     lam_note = st.empty()  # filled after the page has run, so it shows this run's λ
 
-pages = [
-    st.Page("pages/route_query.py", title="Route a query", icon=":material/alt_route:", url_path="route", default=True),
-    st.Page("pages/pareto.py", title="Pareto explorer", icon=":material/show_chart:", url_path="pareto"),
-    st.Page("pages/schedule.py", title="Schedule simulator", icon=":material/schedule:", url_path="schedule"),
-    st.Page("pages/models.py", title="Models and costs", icon=":material/payments:", url_path="models"),
-]
-navigation = st.navigation(pages)
+# Keyed by the name a page asks to resume at: the default page's url_path is "" in Streamlit, not its own name.
+pages = {
+    "route": st.Page("pages/route_query.py", title="Route a query", icon=":material/alt_route:", url_path="route", default=True),
+    "pareto": st.Page("pages/pareto.py", title="Pareto explorer", icon=":material/show_chart:", url_path="pareto"),
+    "schedule": st.Page("pages/schedule.py", title="Schedule simulator", icon=":material/schedule:", url_path="schedule"),
+    "models": st.Page("pages/models.py", title="Models and costs", icon=":material/payments:", url_path="models"),
+}
+navigation = st.navigation(list(pages.values()))
 # A page opened by its URL as a restarted server's first request runs alone (Streamlit's pages/ folder mode, until
 # st.navigation has run once); it sends the browser here, and here it is sent on to that page with the app around it.
 resume = st.session_state.pop("resume_page", None)
-if resume is not None:
-    st.switch_page(next(page for page in pages if page.url_path == resume))
+if resume in pages:
+    st.switch_page(pages[resume])
 navigation.run()
 lam = st.session_state.get("lam", 0.2)
 lam_note.caption(f"Current λ = {lam:.2f} ({'quality first' if lam < 0.5 else 'cost first' if lam > 0.5 else 'balanced'}): "

@@ -154,3 +154,15 @@ def test_a_page_opened_by_its_url_as_a_new_servers_first_request_gets_the_app(br
         page.wait_for_timeout(500)
         screenshot(page, "models_first_request")
         context.close()
+
+
+def test_the_default_page_opened_by_its_file_name_as_a_new_servers_first_request_gets_the_app(browser):
+    # The default page's url_path is "" in Streamlit: resuming it by name must not look for a page called "route".
+    with streamlit_server("dashboard.py") as url:
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        open_page(page, url, "/route_query", SAMPLE_JOBS_TIMEOUT_MS)
+        page.get_by_role("heading", name="Route a query").first.wait_for(state="visible", timeout=IDLE_TIMEOUT_MS)
+        assert_no_exception(page, "/route_query as first request")
+        assert page.locator('[data-testid="stSidebarNav"]').get_by_text("Pareto explorer").count() == 1
+        context.close()
