@@ -115,7 +115,7 @@ def read_meta(folder: Path) -> dict:
     return meta
 
 
-def _checked(path: Path, expected: str | None) -> bytes:
+def checked_bytes(path: Path, expected: str | None) -> bytes:
     data = path.read_bytes()
     if digest(data) != expected:
         raise RouterInputError(f"{path}: digest does not match router.json (the file is damaged or from another router)")
@@ -127,7 +127,7 @@ def load(folder: str | Path, encoder: Encoder | None = None, backend: str = "aut
     folder = Path(folder)
     meta = read_meta(folder)
     weights_path = folder / WEIGHTS_FILE
-    _checked(weights_path, meta.get("weights_sha256"))
+    checked_bytes(weights_path, meta.get("weights_sha256"))
     try:
         tensors = load_file(str(weights_path))
         config = RouterConfig.from_dict(meta["config"])
@@ -138,7 +138,7 @@ def load(folder: str | Path, encoder: Encoder | None = None, backend: str = "aut
         record = TrainingRecord.from_dict(meta.get("training", {}))
         quality = None
         if meta.get("quality"):
-            arrays = load_arrays_checked(folder, meta["quality"].get("sha256"))
+            arrays = load_quality_arrays(folder, meta["quality"].get("sha256"))
             quality = QualityStage.from_tensors(arrays, meta["quality"])
     except (KeyError, TypeError, ValueError, AttributeError, SafetensorError) as e:
         raise RouterInputError(f"{folder}: router artifact is incomplete or damaged ({type(e).__name__}: {e})") from e
@@ -161,9 +161,9 @@ def load(folder: str | Path, encoder: Encoder | None = None, backend: str = "aut
     return config, RouterParts(ScoringPipeline(enc, net, quality, pricing, encoder_state, scorer), cost_scale, record)
 
 
-def load_arrays_checked(folder: Path, expected: str | None) -> dict[str, np.ndarray]:
+def load_quality_arrays(folder: Path, expected: str | None) -> dict[str, np.ndarray]:
     path = folder / QUALITY_FILE
     if not path.exists():
         raise RouterInputError(f"{folder}: router.json describes a quality stage but {QUALITY_FILE} is missing")
-    _checked(path, expected)
+    checked_bytes(path, expected)
     return load_arrays(str(path))

@@ -6,7 +6,6 @@ the network, which is unchanged) and is re-pointed at the new weights file.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from .artifact import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, staging_folder, swap_into_place, write_files
+from .artifact import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, checked_bytes, staging_folder, swap_into_place, write_files
 from .catalog import Catalog
 from .config import RouterConfig
 from .encoder import Encoder
@@ -79,8 +78,7 @@ def upgrade(folder: str | Path) -> bool:
                                f"{meta.get('format_version') if isinstance(meta, dict) else None!r})")
     if meta["format_version"] == FORMAT_VERSION:
         return False
-    if hashlib.sha256(weights_path.read_bytes()).hexdigest() != meta.get("weights_sha256"):
-        raise RouterInputError(f"{weights_path}: digest does not match router.json (the file is damaged or from another router)")
+    checked_bytes(weights_path, meta.get("weights_sha256"))
     try:
         tensors = load_file(str(weights_path))
         config = _config(meta["config"])

@@ -100,8 +100,14 @@ class Policy:
 
     def choose(self, quality: np.ndarray, cost: np.ndarray, lam: float, weights: np.ndarray | None = None) -> np.ndarray:
         """(Q,) index of each query's candidate at λ; exact ties go to the cheaper one."""
+        return self.utilities_and_choice(quality, cost, lam, weights)[1]
+
+    def utilities_and_choice(self, quality: np.ndarray, cost: np.ndarray, lam: float,
+                             weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, M) utilities and the (Q,) choice they make, from one normalisation (what a decision record shows)."""
         norm = self.normalised_cost(cost)
-        return hard_choice(utilities(quality, norm, lam, self.name, weights, self.alpha), norm)
+        utility = utilities(quality, norm, lam, self.name, weights, self.alpha)
+        return utility, hard_choice(utility, norm)
 
     def choose_each(self, quality: np.ndarray, cost: np.ndarray, lams, weights: np.ndarray | None = None) -> np.ndarray:
         """(T, Q) choices for every λ in `lams`, normalising cost once (the sweep's fast path)."""

@@ -172,9 +172,9 @@ class Router:
         """Decisions from already computed scores: pure arithmetic, no encoding."""
         lam = check_lam(lam)
         rule = self.policy(policy)
-        utility = rule.utilities(scores.quality, scores.cost, lam, scores.weights)
+        utility, choice = rule.utilities_and_choice(scores.quality, scores.cost, lam, scores.weights)
         if k == 1:
-            indices = rule.choose(scores.quality, scores.cost, lam, scores.weights)[:, None]
+            indices = choice[:, None]
             merge = np.ones_like(indices, dtype=float)
             total_cost = np.take_along_axis(scores.cost, indices, axis=1)[:, 0]
             low = high = np.take_along_axis(scores.quality, indices, axis=1)[:, 0]
