@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import RouterInputError
+from .files import write_text_atomic
 from .policy import POLICIES
 
 # Each verb imports what it uses inside its function: `--help` and `route` must not pay for training, baselines,
@@ -106,7 +105,7 @@ def cmd_evaluate(args) -> int:
         payload = {"data": str(args.data), "n_test": len(test), "n_train": len(train),
                    "table": json.loads(table[columns].to_json(orient="index")),
                    "curves": {name: json.loads(curve.to_json(orient="records")) for name, curve in curves.items()}}
-        _write_atomic(Path(args.json), json.dumps(payload, indent=2))
+        write_text_atomic(Path(args.json), json.dumps(payload, indent=2))
     return 0
 
 
@@ -150,17 +149,9 @@ def cmd_route_batch(args) -> int:
     ids = table["query_id"].astype(str) if "query_id" in table.columns else pd.Series([str(i + 1) for i in range(len(table))])
     scores = router.scores(table[column].astype(str).tolist())
     frame = decisions_frame(router, ids.to_numpy(), scores, _lams(args.lams), args.policy)
-    _write_atomic(Path(args.output), frame.to_csv(index=False))
+    write_text_atomic(Path(args.output), frame.to_csv(index=False))
     print(f"wrote {len(frame)} decisions ({len(table)} queries × {len(frame) // max(len(table), 1)} λ values) to {args.output}")
     return 0
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w") as f:
-        f.write(text)
-    os.replace(temp, path)
 
 
 def _parse_mapping(pairs: list[str]) -> dict[str, str]:

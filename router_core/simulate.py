@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pandas as pd
 
 from .data import RequestLog, load_request_log, read_table, request_log_from_frame
 from .errors import RouterInputError
+from .files import write_text_atomic
 from .policy import Policy, check_lam
 from .schedule import (DAYS_PER_MONTH, Schedule, ScoredLog, fit_daily_budget, logged_cost_by_hour, replay, scored_log,
                        summarise, totals, usd)
@@ -190,17 +190,7 @@ class ScheduleReport:
 
     def write_csv(self, path: str | Path, by: str = "request") -> Path:
         """Write `to_frame(by)` to a temporary file beside `path`, then rename it into place: never a half-written file."""
-        path = Path(path)
-        frame = self.to_frame(by)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            frame.to_csv(temp, index=False)
-            os.replace(temp, path)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        return path
+        return write_text_atomic(path, self.to_frame(by).to_csv(index=False))
 
     def summary_lines(self) -> list[str]:
         """A short plain-text summary, each line saying whether its figures are predicted or measured."""

@@ -1,6 +1,8 @@
 """simulate(): a log replayed under a schedule spec, on a hand-made scored log and on a tiny fitted router; and one
 check that every consumer of scores decides the same way for the same scores, λ and policy."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,12 +85,22 @@ def test_write_csv_writes_what_to_frame_holds_and_leaves_nothing_half_written(lo
     with pytest.raises(RouterInputError, match="report view 'week': choose one of request, hour, day"):
         report.to_frame("week")
 
-    def fail_midway(self, target, **kwargs):
-        open(target, "w").write("timestamp,la")
-        raise OSError("disk full")
+    class HalfWritten:  # the disk fills after the first bytes of the temporary file
+        def __init__(self, handle, *args, **kwargs):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            os.close(self.handle)
+
+        def write(self, text):
+            os.write(self.handle, text[:12].encode())
+            raise OSError("disk full")
 
     before = path.read_text()
-    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_midway)
+    monkeypatch.setattr("router_core.files.os.fdopen", HalfWritten)
     with pytest.raises(OSError, match="disk full"):
         report.write_csv(path)
     assert path.read_text() == before  # the old file stays whole, and no temporary file is left behind

@@ -20,14 +20,13 @@ The same seed gives byte-identical files: every draw comes from numpy's default_
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import RouterInputError
+from ..files import write_text_atomic as write_atomic
 from .banks import (ALTERNATIVES, CategoryBank, Modifier, SlotFiller, SlotValue, Template, fill_fields, load_words, pick,
                     pick_k, resolve_alternatives)
 from .model import (ANSWER_LENGTH_SD, ANSWER_NOISE_SD, CATALOG, CATEGORIES, CATEGORY_OUTPUT_TOKENS, CATEGORY_SHARE,
@@ -82,20 +81,6 @@ def csv_text(frame: pd.DataFrame, decimals: dict[str, int] | None = None) -> str
     for column, places in (decimals or {}).items():
         frame[column] = [f"{v:.{places}f}" for v in frame[column]]
     return frame.to_csv(index=False, lineterminator="\n")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temp file in the same folder, then rename: readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, n_queries: int = 3000, log_days: int = 14) -> dict[str, Path]:
