@@ -12,7 +12,7 @@ import torch
 from .catalog import Catalog
 from .config import RouterConfig
 from .data import LabelledSet
-from .encoder import Encoder, pad_states
+from .encoder import Encoder, pad_states, sentence_embeddings
 from .errors import RouterInputError
 from .evaluate import measure
 from .net import RouterNet
@@ -21,6 +21,7 @@ from .pricing import Pricing
 from .quality import fit_quality_stage
 from .scoring import ScoringPipeline
 from .train import TrainingTargets, train_net
+from .validation_folds import cross_fit_folds, query_groups
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,8 @@ class TrainingRecord:
     data_digest: str = ""
     data_source: str = ""
     n_queries: int = 0
-    n_train: int = 0
-    n_validation: int = 0
+    n_train: int = 0  # rows the shipped network and quality stage learned from
+    n_validation: int = 0  # rows behind the validation figures (cross-fitted: every row, predicted out of fold)
     seconds: float = 0.0
     best_epoch: int = 0
     epochs_run: int = 0
@@ -73,18 +74,65 @@ def labelled_digest(data: LabelledSet) -> str:
     return h.hexdigest()
 
 
-def validation_figures(pipeline: ScoringPipeline, cost_scale: CostScale, validation: LabelledSet) -> dict:
-    scores = pipeline.scores(validation.queries)
-    _, summary = measure(scores.quality, scores.cost, validation, Policy(cost_scale))
-    figures = {"quality_mae": float(np.abs(scores.quality - validation.quality).mean()),
-               "cost_median_abs_log_error": float(np.median(np.abs(np.log(scores.cost) - np.log(np.maximum(validation.cost, 1e-12)))))}
+def validation_figures(quality: np.ndarray, cost: np.ndarray, cost_scale: CostScale, data: LabelledSet) -> dict:
+    """Measured routing figures of predicted (N, M) quality and cost on labelled rows the predictions never saw."""
+    _, summary = measure(quality, cost, data, Policy(cost_scale))
+    figures = {"quality_mae": float(np.abs(quality - data.quality).mean()),
+               "cost_median_abs_log_error": float(np.median(np.abs(np.log(cost) - np.log(np.maximum(data.cost, 1e-12)))))}
     figures.update({k: summary[k] for k in ("aiq", "max_quality", "cost_at_best_single") if k in summary})
     return figures
 
 
+@dataclass
+class _Network:
+    """One trained network with the encoder it reads (its own copy when it tuned layers)."""
+
+    pipeline: ScoringPipeline
+    history: dict
+
+
+def _train_network(base: Encoder, tune: int, inputs: list[np.ndarray], data: LabelledSet, targets: TrainingTargets,
+                   rows: np.ndarray, stop_rows: np.ndarray, config: RouterConfig, pricing: Pricing, progress=None,
+                   show_bar: bool = True) -> _Network:
+    """Train a network on `rows`, early-stopped on `stop_rows` (none: `config.training.epochs` epochs).
+
+    Args:
+        inputs: per-query token states (frozen encoder) or the frozen lower layers' states (when tuning `tune` layers).
+    """
+    model, training = config.model, config.training
+    enc = base.copy() if tune else base  # tuning changes weights: never those of a shared encoder
+    torch.manual_seed(training.seed)
+    net = RouterNet(enc.dim, len(data.candidates), model.attention_dim, model.hidden_dim, model.dropout)
+    encoder_params = enc.encoder_trainable(tune) if tune else []
+    if tune:
+        def batch_inputs(idx):  # the frozen layers' output is computed once; only the tuned layers run per step
+            states, mask = pad_states([inputs[i] for i in idx])
+            return enc.top_forward(states, mask, tune), mask
+    else:
+        batch_inputs = lambda idx: pad_states([inputs[i] for i in idx])  # noqa: E731
+    history = train_net(net, batch_inputs, targets, rows, stop_rows, training, extra_params=encoder_params,
+                        progress=progress, show_bar=show_bar,
+                        lengths=np.array([s.shape[0] for s in inputs]) if tune else None,
+                        extra_modules=[enc.model] if tune else [])
+    state = {}
+    if tune:
+        enc.model.eval()
+        enc.encoder_trainable(0)
+        state = enc.top_layer_state(tune)
+        enc.tuned = True
+        enc.clear_cache()  # cached states came from the untuned encoder
+        enc.prime(data.queries, inputs, tune)  # the quality stage needs them all: one layer, not six
+    return _Network(ScoringPipeline(enc, net, None, pricing, state), history)
+
+
 def fit_parts(data: LabelledSet, config: RouterConfig, catalog: Catalog | None = None, encoder: Encoder | None = None,
               progress=None, show_bar: bool = True) -> RouterParts:
-    """Train a new router. See Router.fit for the arguments."""
+    """Train a new router. See Router.fit for the arguments.
+
+    K networks are cross-fitted (validation_folds.py): their out-of-fold predictions choose the quality stage's
+    weights and give the honest validation figures. The shipped network then trains on every row for the median
+    of the folds' early-stopped epoch counts, and the stage remembers every row.
+    """
     model, training = config.model, config.training
     started = time.perf_counter()
     if len(data) < 10:
@@ -96,63 +144,55 @@ def fit_parts(data: LabelledSet, config: RouterConfig, catalog: Catalog | None =
     enc = encoder.stock() if encoder is not None else Encoder.load(model.encoder, model.max_tokens)
     # Tuning needs data (training.finetune_min_queries): with fewer queries the encoder stays frozen.
     tune = training.finetune_layers if len(data) >= training.finetune_min_queries else 0
-    if tune and encoder is not None:
-        enc = enc.copy()  # tuning changes weights: never those of an encoder shared with other routers
     enc.max_tokens = model.max_tokens
     pricing, cost_target = Pricing.fit(data.candidates, catalog.subset(list(data.candidates)) if catalog is not None else None,
                                        data.cost, data.output_tokens)
     base_scale = CostScale.from_costs(data.cost)
     targets = TrainingTargets(data.quality.astype(np.float32), cost_target.astype(np.float32),
                               base_scale.normalise(data.cost).astype(np.float32))
-
-    torch.manual_seed(training.seed)
-    net = RouterNet(enc.dim, len(data.candidates), model.attention_dim, model.hidden_dim, model.dropout)
-    encoder_params = enc.encoder_trainable(tune)
     bar = (lambda done, total: progress("encoding", done, total)) if progress else None
-    lower = None
-    if encoder_params:
-        lower = enc.lower_states(data.queries, tune, progress=bar)
+    inputs = enc.lower_states(data.queries, tune, progress=bar) if tune else enc.token_states(data.queries, progress=bar)
+    stock_embeddings = sentence_embeddings(enc.token_states(data.queries)) if not tune else None
 
-        def batch_inputs(idx):  # the frozen layers' output is computed once; only the tuned layers run per step
-            states, mask = pad_states([lower[i] for i in idx])
-            return enc.top_forward(states, mask, tune), mask
-    else:
-        states = enc.token_states(data.queries, progress=bar)
-        batch_inputs = lambda idx: pad_states([states[i] for i in idx])  # noqa: E731
-    order = np.random.default_rng(training.seed).permutation(len(data))
-    n_validation = max(2, int(round(len(data) * training.validation_fraction)))
-    validation_index, train_index = np.sort(order[:n_validation]), np.sort(order[n_validation:])
+    groups = query_groups(data.categories, lambda: stock_embeddings if stock_embeddings is not None else
+                          sentence_embeddings(enc.token_states(data.queries)), training.seed)
+    folds = cross_fit_folds(groups, training.validation_folds, training.seed)
+    rng = np.random.default_rng(training.seed)
+    n, m = data.quality.shape
+    oof_quality, oof_cost, fold_embeddings, fold_epochs = np.zeros((n, m)), np.zeros((n, m)), [], []
+    n_fits = len(folds) + 1
 
-    epoch_bar = (lambda epoch, total, record: progress("training", epoch, total)) if progress else None
-    history = train_net(net, batch_inputs, targets, train_index, validation_index, training,
-                        extra_params=encoder_params, progress=epoch_bar, show_bar=show_bar,
-                        lengths=np.array([s.shape[0] for s in lower]) if encoder_params else None,
-                        extra_modules=[enc.model] if encoder_params else [])
-    enc.model.eval()
-    enc.encoder_trainable(0)
-    encoder_state = enc.top_layer_state(tune) if encoder_params else {}
-    if encoder_params:
-        enc.tuned = True
-        enc.clear_cache()  # cached states came from the untuned encoder
-        enc.prime(data.queries, lower, tune)  # the quality stage needs them all: one layer, not six
-    network_only = ScoringPipeline(enc, net, None, pricing, encoder_state)
-    validation = data.subset(validation_index)
-    final_stage, inner_stage, stage_record = None, None, None
+    def stage_bar(k):
+        return (lambda epoch, total, record: progress(f"training network {k + 1}/{n_fits}", epoch, total)) if progress else None
+
+    for k, (rows, held) in enumerate(folds):
+        stop = rng.random(len(rows)) < training.validation_fraction
+        if stop.sum() < 2:
+            stop[:2] = True
+        fold = _train_network(enc, tune, inputs, data, targets, rows[~stop], rows[stop], config, pricing, stage_bar(k), show_bar)
+        scores = fold.pipeline.scores([data.queries[i] for i in held])
+        oof_quality[held], oof_cost[held] = scores.quality, scores.cost
+        fold_embeddings.append(fold.pipeline.sentence_embeddings(data.queries) if tune else stock_embeddings)
+        fold_epochs.append(int(fold.history["best_epoch"]))
+    epochs = max(1, int(np.median(fold_epochs)))
+    final = _train_network(enc, tune, inputs, data, targets, np.arange(n), np.array([], dtype=int),
+                           dataclasses.replace(config, training=dataclasses.replace(training, epochs=epochs)), pricing,
+                           stage_bar(len(folds)), show_bar)
+    network_only = final.pipeline
+    stage, stage_record, chosen = None, None, oof_quality
     if training.quality_stage:
-        network = network_only.scores(validation.queries)  # the network alone: it never trained on these rows
+        def fold_aiq(quality: np.ndarray, rows: np.ndarray) -> float:
+            return measure(quality, oof_cost[rows], data.subset(rows), Policy(base_scale))[1].get("aiq", float("nan"))
 
-        def validation_aiq(quality: np.ndarray) -> float:
-            return measure(quality, network.cost, validation, Policy(base_scale))[1].get("aiq", float("nan"))
-
-        embeddings = network_only.sentence_embeddings(data.queries)
-        final_stage, inner_stage, stage_record = fit_quality_stage(network.quality, embeddings, data.quality, validation_index,
-                                                                   validation_aiq, categories=data.categories)
-    # κ and the validation figures come from the stage fitted without the validation rows: honest, never seen.
-    inner = network_only.replaced(quality=inner_stage)
-    train_scores = inner.scores([data.queries[i] for i in train_index])
-    cost_scale = base_scale.with_even_steps(train_scores.quality, train_scores.cost)
-    figures = validation_figures(inner, cost_scale, validation)
-    record = TrainingRecord(labelled_digest(data), str(data.source), len(data), int(len(train_index)), int(len(validation_index)),
-                            round(time.perf_counter() - started, 2), history["best_epoch"], len(history["epochs"]), tune,
-                            figures, stage_record, history)
-    return RouterParts(network_only.replaced(quality=final_stage), cost_scale, record)
+        embeddings = network_only.sentence_embeddings(data.queries) if tune else stock_embeddings
+        stage, chosen, stage_record = fit_quality_stage(oof_quality, embeddings, data.quality, folds, fold_aiq,
+                                                        categories=data.categories,
+                                                        fold_embeddings=fold_embeddings if tune else None)
+    # κ and the validation figures come from out-of-fold predictions: honest, never seen by the model that made them.
+    cost_scale = base_scale.with_even_steps(chosen, oof_cost)
+    figures = validation_figures(chosen, oof_cost, cost_scale, data)
+    history = dict(final.history, fold_best_epochs=fold_epochs, grouped_by="category" if data.categories is not None
+                   and not str(groups[0]).startswith("cluster") else "embedding clusters")
+    record = TrainingRecord(labelled_digest(data), str(data.source), n, n, n, round(time.perf_counter() - started, 2),
+                            epochs, len(final.history["epochs"]), tune, figures, stage_record, history)
+    return RouterParts(network_only.replaced(quality=stage), cost_scale, record)

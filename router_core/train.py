@@ -61,6 +61,9 @@ def train_net(net: nn.Module, batch_inputs: Callable[[np.ndarray], tuple[torch.T
               show_bar: bool = True, lengths: np.ndarray | None = None, extra_modules: list[nn.Module] = ()) -> dict:
     """Train with Adam, early-stopped on validation loss; the best epoch's weights are restored.
 
+    With no validation rows it runs exactly `config.epochs` epochs and keeps the last weights (a final fit on every
+    row, its epoch count chosen by earlier early-stopped fits).
+
     Args:
         batch_inputs: query indices -> (states (B, L, d), mask (B, L)); recomputes the encoder when it is being tuned.
         trainable: parameters to train (default: all of net); extra_params: encoder layers being fine-tuned.
@@ -98,6 +101,7 @@ def train_net(net: nn.Module, batch_inputs: Callable[[np.ndarray], tuple[torch.T
                 count += len(idx)
         return total / max(count, 1)
 
+    stopping = len(validation_index) > 0
     history = {"epochs": [], "best_epoch": 0, "best_validation_loss": float("inf")}
     best_state, best_extra, since_best = None, None, 0
     started = time.perf_counter()
@@ -115,11 +119,13 @@ def train_net(net: nn.Module, batch_inputs: Callable[[np.ndarray], tuple[torch.T
             loss.backward()
             optimiser.step()
             train_loss += loss.item() * len(idx)
-        validation_loss = evaluate(validation_index)
+        validation_loss = evaluate(validation_index) if stopping else float("nan")
         record = {"epoch": epoch, "train_loss": train_loss / len(order), "validation_loss": validation_loss}
         history["epochs"].append(record)
         bar.set_postfix(val=f"{validation_loss:.4f}")
-        if validation_loss < history["best_validation_loss"] - 1e-5:
+        if not stopping:
+            history["best_epoch"] = epoch
+        elif validation_loss < history["best_validation_loss"] - 1e-5:
             history["best_validation_loss"], history["best_epoch"], since_best = validation_loss, epoch, 0
             best_state = copy.deepcopy(net.state_dict())
             best_extra = [p.detach().clone() for p in extra_params or []]
@@ -127,7 +133,7 @@ def train_net(net: nn.Module, batch_inputs: Callable[[np.ndarray], tuple[torch.T
             since_best += 1
         if progress is not None:
             progress(epoch, config.epochs, record)
-        if since_best >= config.patience:
+        if stopping and since_best >= config.patience:
             break
     bar.close()
     if best_state is not None:

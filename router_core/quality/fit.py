@@ -1,5 +1,12 @@
-"""Choosing the quality stage's weights on the router's validation split (never on test data)."""
+"""Choosing the quality stage's weights on cross-fitted, out-of-fold predictions (never on test data).
+
+Every source is fitted on each fold's training rows and predicts its held-out rows, so the weights are chosen on
+predictions for every row, none of which saw its own label. The folds (router_core/validation_folds.py) hold out
+whole task types as well as random rows: evidence that only pays on the training mix of task types loses weight.
+"""
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
@@ -23,63 +30,90 @@ def build_stage(memory: np.ndarray, quality: np.ndarray, n_neighbours: int, weig
                         PeerEvidence.none(quality.shape[1]), a, b, c, d)
 
 
-def fit_quality_stage(network_quality: np.ndarray, embeddings: np.ndarray, quality: np.ndarray, validation: np.ndarray,
-                      fallback_check=None, categories=None) -> tuple[QualityStage, QualityStage, dict]:
-    """Choose the weights on the validation rows; the returned stage remembers every row.
+def _out_of_fold(memories: list[np.ndarray], quality: np.ndarray, folds, categories) -> dict[str, np.ndarray]:
+    """(N, M) out-of-fold predictions of each non-network source: prior, linear, task type, neighbours at each count."""
+    n, m = quality.shape
+    out = {name: np.zeros((n, m)) for name in ("prior", "linear", "task_type", *(f"neighbours{k}" for k in NEIGHBOUR_COUNTS))}
+    has_types = True
+    for memory, (train, test) in zip(memories, folds):
+        prior = quality[train].mean(axis=0)
+        out["prior"][test] = prior
+        out["linear"][test] = LinearEvidence.fit(memory[train], quality[train]).predict(memory[test])
+        types = TaskTypeEvidence.fit(memory[train], None if categories is None else np.asarray(categories)[train], quality[train])
+        has_types = has_types and bool(types)
+        if types:
+            out["task_type"][test] = types.predict(memory[test])
+        for k in NEIGHBOUR_COUNTS:
+            out[f"neighbours{k}"][test] = NeighbourEvidence(memory[train], quality[train], k).predict(memory[test], prior)
+    if not has_types:
+        del out["task_type"]
+    return out
 
-    Args:
-        network_quality: (V, M) the network's predictions for the validation rows (it never trained on them).
-        embeddings: (N, d) sentence embeddings of all training rows; quality: (N, M) their labels.
-        validation: (V,) indices of the validation rows within those N.
-        categories: (N,) task type of each training row (the data's `category` column), or None.
-        fallback_check: optional callable(stage quality (V, M)) -> score, higher better (validation AIQ). If the
-            chosen stage scores below the prior alone, the prior alone is used: never worse than the best fixed model
-            on the data we can check.
-    Returns:
-        the stage (remembering every row), the same stage fitted without the validation rows (for honest validation
-        figures), and a record of the choice (weights, validation errors).
-    """
-    quality = np.asarray(quality, dtype=float)
-    memory = as_memory(embeddings)
-    inner = np.setdiff1d(np.arange(len(quality)), validation)
-    target = quality[validation]
-    prior_inner = quality[inner].mean(axis=0)
-    inner_linear = LinearEvidence.fit(memory[inner], quality[inner])
-    inner_types = TaskTypeEvidence.fit(memory[inner], None if categories is None else np.asarray(categories)[inner], quality[inner])
 
-    def inner_stage(weights=(0.0, 0.0, 0.0, 0.0), k=NEIGHBOUR_COUNTS[0]):
-        return build_stage(memory[inner], quality[inner], k, weights, inner_linear, inner_types)
-
-    linear = inner_linear.predict(memory[validation])
-    task_type = inner_types.predict(memory[validation]) if inner_types else None
+def _best_weights(network: np.ndarray, sources: dict[str, np.ndarray], target: np.ndarray) -> tuple:
+    """(mean squared error, a, b, c, d, k) of the best blend on a 0.1 grid."""
     steps = np.round(np.arange(0, 1 + 1e-9, WEIGHT_STEP), 2)
-    tried = []  # (mean squared error, a, b, c, d, k)
+    task_type, linear, prior = sources.get("task_type"), sources["linear"], sources["prior"]
+    tried = []
     for k in NEIGHBOUR_COUNTS:
-        stage = inner_stage(k=k)
-        neighbours = stage.neighbours.predict(memory[validation], stage.prior)
+        neighbours = sources[f"neighbours{k}"]
         for a in steps:
             for b in steps[steps <= 1 - a + 1e-9]:
                 for c in steps[steps <= 1 - a - b + 1e-9]:
                     for d in (steps[steps <= 1 - a - b - c + 1e-9] if task_type is not None else [0.0]):
-                        predicted = a * network_quality + b * neighbours + c * linear + (1 - a - b - c - d) * prior_inner
+                        predicted = a * network + b * neighbours + c * linear + (1 - a - b - c - d) * prior
                         if d > 0:
                             predicted = predicted + d * task_type
                         tried.append((float(((predicted - target) ** 2).mean()), float(a), float(b), float(c), float(d), k))
-    error, a, b, c, d, k = min(tried, key=lambda t: t[0])
+    return min(tried, key=lambda t: t[0])
+
+
+def fit_quality_stage(network_quality: np.ndarray, embeddings: np.ndarray, quality: np.ndarray, folds,
+                      fallback_check: Callable[[np.ndarray, np.ndarray], float] | None = None, categories=None,
+                      fold_embeddings: list[np.ndarray] | None = None) -> tuple[QualityStage, np.ndarray, dict]:
+    """Choose the weights on out-of-fold predictions; the returned stage remembers every row.
+
+    Args:
+        network_quality: (N, M) the network's out-of-fold predictions (fold k's network never trained on fold k).
+        embeddings: (N, d) sentence embeddings of every row, as the final router computes them; quality: (N, M) labels.
+        folds: [(train rows, held-out rows)], the held-out rows covering every row once.
+        fallback_check: optional callable(stage quality (n, M), rows (n,)) -> score of routing those rows, higher
+            better (AIQ). Unless the chosen stage beats the prior alone by more than the spread of the per-fold gains,
+            the prior alone is used: with little evidence, the best fixed model per λ.
+        categories: (N,) task type of each row (the data's `category` column), or None.
+        fold_embeddings: fold k's embeddings of every row, when each fold's network has an encoder of its own.
+    Returns:
+        the stage over every row, the chosen weights' out-of-fold quality (N, M) for honest validation figures, and a
+        record of the choice (weights, cross-fitted errors).
+    """
+    quality = np.asarray(quality, dtype=float)
+    memories = [as_memory(e) for e in (fold_embeddings or [embeddings] * len(folds))]
+    sources = _out_of_fold(memories, quality, folds, categories)
+    error, a, b, c, d, k = _best_weights(network_quality, sources, quality)
+
+    def blended(weights, neighbours):
+        a, b, c, d = weights
+        out = a * network_quality + b * sources[f"neighbours{neighbours}"] + c * sources["linear"] + (1 - a - b - c - d) * sources["prior"]
+        return np.clip(out + (d * sources["task_type"] if d > 0 else 0.0), 0.0, 1.0)
+
     record = {"network_weight": a, "neighbour_weight": b, "linear_weight": c, "task_type_weight": d,
-              "prior_weight": round(max(0.0, 1 - a - b - c - d), 2) + 0.0,
-              "n_task_types": len(inner_types.types), "n_neighbours": k, "validation_mse": error,
-              "validation_mse_network_alone": float(np.mean((network_quality - target) ** 2)),
-              "validation_mse_prior_alone": float(np.mean((prior_inner - target) ** 2))}
+              "prior_weight": round(max(0.0, 1 - a - b - c - d), 2) + 0.0, "n_neighbours": k, "folds": len(folds),
+              "cross_fitted_mse": error,
+              "cross_fitted_mse_network_alone": float(np.mean((network_quality - quality) ** 2)),
+              "cross_fitted_mse_linear_alone": float(np.mean((sources["linear"] - quality) ** 2)),
+              "cross_fitted_mse_prior_alone": float(np.mean((sources["prior"] - quality) ** 2))}
+    chosen = blended((a, b, c, d), k)
     if fallback_check is not None and (a, b, c, d) != (0.0, 0.0, 0.0, 0.0):
-        chosen = fallback_check(inner_stage((a, b, c, d), k).predict(network_quality, memory[validation]))
-        prior_only = fallback_check(np.tile(prior_inner, (len(validation), 1)))
-        record.update(validation_aiq=chosen, validation_aiq_prior_alone=prior_only)
-        if chosen < prior_only:
+        gains = np.array([fallback_check(chosen[test], test) - fallback_check(sources["prior"][test], test) for _, test in folds])
+        spread = gains.std(ddof=1) / np.sqrt(len(gains)) if len(gains) > 1 else 0.0
+        record.update(fold_aiq_gain_over_prior=[round(float(g), 5) for g in gains])
+        if not gains.mean() - spread > 0:
             a = b = c = d = 0.0
+            chosen = sources["prior"]
             record.update(network_weight=0.0, neighbour_weight=0.0, linear_weight=0.0, task_type_weight=0.0, prior_weight=1.0,
                           fell_back_to_prior=True)
+    memory = as_memory(embeddings)
     # Task types only where they carry weight, so a router without them does not pay for the classifier.
     full_types = TaskTypeEvidence.fit(memory, categories, quality) if d > 0 else None
-    final = build_stage(memory, quality, k, (a, b, c, d), task_type=full_types)
-    return final, inner_stage((a, b, c, d), k), record
+    record["n_task_types"] = len(full_types.types) if full_types is not None else 0
+    return build_stage(memory, quality, k, (a, b, c, d), task_type=full_types), chosen, record
