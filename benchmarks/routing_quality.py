@@ -1,14 +1,16 @@
 """Routing quality on real data: the cross-attention router and every baseline, same folds, one run.
 
     .venv/bin/python benchmarks/routing_quality.py [--sets llmrouter_train,alpacaeval2,...] [--folds 5] [--seeds 0,1,2]
+    .venv/bin/python benchmarks/routing_quality.py --shift [--sets ...]
 
 Reads ../shared/data at run time (never copied into the repo). Each set is cut into K folds by query (fold seed 0);
 on every fold the router and the baselines train on the other K−1 folds and are measured on the held-out one.
 Quality and cost are measured (the labelled outcome of the chosen model), never predicted. Tables hold the mean and
 the standard deviation over folds. Sets named in --stability-sets are run again with every training seed in --seeds
 (same folds) and the spread of the router's mean AIQ over seeds is set against its margin over the best baseline.
-Hyperparameters and blend weights are chosen inside each training fold (the router's own validation split), never on
-the held-out fold.
+Hyperparameters and blend weights are chosen inside each training fold (the router's own cross-fitting), never on
+the held-out fold. With --shift the folds are replaced by splits whose test task mix differs from training
+(shift_quality.py).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import shift_quality
 from ablation import train_and_compare_with_ablations
 from results_io import Table, command_line, write_result
 
@@ -34,17 +37,18 @@ from router_core.evaluate import COMPARE_METRICS  # noqa: E402
 from router_core.metrics import paired_gap  # noqa: E402
 
 DEFAULT_SETS = "llmrouter_train,alpacaeval2,routellm_gsm8k,routellm_mmlu,routerarena"
+SHIFT_SETS = "llmrouter_train,alpacaeval2,routellm_mmlu"  # the sets with task-type categories to shift
 METRICS = [*COMPARE_METRICS, "fit_seconds"]
 from router_core.baselines import LEARNED as LEARNED_BASELINES  # noqa: E402
 ROUTER = "cross-attention"
 FOLD_SEED = 0
 
 
-def fold_tables(data, n_folds: int, seed: int, encoder, finetune_layers: int = 0) -> pd.DataFrame:
-    """Every router on the same K folds; one row per (router, fold)."""
+def fold_tables(data, n_folds: int, seed: int, encoder, finetune_layers: int = 0, splits=None) -> pd.DataFrame:
+    """Every router on the same K folds (or the given [(train, test)] splits); one row per (router, fold)."""
     config = RouterConfig.of(seed=seed, finetune_layers=finetune_layers)
     rows = []
-    for fold, (train, test) in enumerate(data.folds(n_folds, FOLD_SEED)):
+    for fold, (train, test) in enumerate(splits if splits is not None else data.folds(n_folds, FOLD_SEED)):
         _, table, _ = train_and_compare_with_ablations(train, test, config, encoder, tuned_baselines=finetune_layers > 0)
         learned = table.loc[[b for b in LEARNED_BASELINES if b in table.index], "aiq"]
         print(f"  fold {fold}: router AIQ {table.loc[ROUTER, 'aiq']:.4f}, best baseline {learned.idxmax()} {learned.max():.4f}, "
@@ -130,6 +134,10 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5, help="K-fold cross-validation by query (default 5)")
     parser.add_argument("--seeds", default="0,1,2", help="training seeds for the stability sets (the first is used for every set)")
     parser.add_argument("--stability-sets", default="llmrouter_train", help="sets re-run with every seed (default llmrouter_train)")
+    parser.add_argument("--shift", action="store_true",
+                        help="instead of random folds, splits whose test task mix differs from training (shift_splits.py): "
+                             "leave task types out, mix shift and hardest items (default sets llmrouter_train, alpacaeval2, "
+                             "routellm_mmlu)")
     parser.add_argument("--finetune-layers", type=int, default=RouterConfig().training.finetune_layers,
                         help="top encoder layers the router tunes (default: the shipped configuration's). The baselines "
                              "keep the frozen encoder; with tuning they are also run on the tuned one, as rows "
@@ -140,6 +148,8 @@ def main() -> int:
         print(f"no data at {data_dir}: this benchmark reads the real routing sets there", file=sys.stderr)
         return 2
     seeds = [int(s) for s in args.seeds.split(",")]
+    if args.shift and args.sets == DEFAULT_SETS:
+        args.sets = SHIFT_SETS
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"{args.folds}-fold cross-validation by query (fold seed {FOLD_SEED}); training seed {seeds[0]}; "
           f"router tunes the top {args.finetune_layers} encoder layer(s) when trained on ≥ {RouterConfig().training.finetune_min_queries} "
@@ -150,6 +160,9 @@ def main() -> int:
         started = time.perf_counter()
         data = load_labelled(data_dir / f"{name}.csv", missing="drop")
         encoder.token_states(data.queries)  # encode once; every fold, router and baseline share the cached states
+        if args.shift:
+            shift_quality.run(name, data, seeds[0], encoder, args.finetune_layers, fold_tables, summarise)
+            continue
         folds = fold_tables(data, args.folds, seeds[0], encoder, args.finetune_layers)
         dropped = f", {len(data.dropped)} queries left out for lacking a model" if len(data.dropped) else ""
         print(f"\n## {name}: {len(data)} queries × {len(data.candidates)} models{dropped}; {time.perf_counter() - started:.0f} s")

@@ -64,12 +64,15 @@ def cmd_train(args) -> int:
 
     catalog = _load_catalog(args.catalog)
     data = load_labelled(args.data, catalog, missing=args.missing)
-    config = RouterConfig.of(epochs=args.epochs, seed=args.seed, finetune_layers=args.finetune_layers, max_tokens=args.max_tokens)
+    config = RouterConfig.of(epochs=args.epochs, seed=args.seed, finetune_layers=args.finetune_layers, max_tokens=args.max_tokens,
+                             validation_folds=args.validation_folds)
+    if not 0 <= args.holdout < 1:
+        raise RouterInputError(f"--holdout must be in [0, 1), got {args.holdout}")
     train = data
-    if args.test_fraction > 0:
-        train, _ = data.split(args.test_fraction, args.seed)
+    if args.holdout > 0:
+        train, _ = data.split(args.holdout, args.seed)
     router = Router(config).fit(train, catalog)
-    held_out = {"test_fraction": args.test_fraction, "split_seed": args.seed, "full_data_digest": _digest(data)}
+    held_out = {"test_fraction": args.holdout, "split_seed": args.seed, "full_data_digest": _digest(data)}
     router = router.with_parts(record=dataclasses.replace(router.training, held_out=held_out))
     router.save(args.out)
     summary = {k: v for k, v in router.training.to_dict().items() if k != "history"}
@@ -93,7 +96,9 @@ def cmd_evaluate(args) -> int:
     train, test = data.split(args.test_fraction, args.seed)
     held = router.training.held_out or {}
     if held.get("full_data_digest") == _digest(data) and held.get("test_fraction", 0) == 0:
-        print("warning: this router was trained on every query of this file; its figures below are optimistic", file=sys.stderr)
+        print("warning: this router was trained on every query of this file, so its figures below are optimistic; its "
+              "cross-fitted figures are in router.json (training.validation), or train with --holdout 0.2 to keep "
+              "this split unseen", file=sys.stderr)
     elif held.get("full_data_digest") == _digest(data) and (held.get("test_fraction"), held.get("split_seed")) != (args.test_fraction, args.seed):
         print("warning: the router was trained with another split of this file; some test queries were in its training set", file=sys.stderr)
     table, curves = compare_router(router, train, test, seed=args.seed, policy=args.policy)
@@ -259,14 +264,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write the router artifact to (replaced atomically)")
     p.add_argument("--catalog", help="catalog CSV or LiteLLM config.yaml; prices token counts and lets re-pricing work without retraining")
     p.add_argument("--epochs", type=int, default=training.epochs,
-                   help=f"maximum epochs; training stops early on the validation split (default {training.epochs})")
+                   help=f"maximum epochs of each cross-fitted network; each stops early (default {training.epochs})")
     p.add_argument("--seed", type=int, default=training.seed,
-                   help=f"seed for the held-out split and the weights (default {training.seed}, as `evaluate`)")
-    p.add_argument("--test-fraction", type=float, default=0.2, help="share of queries held out for `evaluate` (same seed => same split); 0 trains on all (default 0.2)")
+                   help=f"seed for the folds, the --holdout split and the weights (default {training.seed}, as `evaluate`)")
+    p.add_argument("--holdout", "--test-fraction", dest="holdout", type=float, default=0.0,
+                   help="share of queries kept out of training for `evaluate` (same seed => same split; 0.2 is "
+                        "evaluate's default). Default 0: the router learns from every query, and its validation "
+                        "figures (cross-fitted, out of fold) are saved in router.json")
     p.add_argument("--finetune-layers", type=int, default=training.finetune_layers,
                    help=f"top encoder layers to fine-tune with the router when it trains on at least "
                         f"{training.finetune_min_queries} queries (fewer keep it frozen); 0 always keeps the encoder "
                         f"frozen and trains several times faster (default {training.finetune_layers})")
+    p.add_argument("--validation-folds", type=int, default=training.validation_folds,
+                   help=f"cross-fitted networks whose out-of-fold predictions choose the quality stage's weights "
+                        f"(default {training.validation_folds}); one more then trains on every query")
     p.add_argument("--max-tokens", type=int, default=model.max_tokens,
                    help=f"prompt tokens the encoder reads (default {model.max_tokens})")
     p.add_argument("--missing", choices=("error", "drop"), default="error", help="a query lacking some model: stop with an error (default) or leave it out")

@@ -165,10 +165,13 @@ def router_captions(router) -> list[str]:
     training = router.training
     backend = "ONNX Runtime " + router.backend.removeprefix("onnx-") if router.backend != "torch" else "torch"
     lines = [f"{len(router.candidates)} candidates · trained on {training.n_train} queries in {training.seconds:.0f} s · "
-             f"best epoch {training.best_epoch} · scored with {backend}"]
+             f"{training.best_epoch} epochs · scored with {backend}"]
     validation = training.validation or {}
     if validation:
-        lines.append(f"On its {training.n_validation} validation queries (measured): AIQ {validation.get('aiq', float('nan')):.3f}, "
+        where = (f"Cross-fitted on its {training.n_validation} training queries (measured, each predicted by a network "
+                 f"that never saw it)" if (training.quality_stage or {}).get("folds") else
+                 f"On its {training.n_validation} validation queries (measured)")
+        lines.append(f"{where}: AIQ {validation.get('aiq', float('nan')):.3f}, "
                      f"quality error (MAE) {validation.get('quality_mae', float('nan')):.3f}")
     stage = router.parts.pipeline.quality
     weights = stage.weights() if stage is not None else None
@@ -177,5 +180,5 @@ def router_captions(router) -> list[str]:
                      f"{len(weights['task_types'])}, predicted from the text) + " if weights["task_type_weight"] > 0 else "")
         lines.append(f"Predicted quality = {weights['network_weight']:.1f}·network + {weights['neighbour_weight']:.1f}·mean of "
                      f"{weights['n_neighbours']} nearest training queries + {weights['linear_weight']:.1f}·linear fit + "
-                     f"{task_type}{weights['prior_weight']:.1f}·model's average (weights chosen on the validation queries)")
+                     f"{task_type}{weights['prior_weight']:.1f}·model's average (weights chosen out of fold)")
     return lines

@@ -9,6 +9,12 @@ from router_core.quality.fit import build_stage
 from router_core.quality.linear import LinearEvidence
 from router_core.quality.neighbours import NeighbourEvidence
 from router_core.quality.peer import PeerEvidence
+from router_core.validation_folds import cross_fit_folds
+
+
+def _folds(n: int, k: int = 3):
+    """Random folds (one group): every row held out once."""
+    return cross_fit_folds(np.zeros(n, dtype=str), k, 0)
 
 
 def _stage(memory, quality, prior, weights, n_neighbours):
@@ -72,29 +78,44 @@ def test_labels_that_follow_the_query_get_neighbour_weight_and_a_noisy_network_g
     rng = np.random.default_rng(0)
     embeddings = _clusters(100, rng)
     follows = np.column_stack([np.r_[np.ones(100), np.zeros(100)], np.r_[np.zeros(100), np.ones(100)]])
-    validation = rng.choice(200, 40, replace=False)
-    noise_net = rng.uniform(size=(40, 2))
-    chosen, _, record = fit_quality_stage(noise_net, embeddings, follows, validation)
+    noise_net = rng.uniform(size=(200, 2))
+    chosen, _, record = fit_quality_stage(noise_net, embeddings, follows, _folds(200))
     assert chosen.neighbour_weight + chosen.linear_weight >= 0.9 and chosen.network_weight == 0.0
-    assert record["network_weight"] == chosen.network_weight and record["validation_mse"] < 0.01
+    assert record["network_weight"] == chosen.network_weight and record["cross_fitted_mse"] < 0.01
 
     coin = rng.integers(0, 2, size=(200, 2)).astype(float)  # labels unrelated to the query
-    chosen, _, record = fit_quality_stage(noise_net, embeddings, coin, validation)
+    chosen, _, record = fit_quality_stage(noise_net, embeddings, coin, _folds(200))
     assert chosen.network_weight <= 0.2  # a network that predicts noise gets (almost) no say
-    assert record["validation_mse"] < record["validation_mse_network_alone"] - 0.05
+    assert record["cross_fitted_mse"] < record["cross_fitted_mse_network_alone"] - 0.05
 
 
-def test_fallback_to_the_prior_when_the_stage_routes_worse_on_validation():
+def test_fallback_to_the_prior_when_the_stage_routes_worse_out_of_fold():
     rng = np.random.default_rng(1)
     embeddings = _clusters(50, rng)
     follows = np.column_stack([np.r_[np.ones(50), np.zeros(50)], np.r_[np.zeros(50), np.ones(50)]])
-    validation = np.arange(0, 100, 5)
-    # A check that prefers flat predictions: the prior alone wins, so the stage must give way.
-    flat_is_better = lambda q: -float(np.ptp(q))  # noqa: E731
-    chosen, inner, record = fit_quality_stage(rng.uniform(size=(20, 2)), embeddings, follows, validation, flat_is_better)
-    assert record["fell_back_to_prior"] and chosen.prior_weight == 1.0 and inner.prior_weight == 1.0
-    # validation rows kept out of the inner memory
-    assert len(inner.neighbours.memory) == 80 and len(chosen.neighbours.memory) == 100
+    folds = _folds(100)
+    # A check that prefers flat predictions: the prior alone wins on every fold, so the stage must give way.
+    flat_is_better = lambda q, rows: -float(np.ptp(q))  # noqa: E731
+    chosen, out_of_fold, record = fit_quality_stage(rng.uniform(size=(100, 2)), embeddings, follows, folds, flat_is_better)
+    assert record["fell_back_to_prior"] and chosen.prior_weight == 1.0 and len(chosen.neighbours.memory) == 100
+    assert all(g < 0 for g in record["fold_aiq_gain_over_prior"])
+    for train, test in folds:  # each held-out row gets its fold's training mean, never its own label
+        np.testing.assert_allclose(out_of_fold[test], np.tile(follows[train].mean(axis=0), (len(test), 1)))
+
+
+def test_a_stage_that_wins_on_some_folds_only_falls_back():
+    rng = np.random.default_rng(2)
+    embeddings = _clusters(50, rng)
+    follows = np.column_stack([np.r_[np.ones(50), np.zeros(50)], np.r_[np.zeros(50), np.ones(50)]])
+    folds = _folds(100)
+    first = set(folds[0][1].tolist())
+    # The blend is better on the first fold only, by a little, and worse on the others: too thin to trust.
+    mixed = lambda q, rows: (float(np.ptp(q)) * (0.01 if rows[0] in first else -0.01))  # noqa: E731
+    chosen, _, record = fit_quality_stage(rng.uniform(size=(100, 2)), embeddings, follows, folds, mixed)
+    assert record["fell_back_to_prior"] and chosen.prior_weight == 1.0
+    steady = lambda q, rows: float(np.ptp(q))  # noqa: E731  better on every fold: the blend stays
+    chosen, _, record = fit_quality_stage(rng.uniform(size=(100, 2)), embeddings, follows, folds, steady)
+    assert "fell_back_to_prior" not in record and chosen.prior_weight < 1.0
 
 
 def _task_type_set(rng, n_types=8, per_type=40, noise_dims=0):
@@ -113,39 +134,37 @@ def _task_type_set(rng, n_types=8, per_type=40, noise_dims=0):
 def test_the_task_type_mean_is_used_when_labels_follow_the_type_and_absent_without_types():
     rng = np.random.default_rng(4)
     embeddings, labels, types, rates = _task_type_set(rng, noise_dims=30)
-    validation = rng.choice(len(labels), 80, replace=False)
-    noise_net = rng.uniform(size=(80, 2))
-    with_types, inner, record = fit_quality_stage(noise_net, embeddings, labels, validation, categories=types)
-    without, _, record_without = fit_quality_stage(noise_net, embeddings, labels, validation)
+    folds = _folds(len(labels))
+    noise_net = rng.uniform(size=labels.shape)
+    with_types, with_oof, record = fit_quality_stage(noise_net, embeddings, labels, folds, categories=types)
+    without, without_oof, record_without = fit_quality_stage(noise_net, embeddings, labels, folds)
     assert with_types.task_type_weight >= 0.3 and record["n_task_types"] == 8 and len(with_types.task_type.types) == 8
-    # Closer to the rates that drew the labels than the best stage without types (mean squared error on validation).
-    truth = rates[np.searchsorted(np.unique(types), types[validation])]
-    error = lambda stage: np.mean((stage.predict(noise_net, embeddings[validation]) - truth) ** 2)  # noqa: E731
-    assert error(inner) < 0.8 * error(fit_quality_stage(noise_net, embeddings, labels, validation)[1])
+    # Out of fold, closer to the rates that drew the labels than the best stage without types.
+    truth = rates[np.searchsorted(np.unique(types), types)]
+    assert np.mean((with_oof - truth) ** 2) < 0.9 * np.mean((without_oof - truth) ** 2)
     assert without.task_type_weight == 0.0 and without.task_type.types == () and record_without["n_task_types"] == 0
     # The classifier recognises each type from the embedding alone, and its mean is close to the type's rate.
     centres = np.column_stack([np.cos(np.arange(8) * np.pi / 4), np.sin(np.arange(8) * np.pi / 4), np.zeros((8, 30))])
     probabilities = with_types.task_type.probabilities(centres)
     assert (probabilities.argmax(axis=1) == np.arange(8)).all() and probabilities.max(axis=1).min() > 0.8
     assert np.abs(with_types.task_type.predict(centres) - rates).max() < 0.2
-    assert inner.task_type_weight == with_types.task_type_weight and len(inner.neighbours.memory) == len(labels) - 80
+    assert record["task_type_weight"] == with_types.task_type_weight and len(with_types.neighbours.memory) == len(labels)
 
 
 def test_one_task_type_or_unlabelled_types_give_no_task_evidence():
     rng = np.random.default_rng(5)
     embeddings, labels, _, _ = _task_type_set(rng, n_types=4)
-    validation = np.arange(0, len(labels), 5)
     for types in (np.full(len(labels), "all"), np.full(len(labels), "nan"), np.r_[np.full(len(labels) - 1, ""), ["one"]]):
-        chosen, _, record = fit_quality_stage(rng.uniform(size=(len(validation), 2)), embeddings, labels, validation, categories=types)
+        chosen, _, record = fit_quality_stage(rng.uniform(size=labels.shape), embeddings, labels, _folds(len(labels)), categories=types)
         assert chosen.task_type.types == () and record["n_task_types"] == 0
 
 
 def test_two_task_types_use_the_same_softmax_as_many():
     rng = np.random.default_rng(6)
     embeddings, labels, types, _ = _task_type_set(rng, n_types=2, per_type=60)
-    _, chosen, record = fit_quality_stage(rng.uniform(size=(30, 2)), embeddings, labels, np.arange(0, 120, 4), categories=types)
-    assert record["n_task_types"] == 2 and chosen.task_type.coef.shape == (2, 2)  # the inner stage keeps its types
-    probabilities = chosen.task_type.probabilities(np.array([[1.0, 0.0], [-1.0, 0.0]]))
+    evidence = TaskTypeEvidence.fit(as_memory(embeddings), types, labels)
+    assert evidence.types == ("type 0", "type 1") and evidence.coef.shape == (2, 2)
+    probabilities = evidence.probabilities(np.array([[1.0, 0.0], [-1.0, 0.0]]))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
     assert probabilities[0, 0] > 0.9 and probabilities[1, 1] > 0.9
 

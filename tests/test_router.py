@@ -166,7 +166,7 @@ def test_fine_tuning_top_layers_changes_them_and_round_trips(tiny_bert_path, tmp
 
 
 def test_too_few_queries_keep_the_encoder_frozen(tiny_bert_path):
-    """The default tunes the top layer only with enough data (finetune_min_queries): on small sets it lost AIQ."""
+    """Tuning (opt-in: the default keeps the encoder frozen) needs enough data (finetune_min_queries)."""
     import sys
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
@@ -175,10 +175,11 @@ def test_too_few_queries_keep_the_encoder_frozen(tiny_bert_path):
 
     encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
     data = labelled_from_frame(make_tiny_table(20))
-    assert RouterConfig().training.finetune_layers == 1 and RouterConfig().training.finetune_min_queries > len(data)
-    router = Router(RouterConfig.of(encoder=str(tiny_bert_path), epochs=3)).fit(data, encoder=encoder, show_bar=False)
+    assert RouterConfig().training.finetune_layers == 0 and RouterConfig().training.finetune_min_queries > len(data)
+    router = Router(RouterConfig.of(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1)).fit(data, encoder=encoder, show_bar=False)
     assert router.training.finetuned_layers == 0 and router.encoder is encoder and not router.parts.pipeline.encoder_state
-    edge = Router(RouterConfig.of(encoder=str(tiny_bert_path), epochs=3, finetune_min_queries=len(data))).fit(data, encoder=encoder, show_bar=False)
+    edge = Router(RouterConfig.of(encoder=str(tiny_bert_path), epochs=3, finetune_layers=1, finetune_min_queries=len(data))).fit(
+        data, encoder=encoder, show_bar=False)
     assert edge.training.finetuned_layers == 1 and edge.encoder.tuned and not encoder.tuned
     with pytest.raises(RouterInputError, match="finetune_min_queries"):
         RouterConfig.of(finetune_min_queries=-1)
@@ -405,3 +406,24 @@ def test_upgrade_converts_a_version_1_artifact_to_the_same_decisions(trained, ti
     assert converted.training.quality_stage == {"network_weight": router.parts.pipeline.quality.network_weight}
     for lam in (0.0, 0.4, 1.0):
         assert [d.candidate for d in converted.route(data.queries, lam)] == [d.candidate for d in router.route(data.queries, lam)]
+
+
+def test_training_cross_fits_the_stage_and_ships_a_network_trained_on_every_query(tiny_bert_path):
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from conftest import make_tiny_table
+    from router_core.encoder import Encoder
+
+    encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
+    data = labelled_from_frame(make_tiny_table(30))
+    router = Router(RouterConfig.of(encoder=str(tiny_bert_path), epochs=6, patience=2, validation_folds=3)).fit(
+        data, encoder=encoder, show_bar=False)
+    record = router.training
+    assert record.n_train == record.n_validation == len(data) == 30
+    folds = record.history["fold_best_epochs"]
+    assert len(folds) == 3 and all(1 <= e <= 6 for e in folds)
+    # The shipped network ran exactly the folds' median epoch count, on every row, without early stopping.
+    assert record.best_epoch == record.epochs_run == int(np.median(folds)) and len(record.history["epochs"]) == record.epochs_run
+    assert record.quality_stage["folds"] == 3 and 0 <= record.validation["aiq"] <= 1
+    assert len(router.parts.pipeline.quality.neighbours.memory) == 30  # the stage remembers every row

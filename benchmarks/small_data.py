@@ -1,0 +1,100 @@
+"""Routing with little labelled data: does the router fall back to the best fixed model when evidence is thin?
+
+    python benchmarks/small_data.py [--sets alpacaeval2,llmrouter_train] [--sizes 50,100] [--draws 5]
+
+For each set and training size, several random draws of that many training queries; the router and every baseline
+train on the draw and are measured on held-out queries (every other query, at most --test-size of them, the same for
+all draws of a set). Target: the router never below the best single model (AIQ, and its best quality within 0.005)
+on any draw. Reads ../shared/data at run time.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from results_io import Table, command_line, write_result
+
+from router_core.baselines import LEARNED, SUPERVISED
+from router_core.comparison import train_and_compare
+from router_core.config import RouterConfig
+from router_core.data import load_labelled
+from router_core.encoder import Encoder
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUTER = "cross-attention"
+
+
+def draws(data, size: int, n_draws: int, test_size: int) -> list[tuple]:
+    """[(train, test)]: the test is one fixed sample of the set; each draw's training queries come from the rest."""
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(data))
+    test, pool = np.sort(order[:min(test_size, len(data) - size)]), order[min(test_size, len(data) - size):]
+    return [(data.subset(np.sort(np.random.default_rng([size, d]).choice(pool, size, replace=False))), data.subset(test))
+            for d in range(n_draws)]
+
+
+def run_size(data, size: int, n_draws: int, test_size: int, encoder) -> tuple[pd.DataFrame, list[str]]:
+    rows = []
+    for d, (train, test) in enumerate(draws(data, size, n_draws, test_size)):
+        router, table, _ = train_and_compare(train, test, RouterConfig.of(seed=0), encoder=encoder)
+        single = table.loc[[n for n in table.index if n.startswith("single:")]]
+        best = single["max_quality"].idxmax()
+        fell_back = bool((router.training.quality_stage or {}).get("fell_back_to_prior", False))
+        rows.append({"draw": d, "router AIQ": table.loc[ROUTER, "aiq"], "best single AIQ": single["aiq"].max(),
+                     "router max quality": table.loc[ROUTER, "max_quality"], "best single quality": single.loc[best, "max_quality"],
+                     "best baseline AIQ": table.loc[[b for b in LEARNED + SUPERVISED if b in table.index], "aiq"].max(),
+                     "fell back to the prior": fell_back})
+        print(f"  {size} queries, draw {d}: router {rows[-1]['router AIQ']:.4f} (fell back: {fell_back}), best single "
+              f"{rows[-1]['best single AIQ']:.4f}, best baseline {rows[-1]['best baseline AIQ']:.4f}", flush=True)
+    frame = pd.DataFrame(rows).set_index("draw")
+    below = int((frame["router AIQ"] < frame["best single AIQ"] - 1e-9).sum())
+    short = int((frame["router max quality"] < frame["best single quality"] - 0.005).sum())
+    line = (f"{size} training queries: router AIQ below the best single model's on {below} of {len(frame)} draws, best "
+            f"quality more than 0.005 short of it on {short}; fell back to the best fixed model per λ on "
+            f"{int(frame['fell back to the prior'].sum())}")
+    return frame, [line]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--sets", default="alpacaeval2,llmrouter_train")
+    parser.add_argument("--sizes", default="50,100")
+    parser.add_argument("--draws", type=int, default=5)
+    parser.add_argument("--test-size", type=int, default=1000)
+    args = parser.parse_args()
+    data_dir = Path(args.data_dir)
+    if not data_dir.is_dir():
+        print(f"no data at {data_dir}: this benchmark reads the real routing sets there", file=sys.stderr)
+        return 2
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}")
+    encoder = Encoder.load()
+    for name in args.sets.split(","):
+        started = time.perf_counter()
+        data = load_labelled(data_dir / f"{name}.csv", missing="drop")
+        tables, notes, summary = [], [], []
+        for size in (int(s) for s in args.sizes.split(",")):
+            frame, lines = run_size(data, size, args.draws, args.test_size, encoder)
+            print(frame.to_string(float_format=lambda x: f"{x:.4f}"))
+            for line in lines:
+                print(f"- {line}")
+            tables.append(Table(f"{name}: {size} training queries per draw, {args.draws} draws, measured on "
+                                f"{min(args.test_size, len(data) - size)} held-out queries", frame))
+            notes += lines
+            summary.append({"set": name, "training queries": size, "draws": len(frame),
+                            "router AIQ (mean)": frame["router AIQ"].mean(), "best single AIQ (mean)": frame["best single AIQ"].mean(),
+                            "draws below best single": int((frame["router AIQ"] < frame["best single AIQ"] - 1e-9).sum())})
+        write_result(f"small_data-{name}", command_line(), tables, notes=notes, seconds=time.perf_counter() - started,
+                     summary=summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
