@@ -43,6 +43,25 @@ BENCHMARKS = {
         "the measured outcomes of the chosen model on the held-out fold, mean and std over folds.",
         "python benchmarks/routing_quality.py",
         ("llmrouter_train", "alpacaeval2", "routellm_gsm8k", "routellm_mmlu", "routerarena")),
+    "routing_shift": Benchmark(
+        "Routing quality under task-mix shift",
+        "The router and every baseline on splits whose test traffic differs from training: task types left out of "
+        "training (grouped folds), a shifted mix (half the task types rare in training and common in the test), and "
+        "each task type's hardest items (by the best single model's labels) held out. Measured on the test rows; "
+        "paired split-by-split gaps to the best baseline and to ridge regression on the same embeddings.",
+        "python benchmarks/routing_quality.py --shift",
+        ("llmrouter_train", "alpacaeval2", "routellm_mmlu")),
+    "small_data": Benchmark(
+        "Little training data",
+        "Routers trained on 50 or 100 labelled queries (several random draws), measured on a fixed held-out sample: "
+        "with thin evidence the router should fall back to the best fixed model per λ rather than route below it.",
+        "python benchmarks/small_data.py",
+        ("alpacaeval2", "llmrouter_train")),
+    "train_time": Benchmark(
+        "Training time",
+        "Wall time of `crossroute train` on a real set in a fresh process, alone on the machine: loading, encoding, "
+        "the cross-fitted networks, the final fit and saving.",
+        "python benchmarks/train_time.py"),
     "routing_ceiling": Benchmark(
         "Category-level ceiling",
         "Reference routers that know each test query's true category (or the test fold's own category means), beside "

@@ -138,6 +138,8 @@ def main() -> int:
                         help="instead of random folds, splits whose test task mix differs from training (shift_splits.py): "
                              "leave task types out, mix shift and hardest items (default sets llmrouter_train, alpacaeval2, "
                              "routellm_mmlu)")
+    parser.add_argument("--sample", type=int, default=0,
+                        help="use a seeded random sample of at most this many queries per set (0: all; default 0)")
     parser.add_argument("--finetune-layers", type=int, default=RouterConfig().training.finetune_layers,
                         help="top encoder layers the router tunes (default: the shipped configuration's). The baselines "
                              "keep the frozen encoder; with tuning they are also run on the tuned one, as rows "
@@ -159,6 +161,9 @@ def main() -> int:
     for name in args.sets.split(","):
         started = time.perf_counter()
         data = load_labelled(data_dir / f"{name}.csv", missing="drop")
+        if 0 < args.sample < len(data):
+            print(f"{name}: a random sample of {args.sample} of its {len(data)} queries (seed 0)")
+            data = data.subset(np.sort(np.random.default_rng(0).choice(len(data), args.sample, replace=False)))
         encoder.token_states(data.queries)  # encode once; every fold, router and baseline share the cached states
         if args.shift:
             shift_quality.run(name, data, seeds[0], encoder, args.finetune_layers, fold_tables, summarise)

@@ -41,6 +41,7 @@ def main() -> int:
             print(done.stderr, file=sys.stderr)
             return done.returncode
         training = json.loads(done.stdout)["training"]
+        training["history"] = json.loads((Path(tmp) / "router" / "router.json").read_text())["training"]["history"]
     row = {"set": args.set, "queries": training["n_queries"], "wall seconds": round(seconds, 1),
            "fit seconds": training["seconds"], "networks": training["quality_stage"]["folds"] + 1,
            "cross-fitted AIQ": training["validation"].get("aiq")}
@@ -49,6 +50,7 @@ def main() -> int:
     verdict = f"train on {row['queries']} queries: {seconds:.0f} s wall — target ≤ {TARGET_SECONDS} s: " + (
         "met" if seconds <= TARGET_SECONDS else "MISSED")
     print(f"- {verdict}")
+    print(f"- seconds by stage: {training['history'].get('stage_seconds')}")
     print(f"- quality stage: {json.dumps({k: training['quality_stage'][k] for k in ('network_weight', 'neighbour_weight', 'linear_weight', 'task_type_weight', 'prior_weight')})}")
     write_result(f"train_time-{args.set}", command_line(), [Table(f"`crossroute train --data {args.set}.csv` in a fresh process", frame)],
                  notes=[verdict], seconds=seconds, summary=row)

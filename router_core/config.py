@@ -50,7 +50,7 @@ class TrainingConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
-    patience: int = 8  # epochs without validation improvement before stopping
+    patience: int = 5  # epochs without validation improvement before stopping
     validation_fraction: float = 0.15  # share of each fold's training rows that early-stops its network
     # Cross-fitting: the quality stage's weights are chosen on out-of-fold predictions of this many networks, the
     # folds holding out whole task types (validation_folds.py); the shipped network then trains on every row.

@@ -152,6 +152,7 @@ def fit_parts(data: LabelledSet, config: RouterConfig, catalog: Catalog | None =
                               base_scale.normalise(data.cost).astype(np.float32))
     bar = (lambda done, total: progress("encoding", done, total)) if progress else None
     inputs = enc.lower_states(data.queries, tune, progress=bar) if tune else enc.token_states(data.queries, progress=bar)
+    seconds = {"encoding": time.perf_counter() - started}
     stock_embeddings = sentence_embeddings(enc.token_states(data.queries)) if not tune else None
 
     groups = query_groups(data.categories, lambda: stock_embeddings if stock_embeddings is not None else
@@ -174,11 +175,13 @@ def fit_parts(data: LabelledSet, config: RouterConfig, catalog: Catalog | None =
         oof_quality[held], oof_cost[held] = scores.quality, scores.cost
         fold_embeddings.append(fold.pipeline.sentence_embeddings(data.queries) if tune else stock_embeddings)
         fold_epochs.append(int(fold.history["best_epoch"]))
+    seconds["cross_fitted_networks"] = time.perf_counter() - started - sum(seconds.values())
     epochs = max(1, int(np.median(fold_epochs)))
     final = _train_network(enc, tune, inputs, data, targets, np.arange(n), np.array([], dtype=int),
                            dataclasses.replace(config, training=dataclasses.replace(training, epochs=epochs)), pricing,
                            stage_bar(len(folds)), show_bar)
     network_only = final.pipeline
+    seconds["final_network"] = time.perf_counter() - started - sum(seconds.values())
     stage, stage_record, chosen = None, None, oof_quality
     if training.quality_stage:
         def fold_aiq(quality: np.ndarray, rows: np.ndarray) -> float:
@@ -191,7 +194,8 @@ def fit_parts(data: LabelledSet, config: RouterConfig, catalog: Catalog | None =
     # κ and the validation figures come from out-of-fold predictions: honest, never seen by the model that made them.
     cost_scale = base_scale.with_even_steps(chosen, oof_cost)
     figures = validation_figures(chosen, oof_cost, cost_scale, data)
-    history = dict(final.history, fold_best_epochs=fold_epochs, grouped_by="category" if data.categories is not None
+    seconds["quality_stage"] = time.perf_counter() - started - sum(seconds.values())
+    history = dict(final.history, fold_best_epochs=fold_epochs, stage_seconds={k: round(v, 1) for k, v in seconds.items()}, grouped_by="category" if data.categories is not None
                    and not str(groups[0]).startswith("cluster") else "embedding clusters")
     record = TrainingRecord(labelled_digest(data), str(data.source), n, n, n, round(time.perf_counter() - started, 2),
                             epochs, len(final.history["epochs"]), tune, figures, stage_record, history)

@@ -3,7 +3,7 @@
 Sources, one module each: the cross-attention network (its quality head, computed by the scorer), neighbours
 (nearest labelled training queries), linear (ridge on the sentence embedding), task type (per-type means, the type
 predicted from text), each model's prior, and peer evidence for a model added later. `stage.QualityStage` mixes them;
-`fit.fit_quality_stage` chooses the mix on the router's validation split.
+`fit.fit_quality_stage` chooses the mix on cross-fitted, out-of-fold predictions.
 """
 from .fit import fit_quality_stage
 from .neighbours import as_memory, unit_rows
