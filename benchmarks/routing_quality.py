@@ -153,7 +153,9 @@ def main() -> int:
     if args.shift and args.sets == DEFAULT_SETS:
         args.sets = SHIFT_SETS
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"{args.folds}-fold cross-validation by query (fold seed {FOLD_SEED}); training seed {seeds[0]}; "
+    print("splits whose test task mix differs from training (shift_splits.py)" if args.shift else
+          f"{args.folds}-fold cross-validation by query (fold seed {FOLD_SEED})", end="; ")
+    print(f"training seed {seeds[0]}; "
           f"router tunes the top {args.finetune_layers} encoder layer(s) when trained on ≥ {RouterConfig().training.finetune_min_queries} "
           "queries, else none; "
           "mean ± std over folds; measured on the held-out fold")

@@ -65,7 +65,7 @@ def cmd_train(args) -> int:
     catalog = _load_catalog(args.catalog)
     data = load_labelled(args.data, catalog, missing=args.missing)
     config = RouterConfig.of(epochs=args.epochs, seed=args.seed, finetune_layers=args.finetune_layers, max_tokens=args.max_tokens,
-                             validation_folds=args.validation_folds)
+                             validation_folds=args.validation_folds, encoder=args.encoder)
     if not 0 <= args.holdout < 1:
         raise RouterInputError(f"--holdout must be in [0, 1), got {args.holdout}")
     train = data
@@ -280,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default {training.validation_folds}); one more then trains on every query")
     p.add_argument("--max-tokens", type=int, default=model.max_tokens,
                    help=f"prompt tokens the encoder reads (default {model.max_tokens})")
+    p.add_argument("--encoder", default=model.encoder,
+                   help=f"query encoder: {model.encoder} (bundled, default) or a local folder holding a BERT-family model")
     p.add_argument("--missing", choices=("error", "drop"), default="error", help="a query lacking some model: stop with an error (default) or leave it out")
     p.set_defaults(func=cmd_train)
 

@@ -130,3 +130,20 @@ def test_the_console_script_is_the_same_cli():
         pytest.skip(f"{script} is not installed: install the project with `pip install -e .` (requirements.txt does)")
     result = subprocess.run([str(script), "simulate", "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "--schedule" in result.stdout
+
+
+def test_train_learns_from_every_query_unless_asked_to_hold_some_out(tiny_bert_path, tmp_path, capsys):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import make_tiny_table
+
+    make_tiny_table(24).to_csv(tmp_path / "labels.csv", index=False)
+    common = ["train", "--data", str(tmp_path / "labels.csv"), "--epochs", "3", "--max-tokens", "32", "--encoder", str(tiny_bert_path)]
+    assert main([*common, "--out", str(tmp_path / "all")]) == 0
+    assert main([*common, "--out", str(tmp_path / "held"), "--holdout", "0.25"]) == 0
+    assert main([*common, "--out", str(tmp_path / "bad"), "--holdout", "1.5"]) == 2 and not (tmp_path / "bad").exists()
+    everything = json.loads((tmp_path / "all" / "router.json").read_text())["training"]
+    held = json.loads((tmp_path / "held" / "router.json").read_text())["training"]
+    assert everything["n_queries"] == everything["n_train"] == 24 and everything["held_out"]["test_fraction"] == 0
+    assert held["n_queries"] == 18 and held["held_out"]["test_fraction"] == 0.25
+    assert "aiq" in everything["validation"] and everything["quality_stage"]["folds"] == 3
+    assert "holdout must be in [0, 1)" in capsys.readouterr().err
