@@ -26,8 +26,8 @@ SCHEME_TEXT = {"leave_type_out": "leave task types out (test task types never in
 
 
 def _gap_line(per_fold: pd.DataFrame, folds: pd.DataFrame, other: str, ours: str = ROUTER) -> str:
-    mine = folds.loc[ours].set_index("fold")["aiq"]
-    theirs = folds.loc[other].set_index("fold").loc[mine.index, "aiq"]
+    mine = folds.loc[[ours]].set_index("fold")["aiq"]
+    theirs = folds.loc[[other]].set_index("fold").loc[mine.index, "aiq"]
     if len(mine) < 2:
         return f"{ours} − {other} = {float(mine.iloc[0] - theirs.iloc[0]):+.4f} (one split: no fold-to-fold test)"
     gap = paired_gap(mine, theirs)
@@ -41,7 +41,7 @@ def scheme_verdict(folds: pd.DataFrame) -> tuple[list[str], dict]:
     baselines = mean.loc[[b for b in LEARNED + SUPERVISED if b in mean.index], "aiq"]
     best = baselines.idxmax()
     router = mean.loc[ROUTER]
-    per_fold = folds.loc[ROUTER].set_index("fold")
+    per_fold = folds.loc[[ROUTER]].set_index("fold")
     below = int((per_fold["aiq"] < per_fold["best_single_aiq"] - 1e-9).sum())
     short = int((per_fold["max_quality"] < per_fold["best_single_quality"] - 0.005).sum())
     ratio = router["aiq"] / baselines.max()
@@ -81,7 +81,8 @@ def run(name: str, data, seed: int, encoder, finetune_layers: int, fold_tables, 
         notes += [f"{scheme}: {line}" for line in lines]
         headline.update({f"{scheme} router AIQ": head["router"], f"{scheme} best baseline": head["best_baseline"],
                          f"{scheme} ratio": head["ratio"]})
-    write_result(f"routing_shift-{name}", command_line(), tables,
-                 notes=["Each table: mean and std over the scheme's splits, measured on its test rows; cost_at_best_single: "
-                        "share of the best single model's cost at which the curve reaches its quality", *notes],
-                 seconds=time.perf_counter() - started, summary=headline)
+        # Written after every scheme, so a long run that stops early keeps the schemes it finished.
+        write_result(f"routing_shift-{name}", command_line(), tables,
+                     notes=["Each table: mean and std over the scheme's splits, measured on its test rows; "
+                            "cost_at_best_single: share of the best single model's cost at which the curve reaches its "
+                            "quality", *notes], seconds=time.perf_counter() - started, summary=headline)
