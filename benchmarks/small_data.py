@@ -3,8 +3,8 @@
     python benchmarks/small_data.py [--sets alpacaeval2,llmrouter_train] [--sizes 50,100] [--draws 5]
 
 For each set and training size, several random draws of that many training queries; the router and every baseline
-train on the draw and are measured on held-out queries (every other query, at most --test-size of them, the same for
-all draws of a set). Target: the router never below the best single model (AIQ, and its best quality within 0.005)
+train on the draw and are measured on held-out queries (a fixed sample of at most --test-size queries and half the
+set, the same for all draws of a set). Target: the router never below the best single model (AIQ, and its best quality within 0.005)
 on any draw. Reads ../shared/data at run time.
 """
 from __future__ import annotations
@@ -32,10 +32,12 @@ ROUTER = "cross-attention"
 
 
 def draws(data, size: int, n_draws: int, test_size: int) -> list[tuple]:
-    """[(train, test)]: the test is one fixed sample of the set; each draw's training queries come from the rest."""
+    """[(train, test)]: the test is one fixed sample of the set (at most half of it, so that draws differ); each draw's
+    training queries come from the rest."""
     rng = np.random.default_rng(0)
     order = rng.permutation(len(data))
-    test, pool = np.sort(order[:min(test_size, len(data) - size)]), order[min(test_size, len(data) - size):]
+    n_test = min(test_size, len(data) // 2)
+    test, pool = np.sort(order[:n_test]), order[n_test:]
     return [(data.subset(np.sort(np.random.default_rng([size, d]).choice(pool, size, replace=False))), data.subset(test))
             for d in range(n_draws)]
 
@@ -86,7 +88,7 @@ def main() -> int:
             for line in lines:
                 print(f"- {line}")
             tables.append(Table(f"{name}: {size} training queries per draw, {args.draws} draws, measured on "
-                                f"{min(args.test_size, len(data) - size)} held-out queries", frame))
+                                f"{min(args.test_size, len(data) // 2)} held-out queries", frame))
             notes += lines
             summary.append({"set": name, "training queries": size, "draws": len(frame),
                             "router AIQ (mean)": frame["router AIQ"].mean(), "best single AIQ (mean)": frame["best single AIQ"].mean(),
