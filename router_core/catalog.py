@@ -15,6 +15,36 @@ from .errors import RouterInputError
 CATALOG_COLUMNS = ["name", "provider_model_id", "input_usd_per_1m", "output_usd_per_1m", "typical_output_tokens"]
 
 
+def _not_a_number(value) -> bool:
+    """Booleans are ints to Python, but a `true` price is a typo, not $1."""
+    return isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating))
+
+
+def _is_empty(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or not str(value).strip()
+
+
+def _number(value, where: str, what: str) -> float:
+    """A number cell: numeric text is fine, booleans and words are not."""
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    elif not _not_a_number(value):
+        return float(value)
+    raise RouterInputError(f"{where}: {what} must be a number, got {value!r}")
+
+
+def _whole_number(value, where: str, what: str, default: int) -> int:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and not value.strip()):
+        return default
+    number = _number(value, where, what)
+    if not math.isfinite(number) or not number.is_integer() or number < 0:
+        raise RouterInputError(f"{where}: {what} must be a whole number >= 0, got {value!r}")
+    return int(number)
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One candidate LLM.
@@ -33,13 +63,14 @@ class Candidate:
     typical_output_tokens: int = 300
 
     def __post_init__(self):
-        if not self.name or not str(self.name).strip():
-            raise RouterInputError("catalog: a candidate has an empty name")
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise RouterInputError(f"catalog: a candidate has an empty name ({self.name!r}); every model needs a name")
         for field in ("input_usd_per_1m", "output_usd_per_1m"):
             value = getattr(self, field)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            if _not_a_number(value) or not math.isfinite(value) or value < 0:
                 raise RouterInputError(f"catalog: candidate {self.name!r} column {field} must be a price >= 0 in USD per 1M tokens, got {value!r}")
-        if not isinstance(self.typical_output_tokens, (int, np.integer)) or self.typical_output_tokens < 0:
+        if (isinstance(self.typical_output_tokens, (bool, np.bool_)) or not isinstance(self.typical_output_tokens, (int, np.integer))
+                or self.typical_output_tokens < 0):
             raise RouterInputError(f"catalog: candidate {self.name!r} column typical_output_tokens must be a whole number >= 0, got {self.typical_output_tokens!r}")
 
     def cost_usd(self, input_tokens, output_tokens=None):
@@ -173,42 +204,74 @@ class Catalog:
         candidates = []
         for i, row in enumerate(frame.to_dict("records")):
             where = f"{source} row {i + 2}"  # +2: header line, 1-based rows as a spreadsheet shows them
+            for column in ("name", "provider_model_id"):
+                if _is_empty(row[column]) or not isinstance(row[column], (str, int, np.integer)):
+                    raise RouterInputError(f"{where}: column {column} is empty or not text ({row[column]!r}); every model needs one")
+            prices = {k: _number(row[k], where, f"column {k}") for k in ("input_usd_per_1m", "output_usd_per_1m")}
+            typical = _whole_number(row.get("typical_output_tokens"), where, "column typical_output_tokens", 300)
             try:
-                prices = {k: float(row[k]) for k in ("input_usd_per_1m", "output_usd_per_1m")}
-                typical = row.get("typical_output_tokens", 300)
-                typical = 300 if typical is None or (isinstance(typical, float) and math.isnan(typical)) else int(typical)
-            except (TypeError, ValueError) as e:
-                raise RouterInputError(f"{where}: prices must be numbers ({e})") from e
-            try:
-                candidates.append(Candidate(str(row["name"]), str(row["provider_model_id"]), typical_output_tokens=typical, **prices))
+                candidates.append(Candidate(str(row["name"]).strip(), str(row["provider_model_id"]).strip(),
+                                            typical_output_tokens=typical, **prices))
             except RouterInputError as e:
                 raise RouterInputError(f"{where}: {e}") from e
         return cls(tuple(candidates), aggregator)
 
 
-def catalog_from_litellm_config(config: dict, source: str = "config.yaml", typical_output_tokens: int = 300) -> Catalog:
+def _mapping(value, where: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RouterInputError(f"{where} must be a mapping of keys to values, got a {type(value).__name__}")
+    return value
+
+
+def catalog_from_litellm_config(config, source: str = "config.yaml", typical_output_tokens: int = 300) -> Catalog:
     """Read candidates and prices from a LiteLLM proxy config (``model_list[].model_info``).
 
-    LiteLLM states prices per token (``input_cost_per_token``); we keep USD per 1M tokens.
+    LiteLLM states prices per token (``input_cost_per_token``); we keep USD per 1M tokens. Every entry must be
+    usable: a model without prices is an error naming its entry, never left out silently.
+    Raises:
+        RouterInputError naming the key or the model_list entry whose structure or value is wrong.
     """
-    entries = config.get("model_list") if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        raise RouterInputError(f"{source}: expected a LiteLLM proxy config (a mapping with a model_list key), "
+                               f"got a {type(config).__name__}")
+    entries = config.get("model_list")
     if not entries:
         raise RouterInputError(f"{source}: no model_list; expected a LiteLLM proxy config with model_list entries")
+    if not isinstance(entries, list):
+        raise RouterInputError(f"{source}: model_list must be a list of models, got a {type(entries).__name__}")
     candidates = []
     for i, entry in enumerate(entries):
         where = f"{source}: model_list[{i}]"
-        name = entry.get("model_name") if isinstance(entry, dict) else None
-        params = entry.get("litellm_params") or {}
-        info = entry.get("model_info") or {}
-        if not name:
-            raise RouterInputError(f"{where} has no model_name")
-        price_in = info.get("input_cost_per_token", params.get("input_cost_per_token"))
-        price_out = info.get("output_cost_per_token", params.get("output_cost_per_token"))
-        if price_in is None or price_out is None:
-            raise RouterInputError(f"{where} ({name}) has no input_cost_per_token/output_cost_per_token in model_info")
-        try:
-            candidates.append(Candidate(str(name), str(params.get("model", name)), float(price_in) * 1e6, float(price_out) * 1e6,
-                                        int(info.get("typical_output_tokens", typical_output_tokens))))
-        except (TypeError, ValueError) as e:
-            raise RouterInputError(f"{where} ({name}): prices must be numbers ({e})") from e
+        entry = _mapping(entry, where)
+        name = entry.get("model_name")
+        if not isinstance(name, (str, int)) or isinstance(name, bool) or not str(name).strip():
+            raise RouterInputError(f"{where} has no model_name (text), got {name!r}")
+        name = str(name).strip()
+        params = _mapping(entry.get("litellm_params"), f"{where}.litellm_params")
+        info = _mapping(entry.get("model_info"), f"{where}.model_info")
+        model = params.get("model", name)
+        if not isinstance(model, str) or not model.strip():
+            raise RouterInputError(f"{where}.litellm_params.model must be text such as openai/gpt-4o, got {model!r}")
+        prices = []
+        for key in ("input_cost_per_token", "output_cost_per_token"):
+            holder = "model_info" if key in info else "litellm_params"
+            value = info.get(key, params.get(key))
+            if value is None:
+                raise RouterInputError(f"{where} ({name}) has no {key} in model_info or litellm_params")
+            price = _number(value, f"{where}.{holder}.{key} ({name})", "a price per token")
+            if not math.isfinite(price) or price < 0:
+                raise RouterInputError(f"{where}.{holder}.{key} ({name}): a price per token must be a finite number >= 0, got {value!r}")
+            prices.append(price * 1e6)
+        typical = _whole_number(info.get("typical_output_tokens"), f"{where}.model_info.typical_output_tokens ({name})",
+                                "typical_output_tokens", typical_output_tokens)
+        candidate = Candidate(name, model.strip(), prices[0], prices[1], typical)
+        earlier = next((j for j, c in enumerate(candidates) if c.name == name), None)
+        if earlier is None:
+            candidates.append(candidate)
+        elif (candidates[earlier].input_usd_per_1m, candidates[earlier].output_usd_per_1m) != tuple(prices):
+            # several deployments of one model_name are load-balanced by LiteLLM; they must agree on its price
+            raise RouterInputError(f"{where} ({name}): priced differently from an earlier entry with the same model_name; "
+                                   "one model_name needs one price")
     return Catalog(tuple(candidates))

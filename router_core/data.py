@@ -14,8 +14,10 @@ import yaml
 
 from .catalog import Catalog, catalog_from_litellm_config
 from .errors import RouterInputError
+from .timestamps import parse_timestamps
+from .uploads import check_upload_size
 
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+CSV_OPTIONS = {"keep_default_na": False, "na_values": [""]}  # "NA" or "null" is text (a query, an id), not a missing cell
 TABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
 LABELLED_REQUIRED = ["query_id", "query", "model", "quality"]
 WIDE_COST_SUFFIX = "|total_cost"
@@ -43,10 +45,15 @@ def _row_label(i: int) -> str:
 
 def _existing_file(source) -> Path:
     path = Path(source)
-    if not path.exists():
-        raise RouterInputError(f"{path}: no such file")
-    if path.is_dir():
-        raise RouterInputError(f"{path}: is a folder; expected a {', '.join(TABLE_SUFFIXES)} file")
+    try:
+        if not path.exists():
+            raise RouterInputError(f"{path}: no such file")
+        if path.is_dir():
+            raise RouterInputError(f"{path}: is a folder; expected a {', '.join(TABLE_SUFFIXES)} file")
+        if not path.is_file():
+            raise RouterInputError(f"{path}: not a regular file (a device or a pipe); expected a {', '.join(TABLE_SUFFIXES)} file")
+    except OSError as e:
+        raise RouterInputError(f"{path}: cannot be read ({e.strerror or e})") from e
     return path
 
 
@@ -59,50 +66,126 @@ def _not_utf8(name: str, where: str) -> RouterInputError:
     return RouterInputError(f"{name}: not UTF-8 text ({where}); save the file as UTF-8 and upload again")
 
 
+def _json_records(lines, name: str, first_line: int = 1) -> list[dict]:
+    """JSONL lines as records; a line that is not a JSON object is an error naming it."""
+    records = []
+    for number, line in enumerate(lines, start=first_line):
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise _not_utf8(name, f"line {number}") from e
+        if not line.strip():
+            continue
+        record = _parse_json(line, name, f"line {number}")
+        if not isinstance(record, dict):
+            raise RouterInputError(f"{name}: line {number} is a JSON {type(record).__name__}, expected an object "
+                                   "such as {\"query\": \"...\"}")
+        records.append(record)
+    return records
+
+
+def _parse_json(text: str, name: str, part: str = "the file"):
+    try:
+        return json.loads(text)
+    except RecursionError as e:
+        raise RouterInputError(f"{name}: {part} is nested too deeply to read") from e
+    except ValueError as e:
+        raise RouterInputError(f"{name}: {part} is not valid JSON ({e})") from e
+
+
+def _records_frame(records: list[dict], name: str) -> pd.DataFrame:
+    """A frame from JSON objects, with ids kept as text exactly as written (1 stays "1", never "1.0")."""
+    if not records:
+        raise RouterInputError(f"{name}: no rows")
+    for record in records:
+        if "query_id" in record and record["query_id"] is not None and not isinstance(record["query_id"], (dict, list)):
+            record["query_id"] = str(record["query_id"])
+    return pd.DataFrame(records, dtype=object)  # cells as written: no column-wide guess turns ints into floats
+
+
+def _json_table(text: str, name: str) -> pd.DataFrame:
+    if not text.lstrip().startswith("["):
+        return _records_frame(_json_records(text.splitlines(), name), name)
+    rows = _parse_json(text, name)
+    bad = next((i for i, row in enumerate(rows) if not isinstance(row, dict)), None)
+    if bad is not None:
+        raise RouterInputError(f"{name}: item {bad} of the JSON array is a {type(rows[bad]).__name__}, expected an object")
+    return _records_frame(rows, name)
+
+
+def _check_columns(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    names = [str(c) for c in frame.columns]
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise RouterInputError(f"{name}: column name(s) {', '.join(map(repr, repeated))} appear more than once; "
+                               "give every column its own name")
+    return frame
+
+
+def _read_parquet(data, name: str) -> pd.DataFrame:
+    import pyarrow.parquet as pq  # Parquet files only: CSV and JSONL readers do not need it
+
+    try:
+        file = pq.ParquetFile(io.BytesIO(data) if isinstance(data, bytes) else data)
+        _check_columns(pd.DataFrame(columns=file.schema_arrow.names), name)
+        table = file.read()
+    except RouterInputError:
+        raise
+    except Exception as e:  # pyarrow raises several types for a non-Parquet file
+        raise RouterInputError(f"{name}: not a readable Parquet file ({type(e).__name__}: {e})") from e
+    try:
+        return table.to_pandas()
+    except Exception as e:  # pyarrow refuses some column types pandas cannot hold
+        raise RouterInputError(f"{name}: Parquet columns could not be read ({type(e).__name__}: {e})") from e
+
+
+def _source_bytes(source, name: str) -> bytes:
+    """The bytes of a path (any size: the CLI reads what it is given) or of an upload (within the dashboard's budget)."""
+    if isinstance(source, (str, Path)):
+        path = _existing_file(source)
+        try:
+            return path.read_bytes()
+        except OSError as e:
+            raise RouterInputError(f"{name}: cannot be read ({e.strerror or e})") from e
+    data = source.read()
+    check_upload_size(name, len(data))
+    return data
+
+
 def read_table(source, name: str | None = None) -> pd.DataFrame:
     """Read a CSV, JSONL/JSON or Parquet table from a path or an uploaded file-like object.
 
     Args:
         source: a path, or a binary file-like object (then `name` gives its file name and format).
     Raises:
-        RouterInputError naming the file, for an unknown format, bad encoding, binary junk or a parse error.
+        RouterInputError naming the file, for an unknown format, bad encoding, binary junk, a parse error or a file
+        uploaded (file-like) over the dashboard's size limit (uploads.check_upload_size); a path is read whatever its size.
     """
     if isinstance(source, (str, Path)):
-        path = _existing_file(source)
-        name = name or path.name
-        data = path.read_bytes() if path.stat().st_size <= MAX_UPLOAD_BYTES else None
-        size = path.stat().st_size
+        name = name or Path(source).name
     else:
-        data = source.read()
-        size = len(data)
         name = name or getattr(source, "name", "upload")
-    if size > MAX_UPLOAD_BYTES or data is None:
-        raise RouterInputError(f"{name}: {size / 1e6:.0f} MB is over the {MAX_UPLOAD_BYTES // (1024 * 1024)} MB limit; "
-                               "score large logs with `python -m router_core score-log` or split the file")
-    if size == 0:
+    data = _source_bytes(source, name)
+    if len(data) == 0:
         raise RouterInputError(f"{name}: the file is empty")
     suffix = Path(name).suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise RouterInputError(f"{name}: unknown file type {suffix or '(none)'}; expected one of {', '.join(TABLE_SUFFIXES)}")
     if suffix == ".parquet":
-        try:
-            return pd.read_parquet(io.BytesIO(data))
-        except Exception as e:  # pyarrow raises several types for a non-Parquet file
-            raise RouterInputError(f"{name}: not a readable Parquet file ({type(e).__name__}: {e})") from e
+        return _read_parquet(data, name)
     _check_not_binary(data, name, suffix)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise _not_utf8(name, f"byte {e.start}, line {line}") from e
+    if suffix in (".json", ".jsonl"):
+        return _check_columns(_json_table(text, name), name)
     try:
-        if suffix == ".csv":
-            return pd.read_csv(io.StringIO(text), dtype={"query_id": str})
-        if suffix == ".json" and text.lstrip().startswith("["):
-            return pd.DataFrame(json.loads(text))
-        return pd.read_json(io.StringIO(text), lines=True, dtype={"query_id": str})
+        return _check_columns(pd.read_csv(io.StringIO(text), dtype=object, **CSV_OPTIONS), name)  # cells as written
     except (ValueError, pd.errors.ParserError) as e:
-        raise RouterInputError(f"{name}: could not parse as {suffix[1:].upper()} ({str(e).strip().splitlines()[0]})") from e
+        raise RouterInputError(f"{name}: could not parse as CSV ({str(e).strip().splitlines()[0]})") from e
 
 
 # ---------------------------------------------------------------- catalog files
@@ -112,11 +195,16 @@ def load_catalog(source, name: str | None = None) -> Catalog:
     """A catalog from a CSV/JSON table (columns of catalog.CATALOG_COLUMNS) or a LiteLLM proxy config.yaml."""
     label = name or (Path(source).name if isinstance(source, (str, Path)) else getattr(source, "name", "catalog"))
     if Path(label).suffix.lower() in (".yaml", ".yml"):
-        raw = Path(source).read_bytes() if isinstance(source, (str, Path)) else source.read()
+        raw = _source_bytes(source, label)
         try:
-            return catalog_from_litellm_config(yaml.safe_load(raw.decode("utf-8")), source=label)
-        except (yaml.YAMLError, UnicodeDecodeError) as e:
-            raise RouterInputError(f"{label}: not a readable YAML file ({e})") from e
+            config = yaml.safe_load(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError as e:
+            raise _not_utf8(label, f"byte {e.start}") from e
+        except yaml.YAMLError as e:
+            raise RouterInputError(f"{label}: not a readable YAML file ({' '.join(str(e).split())})") from e
+        except RecursionError as e:
+            raise RouterInputError(f"{label}: nested too deeply to read") from e
+        return catalog_from_litellm_config(config, source=label)
     return Catalog.from_frame(read_table(source, name), source=label)
 
 
@@ -263,7 +351,8 @@ def wide_to_long(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     if query_col is None:
         raise RouterInputError(f"{source}: wide format needs a query column (query, prompt or question)")
     category_col = next((c for c in ("category", "eval_name") if c in frame.columns), None)
-    ids = frame[id_col].astype(str) if id_col else pd.Series([f"row{i + 1}" for i in range(len(frame))])
+    ids = pd.Series(_text_cells(frame, id_col, source, np.arange(len(frame)), "an id") if id_col
+                    else [f"row{i + 1}" for i in range(len(frame))])
     parts = []
     for m in models:
         part = pd.DataFrame({"query_id": ids.values, "query": frame[query_col].values, "model": m,
@@ -275,14 +364,61 @@ def wide_to_long(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _numeric(frame: pd.DataFrame, column: str, source: str, rows: np.ndarray) -> np.ndarray:
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+def _cell_text(value) -> str | None:
+    """A cell as text, or None when it is empty; bytes must be UTF-8."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("utf-8")  # UnicodeDecodeError is reported by the caller, naming the row
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _text_cells(frame: pd.DataFrame, column: str, source: str, rows: np.ndarray, what: str) -> list[str]:
+    """The column as text, exactly as written; an empty or undecodable cell is an error naming its row."""
+    texts = []
+    for i, value in enumerate(frame[column].tolist()):
+        try:
+            text = _cell_text(value)
+        except UnicodeDecodeError as e:
+            raise RouterInputError(f"{source}: column {column!r} at {_row_label(rows[i])} is binary data, not UTF-8 text") from e
+        if text is None:
+            raise RouterInputError(f"{source}: column {column!r} is empty at {_row_label(rows[i])}; every row needs {what}")
+        texts.append(text)
+    return texts
+
+
+def _numeric(frame: pd.DataFrame, column: str, source: str, rows: np.ndarray, minimum: float | None = None) -> np.ndarray:
+    cells = frame[column]
+    is_bool = cells.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+    values = pd.to_numeric(cells.where(~is_bool, np.nan), errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(values))
     if len(bad):
         shown = ", ".join(_row_label(rows[i]) for i in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         raise RouterInputError(f"{source}: column {column!r} must be a number; not a number at {shown}{more}")
+    if minimum is not None and (values < minimum).any():
+        i = np.flatnonzero(values < minimum)[0]
+        raise RouterInputError(f"{source}: column {column!r} must be >= {minimum:g}; {_row_label(rows[i])} has {values[i]:g}")
     return values
+
+
+def _category(value) -> str:
+    try:
+        return _cell_text(value) or ""
+    except UnicodeDecodeError:
+        return ""  # a label for grouping results only: an unreadable one groups with the unlabelled
+
+
+def _check_one_text_per_id(frame: pd.DataFrame, source: str, rows: np.ndarray) -> None:
+    first_text = {}
+    for i, (query_id, text) in enumerate(zip(frame["query_id"], frame["query"])):
+        seen = first_text.setdefault(query_id, (i, text))
+        if seen[1] != text:
+            raise RouterInputError(f"{source}: query_id {query_id!r} has two different query texts, at "
+                                   f"{_row_label(rows[seen[0]])} and {_row_label(rows[i])}; give each query its own id")
 
 
 def labelled_from_frame(frame: pd.DataFrame, catalog: Catalog | None = None, source: str = "labelled set",
@@ -309,12 +445,10 @@ def labelled_from_frame(frame: pd.DataFrame, catalog: Catalog | None = None, sou
                                f"{', '.join(LABELLED_REQUIRED)} and cost_usd or input_tokens + output_tokens "
                                f"(found: {', '.join(map(str, frame.columns))})")
     frame = frame.reset_index(drop=True)
-    frame["query_id"] = frame["query_id"].astype(str)
-    frame["model"] = frame["model"].astype(str)
-    empty_query = np.flatnonzero(frame["query"].isna().to_numpy() | (frame["query"].astype(str).str.strip() == ""))
-    if len(empty_query):
-        raise RouterInputError(f"{source}: empty query text at {_row_label(rows[empty_query[0]])}"
-                               + (f" and {len(empty_query) - 1} more rows" if len(empty_query) > 1 else ""))
+    frame["query_id"] = pd.Series(_text_cells(frame, "query_id", source, rows, "an id"), dtype=object)
+    frame["model"] = pd.Series(_text_cells(frame, "model", source, rows, "a model name"), dtype=object)
+    frame["query"] = pd.Series(_text_cells(frame, "query", source, rows, "the query text"), dtype=object)
+    _check_one_text_per_id(frame, source, rows)
     quality = _numeric(frame, "quality", source, rows)
     outside = np.flatnonzero((quality < 0) | (quality > 1))
     if len(outside):
@@ -328,18 +462,19 @@ def labelled_from_frame(frame: pd.DataFrame, catalog: Catalog | None = None, sou
                                f"second time at {_row_label(rows[i])}" + (f" ({len(duplicated)} duplicates in all)" if len(duplicated) > 1 else ""))
 
     has_tokens = "input_tokens" in frame.columns and "output_tokens" in frame.columns
+    if has_tokens:
+        frame = frame.assign(input_tokens=_numeric(frame, "input_tokens", source, rows, minimum=0),
+                             output_tokens=_numeric(frame, "output_tokens", source, rows, minimum=0))
     if "cost_usd" in frame.columns:
-        cost = _numeric(frame, "cost_usd", source, rows)
-        if (cost < 0).any():
-            raise RouterInputError(f"{source}: column 'cost_usd' must be >= 0; {_row_label(rows[np.flatnonzero(cost < 0)[0]])} is negative")
+        cost = _numeric(frame, "cost_usd", source, rows, minimum=0)
     elif has_tokens:
         if catalog is None:
             raise RouterInputError(f"{source}: no cost_usd column, so a catalog with prices is needed to price input_tokens + output_tokens")
         unknown = sorted(set(frame["model"]) - set(catalog.names))
         if unknown:
             raise RouterInputError(f"{source}: model(s) {', '.join(unknown)} are not in the catalog ({', '.join(catalog.names)}), so their tokens cannot be priced")
-        cost = np.array([catalog[m].cost_usd(i, o) for m, i, o in zip(frame["model"], _numeric(frame, "input_tokens", source, rows),
-                                                                        _numeric(frame, "output_tokens", source, rows))])
+        cost = np.array([catalog[m].cost_usd(i, o) for m, i, o in zip(frame["model"], frame["input_tokens"], frame["output_tokens"])],
+                        dtype=float)
     else:
         raise RouterInputError(f"{source}: needs a cost_usd column, or input_tokens and output_tokens priced by the catalog")
     frame = frame.assign(quality=quality, cost_usd=cost)
@@ -374,9 +509,9 @@ def labelled_from_frame(frame: pd.DataFrame, catalog: Catalog | None = None, sou
     if has_tokens:
         output_tokens = pivot("output_tokens")
         input_tokens = pivot("input_tokens").max(axis=1)  # the prompt is the same for every model
-    return LabelledSet(queries["query_id"].to_numpy(dtype=str), queries["query"].astype(str).tolist(), candidates,
+    return LabelledSet(np.array(queries["query_id"].tolist(), dtype=object), queries["query"].tolist(), candidates,
                        pivot("quality"), pivot("cost_usd"),
-                       queries["category"].astype(str).to_numpy() if "category" in queries.columns else None,
+                       np.array([_category(v) for v in queries["category"]], dtype=object) if "category" in queries.columns else None,
                        input_tokens, output_tokens, source, dropped)
 
 
@@ -410,34 +545,108 @@ def match_log_columns(columns) -> dict[str, str]:
     return mapping
 
 
-def prompt_text(value) -> str | None:
-    """The query in a prompt cell: plain text, or the last user message of OpenAI-style `messages` JSON."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+class _NotAPrompt(ValueError):
+    """A prompt cell that cannot be read; its message is the rejection reason."""
+
+
+def _messages_text(messages) -> str | None:
+    if isinstance(messages, dict):
+        messages = messages.get("messages", [messages])
+    if not isinstance(messages, (list, tuple, np.ndarray)):
+        raise _NotAPrompt(f"messages must be a list of {{role, content}} objects, got a {type(messages).__name__}")
+    for message in reversed(list(messages)):
+        if isinstance(message, dict) and message.get("role", "user") == "user":
+            content = message.get("content")
+            if isinstance(content, (list, tuple, np.ndarray)):  # multi-part content: keep the text parts
+                content = " ".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+            if content is not None and not isinstance(content, str):
+                raise _NotAPrompt(f"the last user message's content is a {type(content).__name__}, not text")
+            return (content or "").strip() or None
+    raise _NotAPrompt("messages hold no user message")
+
+
+def parse_prompt(value, messages_column: bool = False) -> str | None:
+    """The query in a prompt cell: plain text, or the last user message of OpenAI-style `messages` JSON; None if empty.
+
+    Args:
+        messages_column: the column holds `messages`, so its text must be valid messages JSON.
+    Raises:
+        _NotAPrompt (a ValueError) with the reason, for binary that is not UTF-8 or malformed messages.
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
-    messages = value
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise _NotAPrompt("binary data that is not UTF-8 text") from e
     if isinstance(value, str):
         stripped = value.strip()
         if not stripped:
             return None
-        if not stripped.startswith(("[", "{")):
+        looks_like_json = stripped.startswith(("[{", "{\"", "[]", "{}")) or stripped.startswith(("[", "{")) and messages_column
+        if not looks_like_json:
             return stripped
         try:
-            messages = json.loads(stripped)
-        except json.JSONDecodeError:
-            return stripped  # text that merely starts with a bracket
-    if isinstance(messages, dict):
-        messages = messages.get("messages", [messages])
-    if isinstance(messages, (list, tuple, np.ndarray)):
-        for message in reversed(list(messages)):
-            if isinstance(message, dict) and message.get("role", "user") == "user":
-                content = message.get("content")
-                if isinstance(content, list):  # multi-part content: keep the text parts
-                    content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-                text = str(content or "").strip()
-                return text or None
+            value = json.loads(stripped)
+        except RecursionError as e:
+            raise _NotAPrompt("messages JSON nested too deeply") from e
+        except ValueError as e:
+            raise _NotAPrompt(f"malformed messages JSON ({e})") from e
+    elif not isinstance(value, (dict, list, tuple, np.ndarray)):
+        if messages_column:
+            raise _NotAPrompt(f"messages must be JSON, got a {type(value).__name__}")
+        text = str(value).strip()
+        return text or None
+    return _messages_text(value)
+
+
+def prompt_text(value) -> str | None:
+    """The query in a prompt cell, or None when it is empty or unreadable (parse_prompt gives the reason)."""
+    try:
+        return parse_prompt(value)
+    except _NotAPrompt:
         return None
-    text = str(messages).strip()
-    return text or None
+
+
+_MISSING_WORDS = {"na", "n/a", "nan", "null", "none", "-"}
+
+
+def _optional_number(value, canonical: str) -> tuple[float, str]:
+    """(number or NaN when absent, reason when the cell holds something that is not a usable number)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return math.nan, ""
+    if isinstance(value, (bool, np.bool_)):
+        return math.nan, f"{canonical} {value!r} is not a number"
+    if isinstance(value, str):
+        text = value.strip()
+        if not text or text.lower() in _MISSING_WORDS:
+            return math.nan, ""
+        if canonical == "cost_usd" and text.startswith("$"):  # a currency sign on a USD amount, and nothing else
+            text = text[1:].strip()
+        try:
+            number = float(text)
+        except ValueError:
+            return math.nan, f"{canonical} {value[:40]!r} is not a number"
+    elif isinstance(value, (int, float, np.integer, np.floating)):
+        number = float(value)
+    else:
+        return math.nan, f"{canonical} is a {type(value).__name__}, not a number"
+    if not math.isfinite(number):
+        return math.nan, f"{canonical} {number} is not a finite number"
+    if canonical != "feedback" and number < 0:
+        return math.nan, f"{canonical} {number:g} is negative"
+    return number, ""
+
+
+def _optional_text(values) -> pd.Series:
+    texts = []
+    for value in values:
+        try:
+            texts.append(_cell_text(value))
+        except UnicodeDecodeError:
+            texts.append(None)
+    return pd.Series(texts, dtype="string")
 
 
 @dataclass
@@ -448,6 +657,7 @@ class RequestLog:
     rejected: pd.DataFrame  # original row number, reason, and the original cells
     mapping: dict[str, str]
     source: str
+    columns: list = field(default_factory=list)  # the file's columns as read (for a chunk: that chunk's)
 
 
 def resolve_log_mapping(columns, mapping: dict[str, str] | None, source: str) -> dict[str, str]:
@@ -468,32 +678,41 @@ def resolve_log_mapping(columns, mapping: dict[str, str] | None, source: str) ->
 def parse_log_rows(frame: pd.DataFrame, mapping: dict[str, str], first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Canonical usable rows, and the rejected ones with their row number (counting from `first_row` + 1) and reason.
 
+    Every cell is read on its own, so a file gives the same rows whether it is read whole or in chunks of any size.
     Args:
         mapping: from resolve_log_mapping.
         first_row: rows of the file before this frame, for a file read in chunks.
     """
     frame = frame.reset_index(drop=True)
     out = pd.DataFrame(index=frame.index)
-    raw_time = frame[mapping["timestamp"]]
-    if pd.api.types.is_numeric_dtype(raw_time):  # epoch seconds or milliseconds
-        unit = "ms" if raw_time.dropna().abs().median() > 1e11 else "s"
-        out["timestamp"] = pd.to_datetime(raw_time, unit=unit, utc=True, errors="coerce")
-    else:
-        out["timestamp"] = pd.to_datetime(raw_time, utc=True, errors="coerce", format="mixed")
-    out["prompt"] = [prompt_text(v) for v in frame[mapping["prompt"]]]
-    reasons = pd.Series("", index=frame.index)
-    reasons[out["timestamp"].isna()] = f"timestamp not understood (column {mapping['timestamp']!r})"
-    reasons[out["prompt"].isna() & (reasons == "")] = f"empty prompt (column {mapping['prompt']!r})"
+    out["timestamp"], time_reasons = parse_timestamps(frame[mapping["timestamp"]])
+    reasons = [f"timestamp not understood (column {mapping['timestamp']!r}): {reason}" if reason else "" for reason in time_reasons]
+    messages_column = _normalise_name(mapping["prompt"]) == "messages"
+    prompts = []
+    for i, value in enumerate(frame[mapping["prompt"]].tolist()):
+        try:
+            prompt = parse_prompt(value, messages_column)
+        except _NotAPrompt as e:
+            prompt = None
+            reasons[i] = reasons[i] or f"{e} (column {mapping['prompt']!r})"
+        if prompt is None:
+            reasons[i] = reasons[i] or f"empty prompt (column {mapping['prompt']!r})"
+        prompts.append(prompt)
+    out["prompt"] = pd.Series(prompts, dtype=object)
     if "model" in mapping:
-        out["model"] = frame[mapping["model"]].astype("string")
+        out["model"] = _optional_text(frame[mapping["model"]].tolist())
     for canonical in ("input_tokens", "output_tokens", "cost_usd", "latency_ms", "feedback"):
         if canonical in mapping:
-            values = pd.to_numeric(frame[mapping[canonical]], errors="coerce")
-            out[canonical] = values
+            parsed = [_optional_number(v, canonical) for v in frame[mapping[canonical]].tolist()]
+            out[canonical] = pd.Series([number for number, _ in parsed], dtype=float)
+            for i, (_, reason) in enumerate(parsed):
+                if reason and not reasons[i]:
+                    reasons[i] = f"{reason} (column {mapping[canonical]!r})"
     for canonical in ("user", "team"):
         if canonical in mapping:
-            out[canonical] = frame[mapping[canonical]].astype("string")
-    bad = reasons != ""
+            out[canonical] = _optional_text(frame[mapping[canonical]].tolist())
+    reasons = pd.Series(reasons, index=frame.index, dtype=object)
+    bad = (reasons != "").to_numpy()
     rejected = frame[bad].copy()
     rejected.insert(0, "reason", reasons[bad])
     rejected.insert(0, "row", rejected.index + 1 + first_row)
@@ -537,9 +756,23 @@ def count_rows(source) -> int:
     return max(lines - (path.suffix.lower() == ".csv"), 0)
 
 
+def _jsonl_chunks(path: Path, chunk_rows: int):
+    name, records = str(path), []
+    with path.open("rb") as f:
+        for number, line in enumerate(f, start=1):
+            records.extend(_json_records([line], name, number))
+            if len(records) >= chunk_rows:
+                yield pd.DataFrame(records, dtype=object)
+                records = []
+    if records:
+        yield pd.DataFrame(records, dtype=object)
+
+
 def _table_chunks(path: Path, chunk_rows: int):
     """DataFrames of up to `chunk_rows` rows each, read lazily, so a log of any size fits in bounded memory."""
     name, suffix = str(path), path.suffix.lower()
+    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
+        raise RouterInputError(f"chunk_rows must be a whole number >= 1, got {chunk_rows!r}")
     if suffix not in TABLE_SUFFIXES:
         raise RouterInputError(f"{name}: unknown file type {suffix or '(none)'}; expected one of {', '.join(TABLE_SUFFIXES)}")
     if path.stat().st_size == 0:
@@ -548,8 +781,12 @@ def _table_chunks(path: Path, chunk_rows: int):
         import pyarrow.parquet as pq  # Parquet files only: CSV and JSONL readers do not need it
 
         try:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+            file = pq.ParquetFile(path)
+            _check_columns(pd.DataFrame(columns=file.schema_arrow.names), name)
+            for batch in file.iter_batches(batch_size=chunk_rows):
                 yield batch.to_pandas()
+        except RouterInputError:
+            raise
         except Exception as e:  # pyarrow raises several types for a non-Parquet file
             raise RouterInputError(f"{name}: not a readable Parquet file ({type(e).__name__}: {e})") from e
         return
@@ -560,20 +797,19 @@ def _table_chunks(path: Path, chunk_rows: int):
         return
     with path.open("rb") as f:
         _check_not_binary(f.read(65536), name, suffix)
+    if suffix == ".jsonl":
+        yield from _jsonl_chunks(path, chunk_rows)
+        return
     rows_read = 0
     try:
-        if suffix == ".csv":
-            reader = pd.read_csv(path, chunksize=chunk_rows, encoding="utf-8-sig")
-        else:
-            reader = pd.read_json(path, lines=True, chunksize=chunk_rows, encoding="utf-8")
-        with reader:
+        with pd.read_csv(path, chunksize=chunk_rows, encoding="utf-8-sig", dtype=object, **CSV_OPTIONS) as reader:
             for frame in reader:
                 rows_read += len(frame)
                 yield frame
     except UnicodeDecodeError as e:
         raise _not_utf8(name, f"{e.reason} after row {rows_read}") from e
     except (ValueError, pd.errors.ParserError) as e:
-        raise RouterInputError(f"{name}: could not parse as {suffix[1:].upper()} ({str(e).strip().splitlines()[0]})") from e
+        raise RouterInputError(f"{name}: could not parse as CSV ({str(e).strip().splitlines()[0]})") from e
 
 
 def iter_request_log(source, mapping: dict[str, str] | None = None, chunk_rows: int = 20_000):
@@ -591,4 +827,4 @@ def iter_request_log(source, mapping: dict[str, str] | None = None, chunk_rows: 
         frame = frame.assign(**{column: None for column in absent})  # JSONL lines need not all carry every key
         usable, rejected = parse_log_rows(frame, resolved, first_row)
         first_row += len(frame)
-        yield RequestLog(usable, rejected, resolved, str(path))
+        yield RequestLog(usable, rejected, resolved, str(path), list(frame.columns))

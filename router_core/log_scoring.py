@@ -6,6 +6,7 @@ the router (digest) that scored it, because scores from one router mean nothing 
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -76,6 +77,95 @@ def _chunk_table(frame: pd.DataFrame, router, catalog, schema: pa.Schema, progre
     return pa.Table.from_pydict({name: columns[name] for name in schema.names}, schema=schema)
 
 
+def _journal(out: Path) -> Path:
+    return out.with_name(f".{out.name}.commit.json")
+
+
+def _temp_for(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def recover_outputs(out, rejected_out=None) -> None:
+    """Finish a score-log run killed while renaming its outputs, and remove temporary files of dead runs.
+
+    The outputs are committed by a journal written once both temporary files are complete, so a killed run
+    leaves either the old pair, or a journal from which the new pair is completed here.
+    """
+    out = Path(out)
+    journal = _journal(out)
+    try:
+        if journal.exists():
+            try:
+                moves = json.loads(journal.read_text(encoding="utf-8"))["moves"]
+            except (ValueError, KeyError, TypeError):
+                moves = []  # a journal is written atomically, so an unreadable one is not ours: nothing to finish
+            for temp, final in moves:
+                if Path(temp).exists():
+                    os.replace(temp, final)
+            journal.unlink(missing_ok=True)
+        for final in [out, journal] + ([Path(rejected_out)] if rejected_out else []):
+            for temp in final.parent.glob(f".{glob_escape(final.name)}.*.tmp"):
+                pid = temp.name[len(final.name) + 2:-len(".tmp")]
+                if pid.isdigit() and not _alive(int(pid)):
+                    temp.unlink(missing_ok=True)
+    except OSError as e:
+        raise RouterInputError(f"{e.filename or out}: cannot tidy up an earlier run ({e.strerror or e})") from e
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _RejectedWriter:
+    """Rejected rows appended to a CSV with one fixed column set: the first chunk's columns, plus `other_fields`
+    (JSON) for JSONL keys that appear only later."""
+
+    def __init__(self, path: Path | None, extra_column: bool):
+        self.path, self.extra_column, self.columns = path, extra_column, None
+
+    def add(self, rejected: pd.DataFrame, frame_columns) -> None:
+        if self.path is None:
+            return
+        if self.columns is None:
+            self.columns = ["row", "reason"] + [str(c) for c in frame_columns] + (["other_fields"] if self.extra_column else [])
+            pd.DataFrame(columns=self.columns).to_csv(self.path, index=False)
+        if rejected.empty:
+            return
+        rejected = rejected.rename(columns=str)
+        extra = [c for c in rejected.columns if c not in self.columns]
+        fixed = rejected.reindex(columns=self.columns)
+        if self.extra_column:
+            fixed["other_fields"] = ([json.dumps({c: v for c, v in row.items() if not _is_missing(v)}, default=str)
+                                      for row in rejected[extra].to_dict("records")] if extra else "")
+        fixed.to_csv(self.path, mode="a", header=False, index=False)
+
+    def finish(self) -> None:
+        if self.path is not None and self.columns is None:
+            pd.DataFrame(columns=["row", "reason"]).to_csv(self.path, index=False)
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
 def score_log(source, router, out, mapping: dict[str, str] | None = None, catalog: Catalog | None = None,
               chunk_rows: int = 20_000, progress=None, rejected_out=None) -> LogScoringResult:
     """Score a request log into a Parquet file, `chunk_rows` rows at a time (memory stays bounded however long the log).
@@ -84,26 +174,37 @@ def score_log(source, router, out, mapping: dict[str, str] | None = None, catalo
         mapping: canonical field -> column, overriding the alias match (as load_request_log).
         catalog: prices to use instead of the router's own.
         progress: callable(rows done, rows in the file (estimated for CSV/JSONL)).
-        rejected_out: also write the rejected rows (row number, reason, original cells) to this CSV.
+        rejected_out: also write the rejected rows (row number, reason, original cells) to this CSV; it is replaced
+            even when no row is rejected, and the Parquet metadata records its row count and digest.
     Raises:
-        RouterInputError naming file, row or column; nothing is left at `out` (it is written to a temporary file and renamed).
+        RouterInputError naming file, row or column, or the output that could not be written (e.g. a full disk);
+        the previous outputs stay as they were until both new files are complete.
     """
     started = time.perf_counter()
     source, out = Path(source), Path(out)
+    rejected_out = Path(rejected_out) if rejected_out else None
     if out.suffix.lower() != ".parquet":
         raise RouterInputError(f"{out}: the output must be a .parquet file")
+    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
+        raise RouterInputError(f"chunk_rows must be a whole number >= 1, got {chunk_rows!r}")
     total = count_rows(source)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    rejected_temp = Path(rejected_out).with_name(f".{Path(rejected_out).name}.{os.getpid()}.tmp") if rejected_out else None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if rejected_out is not None:
+            rejected_out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RouterInputError(f"{e.filename or out}: cannot create the output folder ({e.strerror or e})") from e
+    recover_outputs(out, rejected_out)
+    temp = _temp_for(out)
+    rejected_temp = _temp_for(rejected_out) if rejected_out is not None else None
+    rejected_writer = _RejectedWriter(rejected_temp, extra_column=source.suffix.lower() == ".jsonl")
     writer, done, requests, rejected, first_rejection = None, 0, 0, 0, None
     try:
         for chunk in iter_request_log(source, mapping, chunk_rows):
+            rejected_writer.add(chunk.rejected, chunk.columns)
             if len(chunk.rejected):
                 if first_rejection is None:
                     first_rejection = f"row {chunk.rejected['row'].iloc[0]}: {chunk.rejected['reason'].iloc[0]}"
-                if rejected_temp is not None:
-                    chunk.rejected.to_csv(rejected_temp, mode="a", header=rejected == 0, index=False)
                 rejected += len(chunk.rejected)
             chunk_size = len(chunk.frame) + len(chunk.rejected)
             if len(chunk.frame):
@@ -122,18 +223,34 @@ def score_log(source, router, out, mapping: dict[str, str] | None = None, catalo
                 progress(done, max(total, done))
         if writer is None:
             raise RouterInputError(f"{source}: no usable request; every row was rejected (first reason: {first_rejection or 'no rows'})")
-        writer.add_key_value_metadata({SUMMARY_KEY: json.dumps({"requests": requests, "rejected": rejected,
-                                                                "first_rejection": first_rejection})})
+        rejected_writer.finish()
+        summary = {"requests": requests, "rejected": rejected, "first_rejection": first_rejection}
+        if rejected_temp is not None:
+            summary.update(rejected_file=rejected_out.name, rejected_sha256=_file_digest(rejected_temp))
+        writer.add_key_value_metadata({SUMMARY_KEY: json.dumps(summary)})
         writer.close()
-        os.replace(temp, out)
-        if rejected_temp is not None and rejected:
-            os.replace(rejected_temp, rejected_out)
-    except BaseException:
+        writer = None
+        moves = ([[str(rejected_temp), str(rejected_out)]] if rejected_temp is not None else []) + [[str(temp), str(out)]]
+        journal_temp = _temp_for(_journal(out))
+        journal_temp.write_text(json.dumps({"moves": moves}), encoding="utf-8")
+        os.replace(journal_temp, _journal(out))  # from here on the new pair is committed
+        for temp_path, final in moves:
+            os.replace(temp_path, final)
+        _journal(out).unlink(missing_ok=True)
+    except BaseException as e:
         if writer is not None:
-            writer.close()
-        for path in (temp, rejected_temp):
-            if path is not None:
-                path.unlink(missing_ok=True)
+            try:
+                writer.close()
+            except OSError:
+                pass  # the write that failed is reported below; the half-written file is removed
+        if not _journal(out).exists():
+            for path in (temp, rejected_temp, _temp_for(_journal(out))):
+                if path is not None:
+                    path.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            where = e.filename or out
+            raise RouterInputError(f"{where}: could not write the scored log ({e.strerror or e}); the previous outputs "
+                                   "are unchanged") from e
         raise
     return LogScoringResult(out, requests, rejected, first_rejection, time.perf_counter() - started)
 
@@ -185,6 +302,8 @@ def read_scored_log(source, router, catalog: Catalog | None = None, name: str | 
         RouterInputError when the file is not a score-log file, lacks a column, or was scored by another router.
     """
     name = name or (str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "upload"))
+    if isinstance(source, (str, Path)):
+        recover_outputs(source)  # a run killed while renaming: finish it before reading
     file = _parquet(source, name)
     metadata = _metadata(file)
     if not metadata or metadata.get("format") != FORMAT:

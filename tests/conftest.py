@@ -17,6 +17,13 @@ if "CROSSROUTE_CACHE_DIR" not in os.environ:
     os.environ["CROSSROUTE_CACHE_DIR"] = tempfile.mkdtemp(prefix="crossroute-test-cache-")
     atexit.register(shutil.rmtree, os.environ["CROSSROUTE_CACHE_DIR"], ignore_errors=True)
 
+# Property tests draw the same examples on every run (CI must not pass or fail by luck); a new seed is a benchmark's job
+# (benchmarks/reliability.py --seed). No example database is written into the checkout.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("crossroute", derandomize=True, database=None)
+settings.load_profile("crossroute")
+
 WORDS = ("write a python function that sorts list prove theorem hello how are you summarise this article "
          "translate into french explain why the sky is blue step by step with unit tests in one sentence "
          "detailed essay about history of rome solve equation x plus two equals five please thanks").split()

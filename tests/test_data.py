@@ -137,7 +137,9 @@ def test_request_log_sets_aside_unusable_rows_with_reasons(tmp_path):
     assert result.frame["timestamp"].iloc[0] == pd.Timestamp("2026-10-05T09:00:00Z")
     assert np.isnan(result.frame["cost_usd"].iloc[1])
     assert result.rejected["row"].tolist() == [2, 3]
-    assert result.rejected["reason"].tolist() == ["timestamp not understood (column 'created_at')", "empty prompt (column 'query')"]
+    assert result.rejected["reason"].tolist() == [
+        "timestamp not understood (column 'created_at'): 'yesterday-ish' is not a date with a year (relative times such "
+        "as 'now' are not accepted)", "empty prompt (column 'query')"]
 
 
 def test_request_log_without_a_prompt_column_says_what_was_expected(tmp_path):

@@ -68,7 +68,7 @@ def test_a_log_scored_in_chunks_replays_like_one_scored_in_memory(routers, tmp_p
     result = score_log(source, router, tmp_path / "scored.parquet", chunk_rows=4, rejected_out=tmp_path / "rejected.csv",
                        progress=lambda done, total: seen.append((done, total)))
     assert (result.requests, result.rejected) == (28, 2)
-    assert result.first_rejection == "row 7: timestamp not understood (column 'created_at')"
+    assert result.first_rejection.startswith("row 7: timestamp not understood (column 'created_at'): 'yesterday")
     rejected = pd.read_csv(tmp_path / "rejected.csv")
     assert rejected["row"].tolist() == [7, 23] and rejected["reason"].tolist()[1] == "empty prompt (column 'prompt')"
     assert seen[-1] == (30, 30) and all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
