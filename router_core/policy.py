@@ -6,6 +6,7 @@ takes a Policy, so the same scores, λ and policy give the same decision everywh
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -32,6 +33,13 @@ class CostScale:
     log_min: float
     log_max: float
     weight: float = 1.0
+
+    def __post_init__(self):
+        values = (self.log_min, self.log_max, self.weight)
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v) for v in values):
+            raise RouterInputError(f"cost scale: log_min, log_max and weight must be finite numbers, got {values}")
+        if not (self.log_max > self.log_min and self.weight > 0):
+            raise RouterInputError(f"cost scale: needs log_max > log_min and weight > 0, got {values}")
 
     @classmethod
     def from_costs(cls, cost: np.ndarray) -> "CostScale":

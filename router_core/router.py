@@ -219,7 +219,8 @@ class Router:
     @classmethod
     def load(cls, folder: str | Path, encoder: Encoder | None = None, backend: str = "auto",
              cache_dir: str | Path | None = None, threads: int | None = None) -> "Router":
-        """Rebuild a saved router; checks the format version and every file's digest, never unpickles.
+        """Rebuild a saved router; checks router.json's own digest and structure and every file's size and digest, reads
+        only regular files inside `folder` (and the encoder the router was trained with, if unchanged), never unpickles.
 
         Args:
             backend: "auto" scores with the artifact's ONNX export when it has one (an accepted int8 encoder first),

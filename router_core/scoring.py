@@ -39,6 +39,15 @@ class Scores:
     attention: list[np.ndarray] = field(repr=False)  # per query (L_i, M): token × candidate attention
 
 
+def _refuse_non_finite(raw: dict[str, RawScore], text_of: dict[str, str]) -> None:
+    """Routing on a NaN or infinite prediction would pick a model silently at random: refuse it instead."""
+    for key, score in raw.items():
+        if not all(np.all(np.isfinite(part)) for part in score[:3]):
+            text = text_of[key]
+            raise RouterInputError(f"the router predicted a non-finite score for the query {text[:40]!r}{'…' if len(text) > 40 else ''}; "
+                                   f"its weights are damaged: train it again")
+
+
 class ScoringPipeline:
     """Texts -> Scores for one fitted network, quality stage and pricing. Thread-safe; caches are its own."""
 
@@ -128,6 +137,7 @@ class ScoringPipeline:
             if unscored:
                 text_of = dict(zip(keys, queries))
                 computed = self._with_quality_stage(dict(zip(unscored, self.scorer().score([text_of[k] for k in unscored], batch_size, progress))))
+                _refuse_non_finite(computed, text_of)
                 if self._disk is not None:
                     self._disk.put_many(self.scorer_id, computed)
                 fresh.update(computed)
@@ -166,6 +176,10 @@ class ScoringPipeline:
             return Scores([], list(self.pricing.candidates), empty, empty, empty, np.zeros(0), empty, [])
         input_tokens = np.array([estimate_tokens(q) for q in queries], dtype=float)
         cost, answer_tokens = self.pricing.price(np.stack([r.cost for r in raw]), input_tokens, catalog)
+        if not np.all(np.isfinite(cost)):
+            row = int(np.argwhere(~np.isfinite(cost))[0, 0])
+            raise RouterInputError(f"query {row + 1}: the predicted cost is not a finite number at these prices; check the "
+                                   f"catalog's prices or train the router again")
         return Scores(queries, list(self.pricing.candidates), np.stack([r.weights for r in raw]).astype(np.float64),
                       np.stack([r.quality for r in raw]).astype(np.float64), cost, input_tokens, answer_tokens,
                       [r.attention for r in raw])
