@@ -16,7 +16,7 @@ from router_core.comparison import evaluate_router
 from router_core.data import load_labelled
 from router_core.score_cache import default_cache_dir
 from router_core.simulate import prepare_log
-from router_core.views import router_captions
+from router_core.views import escape_markdown, router_captions
 
 ROOT = Path(__file__).resolve().parent
 SAMPLE_DIR = ROOT / "sample_data"
@@ -61,7 +61,7 @@ def sample_log_job(router_id: str, catalog_hash: str, _router, _catalog) -> Futu
 try:
     shared_router = load_router(str(DEFAULT_ROUTER), os.environ.get(BACKEND_ENV) or "auto")
 except RouterInputError as e:
-    st.error(f"Could not load the default router: {e}. Rebuild it with `python -m router_core sample-data`.")
+    st.error(f"Could not load the default router: {escape_markdown(e)}. Rebuild it with `python -m router_core sample-data`.")
     st.stop()
 
 router = st.session_state.get("custom_router") or shared_router

@@ -8,7 +8,8 @@ import streamlit as st
 from router_core import Catalog, Router, RouterConfig, RouterInputError
 from router_core.catalog import Candidate
 from router_core.data import load_catalog, load_labelled
-from router_core.views import predicted_curves_figure
+from router_core.uploads import LABELLED_HINT, check_upload_size
+from router_core.views import escape_markdown, predicted_curves_figure
 
 if "router" not in st.session_state:  # opened by its URL before the app ever ran: start at the frame, come back
     st.session_state["resume_page"] = "models"
@@ -29,7 +30,7 @@ else:
     try:
         updated = catalog.with_edits(edited, source="catalog table")
     except RouterInputError as e:
-        st.error(str(e))
+        st.error(escape_markdown(e))
     else:
         if updated != catalog:
             st.session_state["catalog"] = updated
@@ -37,13 +38,14 @@ else:
     config_file = st.file_uploader("Import prices from a LiteLLM proxy config.yaml (model_list[].model_info)", type=["yaml", "yml"])
     if config_file is not None:
         try:
+            check_upload_size(config_file.name, config_file.size, hint="a price list is small; check that this is the config.yaml")
             imported = load_catalog(io.BytesIO(config_file.getvalue()), name=config_file.name)
             merged, priced = catalog.with_prices_from(imported, source=config_file.name)
-            if st.button(f"Apply prices for {', '.join(priced)}"):
+            if st.button(f"Apply prices for {', '.join(map(escape_markdown, priced))}"):
                 st.session_state["catalog"] = merged
                 st.rerun()
         except RouterInputError as e:
-            st.error(str(e))
+            st.error(escape_markdown(e))
 
 st.subheader("Train a router on your labelled set")
 st.caption("Long format: query_id, query, model, quality (0–1), and cost_usd or input_tokens + output_tokens. "
@@ -55,6 +57,7 @@ labelled_file = st.file_uploader("Labelled set to train on", type=["csv", "jsonl
 epochs = st.number_input("Maximum epochs (stops early on validation loss)", 5, 200, 40)
 if labelled_file is not None and st.button("Train"):
     try:
+        check_upload_size(labelled_file.name, labelled_file.size, hint=LABELLED_HINT)
         data = load_labelled(io.BytesIO(labelled_file.getvalue()), catalog, missing="drop", name=labelled_file.name)
         train, _ = data.split(0.2, 0)
         bar = st.progress(0.0, text="Encoding…")
@@ -64,7 +67,7 @@ if labelled_file is not None and st.button("Train"):
             progress=lambda stage, done, total: bar.progress(done / max(total, 1), text=f"{stage} {done}/{total}"))
         bar.empty()
     except RouterInputError as e:
-        st.error(str(e))
+        st.error(escape_markdown(e))
     else:
         st.session_state["custom_router"] = trained
         st.session_state["catalog"] = trained.catalog
@@ -84,19 +87,20 @@ price_out = cols[1].number_input("output $/1M", 0.0, 1000.0, 1.5)
 typical = cols[2].number_input("typical output tokens", 1, 100000, 300)
 if new_file is not None and st.button("Add the model"):
     try:
+        check_upload_size(new_file.name, new_file.size, hint=LABELLED_HINT)
         samples = load_labelled(io.BytesIO(new_file.getvalue()), name=new_file.name)
         name = samples.candidates[0]
         entry = Candidate(name, name, float(price_in), float(price_out), int(typical))
         priced = samples if samples.input_tokens is None else samples.repriced(Catalog((entry,)))
         extended = router.with_candidate(priced, entry if router.catalog is not None else None)
     except RouterInputError as e:
-        st.error(str(e))
+        st.error(escape_markdown(e))
     else:
         queries = load_labelled(st.session_state["sample_dir"] / "labelled.csv", router.catalog).queries[:600]
         lams = np.linspace(0, 1, 41)
         sweeps = {"before": router.sweep(queries, lams), f"after adding {name}": extended.sweep(queries, lams)}
         st.plotly_chart(predicted_curves_figure(sweeps), width="stretch")
         share = pd.Series([d.candidate for d in extended.route(queries, 0.2)]).value_counts(normalize=True).get(name, 0.0)
-        st.success(f"{name} added from {len(samples)} labelled queries; at λ=0.2 it would take {share:.0%} of the sample queries (predicted).")
+        st.success(f"{escape_markdown(name)} added from {len(samples)} labelled queries; at λ=0.2 it would take {share:.0%} of the sample queries (predicted).")
         st.session_state["custom_router"] = extended
         st.session_state["catalog"] = extended.catalog

@@ -10,7 +10,8 @@ from router_core.baselines import DESCRIPTIONS
 from router_core.comparison import evaluate_router
 from router_core.data import load_labelled
 from router_core.evaluate import category_breakdown, curve_from_scores, default_lams, soft_curve
-from router_core.views import mix_figure, pareto_figure, single_models
+from router_core.uploads import LABELLED_HINT, check_upload_size
+from router_core.views import escape_markdown, mix_figure, pareto_figure, single_models
 
 if "router" not in st.session_state:  # opened by its URL before the app ever ran: start at the frame, come back
     st.session_state["resume_page"] = "pareto"
@@ -33,6 +34,7 @@ try:
             evaluation = st.session_state["sample_evaluation_job"](router.id, key(catalog), router, catalog).result()
         source = "the bundled sample set"
     else:
+        check_upload_size(upload.name, upload.size, hint=LABELLED_HINT)
         raw = upload.getvalue()
         data = load_labelled(io.BytesIO(raw), router.catalog, missing="drop", name=upload.name)
         if len(data.dropped):
@@ -40,9 +42,9 @@ try:
             st.download_button("Download the left-out queries (CSV)", data.dropped.to_csv(index=False), "left_out.csv")
         with st.spinner(f"Encoding {len(data)} queries and fitting the baselines…"):
             evaluation = uploaded_evaluation(hashlib.sha1(raw).hexdigest(), router.id, key(catalog), data, router, catalog)
-        source = upload.name
+        source = escape_markdown(upload.name)
 except RouterInputError as e:
-    st.error(str(e))
+    st.error(escape_markdown(e))
     st.stop()
 
 n_test = len(evaluation.test)
@@ -60,12 +62,13 @@ point = curve_from_scores(scores.quality, scores.cost, data, [lam], policy, scor
 single = single_models(data)
 single_quality, single_cost = single["quality"], single["cost"]
 best = single_quality.idxmax()
+best_name = escape_markdown(best)
 a, b, c = st.columns(3)
-a.metric("Mean cost at this λ", f"${point['cost']:.6f}", f"{point['cost'] / single_cost[best] - 1:+.0%} vs {best}", delta_color="inverse",
+a.metric("Mean cost at this λ", f"${point['cost']:.6f}", f"{point['cost'] / single_cost[best] - 1:+.0%} vs {best_name}", delta_color="inverse",
          help=f"Measured: mean USD per request on the {n_test} held-out queries")
-b.metric("Mean quality at this λ", f"{point['quality']:.3f}", f"{point['quality'] - single_quality[best]:+.3f} vs {best}",
+b.metric("Mean quality at this λ", f"{point['quality']:.3f}", f"{point['quality'] - single_quality[best]:+.3f} vs {best_name}",
          help=f"Measured: mean labelled quality on the {n_test} held-out queries")
-c.metric("Best single model", best, f"quality {single_quality[best]:.3f} at ${single_cost[best]:.6f}", delta_color="off")
+c.metric("Best single model", best_name, f"quality {single_quality[best]:.3f} at ${single_cost[best]:.6f}", delta_color="off")
 
 soft = None
 if show_soft and catalog is None:

@@ -4,7 +4,7 @@ import streamlit as st
 from router_core import RouterInputError
 from router_core.explain import why, word_attention
 from router_core.policy import POLICIES
-from router_core.views import attention_heatmap, decision_table, prediction_bars
+from router_core.views import attention_heatmap, decision_table, escape_markdown, prediction_bars
 
 EXAMPLES = ["Write a Python function that merges two sorted lists",
             "Prove that the square root of 2 is irrational, step by step",
@@ -34,25 +34,25 @@ try:
     scores = router.scores(query, catalog=catalog)
     decision = router.decide(scores, lam, int(k), router.policy(policy), catalog=catalog)[0]
 except RouterInputError as e:
-    st.error(str(e))
+    st.error(escape_markdown(e))
     st.stop()
 
 a, b, c = st.columns(3)
 if len(decision.candidates) == 1:
-    a.metric("Chosen model", decision.candidate)
+    a.metric("Chosen model", escape_markdown(decision.candidate))
     c.metric("Predicted quality", f"{decision.predicted_quality_low:.2f}", help="Predicted by the router, 0–1")
 else:
-    a.metric("Called models", " + ".join(decision.candidates), help=f"merged by {decision.aggregator}")
+    a.metric("Called models", " + ".join(map(escape_markdown, decision.candidates)), help=f"merged by {escape_markdown(decision.aggregator)}")
     c.metric("Predicted quality (estimated band)", f"{decision.predicted_quality_low:.2f} – {decision.predicted_quality_high:.2f}",
              help="An estimate: weighted mean … best of the k answers; offline data has no merged answers")
 b.metric("Predicted cost of this request", f"${decision.predicted_cost_usd:.6f}",
          help="USD at the current catalog prices: prompt tokens estimated from the text, answer length predicted")
 if len(decision.candidates) > 1:
     single = min(decision.per_candidate[n]["predicted_cost_usd"] for n in decision.candidates)
-    st.info(f"Soft routing: {k} calls + the aggregator **{decision.aggregator}**, "
+    st.info(f"Soft routing: {k} calls + the aggregator **{escape_markdown(decision.aggregator)}**, "
             f"{decision.predicted_cost_usd / decision.per_candidate[decision.candidate]['predicted_cost_usd']:.1f}× the cost "
-            f"of calling {decision.candidate} alone (cheapest called model ${single:.6f}).")
-st.write(why(decision))
+            f"of calling {escape_markdown(decision.candidate)} alone (cheapest called model ${single:.6f}).")
+st.markdown(why(decision, format_name=escape_markdown))
 
 st.plotly_chart(prediction_bars(decision), width="stretch")
 st.subheader("Which words point to which model")

@@ -9,7 +9,8 @@ from router_core.data import LOG_ALIASES, match_log_columns, read_table
 from router_core.log_scoring import is_scored_log
 from router_core.schedule import Schedule, suggested_daily_budget, usd
 from router_core.simulate import budget_schedule, prepare_log, simulate
-from router_core.views import hourly_figure, mix_figure, schedule_table
+from router_core.uploads import check_upload_size
+from router_core.views import escape_markdown, hourly_figure, mix_figure, schedule_table
 
 if "router" not in st.session_state:  # opened by its URL before the app ever ran: start at the frame, come back
     st.session_state["resume_page"] = "schedule"
@@ -62,22 +63,23 @@ try:
         prepared = once_per_upload((hashlib.sha1(raw).hexdigest(), router.id, key(catalog)),
                                    lambda: prepare_log(router, raw, catalog, name=upload.name))
     else:
+        check_upload_size(upload.name, upload.size)  # a score-log Parquet file is compact; a raw log is parsed whole
         frame = read_table(io.BytesIO(raw), upload.name)
         mapping = column_mapping(frame)
         prepared = once_per_upload((hashlib.sha1(raw).hexdigest(), router.id, key(catalog), repr(sorted(mapping.items()))),
                                    lambda: score_upload(frame, upload.name, mapping))
 except RouterInputError as e:
-    st.error(str(e))
+    st.error(escape_markdown(e))
     st.stop()
 
-st.caption(f"{prepared.n_requests:,} requests from {prepared.source} over {prepared.scored.n_days:.0f} days; "
+st.caption(f"{prepared.n_requests:,} requests from {escape_markdown(prepared.source)} over {prepared.scored.n_days:.0f} days; "
            f"{prepared.n_prompts:,} distinct prompts scored. Costs and quality below are **predicted by the router** "
            "for that traffic; the logged spend is measured.")
 if prepared.n_rejected and prepared.rejected is None:
     st.warning(f"{prepared.n_rejected:,} rows of the original log could not be used when it was scored "
-               f"(first, {prepared.first_rejection}); `score-log --rejected FILE` lists them.")
+               f"(first, {escape_markdown(prepared.first_rejection)}); `score-log --rejected FILE` lists them.")
 elif prepared.n_rejected:
-    st.warning(f"{prepared.n_rejected} rows could not be used (first reason: {prepared.rejected['reason'].iloc[0]}).")
+    st.warning(f"{prepared.n_rejected} rows could not be used (first reason: {escape_markdown(prepared.rejected['reason'].iloc[0])}).")
     st.download_button("Download the unusable rows (CSV)", prepared.rejected.to_csv(index=False), "unusable_rows.csv", "text/csv")
 
 preset = st.selectbox("Preset", PRESETS)
@@ -99,16 +101,17 @@ try:
         schedule = Schedule.from_frame(edited, "custom")
         st.session_state["custom_schedule"] = schedule
 except RouterInputError as e:
-    st.error(str(e))
+    st.error(escape_markdown(e))
     st.stop()
 
 report = simulate(router, prepared, schedule, policy=policy)
 result = report.totals
+best_name = escape_markdown(result["best_model"])
 a, b, c, d = st.columns(4)
 a.metric("Projected monthly cost", usd(result["monthly_cost_usd"]), help="Predicted: the log's daily cost under this schedule × 30.44 days")
-b.metric(f"Savings vs everything to {result['best_model']}", usd(result["savings_vs_best_usd"]),
+b.metric(f"Savings vs everything to {best_name}", usd(result["savings_vs_best_usd"]),
          f"{result['savings_vs_best_fraction']:.0%} less", help="Predicted, per month")
-c.metric("Predicted quality", f"{result['predicted_quality']:.3f}", f"{result['predicted_quality_change']:+.3f} vs all to {result['best_model']}")
+c.metric("Predicted quality", f"{result['predicted_quality']:.3f}", f"{result['predicted_quality_change']:+.3f} vs all to {best_name}")
 if "logged_monthly_cost_usd" in result:
     d.metric("Logged spend, per month", usd(result["logged_monthly_cost_usd"]), help="Measured: the cost column of the log, scaled to a month")
 
@@ -121,7 +124,7 @@ left.dataframe(schedule_table({"this schedule": report, **{f"constant λ={lam:g}
                hide_index=True, width="stretch")
 right.plotly_chart(mix_figure(report.model_mix, "Model mix under this schedule (predicted)"), width="stretch")
 if report.logged_model_mix is not None:
-    st.caption("Logged model mix (measured): " + ", ".join(f"{m} {s:.0%}" for m, s in report.logged_model_mix.items()))
+    st.caption("Logged model mix (measured): " + ", ".join(f"{escape_markdown(m)} {s:.0%}" for m, s in report.logged_model_mix.items()))
 
 st.subheader("Per day")
 st.dataframe(report.by_day.style.format(precision=3).format({"predicted_cost_usd": "${:.4f}"}), width="stretch")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
+import math
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +23,65 @@ from .policy import POLICIES
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 DEFAULT_ROUTER = SAMPLE_DIR / "router"
+MAX_LAMS = 1001  # every λ adds a row per query to the decisions file
+# Characters that would move the cursor, recolour or reorder the terminal when a user's text is echoed.
+BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+OSERROR_WORDS = {errno.ENOENT: "no such file or folder", errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+                 errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                 errno.EROFS: "read-only file system", errno.EISDIR: "is a folder, expected a file",
+                 errno.ENOTDIR: "part of the path is a file, not a folder",
+                 errno.EEXIST: "already exists and is not a folder"}
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+def printable(text: str) -> str:
+    """`text` with control and bidi characters shown as escapes (\\x1b, \\n, \\u202e): one inert line on a terminal."""
+    return "".join(ch.encode("unicode_escape").decode("ascii") if ch in BIDI_CONTROLS or (ord(ch) < 32 or 127 <= ord(ch) < 160)
+                   else ch for ch in str(text))
 
 
 def _lams(text: str) -> np.ndarray:
-    """'0,0.05,1' or 'start:stop:count' (e.g. 0:1:21) -> λ values."""
+    """'0,0.05,1' or 'start:stop:count' (e.g. 0:1:21) -> λ values, each in [0, 1]."""
+    usage = f"--lams {text!r}: expected comma-separated numbers in [0, 1] (0,0.5,1) or start:stop:count (0:1:21)"
     try:
         if ":" in text:
             start, stop, count = text.split(":")
-            return np.linspace(float(start), float(stop), int(count))
-        return np.array([float(x) for x in text.split(",") if x.strip()])
+            start, stop, count = float(start), float(stop), int(count)
+        else:
+            values = [float(x) for x in text.split(",") if x.strip()]
     except ValueError as e:
-        raise RouterInputError(f"--lams {text!r}: expected comma-separated numbers (0,0.5,1) or start:stop:count (0:1:21)") from e
+        raise RouterInputError(usage) from e
+    if ":" in text:
+        if not 1 <= count <= MAX_LAMS:
+            raise RouterInputError(f"{usage}; the count must be 1 to {MAX_LAMS}, got {count}")
+        values = np.linspace(start, stop, count).tolist() if math.isfinite(start) and math.isfinite(stop) else [start, stop]
+    if not values:
+        raise RouterInputError(f"{usage}; it gives no λ value")
+    if len(values) > MAX_LAMS:
+        raise RouterInputError(f"{usage}; at most {MAX_LAMS} values, got {len(values)}")
+    outside = [x for x in values if not (math.isfinite(x) and 0.0 <= x <= 1.0)]
+    if outside:
+        raise RouterInputError(f"{usage}; {outside[0]:g} is outside [0, 1]")
+    return np.array(values)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one `error:` line (exit 2) like every other error, pointing to --help."""
+
+    def error(self, message: str):
+        print(printable(f"error: {message} (see {self.prog} --help)"), file=sys.stderr)
+        sys.exit(2)
 
 
 def _load_router(args):
@@ -105,7 +156,7 @@ def cmd_evaluate(args) -> int:
     print(f"{len(test)} held-out queries of {args.data} (measured quality and cost; baselines fitted on the other {len(train)})")
     columns = [c for c in (*COMPARE_METRICS, "estimate", "fit_seconds") if c in table.columns]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(table[columns].to_string(float_format=lambda x: f"{x:.4f}"))
+        print("\n".join(map(printable, table[columns].to_string(float_format=lambda x: f"{x:.4f}").splitlines())))
     if args.json:
         payload = {"data": str(args.data), "n_test": len(test), "n_train": len(train),
                    "table": json.loads(table[columns].to_json(orient="index")),
@@ -143,6 +194,7 @@ def decisions_frame(router, query_ids, scores, lams, policy: str = "linear") -> 
 def cmd_route_batch(args) -> int:
     from .data import read_table
 
+    lams = _lams(args.lams)  # before the router loads: a typo should not cost the load
     router = _load_router(args)
     table = read_table(args.input)
     column = next((c for c in ("query", "prompt", "text") if c in table.columns), None)
@@ -151,9 +203,16 @@ def cmd_route_batch(args) -> int:
     empty = table[column].isna() | (table[column].astype(str).str.strip() == "")
     if empty.any():
         raise RouterInputError(f"{args.input}: empty {column!r} at row {int(np.flatnonzero(empty.to_numpy())[0]) + 1} ({int(empty.sum())} in all)")
-    ids = table["query_id"].astype(str) if "query_id" in table.columns else pd.Series([str(i + 1) for i in range(len(table))])
+    if "query_id" in table.columns:
+        missing_id = table["query_id"].isna() | (table["query_id"].astype(str).str.strip() == "")
+        if missing_id.any():
+            raise RouterInputError(f"{args.input}: empty 'query_id' at row {int(np.flatnonzero(missing_id.to_numpy())[0]) + 1} "
+                                   f"({int(missing_id.sum())} in all); fill it in or drop the column to number the rows")
+        ids = table["query_id"].astype(str)
+    else:
+        ids = pd.Series([str(i + 1) for i in range(len(table))])
     scores = router.scores(table[column].astype(str).tolist())
-    frame = decisions_frame(router, ids.to_numpy(), scores, _lams(args.lams), args.policy)
+    frame = decisions_frame(router, ids.to_numpy(), scores, lams, args.policy)
     write_text_atomic(Path(args.output), frame.to_csv(index=False))
     print(f"wrote {len(frame)} decisions ({len(table)} queries × {len(frame) // max(len(table), 1)} λ values) to {args.output}")
     return 0
@@ -188,7 +247,7 @@ def cmd_score_log(args) -> int:
           f"in {result.seconds:.1f} s ({router.backend}; router {router.id})")
     if result.rejected:
         where = f"; written to {args.rejected}" if args.rejected else "; --rejected FILE writes them all"
-        print(f"{result.rejected:,} rows could not be used (first, {result.first_rejection}){where}", file=sys.stderr)
+        print(printable(f"{result.rejected:,} rows could not be used (first, {result.first_rejection}){where}"), file=sys.stderr)
     return 0
 
 
@@ -244,7 +303,7 @@ def cmd_simulate(args) -> int:
     router = _load_router(args)
     report = simulate(router, args.log, args.schedule, policy=args.policy)
     for line in report.summary_lines():
-        print(line)
+        print(printable(line))
     if args.out:
         report.write_csv(args.out)
         print(f"wrote {args.out}")
@@ -256,14 +315,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     model, training = ModelConfig(), TrainingConfig()
 
-    parser = argparse.ArgumentParser(prog="python -m router_core", description="CrossRoute: cost-aware LLM routing with a cross-attention router.")
+    parser = OneLineParser(prog="python -m router_core", description="CrossRoute: cost-aware LLM routing with a cross-attention router.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     p = verbs.add_parser("train", help="train a router on a labelled set", description="Train a cross-attention router on a labelled routing set and save the artifact.")
     p.add_argument("--data", required=True, help="labelled set (CSV, JSONL or Parquet; long or RouterBench wide format)")
     p.add_argument("--out", required=True, help="folder to write the router artifact to (replaced atomically)")
     p.add_argument("--catalog", help="catalog CSV or LiteLLM config.yaml; prices token counts and lets re-pricing work without retraining")
-    p.add_argument("--epochs", type=int, default=training.epochs,
+    p.add_argument("--epochs", type=positive_int, default=training.epochs,
                    help=f"maximum epochs of each cross-fitted network; each stops early (default {training.epochs})")
     p.add_argument("--seed", type=int, default=training.seed,
                    help=f"seed for the folds, the --holdout split and the weights (default {training.seed}, as `evaluate`)")
@@ -278,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--validation-folds", type=int, default=training.validation_folds,
                    help=f"cross-fitted networks whose out-of-fold predictions choose the quality stage's weights "
                         f"(default {training.validation_folds}); one more then trains on every query")
-    p.add_argument("--max-tokens", type=int, default=model.max_tokens,
+    p.add_argument("--max-tokens", type=positive_int, default=model.max_tokens,
                    help=f"prompt tokens the encoder reads (default {model.max_tokens})")
     p.add_argument("--encoder", default=model.encoder,
                    help=f"query encoder: {model.encoder} (bundled, default) or a local folder holding a BERT-family model")
@@ -300,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", help="the query text")
     p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
     p.add_argument("--lam", type=float, required=True, help="λ in [0, 1]: 0 = highest predicted quality, 1 = cheapest")
-    p.add_argument("--top-k", type=int, default=1, help="1 = hard routing; k > 1 = soft routing: call the top k and merge with the aggregator (default 1)")
+    p.add_argument("--top-k", type=positive_int, default=1, help="1 = hard routing; k > 1 = soft routing: call the top k and merge with the aggregator (default 1)")
     p.add_argument("--policy", choices=POLICIES, default="linear", help="λ policy (default linear)")
     _router_options(p)
     p.set_defaults(func=cmd_route)
@@ -324,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help="map a log column by hand, e.g. --map prompt=body (repeatable)")
     p.add_argument("--rejected", help="also write the unusable rows (row number, reason, cells) to this CSV")
-    p.add_argument("--chunk-rows", type=int, default=20_000, help="rows read and scored at a time; bounds memory (default 20000)")
+    p.add_argument("--chunk-rows", type=positive_int, default=20_000, help="rows read and scored at a time; bounds memory (default 20000)")
     _router_options(p)
     p.set_defaults(func=cmd_score_log)
 
@@ -357,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--router", required=True, help="router artifact folder (rewritten atomically)")
     p.add_argument("--int8", action="store_true", help="also quantise the encoder to int8, checked against fp32 on --data")
     p.add_argument("--data", help="labelled set of the router's models, for the int8 check (e.g. the router's own training file)")
-    p.add_argument("--sample", type=int, default=2000, help="queries of --data the int8 check uses (seeded; default 2000)")
+    p.add_argument("--sample", type=positive_int, default=2000, help="queries of --data the int8 check uses (seeded; default 2000)")
     p.set_defaults(func=cmd_export_onnx)
 
     p = verbs.add_parser("sample-data", help="regenerate sample_data/ and its default router", description="Regenerate the synthetic sample data (catalog, labelled set, request log, README) with a fixed seed and retrain the default router.")
@@ -367,16 +426,66 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+FILE_ARGUMENTS = ("data", "catalog", "log", "input", "router", "schedule")  # what a verb reads
+OUTPUT_ARGUMENTS = ("out", "output", "json", "rejected")  # what a verb writes (export-onnx and upgrade rewrite --router)
+
+
+def _named(args, names) -> list[str]:
+    return [str(getattr(args, n)) for n in names if getattr(args, n, None)]
+
+
+def _outputs(args) -> list[str]:
+    return _named(args, OUTPUT_ARGUMENTS) or (_named(args, ["router"]) if args.verb in ("export-onnx", "upgrade") else [])
+
+
+def _inputs_phrase(args) -> str:
+    files = _named(args, FILE_ARGUMENTS)
+    return files[0] if len(files) == 1 else f"one of {', '.join(files)}" if files else f"the input of {args.verb}"
+
+
+def os_error_message(e: OSError, args) -> str:
+    """One line naming the file an OSError is about (the rename target, else its file, else what the verb writes)."""
+    words = OSERROR_WORDS.get(e.errno) or (e.strerror or str(e) or type(e).__name__)
+    name = e.filename2 or e.filename
+    if name is None and e.errno in WRITE_ERRNOS and _outputs(args):
+        name = " / ".join(_outputs(args))
+    if name is None:
+        return f"{args.verb}: {words}" + (f" (while reading or writing {_inputs_phrase(args)})" if e.errno not in WRITE_ERRNOS else "")
+    return f"{name}: {words}"
+
+
+def _one_line_warnings(shown):
+    """A warnings.showwarning that prints CrossRoute's own warnings as one `warning:` line and leaves the rest to `shown`."""
+    from .score_cache import ScoreCacheWarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ScoreCacheWarning):
+            print(printable(f"warning: {message}"), file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warnings(warnings.showwarning)
+            return args.func(args)
     except RouterInputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        message = str(e)
+    except RecursionError:
+        message = f"{_inputs_phrase(args)}: nested too deeply to read (JSON/YAML structures deeper than Python's limit)"
+    except MemoryError:
+        message = (f"ran out of memory on {_inputs_phrase(args)}; a big request log streams with "
+                   f"`python -m router_core score-log --chunk-rows N` (smaller N, less memory)")
+    except OSError as e:
+        message = os_error_message(e, args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    print(printable(f"error: {message}"), file=sys.stderr)
+    return 2
 
 
 def console() -> None:

@@ -1,6 +1,8 @@
 """Human-readable views of a decision: attention per word as typed, and a plain-language "why"."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -42,28 +44,33 @@ def word_attention(encoder, text: str, attention: np.ndarray, candidates: list[s
     return pd.DataFrame(rows, index=unique, columns=candidates)
 
 
-def why(decision: RouteDecision) -> str:
-    """One or two sentences on why this candidate won at this λ, from the router's predictions."""
+def why(decision: RouteDecision, format_name: Callable[[str], str] = str) -> str:
+    """One or two sentences on why this candidate won at this λ, from the router's predictions.
+
+    Args:
+        format_name: applied to each model name (the dashboard passes views.escape_markdown: names come from uploads).
+    """
     per = decision.per_candidate
-    chosen = decision.candidate
     lam = decision.lam
     best_quality = max(per, key=lambda c: per[c]["predicted_quality"])
     cheapest = min(per, key=lambda c: per[c]["predicted_cost_usd"])
+    name = {c: format_name(c) for c in per}
     q = {c: per[c]["predicted_quality"] for c in per}
     cost = {c: per[c]["predicted_cost_usd"] for c in per}
-    lead = f"At λ={lam:.2f} ({'quality first' if lam < 0.5 else 'cost first' if lam > 0.5 else 'balanced'}), {chosen} wins"
+    chosen = decision.candidate
+    lead = f"At λ={lam:.2f} ({'quality first' if lam < 0.5 else 'cost first' if lam > 0.5 else 'balanced'}), {name[chosen]} wins"
     if decision.policy != "linear":
         return f"{lead} under the {decision.policy} policy (highest score among the candidates; predicted quality {q[chosen]:.2f})."
     reasons = []
     if best_quality != chosen:
         ratio = cost[best_quality] / max(cost[chosen], 1e-12)
-        reasons.append(f"{best_quality}'s higher predicted quality ({q[best_quality]:.2f} vs {q[chosen]:.2f}) is not worth "
+        reasons.append(f"{name[best_quality]}'s higher predicted quality ({q[best_quality]:.2f} vs {q[chosen]:.2f}) is not worth "
                        f"its {ratio:.1f}× cost")
     else:
         reasons.append(f"it has the highest predicted quality ({q[chosen]:.2f})")
     if cheapest != chosen:
         ratio = cost[chosen] / max(cost[cheapest], 1e-12)
-        reasons.append(f"{cheapest} is {ratio:.1f}× cheaper but predicted {q[chosen] - q[cheapest]:.2f} lower in quality")
+        reasons.append(f"{name[cheapest]} is {ratio:.1f}× cheaper but predicted {q[chosen] - q[cheapest]:.2f} lower in quality")
     else:
         reasons.append("it is also the cheapest")
     return f"{lead}: {'; '.join(reasons)}. Utility = (1 − λ)·quality − λ·normalised cost; all figures predicted by the router."

@@ -1,11 +1,13 @@
 """Plotly figures, display tables and captions for the dashboard. Plotly and pandas only: no Streamlit here.
 
 User text (queries, words, model names from uploads) is HTML-escaped before it reaches a figure, because
-plotly renders a subset of HTML in labels and hover text.
+plotly renders a subset of HTML in labels and hover text; and Markdown-escaped (escape_markdown) before it reaches
+any Streamlit text, label, metric or message, because those render Markdown.
 """
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,34 @@ CHOSEN, OTHER = "#d62728", "#8c9fb7"
 
 
 def safe(text) -> str:
+    """For plotly labels and hover text: HTML-escaped."""
     return html.escape(str(text), quote=False)
+
+
+MARKDOWN_SPECIALS = frozenset("\\`*[]<>~|$")  # emphasis, code, links/images, raw HTML/autolinks, strikethrough, tables, math
+LINE_START_MARKER = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")  # headings, quotes, lists, setext underlines
+ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|\w+);", re.IGNORECASE)
+BARE_LINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)  # where GFM would autolink a bare URL/email
+INVISIBLE_BREAK = "\u200b"  # splits a bare URL or address so that it stays text; invisible when shown
+BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def escape_markdown(text) -> str:
+    """`text` (a model, file or column name, or a message quoting one) shown literally by Streamlit's Markdown.
+
+    Markup characters are backslash-escaped (rendered as themselves), control characters are shown as escapes and
+    bare URLs/e-mail addresses are kept from becoming links; ordinary names (gpt-4o-mini, llama_3_70b) come out unchanged.
+    """
+    text = "".join(ch.encode("unicode_escape").decode("ascii") if ch in BIDI_CONTROLS or ord(ch) < 32 or 127 <= ord(ch) < 160
+                   else ch for ch in str(text))
+    out = []
+    for i, ch in enumerate(text):
+        intraword = 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+        if ch in MARKDOWN_SPECIALS or (ch == "_" and not intraword) or (ch == "&" and ENTITY.match(text, i)):
+            out.append("\\")
+        out.append(ch)
+    text = LINE_START_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)[:-1]}\\{m.group(2)[-1]}", "".join(out))
+    return BARE_LINK.sub(INVISIBLE_BREAK, text)
 
 
 def decision_table(decision: RouteDecision) -> pd.DataFrame:

@@ -84,6 +84,13 @@ def test_route_batch_refuses_an_empty_query(tiny_router_dir, tmp_path, capsys):
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_route_batch_refuses_an_empty_query_id_naming_its_row(tiny_router_dir, tmp_path, capsys):
+    pd.DataFrame({"query_id": ["a", " ", "c"], "prompt": ["one", "two", "three"]}).to_csv(tmp_path / "in.csv", index=False)
+    assert main(["route-batch", "--router", str(tiny_router_dir), "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "o.csv")]) == 2
+    assert "in.csv: empty 'query_id' at row 2 (1 in all)" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_router_core_never_imports_streamlit():
     code = "import sys, router_core, router_core.cli, router_core.comparison; print('streamlit' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -147,3 +154,145 @@ def test_train_learns_from_every_query_unless_asked_to_hold_some_out(tiny_bert_p
     assert held["n_queries"] == 18 and held["held_out"]["test_fraction"] == 0.25
     assert "aiq" in everything["validation"] and everything["quality_stage"]["folds"] == 3
     assert "holdout must be in [0, 1)" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- one `error:` line for every failure at the boundary
+
+def one_error_line(capsys, after_progress_bars: bool = False) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    if after_progress_bars:  # training draws tqdm bars on stderr first
+        lines = [line.rpartition("\r")[2].rpartition(" " * 8)[2].strip() for line in lines[-1:]]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_a_missing_catalog_is_one_line_naming_it(tmp_path, capsys):
+    (tmp_path / "labels.csv").write_text("query_id,query,model,quality,cost_usd\nq1,hi,a,0.5,0.1\n")
+    assert main(["train", "--data", str(tmp_path / "labels.csv"), "--catalog", str(tmp_path / "missing.yaml"),
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "missing.yaml" in one_error_line(capsys) and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("lams, expected", [
+    ("0:1:0", "the count must be 1 to 1001, got 0"),
+    ("", "it gives no λ value"),
+    ("0:1:x", "expected comma-separated numbers in [0, 1]"),
+    ("0,nan", "nan is outside [0, 1]"),
+    ("0:2:3", "2 is outside [0, 1]"),
+    ("0:1:100000", "the count must be 1 to 1001, got 100000"),
+])
+def test_route_batch_refuses_a_bad_lambda_grid_in_one_line(tmp_path, capsys, lams, expected):
+    pd.DataFrame({"query": ["hello"]}).to_csv(tmp_path / "in.csv", index=False)
+    assert main(["route-batch", "--router", str(tmp_path / "no-router"), "--input", str(tmp_path / "in.csv"),
+                 "--lams", lams, "--output", str(tmp_path / "o.csv")]) == 2  # refused before the router is even looked for
+    assert one_error_line(capsys) == f"error: --lams {lams!r}: expected comma-separated numbers in [0, 1] (0,0.5,1) or " \
+                                     f"start:stop:count (0:1:21)" + ("" if expected.startswith("expected") else f"; {expected}")
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["score-log", "--log", "x.csv", "--out", "y.parquet", "--chunk-rows", "0"],
+     "error: argument --chunk-rows: expected a whole number >= 1, got 0 (see python -m router_core score-log --help)"),
+    (["route", "hi", "--lam", "0.5", "--top-k", "-1"],
+     "error: argument --top-k: expected a whole number >= 1, got -1 (see python -m router_core route --help)"),
+    (["train", "--data", "x.csv", "--out", "r", "--epochs", "many"],
+     "error: argument --epochs: expected a whole number >= 1, got 'many' (see python -m router_core train --help)"),
+    (["route", "hi"], "error: the following arguments are required: --lam (see python -m router_core route --help)"),
+])
+def test_argument_mistakes_are_one_line_too(argv, expected, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2 and one_error_line(capsys) == expected
+
+
+def test_an_output_under_a_regular_file_is_one_line_naming_it(tiny_router_dir, tmp_path, capsys):
+    pd.DataFrame({"query": ["hello"]}).to_csv(tmp_path / "in.csv", index=False)
+    (tmp_path / "plain").write_text("a file, not a folder")
+    assert main(["route-batch", "--router", str(tiny_router_dir), "--input", str(tmp_path / "in.csv"), "--no-cache",
+                 "--output", str(tmp_path / "plain" / "out.csv")]) == 2
+    assert one_error_line(capsys) == f"error: {tmp_path / 'plain'}: already exists and is not a folder"
+
+
+def test_an_output_that_is_a_folder_is_one_line_naming_it(tiny_router_dir, tmp_path, capsys):
+    pd.DataFrame({"query": ["hello"]}).to_csv(tmp_path / "in.csv", index=False)
+    (tmp_path / "out").mkdir()
+    assert main(["route-batch", "--router", str(tiny_router_dir), "--input", str(tmp_path / "in.csv"), "--no-cache",
+                 "--output", str(tmp_path / "out")]) == 2
+    assert one_error_line(capsys) == f"error: {tmp_path / 'out'}: is a folder, expected a file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out"]  # no temporary file left beside it
+
+
+def test_disk_full_while_writing_is_one_line_naming_the_output(tiny_router_dir, tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
+    import router_core.files
+
+    pd.DataFrame({"query": ["hello"]}).to_csv(tmp_path / "in.csv", index=False)
+    (tmp_path / "out.csv").write_text("previous decisions\n")
+
+    def full_disk(handle, *args, **kwargs):
+        os.close(handle)
+        raise OSError(errno.ENOSPC, "No space left on device")  # as a write() on a full disk raises: no file name
+    monkeypatch.setattr(router_core.files.os, "fdopen", full_disk)
+    assert main(["route-batch", "--router", str(tiny_router_dir), "--input", str(tmp_path / "in.csv"), "--no-cache",
+                 "--output", str(tmp_path / "out.csv")]) == 2
+    assert one_error_line(capsys) == f"error: {tmp_path / 'out.csv'}: no space left on the device"
+    assert (tmp_path / "out.csv").read_text() == "previous decisions\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_disk_full_during_save_is_one_line_naming_the_router_folder(tiny_bert_path, tmp_path, capsys, monkeypatch):
+    import errno
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import make_tiny_table
+
+    def full_disk(self, folder):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(Router, "save", full_disk)
+    make_tiny_table(12).to_csv(tmp_path / "labels.csv", index=False)
+    assert main(["train", "--data", str(tmp_path / "labels.csv"), "--epochs", "1", "--max-tokens", "32", "--validation-folds", "2",
+                 "--encoder", str(tiny_bert_path), "--out", str(tmp_path / "router")]) == 2
+    assert one_error_line(capsys, after_progress_bars=True) == f"error: {tmp_path / 'router'}: no space left on the device"
+
+
+def test_deeply_nested_input_and_memory_exhaustion_are_one_line(tmp_path, capsys, monkeypatch):
+    import router_core.cli as cli
+
+    (tmp_path / "in.jsonl").write_text('{"query": "hi"}\n')
+
+    def nested(args):
+        raise RecursionError("maximum recursion depth exceeded")
+    monkeypatch.setattr(cli, "cmd_route_batch", nested)
+    assert main(["route-batch", "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "o.csv")]) == 2
+    line = one_error_line(capsys)
+    assert f"{tmp_path / 'in.jsonl'}" in line and "nested too deeply" in line
+
+    def hungry(args):
+        raise MemoryError()
+    monkeypatch.setattr(cli, "cmd_score_log", hungry)
+    assert main(["score-log", "--log", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "o.parquet")]) == 2
+    assert "ran out of memory" in one_error_line(capsys)
+
+
+def test_control_characters_in_user_text_never_reach_the_terminal(tiny_router_dir, tmp_path, capsys):
+    pd.DataFrame({"\x1b[31mquestion\x1b[0m": ["hello"]}).to_csv(tmp_path / "in.csv", index=False)
+    assert main(["route-batch", "--router", str(tiny_router_dir), "--input", str(tmp_path / "in.csv"), "--no-cache",
+                 "--output", str(tmp_path / "o.csv")]) == 2
+    line = one_error_line(capsys)
+    assert "\x1b" not in line and "\\x1b[31mquestion\\x1b[0m" in line
+
+
+def test_a_damaged_score_cache_is_one_warning_line_and_routing_goes_on(tiny_router_dir, tmp_path):
+    import os
+
+    (tmp_path / "scores.sqlite").write_bytes(b"garbage" * 500)
+    result = subprocess.run([sys.executable, "-m", "router_core", "route", "--router", str(tiny_router_dir), "--lam", "1",
+                             "prove theorem step by step"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "CROSSROUTE_CACHE_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["candidates"] == ["budget"]
+    assert result.stderr.strip().splitlines() == [
+        f"warning: {tmp_path / 'scores.sqlite'}: the file is damaged (file is not a database); delete it to start a fresh "
+        f"cache; scoring without the score cache (same scores, just not kept)"]

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import router_core.data
 from router_core.errors import RouterInputError
 
 pytestmark = pytest.mark.integration
@@ -92,7 +91,7 @@ def test_pareto_page_moves_the_operating_point_with_lam():
 def test_pareto_page_reports_a_bad_labelled_upload():
     at = open_page("pareto")
     at.file_uploader[0].upload("labels.csv", b"query_id,query,model,quality,cost_usd\nq1,hi,gpt-4o,1.4,0.01\n", "text/csv").run()
-    assert "column 'quality' must be in [0, 1]; row 1 (line 2) has 1.4" in at.error[0].value
+    assert "column 'quality' must be in \\[0, 1\\]; row 1 (line 2) has 1.4" in at.error[0].value  # brackets shown literally
 
 
 def test_schedule_page_presets_and_budget_solve():
@@ -131,7 +130,7 @@ def test_schedule_page_explains_bad_uploads(name, content, expected):
 
 
 def test_schedule_page_refuses_an_oversized_upload(monkeypatch):
-    monkeypatch.setattr(router_core.data, "MAX_UPLOAD_BYTES", 1000)  # stands in for the 200 MB limit
+    monkeypatch.setenv("CROSSROUTE_UPLOAD_MB", "0.001")
     at = open_page("schedule")
     at.file_uploader[0].upload("big.csv", GOOD_LOG + b"x" * 2000, "text/csv").run()
     assert "over the" in at.error[0].value and "score-log" in at.error[0].value
@@ -162,7 +161,7 @@ def test_schedule_page_opens_a_log_scored_by_score_log_like_the_log_itself(tmp_p
     at = open_page("schedule")
     at.file_uploader[0].upload("log.parquet", scored_parquet(tmp_path, Router.load(ROOT / "sample_data" / "router")), "application/octet-stream").run()
     assert not at.exception and not at.error
-    assert "24 requests from log.parquet (scored by `score-log` from log.csv)" in captions(at)
+    assert "24 requests from log.parquet (scored by \\`score-log\\` from log.csv)" in captions(at)  # shown literally
     assert metric(at, "Projected monthly cost") == from_csv
 
 
@@ -251,7 +250,7 @@ def test_catalog_edits_keep_the_models_and_imported_prices_merge_by_name():
     assert edited.aggregator == catalog.aggregator
     table = table.astype({"input_usd_per_1m": object})
     table.loc[1, "input_usd_per_1m"] = "free"
-    with pytest.raises(RouterInputError, match="catalog table row 3: prices must be numbers"):
+    with pytest.raises(RouterInputError, match="catalog table row 3: column input_usd_per_1m must be a number, got 'free'"):
         catalog.with_edits(table)
     with pytest.raises(RouterInputError, match="models must stay"):
         catalog.with_edits(catalog.to_frame().iloc[::-1])
@@ -284,3 +283,43 @@ def test_models_page_imports_litellm_prices_for_the_models_it_knows():
     assert not at.exception, [e.value for e in at.exception]
     mini = at.session_state["catalog"]["gpt-4o-mini"]
     assert (mini.input_usd_per_1m, mini.output_usd_per_1m) == pytest.approx((2.0, 4.0))
+
+
+PHISH = "[phish](https://evil.example)"
+
+
+@pytest.fixture(scope="module")
+def hostile_router(tiny_bert_path):
+    """A router whose model names are Markdown links and images, as a labelled upload could name them."""
+    import sys
+
+    from router_core import Router, RouterConfig
+    from router_core.data import labelled_from_frame
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import CANDIDATES, make_tiny_table
+    from router_core.catalog import Candidate, Catalog
+
+    names = {"premium": PHISH, "mid": "![img](https://evil.example/x.png)", "budget": "**cheap**"}
+    catalog = Catalog(tuple(Candidate(names[n], pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
+    table = make_tiny_table(16).assign(model=lambda t: t.model.map(names))
+    config = RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=3)
+    return Router(config).fit(labelled_from_frame(table, catalog), catalog, show_bar=False)
+
+
+def test_route_page_shows_hostile_model_names_as_text_not_links(hostile_router):
+    import re
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["custom_router"] = hostile_router
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.number_input[0].set_value(2).run()  # soft routing: the aggregator note names models too
+    for lam in (0.0, 1.0):
+        slider(at, "λ").set_value(lam).run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown = [m.value for m in at.markdown] + [i.value for i in at.info] + [m.label for m in at.metric] + \
+                [m.value for m in at.metric] + [m.help or "" for m in at.metric]
+        assert not at.error, [e.value for e in at.error]
+        assert any("\\[phish\\]" in text or "\\*\\*cheap\\*\\*" in text for text in shown), shown
+        assert not [t for t in shown if re.search(r"(?<!\\)\[|https?://|(?<!\\)\*\*cheap", t)], shown

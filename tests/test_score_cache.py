@@ -1,6 +1,8 @@
-"""The on-disk score cache: exact float32 round trips, no re-encoding across router objects, kept apart per backend."""
+"""The on-disk score cache: exact float32 round trips, no re-encoding across router objects, kept apart per backend;
+a locked, damaged or unwritable cache is set aside with one warning and routing gives the same results without it."""
 import sqlite3
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +11,9 @@ import pytest
 from router_core.config import RouterConfig
 from router_core.data import labelled_from_frame
 from router_core.encoder import Encoder
-from router_core.errors import RouterInputError
+from benchmarks.reliability_cache import concurrent_cache_opens
 from router_core.router import Router
-from router_core.score_cache import ScoreCache, default_cache_dir
+from router_core.score_cache import ScoreCache, ScoreCacheWarning, default_cache_dir
 from router_core.scorer import RawScore
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -86,10 +88,75 @@ def test_the_cache_stays_bounded_and_keeps_the_newest(tmp_path):
     assert "k24" in cache.get_many("r/torch", ["k24"]) and cache.get_many("r/torch", ["k0"]) == {}
 
 
-def test_a_file_that_is_not_a_cache_is_an_input_error(tmp_path):
+def small_score(value: float = 0.5) -> RawScore:
+    return RawScore(*(np.full(shape, value, np.float32) for shape in ((2,), (2,), (2,), (1, 2), (4,))))
+
+
+def test_a_damaged_file_is_set_aside_with_one_warning_and_the_advice_to_delete_it(tmp_path):
     (tmp_path / "scores.sqlite").write_bytes(b"this is not a database" * 100)
-    with pytest.raises(RouterInputError, match="scores.sqlite: cannot use as a score cache"):
-        ScoreCache(tmp_path / "scores.sqlite")
+    with pytest.warns(ScoreCacheWarning, match=r"scores.sqlite: the file is damaged .*delete it") as caught:
+        cache = ScoreCache(tmp_path / "scores.sqlite")
+        cache.put_many("r/torch", {"k": small_score()})
+        assert cache.get_many("r/torch", ["k"]) == {} and len(cache) == 0
+    assert len(caught) == 1 and not cache.enabled
+    assert (tmp_path / "scores.sqlite").read_bytes() == b"this is not a database" * 100  # the user's file is left as it was
+
+
+def test_routing_with_a_damaged_cache_warns_and_gives_the_same_decisions(folder, tmp_path):
+    expected = Router.load(folder).route(QUERIES, 0.3)
+    (tmp_path / "scores.sqlite").write_bytes(bytes(range(256)) * 64)
+    with pytest.warns(ScoreCacheWarning, match="scoring without the score cache"):
+        router = Router.load(folder, cache_dir=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one warning only: none while routing
+        decisions = router.route(QUERIES, 0.3)
+    assert [d.candidate for d in decisions] == [d.candidate for d in expected]
+    assert [d.predicted_cost_usd for d in decisions] == pytest.approx([d.predicted_cost_usd for d in expected])
+
+
+def test_a_lock_held_by_another_process_is_reported_as_a_lock_and_routing_goes_on(folder, tmp_path):
+    expected = Router.load(folder).route(QUERIES, 0.6)
+    ScoreCache(tmp_path / "scores.sqlite").close()
+    holder = sqlite3.connect(tmp_path / "scores.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a long write
+    try:
+        with pytest.warns(ScoreCacheWarning, match="another process kept the score cache locked") as caught:
+            cache = ScoreCache(tmp_path / "scores.sqlite", timeout=0.05)
+            router = Router.load(folder)
+            router.parts.pipeline._disk = cache
+            decisions = router.route(QUERIES, 0.6)
+        assert len(caught) == 1 and "delete" not in str(caught[0].message)  # a lock is no reason to delete anything
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert [d.candidate for d in decisions] == [d.candidate for d in expected]
+
+
+def test_a_lock_taken_after_opening_sets_the_cache_aside_at_the_next_write(tmp_path):
+    cache = ScoreCache(tmp_path / "scores.sqlite", timeout=0.05)
+    cache.put_many("r/torch", {"a": small_score(0.1)})
+    holder = sqlite3.connect(tmp_path / "scores.sqlite", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.warns(ScoreCacheWarning, match="locked"):
+            cache.put_many("r/torch", {"b": small_score(0.2)})  # gives up after the timeout instead of raising
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not cache.enabled and cache.get_many("r/torch", ["a", "b"]) == {}
+    assert set(ScoreCache(tmp_path / "scores.sqlite").get_many("r/torch", ["a", "b"])) == {"a"}
+
+
+def test_an_unwritable_cache_folder_is_set_aside(tmp_path):
+    (tmp_path / "file").write_text("a file where the cache folder should be")
+    with pytest.warns(ScoreCacheWarning, match="cannot create its folder"):
+        cache = ScoreCache(tmp_path / "file" / "scores.sqlite")
+    assert not cache.enabled and cache.get_many("r/torch", ["k"]) == {}
+
+
+def test_six_processes_opening_a_fresh_cache_at_once_never_hit_the_lock():
+    result = concurrent_cache_opens(processes=6, rounds=4)
+    assert result == {"opens": 24, "lock_errors": 0, "fallbacks": 0, "crashes": 0, "unreadable": 0}
 
 
 def test_an_old_cache_layout_is_rebuilt(tmp_path):
