@@ -78,6 +78,12 @@ BENCHMARKS = {
         "Routing latency, throughput, peak memory and cold start of torch fp32, ONNX fp32 and ONNX int8, each in fresh "
         "processes; a λ move over already-scored queries; the dashboard's cold start.",
         "python benchmarks/latency.py"),
+    "reliability": Benchmark(
+        "Reliability",
+        "Generated hostile and broken files for every parser a user feeds, corrupted router artifacts, commands killed "
+        "at many points (between renames included) and processes opening one score cache at once: how many ended in "
+        "a clear one-line error, and how many crashed, corrupted silently, read outside the artifact or lost it.",
+        "python benchmarks/reliability.py"),
     "dashboard_speed": Benchmark(
         "Dashboard speed",
         "Server-side dashboard speed in Streamlit's AppTest, caches warm: first render of each page, and the rerun after "
