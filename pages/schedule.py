@@ -77,9 +77,9 @@ st.caption(f"{prepared.n_requests:,} requests from {escape_markdown(prepared.sou
            "for that traffic; the logged spend is measured.")
 if prepared.n_rejected and prepared.rejected is None:
     st.warning(f"{prepared.n_rejected:,} rows of the original log could not be used when it was scored "
-               f"(first, {escape_markdown(prepared.first_rejection)}); `score-log --rejected FILE` lists them.")
+               f"({escape_markdown(prepared.rejection_summary)}); `score-log --rejected FILE` lists them.")
 elif prepared.n_rejected:
-    st.warning(f"{prepared.n_rejected} rows could not be used (first reason: {escape_markdown(prepared.rejected['reason'].iloc[0])}).")
+    st.warning(f"{prepared.n_rejected:,} rows could not be used: {escape_markdown(prepared.rejection_summary)}.")
     st.download_button("Download the unusable rows (CSV)", prepared.rejected.to_csv(index=False), "unusable_rows.csv", "text/csv")
 
 preset = st.selectbox("Preset", PRESETS)

@@ -40,17 +40,37 @@ def printable(text: str) -> str:
                    else ch for ch in str(text))
 
 
+def _progression(parts: list[str], usage: str) -> list[float]:
+    """'a', 'b', '...', 'z' -> a, b, … z in steps of b − a (z must be reached exactly, to rounding)."""
+    if len(parts) != 4 or parts[2] != "...":
+        raise RouterInputError(f"{usage}; '...' goes between the first two values and the last, as 0,0.05,...,1")
+    first, second, last = float(parts[0]), float(parts[1]), float(parts[3])
+    step = second - first
+    if not (math.isfinite(step) and math.isfinite(last) and step > 0 and last >= second):
+        raise RouterInputError(f"{usage}; with '...' the values must rise (first < second <= last)")
+    intervals = (last - first) / step
+    if intervals + 1 > MAX_LAMS:
+        raise RouterInputError(f"{usage}; at most {MAX_LAMS} values, got {int(intervals) + 1}")
+    if abs(intervals - round(intervals)) > 1e-6:
+        raise RouterInputError(f"{usage}; steps of {step:g} from {first:g} do not reach {last:g}")
+    return np.linspace(first, last, int(round(intervals)) + 1).tolist()
+
+
 def _lams(text: str) -> np.ndarray:
-    """'0,0.05,1' or 'start:stop:count' (e.g. 0:1:21) -> λ values, each in [0, 1]."""
-    usage = f"--lams {text!r}: expected comma-separated numbers in [0, 1] (0,0.5,1) or start:stop:count (0:1:21)"
+    """'0,0.5,1', '0,0.05,...,1' or 'start:stop:count' (e.g. 0:1:21) -> λ values, each in [0, 1]."""
+    usage = (f"--lams {text!r}: expected comma-separated numbers in [0, 1] (0,0.5,1), a progression (0,0.05,...,1) "
+             "or start:stop:count (0:1:21)")
+    parts = [x.strip() for x in text.split(",") if x.strip()]
     try:
         if ":" in text:
             start, stop, count = text.split(":")
             start, stop, count = float(start), float(stop), int(count)
         else:
-            values = [float(x) for x in text.split(",") if x.strip()]
+            values = [float(x) for x in parts if x != "..."]
     except ValueError as e:
         raise RouterInputError(usage) from e
+    if "..." in parts and ":" not in text:
+        values = _progression(parts, usage)
     if ":" in text:
         if not 1 <= count <= MAX_LAMS:
             raise RouterInputError(f"{usage}; the count must be 1 to {MAX_LAMS}, got {count}")
@@ -192,29 +212,24 @@ def decisions_frame(router, query_ids, scores, lams, policy: str = "linear") -> 
 
 
 def cmd_route_batch(args) -> int:
-    from .data import read_table
+    from .data import prompts_from_frame, read_table, summarise_reasons
 
     lams = _lams(args.lams)  # before the router loads: a typo should not cost the load
+    mapping = _parse_mapping(args.map)
+    batch, rejected = prompts_from_frame(read_table(args.input), str(args.input), mapping)
+    if batch.empty:
+        raise RouterInputError(f"{args.input}: no usable query; every row was set aside (first, row "
+                               f"{rejected['row'].iloc[0]}: {rejected['reason'].iloc[0]})")
     router = _load_router(args)
-    table = read_table(args.input)
-    column = next((c for c in ("query", "prompt", "text") if c in table.columns), None)
-    if column is None:
-        raise RouterInputError(f"{args.input}: needs a query (or prompt/text) column; found {', '.join(map(str, table.columns))}")
-    empty = table[column].isna() | (table[column].astype(str).str.strip() == "")
-    if empty.any():
-        raise RouterInputError(f"{args.input}: empty {column!r} at row {int(np.flatnonzero(empty.to_numpy())[0]) + 1} ({int(empty.sum())} in all)")
-    if "query_id" in table.columns:
-        missing_id = table["query_id"].isna() | (table["query_id"].astype(str).str.strip() == "")
-        if missing_id.any():
-            raise RouterInputError(f"{args.input}: empty 'query_id' at row {int(np.flatnonzero(missing_id.to_numpy())[0]) + 1} "
-                                   f"({int(missing_id.sum())} in all); fill it in or drop the column to number the rows")
-        ids = table["query_id"].astype(str)
-    else:
-        ids = pd.Series([str(i + 1) for i in range(len(table))])
-    scores = router.scores(table[column].astype(str).tolist())
-    frame = decisions_frame(router, ids.to_numpy(), scores, lams, args.policy)
+    scores = router.scores(batch["query"].tolist())
+    frame = decisions_frame(router, batch["query_id"].to_numpy(), scores, lams, args.policy)
     write_text_atomic(Path(args.output), frame.to_csv(index=False))
-    print(f"wrote {len(frame)} decisions ({len(table)} queries × {len(frame) // max(len(table), 1)} λ values) to {args.output}")
+    if args.rejected:
+        write_text_atomic(Path(args.rejected), rejected.to_csv(index=False))
+    print(f"wrote {len(frame)} decisions ({len(batch)} queries × {len(lams)} λ values) to {args.output}")
+    if len(rejected):
+        where = f"; written to {args.rejected}" if args.rejected else "; --rejected FILE writes them all"
+        print(printable(f"{len(rejected):,} rows could not be used ({summarise_reasons(rejected['reason'])}){where}"), file=sys.stderr)
     return 0
 
 
@@ -247,7 +262,7 @@ def cmd_score_log(args) -> int:
           f"in {result.seconds:.1f} s ({router.backend}; router {router.id})")
     if result.rejected:
         where = f"; written to {args.rejected}" if args.rejected else "; --rejected FILE writes them all"
-        print(printable(f"{result.rejected:,} rows could not be used (first, {result.first_rejection}){where}"), file=sys.stderr)
+        print(printable(f"{result.rejected:,} rows could not be used ({result.rejection_summary}){where}"), file=sys.stderr)
     return 0
 
 
@@ -366,8 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("route-batch", help="route a file of queries at many λ values", description="Route every query of a file at each λ and write the decisions CSV (query_id, lambda, model, per-model weight, predicted quality and cost).")
     p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
-    p.add_argument("--input", required=True, help="CSV, JSONL or Parquet with a query (or prompt) column and optional query_id")
-    p.add_argument("--lams", default="0:1:21", help="λ values: 0,0.05,...,1 or start:stop:count (default 0:1:21)")
+    p.add_argument("--input", required=True, help="CSV, JSONL or Parquet: a query column (query, prompt, OpenAI-style messages, … "
+                                                  "as score-log reads them) and optional query_id / request_id")
+    p.add_argument("--map", action="append", default=[], metavar="prompt=COLUMN", help="name the query column by hand")
+    p.add_argument("--rejected", help="also write the unusable rows (row number, reason, cells) to this CSV")
+    p.add_argument("--lams", default="0:1:21", help="λ values: 0,0.5,1, a progression 0,0.05,...,1, or start:stop:count (default 0:1:21)")
     p.add_argument("--output", required=True, help="decisions CSV to write (atomically)")
     p.add_argument("--policy", choices=POLICIES, default="linear", help="λ policy (default linear)")
     _router_options(p)

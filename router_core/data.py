@@ -5,6 +5,8 @@ import dataclasses
 import io
 import json
 import math
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -717,6 +719,76 @@ def parse_log_rows(frame: pd.DataFrame, mapping: dict[str, str], first_row: int 
     rejected.insert(0, "reason", reasons[bad])
     rejected.insert(0, "row", rejected.index + 1 + first_row)
     return out[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+_QUOTED = re.compile(r"(column )?'(?:[^'\\]|\\.)*'")  # a quoted column name (kept) or a cell's value (hidden)
+
+
+def reason_kinds(reasons) -> Counter:
+    """Rejection reasons counted by kind: reasons that differ only in the cell value they quote are one kind."""
+    return Counter(_QUOTED.sub(lambda m: m[0] if m[1] else "'…'", str(r)) for r in reasons)
+
+
+def format_reason_counts(kinds: Counter, limit: int = 4) -> str:
+    """ "2 × empty prompt (column 'prompt'); 1 × …", most frequent first, the rest summed."""
+    ranked = kinds.most_common()
+    shown = [f"{n:,} × {kind}" for kind, n in ranked[:limit]]
+    if len(ranked) > limit:
+        shown.append(f"{sum(n for _, n in ranked[limit:]):,} × {len(ranked) - limit} other reasons")
+    return "; ".join(shown)
+
+
+def summarise_reasons(reasons, limit: int = 4) -> str:
+    """Every rejection reason with its count, grouped by kind (reason_kinds), most frequent first."""
+    return format_reason_counts(reason_kinds(reasons), limit)
+
+
+ID_COLUMNS = ("query_id", "request_id", "id")  # a batch's own ids, in order of preference; else the row number
+
+
+def _id_text(value) -> str | None:
+    try:
+        return _cell_text(value)
+    except UnicodeDecodeError:
+        return None  # binary junk is no id: the row is set aside as having none
+
+
+def prompts_from_frame(frame: pd.DataFrame, source: str, mapping: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The queries of a batch to route: any table score-log reads (plain prompts or OpenAI-style `messages`), no
+    timestamp needed.
+
+    Returns:
+        (usable: query_id, query; rejected: row, reason, then the row's cells), as parse_log_rows sets rows aside.
+    Raises:
+        RouterInputError naming the file when no column holds the queries.
+    """
+    frame = frame.reset_index(drop=True)
+    column = (mapping or {}).get("prompt") or match_log_columns(frame.columns).get("prompt")
+    if column is None or column not in frame.columns:
+        raise RouterInputError(f"{source}: no query column (one of {', '.join(LOG_ALIASES['prompt'])}); found "
+                               f"{', '.join(map(str, frame.columns))[:300]}")
+    id_column = next((c for c in ID_COLUMNS if c in frame.columns), None)
+    ids = [_id_text(v) for v in frame[id_column].tolist()] if id_column else [str(i + 1) for i in range(len(frame))]
+    messages_column = _normalise_name(column) == "messages"
+    texts, reasons = [], []
+    for i, value in enumerate(frame[column].tolist()):
+        try:
+            text, reason = parse_prompt(value, messages_column), ""
+        except _NotAPrompt as e:
+            text, reason = None, f"{e} (column {column!r})"
+        if text is None and not reason:
+            reason = f"empty query (column {column!r})"
+        if not reason and ids[i] is None:
+            reason = f"empty id (column {id_column!r})"
+        texts.append(text)
+        reasons.append(reason)
+    reasons = pd.Series(reasons, dtype=object)
+    bad = (reasons != "").to_numpy()
+    rejected = frame[bad].copy()
+    rejected.insert(0, "reason", reasons[bad])
+    rejected.insert(0, "row", rejected.index + 1)
+    usable = pd.DataFrame({"query_id": np.array(ids, dtype=object)[~bad], "query": np.array(texts, dtype=object)[~bad]})
+    return usable, rejected.reset_index(drop=True)
 
 
 def request_log_from_frame(frame: pd.DataFrame, mapping: dict[str, str] | None = None, source: str = "request log") -> RequestLog:

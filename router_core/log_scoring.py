@@ -11,6 +11,7 @@ import io
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .catalog import Catalog
-from .data import count_rows, iter_request_log
+from .data import count_rows, format_reason_counts, iter_request_log, reason_kinds
 from .encoder import text_key
 from .errors import RouterInputError
 from .schedule import ScoredLog
@@ -29,6 +30,7 @@ FORMAT = "crossroute-scored-log"
 VERSION = 1
 METADATA_KEY = b"crossroute"  # router and pricing, written first
 SUMMARY_KEY = b"crossroute_summary"  # request and rejection counts, written when the file is complete
+MAX_REASON_KINDS = 50  # kinds of rejection kept in the summary; the rejected-rows CSV has every row
 PER_CANDIDATE = {"weight": pa.float32(), "predicted_quality": pa.float32(), "predicted_cost_usd": pa.float64(),
                  "answer_tokens": pa.float64()}
 
@@ -44,6 +46,7 @@ class LogScoringResult:
     requests: int  # scored rows written
     rejected: int  # rows set aside, with a reason
     first_rejection: str | None  # "row N: reason" of the first rejected row
+    rejection_summary: str | None  # every reason with its count (data.summarise_reasons)
     seconds: float
 
 
@@ -198,7 +201,7 @@ def score_log(source, router, out, mapping: dict[str, str] | None = None, catalo
     temp = _temp_for(out)
     rejected_temp = _temp_for(rejected_out) if rejected_out is not None else None
     rejected_writer = _RejectedWriter(rejected_temp, extra_column=source.suffix.lower() == ".jsonl")
-    writer, done, requests, rejected, first_rejection = None, 0, 0, 0, None
+    writer, done, requests, rejected, first_rejection, kinds = None, 0, 0, 0, None, Counter()
     try:
         for chunk in iter_request_log(source, mapping, chunk_rows):
             rejected_writer.add(chunk.rejected, chunk.columns)
@@ -206,6 +209,7 @@ def score_log(source, router, out, mapping: dict[str, str] | None = None, catalo
                 if first_rejection is None:
                     first_rejection = f"row {chunk.rejected['row'].iloc[0]}: {chunk.rejected['reason'].iloc[0]}"
                 rejected += len(chunk.rejected)
+                kinds.update(reason_kinds(chunk.rejected["reason"]))
             chunk_size = len(chunk.frame) + len(chunk.rejected)
             if len(chunk.frame):
                 if writer is None:
@@ -224,7 +228,8 @@ def score_log(source, router, out, mapping: dict[str, str] | None = None, catalo
         if writer is None:
             raise RouterInputError(f"{source}: no usable request; every row was rejected (first reason: {first_rejection or 'no rows'})")
         rejected_writer.finish()
-        summary = {"requests": requests, "rejected": rejected, "first_rejection": first_rejection}
+        summary = {"requests": requests, "rejected": rejected, "first_rejection": first_rejection,
+                   "rejection_kinds": dict(kinds.most_common(MAX_REASON_KINDS))}
         if rejected_temp is not None:
             summary.update(rejected_file=rejected_out.name, rejected_sha256=_file_digest(rejected_temp))
         writer.add_key_value_metadata({SUMMARY_KEY: json.dumps(summary)})
@@ -252,7 +257,8 @@ def score_log(source, router, out, mapping: dict[str, str] | None = None, catalo
             raise RouterInputError(f"{where}: could not write the scored log ({e.strerror or e}); the previous outputs "
                                    "are unchanged") from e
         raise
-    return LogScoringResult(out, requests, rejected, first_rejection, time.perf_counter() - started)
+    return LogScoringResult(out, requests, rejected, first_rejection, format_reason_counts(kinds) or None,
+                            time.perf_counter() - started)
 
 
 def _parquet(source, name: str) -> pq.ParquetFile:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import math
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .data import RequestLog, load_request_log, read_table, request_log_from_frame
+from .data import RequestLog, format_reason_counts, load_request_log, read_table, request_log_from_frame, summarise_reasons
 from .errors import RouterInputError
 from .files import write_text_atomic
 from .policy import Policy, check_lam
@@ -36,6 +37,7 @@ class PreparedLog:
     rejected: pd.DataFrame | None = None  # unusable rows (row, reason, original cells); None when only counted
     n_rejected: int = 0
     first_rejection: str | None = None  # "row N: reason", or the reason alone
+    rejection_summary: str | None = None  # every reason with its count (data.summarise_reasons)
 
     @property
     def n_requests(self) -> int:
@@ -49,15 +51,19 @@ class PreparedLog:
 def _from_request_log(log: RequestLog, router, catalog, progress) -> PreparedLog:
     scored = scored_log(log.frame, _need(router, "score a request log"), catalog=catalog, progress=progress)
     first = None if log.rejected.empty else f"row {log.rejected['row'].iloc[0]}: {log.rejected['reason'].iloc[0]}"
-    return PreparedLog(scored, log.source, log.rejected, len(log.rejected), first)
+    return PreparedLog(scored, log.source, log.rejected, len(log.rejected), first,
+                       summarise_reasons(log.rejected["reason"]) or None)
 
 
 def _from_scored_file(source, router, catalog, name: str) -> PreparedLog:
     from .log_scoring import read_scored_log  # pyarrow's Parquet reader, needed for score-log files only
 
     scored, summary = read_scored_log(source, _need(router, "open a score-log file"), catalog, name=name)
+    kinds = summary.get("rejection_kinds")
+    readable = isinstance(kinds, dict) and kinds and all(isinstance(n, int) and not isinstance(n, bool) for n in kinds.values())
+    counted = format_reason_counts(Counter({str(k): n for k, n in kinds.items()})) if readable else summary.get("first_rejection")
     return PreparedLog(scored, f"{name} (scored by `score-log` from {summary.get('source')})", None,
-                       int(summary.get("rejected") or 0), summary.get("first_rejection"))
+                       int(summary.get("rejected") or 0), summary.get("first_rejection"), counted)
 
 
 def _need(router, what: str):

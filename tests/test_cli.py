@@ -77,17 +77,35 @@ def test_route_batch_writes_the_decisions_contract(tiny_router_dir, tmp_path, ca
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_route_batch_refuses_an_empty_query(tiny_router_dir, tmp_path, capsys):
-    pd.DataFrame({"prompt": ["fine", None]}).to_csv(tmp_path / "in.csv", index=False)
-    assert main(["route-batch", "--router", str(tiny_router_dir), "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "o.csv")]) == 2
-    assert "empty 'prompt' at row 2" in capsys.readouterr().err
-    assert not (tmp_path / "o.csv").exists()
+def test_route_batch_sets_unusable_rows_aside_with_every_reason(tiny_router_dir, tmp_path, capsys):
+    pd.DataFrame({"query_id": ["a", " ", "c", "d"], "prompt": ["one", "two", None, "four"]}).to_csv(tmp_path / "in.csv", index=False)
+    argv = ["route-batch", "--router", str(tiny_router_dir), "--input", str(tmp_path / "in.csv"), "--lams", "0,1",
+            "--output", str(tmp_path / "o.csv"), "--rejected", str(tmp_path / "rejected.csv")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "2 rows could not be used (1 × empty id (column 'query_id'); 1 × empty query (column 'prompt'))" in err
+    assert pd.read_csv(tmp_path / "o.csv")["query_id"].unique().tolist() == ["a", "d"]
+    rejected = pd.read_csv(tmp_path / "rejected.csv")
+    assert rejected["row"].tolist() == [2, 3] and rejected["reason"].tolist() == ["empty id (column 'query_id')", "empty query (column 'prompt')"]
 
 
-def test_route_batch_refuses_an_empty_query_id_naming_its_row(tiny_router_dir, tmp_path, capsys):
-    pd.DataFrame({"query_id": ["a", " ", "c"], "prompt": ["one", "two", "three"]}).to_csv(tmp_path / "in.csv", index=False)
-    assert main(["route-batch", "--router", str(tiny_router_dir), "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "o.csv")]) == 2
-    assert "in.csv: empty 'query_id' at row 2 (1 in all)" in capsys.readouterr().err
+def test_route_batch_reads_a_litellm_spend_log_like_score_log(tiny_router_dir, tmp_path, capsys):
+    messages = [json.dumps([{"role": "system", "content": "be brief"}, {"role": "user", "content": text}])
+                for text in ("write a python function", "hello how are you")]
+    pd.DataFrame({"request_id": ["r1", "r2", "r3"], "startTime": ["2026-10-05T10:00:00Z"] * 3,
+                  "messages": messages + ['[{"role": "user", "content": "cut off']}).to_csv(tmp_path / "spend.csv", index=False)
+    argv = ["route-batch", "--router", str(tiny_router_dir), "--input", str(tmp_path / "spend.csv"), "--lams", "0.5",
+            "--output", str(tmp_path / "o.csv")]
+    assert main(argv) == 0
+    assert pd.read_csv(tmp_path / "o.csv")["query_id"].tolist() == ["r1", "r2"]
+    assert "1 rows could not be used (1 × malformed messages JSON" in capsys.readouterr().err
+
+
+def test_route_batch_with_no_usable_row_is_one_error_line(tiny_router_dir, tmp_path, capsys):
+    pd.DataFrame({"prompt": [" ", None]}).to_csv(tmp_path / "in.csv", index=False)
+    assert main(["route-batch", "--router", str(tiny_router_dir), "--input", str(tmp_path / "in.csv"),
+                 "--output", str(tmp_path / "o.csv")]) == 2
+    assert "in.csv: no usable query; every row was set aside (first, row 1: empty query (column 'prompt'))" in one_error_line(capsys)
     assert not (tmp_path / "o.csv").exists()
 
 
@@ -181,13 +199,29 @@ def test_a_missing_catalog_is_one_line_naming_it(tmp_path, capsys):
     ("0,nan", "nan is outside [0, 1]"),
     ("0:2:3", "2 is outside [0, 1]"),
     ("0:1:100000", "the count must be 1 to 1001, got 100000"),
+    ("0,0.3,...,1", "steps of 0.3 from 0 do not reach 1"),
+    ("0,...,1", "'...' goes between the first two values and the last, as 0,0.05,...,1"),
+    ("0.5,0.4,...,1", "with '...' the values must rise (first < second <= last)"),
 ])
 def test_route_batch_refuses_a_bad_lambda_grid_in_one_line(tmp_path, capsys, lams, expected):
     pd.DataFrame({"query": ["hello"]}).to_csv(tmp_path / "in.csv", index=False)
     assert main(["route-batch", "--router", str(tmp_path / "no-router"), "--input", str(tmp_path / "in.csv"),
                  "--lams", lams, "--output", str(tmp_path / "o.csv")]) == 2  # refused before the router is even looked for
-    assert one_error_line(capsys) == f"error: --lams {lams!r}: expected comma-separated numbers in [0, 1] (0,0.5,1) or " \
-                                     f"start:stop:count (0:1:21)" + ("" if expected.startswith("expected") else f"; {expected}")
+    assert one_error_line(capsys) == f"error: --lams {lams!r}: expected comma-separated numbers in [0, 1] (0,0.5,1), a " \
+                                     f"progression (0,0.05,...,1) or start:stop:count (0:1:21)" + \
+                                     ("" if expected.startswith("expected") else f"; {expected}")
+
+
+@pytest.mark.parametrize("lams, expected", [
+    ("0,0.05,...,1", [i / 20 for i in range(21)]),
+    ("0.2,0.4,...,1", [0.2, 0.4, 0.6, 0.8, 1.0]),
+    ("0:1:3", [0.0, 0.5, 1.0]),
+    ("1, 0, 0.5", [1.0, 0.0, 0.5]),
+])
+def test_lambda_grids_in_every_documented_form(lams, expected):
+    from router_core.cli import _lams
+
+    assert _lams(lams).tolist() == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("argv, expected", [

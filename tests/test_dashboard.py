@@ -136,11 +136,14 @@ def test_schedule_page_refuses_an_oversized_upload(monkeypatch):
     assert "over the" in at.error[0].value and "score-log" in at.error[0].value
 
 
-def test_schedule_page_counts_unusable_rows_and_offers_them():
-    rows = [("2026-10-05T10:00:00Z", "hello there"), ("garbage", "hi"), ("2026-10-05T12:00:00Z", "write a haiku")]
+def test_schedule_page_counts_every_kind_of_unusable_row_and_offers_them():
+    rows = [("2026-10-05T10:00:00Z", "hello there"), ("garbage", "hi"), ("2026-10-05T12:00:00Z", "write a haiku"),
+            ("soon", "later"), ("2026-10-05T13:00:00Z", " ")]
     at = open_page("schedule")
     at.file_uploader[0].upload("mixed.csv", log_csv(rows), "text/csv").run()
-    assert "1 rows could not be used" in at.warning[0].value
+    warning = at.warning[0].value
+    assert warning.startswith("3 rows could not be used: 2 × timestamp not understood (column 'created_at'): '…' is not a date")
+    assert warning.endswith("; 1 × empty prompt (column 'prompt').")
     assert "2 requests from mixed.csv" in captions(at)
 
 

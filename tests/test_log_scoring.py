@@ -145,7 +145,8 @@ def test_cli_score_log_maps_columns_and_reports_rejections(routers, tmp_path, ca
     assert capsys.readouterr().err.strip().startswith("error: ")
     assert main(args + ["--map", "prompt=body", "--no-cache"]) == 0
     out, err = capsys.readouterr()
-    assert "wrote 28 scored requests" in out and "2 rows could not be used (first, row 7: timestamp not understood" in err
+    assert "wrote 28 scored requests" in out and "2 rows could not be used (1 × timestamp not understood (column 'created_at'): '…' is not a date with a year" in err
+    assert "1 × empty prompt (column 'body')" in err
     assert pq.ParquetFile(tmp_path / "out.parquet").metadata.num_rows == 28
     assert main(args + ["--map", "prompt"]) == 2
     assert "expected FIELD=COLUMN" in capsys.readouterr().err
