@@ -6,7 +6,8 @@ Pages read what they need from st.session_state: "router" (read-only, shared), "
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import streamlit as st
@@ -34,8 +35,24 @@ def load_router(folder: str, backend: str) -> Router:
 
 
 @st.cache_resource(show_spinner=False)
-def background_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="crossroute-warm")
+def background_lock() -> threading.Lock:
+    return threading.Lock()
+
+
+def in_background(fn, *args) -> Future:
+    """Run fn(*args) on a daemon thread, one job at a time. A pool's threads would be joined at exit, so a stopped
+    server would wait minutes for a sample job to finish; daemon threads let it exit at once."""
+    future: Future = Future()
+
+    def run():
+        with background_lock():
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as e:  # handed to whoever waits on the future
+                    future.set_exception(e)
+    threading.Thread(target=run, name="crossroute-warm", daemon=True).start()
+    return future
 
 
 def catalog_key(catalog) -> str:
@@ -48,14 +65,14 @@ def sample_evaluation_job(router_id: str, catalog_hash: str, _router, _catalog) 
     def run():
         data = load_labelled(SAMPLE_DIR / "labelled.csv", _router.catalog)
         return evaluate_router(_router, data, catalog=_catalog)
-    return background_pool().submit(run)
+    return in_background(run)
 
 
 @st.cache_resource(show_spinner=False)
 def sample_log_job(router_id: str, catalog_hash: str, _router, _catalog) -> Future:
     """The bundled two-week log, each distinct prompt scored once, off the UI thread."""
-    return background_pool().submit(prepare_log, _router, SAMPLE_DIR / "request_log.csv", _catalog,
-                                    name="the bundled two-week sample log")
+    return in_background(lambda: prepare_log(_router, SAMPLE_DIR / "request_log.csv", _catalog,
+                                             name="the bundled two-week sample log"))
 
 
 try:
@@ -86,19 +103,18 @@ with st.sidebar:
                      hide_index=True, width="stretch")
     lam_note = st.empty()  # filled after the page has run, so it shows this run's λ
 
-# Keyed by the name a page asks to resume at: the default page's url_path is "" in Streamlit, not its own name.
-pages = {
-    "route": st.Page("pages/route_query.py", title="Route a query", icon=":material/alt_route:", url_path="route", default=True),
-    "pareto": st.Page("pages/pareto.py", title="Pareto explorer", icon=":material/show_chart:", url_path="pareto"),
-    "schedule": st.Page("pages/schedule.py", title="Schedule simulator", icon=":material/schedule:", url_path="schedule"),
-    "models": st.Page("pages/models.py", title="Models and costs", icon=":material/payments:", url_path="models"),
-}
-navigation = st.navigation(list(pages.values()))
-# A page opened by its URL as a restarted server's first request runs alone (Streamlit's pages/ folder mode, until
-# st.navigation has run once); it sends the browser here, and here it is sent on to that page with the app around it.
-resume = st.session_state.pop("resume_page", None)
-if resume in pages:
-    st.switch_page(pages[resume])
+# The folder is app_pages/, not pages/: Streamlit serves a pages/ folder as stand-alone scripts with file-named links
+# until st.navigation has run once, which a new server's first request would show. The default page is served at "/";
+# hidden aliases let /route and the older file-named /route_query open it too.
+ROUTE_PAGE = "app_pages/route_query.py"
+pages = [
+    st.Page(ROUTE_PAGE, title="Route a query", icon=":material/alt_route:", url_path="home", default=True),
+    st.Page("app_pages/pareto.py", title="Pareto explorer", icon=":material/show_chart:", url_path="pareto"),
+    st.Page("app_pages/schedule.py", title="Schedule simulator", icon=":material/schedule:", url_path="schedule"),
+    st.Page("app_pages/models.py", title="Models and costs", icon=":material/payments:", url_path="models"),
+]
+aliases = [st.Page(ROUTE_PAGE, title="Route a query", url_path=alias, visibility="hidden") for alias in ("route", "route_query")]
+navigation = st.navigation(pages + aliases)
 navigation.run()
 lam = st.session_state.get("lam", 0.2)
 lam_note.caption(f"Current λ = {lam:.2f} ({'quality first' if lam < 0.5 else 'cost first' if lam > 0.5 else 'balanced'}): "

@@ -36,7 +36,7 @@ def first_render(page: str | None) -> float:
     at = AppTest.from_file(APP, default_timeout=600).run()
     if page is None:
         return timed(lambda: AppTest.from_file(APP, default_timeout=600).run())
-    return timed(lambda: at.switch_page(f"pages/{page}.py").run())
+    return timed(lambda: at.switch_page(f"app_pages/{page}.py").run())
 
 
 def main() -> int:
@@ -45,7 +45,7 @@ def main() -> int:
     args = parser.parse_args()
     started = time.perf_counter()
     print(f"machine: {os.cpu_count()} cores; medians over {args.repeats} runs; AppTest, server side only")
-    warm = timed(lambda: [AppTest.from_file(APP, default_timeout=600).run().switch_page(f"pages/{p}.py").run()
+    warm = timed(lambda: [AppTest.from_file(APP, default_timeout=600).run().switch_page(f"app_pages/{p}.py").run()
                           for p in ("pareto", "schedule", "models")])
     print(f"warm-up (loads the router, scores the sample set and log once): {warm:.1f} s")
     rows = []
@@ -57,7 +57,7 @@ def main() -> int:
         for i in range(args.repeats):
             at = AppTest.from_file(APP, default_timeout=600).run()
             if page:
-                at.switch_page(f"pages/{page}.py").run()
+                at.switch_page(f"app_pages/{page}.py").run()
             samples.append(timed(lambda: change(at, i).run()))
         return statistics.median(samples)
 

@@ -85,8 +85,11 @@ def stop_process_group(process: subprocess.Popen, timeout_s: float = 10) -> None
 
 
 @contextmanager
-def streamlit_server(script: str = "dashboard.py", log_path: Path | None = None) -> Iterator[str]:
-    """Run `streamlit run <script>` from the repo root on a free loopback port; yield its base URL."""
+def streamlit_server(script: str = "dashboard.py", log_path: Path | None = None, started: list | None = None) -> Iterator[str]:
+    """Run `streamlit run <script>` from the repo root on a free loopback port; yield its base URL.
+
+    started: if given, the server's Popen is appended to it (for a test that stops the server itself).
+    """
     port = free_port()
     base_url = f"http://{HOST}:{port}"
     command = [sys.executable, "-m", "streamlit", "run", script, "--server.headless=true", f"--server.address={HOST}",
@@ -96,6 +99,8 @@ def streamlit_server(script: str = "dashboard.py", log_path: Path | None = None)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        if started is not None:
+            started.append(process)
         try:
             deadline = time.monotonic() + SERVER_START_TIMEOUT_S
             while not _healthy(base_url):

@@ -15,7 +15,7 @@ from browser_support import (IDLE_TIMEOUT_MS, SAMPLE_JOBS_TIMEOUT_MS, VIEWPORT, 
                              wait_for_charts)
 
 # (screenshot name, url path, an element that proves the right page rendered, first-run timeout).
-# The default page ("Route a query") is served at "/" only: Streamlit answers "/route" with "Page not found".
+# The default page ("Route a query") is served at "/"; /route and /route_query are hidden aliases of it.
 PAGES = [
     ("route", "/", '[data-testid="stTextArea"]:has-text("Query")', IDLE_TIMEOUT_MS),
     ("pareto", "/pareto", '[data-testid="stPlotlyChart"]', SAMPLE_JOBS_TIMEOUT_MS),
@@ -136,33 +136,42 @@ def test_schedule_upload_and_preset(page, app_url, request_log_csv):
     assert after != before, f"'Projected monthly cost' stayed {before!r} after choosing the Constant λ preset"
 
 
-def test_a_page_opened_by_its_url_as_a_new_servers_first_request_gets_the_app(browser):
-    # Until st.navigation has run once, Streamlit serves pages/ as a folder of stand-alone scripts: a tab left on
-    # /models across a server restart used to run that page without the app's state (KeyError: 'router').
+@pytest.mark.parametrize("path, heading", [("/models", "Models and costs"), ("/route_query", "Route a query"),
+                                           ("/route", "Route a query"), ("/schedule", "Schedule simulator")])
+def test_a_page_opened_by_its_url_as_a_new_servers_first_request_gets_the_app(browser, path, heading):
+    # A tab left open across a server restart: the page must open inside the app, with the app's own navigation and
+    # never Streamlit's file-named links of a pages/ folder.
     with streamlit_server("dashboard.py") as url:
         context = browser.new_context(viewport=VIEWPORT)
         page = context.new_page()
-        open_page(page, url, "/models", SAMPLE_JOBS_TIMEOUT_MS)
-        page.locator('[data-testid="stDataFrame"]').first.wait_for(state="visible", timeout=IDLE_TIMEOUT_MS)
-        assert_no_exception(page, "/models as first request")
-        assert page.url.rstrip("/").endswith("/models")
-        assert page.get_by_role("heading", name="Models and costs").count() > 0
-        # the app's own navigation, not the folder's file names
-        assert page.locator('[data-testid="stSidebarNav"]').get_by_text("Schedule simulator").count() == 1
-        page.mouse.move(800, 500)
-        page.mouse.wheel(0, 900)
-        page.wait_for_timeout(500)
-        screenshot(page, "models_first_request")
+        open_page(page, url, path, SAMPLE_JOBS_TIMEOUT_MS)
+        page.get_by_role("heading", name=heading).first.wait_for(state="visible", timeout=IDLE_TIMEOUT_MS)
+        assert_no_exception(page, f"{path} as first request")
+        assert page.url.rstrip("/").endswith(path)
+        navigation = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        icons = {"alt_route", "show_chart", "schedule", "payments"}  # material icon names render as text in innerText
+        assert [line.strip() for line in navigation.splitlines() if line.strip() and line.strip() not in icons] == \
+            ["Route a query", "Pareto explorer", "Schedule simulator", "Models and costs"]  # never file-named links
+        screenshot(page, f"first_request_{path.strip('/')}")
         context.close()
 
 
-def test_the_default_page_opened_by_its_file_name_as_a_new_servers_first_request_gets_the_app(browser):
-    # The default page's url_path is "" in Streamlit: resuming it by name must not look for a page called "route".
-    with streamlit_server("dashboard.py") as url:
+def test_a_stopped_server_exits_at_once_while_its_sample_jobs_still_run(browser):
+    # The sample evaluation and log scoring run in the background for minutes on a cold server; SIGTERM must not
+    # wait for them (a liveness check: a server that waits for its jobs takes minutes, not seconds).
+    import os
+    import signal
+    import subprocess
+
+    started = []
+    with streamlit_server("dashboard.py", started=started) as url:
         context = browser.new_context(viewport=VIEWPORT)
         page = context.new_page()
-        open_page(page, url, "/route_query", SAMPLE_JOBS_TIMEOUT_MS)
-        page.get_by_role("heading", name="Route a query").first.wait_for(state="visible", timeout=IDLE_TIMEOUT_MS)
-        assert_no_exception(page, "/route_query as first request")
-        assert page.locator('[data-testid="stSidebarNav"]').get_by_text("Pareto explorer").count() == 1
+        open_page(page, url, "/", IDLE_TIMEOUT_MS)  # the first run starts the background jobs
+        process = started[0]
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the dashboard server was still running 15 s after SIGTERM")
         context.close()

@@ -100,12 +100,12 @@ def test_an_upload_over_the_budget_is_refused_before_parsing_and_points_to_score
 
 
 def test_every_dashboard_upload_is_checked_against_the_budget():
-    sources = {p.name: p.read_text() for p in (ROOT / "pages").glob("*.py")}
+    sources = {p.name: p.read_text() for p in (ROOT / "app_pages").glob("*.py")}
     for name, text in sources.items():
         uploads = text.count("st.file_uploader(")
         assert text.count("check_upload_size(") >= uploads, name
 
 
 def test_no_page_shows_an_error_message_unescaped():
-    for path in [ROOT / "dashboard.py", *(ROOT / "pages").glob("*.py")]:
+    for path in [ROOT / "dashboard.py", *(ROOT / "app_pages").glob("*.py")]:
         assert "st.error(str(e))" not in path.read_text(), path.name

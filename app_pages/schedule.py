@@ -12,9 +12,6 @@ from router_core.simulate import budget_schedule, prepare_log, simulate
 from router_core.uploads import check_upload_size
 from router_core.views import escape_markdown, hourly_figure, mix_figure, schedule_table
 
-if "router" not in st.session_state:  # opened by its URL before the app ever ran: start at the frame, come back
-    st.session_state["resume_page"] = "schedule"
-    st.switch_page("dashboard.py")
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
 policy = router.policy("linear")
 PRESETS = ["Business hours (seed)", "Constant λ", "Fit a daily budget", "Custom (edit the table)"]

@@ -12,9 +12,6 @@ EXAMPLES = ["Write a Python function that merges two sorted lists",
             "Summarise this in one sentence: The meeting moved to Thursday because the vendor was late.",
             "Extract every date and amount from: Invoice 42, due 3 March 2026, total $1,250.00"]
 
-if "router" not in st.session_state:  # opened by its URL before the app ever ran: start at the frame, come back
-    st.session_state["resume_page"] = "route"
-    st.switch_page("dashboard.py")
 router, catalog = st.session_state["router"], st.session_state["catalog"]
 st.title("Route a query")
 st.caption("Every figure on this page is **predicted by the router** for this one query; nothing here is measured.")

@@ -13,9 +13,6 @@ from router_core.evaluate import category_breakdown, curve_from_scores, default_
 from router_core.uploads import LABELLED_HINT, check_upload_size
 from router_core.views import escape_markdown, mix_figure, pareto_figure, single_models
 
-if "router" not in st.session_state:  # opened by its URL before the app ever ran: start at the frame, come back
-    st.session_state["resume_page"] = "pareto"
-    st.switch_page("dashboard.py")
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
 policy = router.policy("linear")
 

@@ -11,9 +11,6 @@ from router_core.data import load_catalog, load_labelled
 from router_core.uploads import LABELLED_HINT, check_upload_size
 from router_core.views import escape_markdown, predicted_curves_figure
 
-if "router" not in st.session_state:  # opened by its URL before the app ever ran: start at the frame, come back
-    st.session_state["resume_page"] = "models"
-    st.switch_page("dashboard.py")
 router, catalog = st.session_state["router"], st.session_state["catalog"]
 st.title("Models and costs")
 
