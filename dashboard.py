@@ -15,6 +15,7 @@ import streamlit as st
 from router_core import Router, RouterInputError
 from router_core.comparison import evaluate_router
 from router_core.data import load_labelled
+from router_core.sample_views import load_evaluation, scored_log_path
 from router_core.score_cache import default_cache_dir
 from router_core.simulate import prepare_log
 from router_core.views import escape_markdown, router_captions
@@ -63,6 +64,9 @@ def catalog_key(catalog) -> str:
 def sample_evaluation_job(router_id: str, catalog_hash: str, _router, _catalog) -> Future:
     """Router vs baselines on the sample set's held-out split, computed once per router and price list, off the UI thread."""
     def run():
+        shipped = load_evaluation(_router, _catalog, SAMPLE_DIR)  # computed with the sample router, if it still applies
+        if shipped is not None:
+            return shipped
         data = load_labelled(SAMPLE_DIR / "labelled.csv", _router.catalog)
         return evaluate_router(_router, data, catalog=_catalog)
     return in_background(run)
@@ -71,8 +75,8 @@ def sample_evaluation_job(router_id: str, catalog_hash: str, _router, _catalog) 
 @st.cache_resource(show_spinner=False)
 def sample_log_job(router_id: str, catalog_hash: str, _router, _catalog) -> Future:
     """The bundled two-week log, each distinct prompt scored once, off the UI thread."""
-    return in_background(lambda: prepare_log(_router, SAMPLE_DIR / "request_log.csv", _catalog,
-                                             name="the bundled two-week sample log"))
+    log = scored_log_path(_router, _catalog, SAMPLE_DIR) or SAMPLE_DIR / "request_log.csv"
+    return in_background(lambda: prepare_log(_router, log, _catalog, name="the bundled two-week sample log"))
 
 
 try:

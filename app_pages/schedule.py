@@ -54,7 +54,7 @@ upload = st.file_uploader("Request log (CSV, JSONL or Parquet: a timestamp and a
                           "for the browser", type=["csv", "jsonl", "json", "parquet"])
 try:
     if upload is None:
-        with st.spinner("Scoring the bundled two-week log (first visit only)…"):
+        with st.spinner("Scoring the bundled two-week log with this router (the shipped scores cover the sample router)…"):
             prepared = st.session_state["sample_log_job"](router.id, key(catalog), router, catalog).result()
     elif is_scored_log(raw := upload.getvalue()):
         prepared = once_per_upload((hashlib.sha1(raw).hexdigest(), router.id, key(catalog)),

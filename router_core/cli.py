@@ -291,14 +291,21 @@ def cmd_export_onnx(args) -> int:
 
 
 def cmd_sample_data(args) -> int:
+    from .router import Router
     from .sample_data import generate
     from .sample_router import train_default_router
+    from .sample_views import precompute
 
-    paths = generate(args.out, seed=args.seed)
-    for name, path in paths.items():
-        print(f"{name}: {path}")
-    router = train_default_router(Path(args.out), seed=args.seed)
-    print(f"router: {Path(args.out) / 'router'} (validation: {json.dumps(router.training.validation, default=float)})")
+    out = Path(args.out)
+    if not args.views_only:
+        paths = generate(args.out, seed=args.seed)
+        for name, path in paths.items():
+            print(f"{name}: {path}")
+        trained = train_default_router(out, seed=args.seed)
+        print(f"router: {out / 'router'} (validation: {json.dumps(trained.training.validation, default=float)})")
+    router = Router.load(out / "router")  # as the dashboard loads it (ONNX where exported)
+    views = precompute(router, out, progress=lambda message: print(f"{message}…", file=sys.stderr))
+    print(f"views: {views} (what the dashboard shows on the sample data, for router {router.id})")
     return 0
 
 
@@ -440,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("sample-data", help="regenerate sample_data/ and its default router", description="Regenerate the synthetic sample data (catalog, labelled set, request log, README) with a fixed seed and retrain the default router.")
     p.add_argument("--out", default=str(SAMPLE_DIR), help=f"folder to write (default {SAMPLE_DIR})")
     p.add_argument("--seed", type=int, default=7, help="generator seed (default 7; same seed => same files)")
+    p.add_argument("--views-only", action="store_true",
+                   help="keep the data and router; only recompute what the dashboard shows on them (after export-onnx, say)")
     p.set_defaults(func=cmd_sample_data)
     return parser
 

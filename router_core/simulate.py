@@ -62,7 +62,7 @@ def _from_scored_file(source, router, catalog, name: str) -> PreparedLog:
     kinds = summary.get("rejection_kinds")
     readable = isinstance(kinds, dict) and kinds and all(isinstance(n, int) and not isinstance(n, bool) for n in kinds.values())
     counted = format_reason_counts(Counter({str(k): n for k, n in kinds.items()})) if readable else summary.get("first_rejection")
-    return PreparedLog(scored, f"{name} (scored by `score-log` from {summary.get('source')})", None,
+    return PreparedLog(scored, f"{name} (scored by score-log from {summary.get('source')})", None,
                        int(summary.get("rejected") or 0), summary.get("first_rejection"), counted)
 
 

@@ -192,7 +192,7 @@ def test_a_score_log_file_gives_the_same_report_as_the_log_itself(trained, tmp_p
     score_log(path, router, tmp_path / "log.parquet")
     from_csv = simulate(router, path, "business-hours")
     from_parquet = simulate(router, tmp_path / "log.parquet", "business-hours")
-    assert from_parquet.source == "log.parquet (scored by `score-log` from log.csv)"
+    assert from_parquet.source == "log.parquet (scored by score-log from log.csv)"
     assert from_parquet.requests["model"].tolist() == from_csv.requests["model"].tolist()
     assert from_parquet.totals["monthly_cost_usd"] == pytest.approx(from_csv.totals["monthly_cost_usd"])
     assert from_parquet.totals["logged_cost_usd"] == pytest.approx(48 * 0.001)

@@ -68,6 +68,7 @@ Regenerate (byte-identical for the same seed):
 | `labelled.csv` | {n_unique:,} queries × {len(models)} models, one row per (query, model): quality, tokens, cost |
 | `request_log.csv` | {len(log):,} requests over {log_days} days, as a naive setup (everything to `{LOG_MODEL}`) logged them |
 | `router/` | the trained default router, written by the same command (trained on `labelled.csv`) |
+| `views/` | what the dashboard shows on this data, computed with that router: its evaluation against every baseline on the held-out split, and `request_log.csv` scored by `score-log` (used only while router, prices and files match; `sample-data --views-only` recomputes it) |
 
 ## catalog.csv
 

@@ -1,0 +1,148 @@
+"""What the dashboard shows on the bundled sample data, computed once when the sample router is built and shipped
+beside it (sample_data/views/), so a cold dashboard opens at once instead of fitting every baseline and scoring the
+two-week log on its first visit.
+
+The folder holds the router-vs-baselines evaluation on the sample set's held-out split (table, curves, the router's
+scores of those queries) and the sample log scored by `score-log`. Its manifest records the router id, the catalog
+digest and the sha256 of the two sample files: when any of them differs (a retrained router, edited prices, a
+regenerated sample) the views are not used and the dashboard computes them as before.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from safetensors.numpy import load as load_arrays
+from safetensors.numpy import save as save_arrays
+
+from .comparison import Evaluation, evaluate_router
+from .data import load_labelled
+from .errors import RouterInputError
+from .safe_files import staging_folder, swap_into_place
+from .scoring import Scores
+
+VIEWS_DIR = "views"
+MANIFEST = "manifest.json"
+SCORED_LOG = "request_log.scored.parquet"
+FORMAT_VERSION = 1
+TEST_FRACTION, SPLIT_SEED = 0.2, 0  # evaluate_router's defaults: the split `train` keeps unseen for the sample router
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def views_key(router, catalog, sample_dir: Path) -> dict:
+    """What the views depend on: the router, the prices and the two sample files."""
+    return {"format_version": FORMAT_VERSION, "router_id": router.id,
+            "catalog": catalog.digest if catalog is not None else None,
+            "labelled_sha256": _sha256(sample_dir / "labelled.csv"),
+            "request_log_sha256": _sha256(sample_dir / "request_log.csv")}
+
+
+def _scores_arrays(scores: Scores) -> dict[str, np.ndarray]:
+    lengths = np.array([len(a) for a in scores.attention], dtype=np.int64)
+    attention = (np.concatenate(scores.attention) if len(scores.attention) else np.zeros((0, len(scores.candidates))))
+    return {"weights": scores.weights, "quality": scores.quality, "cost": scores.cost, "input_tokens": scores.input_tokens,
+            "answer_tokens": scores.answer_tokens, "attention": attention, "attention_lengths": lengths}
+
+
+def _write_frame(frame: pd.DataFrame, path: Path) -> None:
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=True), path)
+
+
+def precompute(router, sample_dir: str | Path, progress=None) -> Path:
+    """Evaluate the router against every baseline on the sample set and score the sample log; write sample_dir/views.
+
+    The folder is written beside and swapped into place, so a reader sees the old views or the new ones.
+    Args:
+        progress: callable(message) told what is being computed.
+    """
+    sample_dir = Path(sample_dir)
+    say = progress or (lambda message: None)
+    from .log_scoring import score_log  # pyarrow's writer path: only when the views are built
+
+    catalog = router.catalog
+    key = views_key(router, catalog, sample_dir)
+    say("evaluating the router and every baseline on the sample set's held-out split")
+    data = load_labelled(sample_dir / "labelled.csv", router.catalog)
+    evaluation = evaluate_router(router, data, catalog=catalog, test_fraction=TEST_FRACTION, seed=SPLIT_SEED)
+    target = sample_dir / VIEWS_DIR
+    staging = staging_folder(target)
+    try:
+        _write_frame(evaluation.table, staging / "table.parquet")
+        names = list(evaluation.curves)
+        for i, name in enumerate(names):
+            _write_frame(evaluation.curves[name], staging / f"curve_{i}.parquet")
+        (staging / "scores.safetensors").write_bytes(save_arrays(_scores_arrays(evaluation.scores)))
+        say("scoring the sample request log")
+        score_log(sample_dir / "request_log.csv", router, staging / SCORED_LOG, catalog=catalog)
+        manifest = {**key, "backend": router.backend, "curves": names, "n_train": evaluation.n_train, "n_test": len(evaluation.test)}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        swap_into_place(staging, target)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _manifest(router, catalog, sample_dir: Path, fields: tuple[str, ...]) -> dict | None:
+    """The views' manifest if they were computed for this router and sample (and prices, if "catalog" is in `fields`)."""
+    path = sample_dir / VIEWS_DIR / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        key = views_key(router, catalog, sample_dir)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or any(manifest.get(k) != key[k] for k in fields):
+        return None
+    return manifest
+
+
+def load_evaluation(router, catalog, sample_dir: str | Path) -> Evaluation | None:
+    """The precomputed sample evaluation, or None when the views do not match (then evaluate as usual).
+
+    The held-out queries are re-read from labelled.csv and split as evaluate_router splits them.
+    """
+    sample_dir = Path(sample_dir)
+    manifest = _manifest(router, catalog, sample_dir, ("format_version", "router_id", "catalog", "labelled_sha256"))
+    if manifest is None:
+        return None
+    folder = sample_dir / VIEWS_DIR
+    try:
+        table = pq.read_table(folder / "table.parquet").to_pandas()
+        curves = {name: pq.read_table(folder / f"curve_{i}.parquet").to_pandas() for i, name in enumerate(manifest["curves"])}
+        arrays = load_arrays((folder / "scores.safetensors").read_bytes())
+        data = load_labelled(sample_dir / "labelled.csv", router.catalog)
+        if catalog is not None and data.input_tokens is not None and data.output_tokens is not None:
+            data = data.repriced(catalog)
+        _, test = data.split(TEST_FRACTION, SPLIT_SEED)
+        attention = np.split(arrays["attention"], np.cumsum(arrays["attention_lengths"])[:-1]) if len(test) else []
+        scores = Scores(list(test.queries), list(router.candidates), arrays["weights"], arrays["quality"], arrays["cost"],
+                        arrays["input_tokens"], arrays["answer_tokens"], attention)
+    except (OSError, KeyError, ValueError, RouterInputError, pa.ArrowException):
+        return None  # damaged views are only a lost shortcut: the caller evaluates from scratch
+    if scores.quality.shape != test.quality.shape or len(test) != manifest.get("n_test"):
+        return None
+    return Evaluation(table, curves, test, scores, int(manifest["n_train"]))
+
+
+def scored_log_path(router, catalog, sample_dir: str | Path) -> Path | None:
+    """The sample log as scored by this router, if the views match; prepare_log opens it without encoding and
+    re-prices it for edited prices (its token counts are stored)."""
+    sample_dir = Path(sample_dir)
+    if _manifest(router, catalog, sample_dir, ("format_version", "router_id", "request_log_sha256")) is None:
+        return None
+    path = sample_dir / VIEWS_DIR / SCORED_LOG
+    return path if path.is_file() else None
