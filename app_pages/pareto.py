@@ -7,9 +7,10 @@ import streamlit as st
 
 from router_core import RouterInputError
 from router_core.baselines import DESCRIPTIONS
-from router_core.comparison import evaluate_router
+from router_core.comparison import ROUTER_ROW, evaluate_router
 from router_core.data import load_labelled
 from router_core.evaluate import category_breakdown, curve_from_scores, default_lams, soft_curve
+from router_core.standing import display_name, standing_sentence
 from router_core.uploads import LABELLED_HINT, check_upload_size
 from router_core.views import escape_markdown, mix_figure, pareto_figure, single_models
 
@@ -27,7 +28,8 @@ upload = st.file_uploader("Labelled set (CSV, JSONL or Parquet; long format: que
                           type=["csv", "jsonl", "json", "parquet"])
 try:
     if upload is None:
-        with st.spinner("Measuring the router and every baseline on the sample set (first visit only)…"):
+        with st.spinner("Measuring the router and every baseline on the sample set for this router and these prices "
+                        "(the shipped measurement covers the sample router at its own prices; this takes minutes)…"):
             evaluation = st.session_state["sample_evaluation_job"](router.id, key(catalog), router, catalog).result()
         source = "the bundled sample set"
     else:
@@ -47,6 +49,7 @@ except RouterInputError as e:
 n_test = len(evaluation.test)
 st.caption(f"Measured on {n_test} held-out labelled queries of {source} (baselines fitted on the other {evaluation.n_train}). "
            "Quality and cost are the labelled outcomes of the model each router picks, not predictions.")
+st.info(escape_markdown(standing_sentence(evaluation.table, evaluation.curves, ROUTER_ROW)))
 # A keyed slider keeps its identity across reruns (a changing `value` would make a new widget and drop the
 # next move); the page-independent "lam" carries λ from one page to the other.
 st.session_state.setdefault("lam_pareto_widget", st.session_state.get("lam", 0.2))
@@ -82,8 +85,15 @@ with left:
     st.subheader("Routing quality")
     st.caption("AIQ: area under the quality/cost hull between the cheapest and dearest single model, per unit of cost range "
                "(higher is better). Cost at best-single quality: fraction of the best model's cost needed to match it.")
-    columns = [c for c in ("aiq", "max_quality", "cost_at_best_single", "quality_at_cheapest", "apgr", "estimate") if c in evaluation.table]
-    st.dataframe(evaluation.table[columns].sort_values("aiq", ascending=False).style.format(precision=3), width="stretch")
+    headers = {"aiq": "AIQ", "max_quality": "Best quality", "cost_at_best_single": "Cost to match the best model",
+               "quality_at_cheapest": "Quality at the cheapest model's cost", "apgr": "APGR"}
+    shown = evaluation.table[[c for c in headers if c in evaluation.table]].sort_values("aiq", ascending=False)
+    shown = shown.rename(index=display_name, columns=headers)
+    shown.index.name = "router"
+    formats = {h: "{:.3f}" for h in shown.columns}
+    if "Cost to match the best model" in shown.columns:
+        formats["Cost to match the best model"] = "{:.0%}"
+    st.dataframe(shown.style.format(formats, na_rep="–"), width="stretch")
     with st.expander("What each row is"):
         st.markdown("\n".join(f"- **{name}**: {text}" for name, text in DESCRIPTIONS.items()))
 with right:

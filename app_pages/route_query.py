@@ -46,10 +46,19 @@ b.metric("Predicted cost of this request", f"${decision.predicted_cost_usd:.6f}"
          help="USD at the current catalog prices: prompt tokens estimated from the text, answer length predicted")
 if len(decision.candidates) > 1:
     single = min(decision.per_candidate[n]["predicted_cost_usd"] for n in decision.candidates)
+    best = max(decision.per_candidate, key=lambda n: decision.per_candidate[n]["predicted_quality"])
+    best_cost = decision.per_candidate[best]["predicted_cost_usd"]
+    if decision.predicted_cost_usd > best_cost:
+        st.warning(f"Soft routing is predicted to cost {decision.predicted_cost_usd / best_cost:.1f}× calling "
+                   f"{escape_markdown(best)} alone, the model with the highest predicted quality; it pays only if the "
+                   "merged answer beats that model's, which offline data cannot show.")
     st.info(f"Soft routing: {k} calls + the aggregator **{escape_markdown(decision.aggregator)}**, "
             f"{decision.predicted_cost_usd / decision.per_candidate[decision.candidate]['predicted_cost_usd']:.1f}× the cost "
             f"of calling {escape_markdown(decision.candidate)} alone (cheapest called model ${single:.6f}).")
 st.markdown(why(decision, format_name=escape_markdown))
+st.caption("What decides: the utility (1 − λ)·predicted quality − λ·normalised predicted cost; the highest wins. The "
+           "routing weight (attention averaged over the query's words) shows which model the words point to; it shapes "
+           "each model's predictions but does not pick.")
 
 st.plotly_chart(prediction_bars(decision), width="stretch")
 st.subheader("Which words point to which model")

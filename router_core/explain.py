@@ -70,7 +70,9 @@ def why(decision: RouteDecision, format_name: Callable[[str], str] = str) -> str
         reasons.append(f"it has the highest predicted quality ({q[chosen]:.2f})")
     if cheapest != chosen:
         ratio = cost[chosen] / max(cost[cheapest], 1e-12)
-        reasons.append(f"{name[cheapest]} is {ratio:.1f}× cheaper but predicted {q[chosen] - q[cheapest]:.2f} lower in quality")
+        gap = q[chosen] - q[cheapest]
+        shown = f"{gap:.2f}" if abs(gap) >= 0.005 else f"{gap:.1g}"  # "0.00 lower" would read as no reason at all
+        reasons.append(f"{name[cheapest]} is {ratio:.1f}× cheaper but predicted {shown} lower in quality")
     else:
         reasons.append("it is also the cheapest")
     return f"{lead}: {'; '.join(reasons)}. Utility = (1 − λ)·quality − λ·normalised cost; all figures predicted by the router."

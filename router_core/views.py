@@ -116,7 +116,7 @@ def pareto_figure(curves: dict[str, pd.DataFrame], lam: float, router_name: str 
                            fillcolor="rgba(255,127,14,0.25)", name="soft top-2 (estimated band)")
     router = curves[router_name]
     figure.add_scatter(x=router["cost"], y=router["quality"], mode="lines+markers", marker=dict(size=4),
-                       line=dict(width=3, color=CHOSEN), name="CrossRoute (λ sweep)",
+                       line=dict(width=3, color=CHOSEN), name="CrossRoute (over λ)",
                        customdata=router["lam"], hovertemplate="λ=%{customdata:.2f}<br>$%{x:.6f}<br>quality %{y:.3f}<extra></extra>")
     if highlight is not None:
         figure.add_scatter(x=[highlight[0]], y=[highlight[1]], mode="markers", marker=dict(size=18, color=CHOSEN, line=dict(width=2, color="white")),

@@ -34,3 +34,10 @@ def test_why_names_the_trade_off():
     assert "tiny is 10.0× cheaper but predicted 0.32 lower in quality" in text
     at_zero = why(decision("big", 0.0, per))
     assert "big wins: it has the highest predicted quality (0.85); tiny is 60.0× cheaper but predicted 0.35 lower" in at_zero
+
+
+def test_a_quality_gap_that_rounds_to_zero_is_shown_with_its_digit():
+    per = {"big": {"predicted_quality": 0.804, "predicted_cost_usd": 0.006, "weight": 0.5, "utility": 0},
+           "tiny": {"predicted_quality": 0.8, "predicted_cost_usd": 0.0015, "weight": 0.5, "utility": 0}}
+    text = why(decision("big", 0.3, per))
+    assert "tiny is 4.0× cheaper but predicted 0.004 lower in quality" in text and "0.00 lower" not in text
