@@ -7,10 +7,10 @@ import streamlit as st
 from router_core import RouterInputError
 from router_core.data import LOG_ALIASES, match_log_columns, read_table
 from router_core.log_scoring import is_scored_log
-from router_core.schedule import Schedule, suggested_daily_budget, usd
+from router_core.schedule import Schedule, better_constant, cost_calibration, suggested_daily_budget, usd
 from router_core.simulate import budget_schedule, prepare_log, simulate
 from router_core.uploads import check_upload_size
-from router_core.views import escape_markdown, hourly_figure, mix_figure, schedule_table
+from router_core.views import escape_markdown, hourly_figure, lam_by_hour_figure, mix_figure, schedule_table
 
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
 policy = router.policy("linear")
@@ -106,11 +106,32 @@ result = report.totals
 best_name = escape_markdown(result["best_model"])
 a, b, c, d = st.columns(4)
 a.metric("Projected monthly cost", usd(result["monthly_cost_usd"]), help="Predicted: the log's daily cost under this schedule × 30.44 days")
-b.metric(f"Savings vs everything to {best_name}", usd(result["savings_vs_best_usd"]),
-         f"{result['savings_vs_best_fraction']:.0%} less", help="Predicted, per month")
-c.metric("Predicted quality", f"{result['predicted_quality']:.3f}", f"{result['predicted_quality_change']:+.3f} vs all to {best_name}")
 if "logged_monthly_cost_usd" in result:
-    d.metric("Logged spend, per month", usd(result["logged_monthly_cost_usd"]), help="Measured: the cost column of the log, scaled to a month")
+    b.metric("Savings vs the logged spend", usd(result["savings_vs_logged_usd"]), f"{result['savings_vs_logged_fraction']:.0%} less",
+             help=f"Measured spend of the log ({usd(result['logged_monthly_cost_usd'])} per month, "
+                  f"{usd(result['logged_cost_per_1k_requests_usd'])} per 1,000 requests) minus this schedule's predicted cost")
+    d.metric(f"Savings vs everything to {best_name}", usd(result["savings_vs_best_usd"]), f"{result['savings_vs_best_fraction']:.0%} less",
+             help="Both predicted, per month")
+else:
+    b.metric(f"Savings vs everything to {best_name}", usd(result["savings_vs_best_usd"]), f"{result['savings_vs_best_fraction']:.0%} less",
+             help="Both predicted, per month; the log records no costs to compare with")
+c.metric("Predicted quality", f"{result['predicted_quality']:.3f}", f"{result['predicted_quality_change']:+.3f} vs all to {best_name}")
+per_thousand = f"Per 1,000 requests: {usd(result['cost_per_1k_requests_usd'])} under this schedule (predicted)"
+if "logged_cost_per_1k_requests_usd" in result:
+    per_thousand += f", {usd(result['logged_cost_per_1k_requests_usd'])} as logged (measured)"
+st.caption(per_thousand + ".")
+calibration = cost_calibration(prepared.scored)
+if calibration is not None:
+    st.caption(f"Cost calibration on the {calibration['requests']:,} logged requests whose model is a candidate: the log "
+               f"measured {usd(calibration['measured_usd'])} where the router predicts {usd(calibration['predicted_usd'])} "
+               f"for the same calls (measured ÷ predicted = {calibration['ratio']:.2f}). Savings against the logged spend "
+               "inherit that gap.")
+beaten = better_constant(prepared.scored, policy, result["cost_per_day_usd"], result["predicted_quality"])
+if beaten is not None:
+    st.info(f"A constant λ = {beaten['lam']:.2f} is predicted to do better than this schedule on this traffic: quality "
+            f"{beaten['predicted_quality']:.3f} instead of {result['predicted_quality']:.3f} at "
+            f"{usd(beaten['cost_per_day_usd'])} per day instead of {usd(result['cost_per_day_usd'])}.")
+st.plotly_chart(lam_by_hour_figure(report.by_hour), width="stretch")
 
 constant = {lam: simulate(router, prepared, f"constant:{lam}", policy=policy) for lam in COMPARED}
 alternatives = {f"constant λ={lam:g}": constant[lam].by_hour for lam in (0.0, 1.0)}

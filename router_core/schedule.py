@@ -153,6 +153,29 @@ def replay_constant_cost_per_day(log: ScoredLog, lam: float, policy: Policy) -> 
     return float(per_prompt[log.prompt_index].sum() / log.n_days)
 
 
+def constant_frontier(log: ScoredLog, policy: Policy, lams=None) -> pd.DataFrame:
+    """Predicted cost per day and mean quality of every request routed at one λ, for each λ of a grid (default 0,
+    0.05, …, 1): what a schedule is compared with."""
+    lams = np.linspace(0.0, 1.0, 21) if lams is None else np.asarray(lams, dtype=float)
+    rows = []
+    for lam in lams:
+        choice = choices_at(log, float(lam), policy)[log.prompt_index]  # (R,)
+        rows.append({"lam": float(lam), "cost_per_day_usd": float(log.cost[log.prompt_index, choice].sum() / log.n_days),
+                     "predicted_quality": float(log.quality[log.prompt_index, choice].mean())})
+    return pd.DataFrame(rows)
+
+
+def better_constant(log: ScoredLog, policy: Policy, cost_per_day_usd: float, quality: float, margin: float = 1e-3) -> dict | None:
+    """The constant λ with the most predicted quality at no more than a schedule's predicted cost per day, if it beats
+    the schedule's quality by more than `margin`; None when the schedule is as good as any constant λ."""
+    frontier = constant_frontier(log, policy)
+    affordable = frontier[frontier["cost_per_day_usd"] <= cost_per_day_usd * (1 + 1e-9)]
+    if affordable.empty:
+        return None
+    best = affordable.loc[affordable["predicted_quality"].idxmax()]
+    return best.to_dict() if best["predicted_quality"] > quality + margin else None
+
+
 def summarise(requests: pd.DataFrame, by: str = "hour") -> pd.DataFrame:
     """Per hour of day (summed over days) or per calendar day: requests, predicted cost, mean predicted quality, model mix."""
     times = pd.DatetimeIndex(requests["timestamp"])
@@ -201,16 +224,45 @@ def totals(log: ScoredLog, requests: pd.DataFrame) -> dict:
               "predicted_quality": float(requests["predicted_quality"].mean()),
               "best_model_predicted_quality": float(best_quality.mean())}
     result["predicted_quality_change"] = result["predicted_quality"] - result["best_model_predicted_quality"]
+    result["cost_per_1k_requests_usd"] = 1000 * total / max(len(requests), 1)
     if has_logged_cost(log):
         logged = float(log.logged_cost.sum())
+        logged_monthly = logged / log.n_days * DAYS_PER_MONTH
         result.update(logged_cost_usd=logged, logged_cost_per_day_usd=logged / log.n_days,
-                      logged_monthly_cost_usd=logged / log.n_days * DAYS_PER_MONTH,
-                      logged_requests_with_cost=int(log.logged_cost.notna().sum()))
+                      logged_monthly_cost_usd=logged_monthly,
+                      logged_requests_with_cost=int(log.logged_cost.notna().sum()),
+                      logged_cost_per_1k_requests_usd=1000 * logged / max(int(log.logged_cost.notna().sum()), 1),
+                      savings_vs_logged_usd=logged_monthly - result["monthly_cost_usd"],
+                      savings_vs_logged_fraction=1.0 - result["monthly_cost_usd"] / logged_monthly if logged_monthly > 0 else np.nan)
     return result
 
 
+def cost_calibration(log: ScoredLog) -> dict | None:
+    """How the router's predicted cost compares with what the log measured, on the requests whose logged model is a
+    candidate and whose cost is recorded: the predicted cost of the model that was called against its logged cost.
+
+    Returns:
+        None when no request qualifies, else {"requests", "measured_usd", "predicted_usd", "ratio"} (measured / predicted).
+    """
+    if not has_logged_cost(log) or log.logged_model is None:
+        return None
+    column = {name: j for j, name in enumerate(log.candidates)}
+    called = log.logged_model.map(column)
+    usable = (called.notna() & log.logged_cost.notna()).to_numpy()
+    if not usable.any():
+        return None
+    rows = log.prompt_index[usable]
+    predicted = float(log.cost[rows, called[usable].astype(int).to_numpy()].sum())
+    measured = float(log.logged_cost[usable].sum())
+    return {"requests": int(usable.sum()), "measured_usd": measured, "predicted_usd": predicted,
+            "ratio": measured / predicted if predicted > 0 else np.nan}
+
+
 def suggested_daily_budget(log: ScoredLog) -> float:
-    """A starting budget: a third of what sending every request to its dearest model would cost per day (predicted)."""
+    """A starting budget: what the log spent per day (measured) where it records costs, else a third of what sending
+    every request to its dearest model would cost per day (predicted)."""
+    if has_logged_cost(log):
+        return round(float(log.logged_cost.sum()) / log.n_days, 2)
     return round(float(log.cost.max(axis=1)[log.prompt_index].sum() / log.n_days / 3), 2)
 
 

@@ -211,3 +211,12 @@ def router_captions(router) -> list[str]:
                      f"{weights['n_neighbours']} nearest training queries + {weights['linear_weight']:.1f}·linear fit + "
                      f"{task_type}{weights['prior_weight']:.1f}·model's average (weights chosen out of fold)")
     return lines
+
+
+def lam_by_hour_figure(by_hour: pd.DataFrame) -> go.Figure:
+    """The schedule's λ at each hour of the day (mean over weekdays when they differ), as a step line."""
+    figure = go.Figure(go.Scatter(x=by_hour.index, y=by_hour["mean_lam"], mode="lines+markers", line=dict(shape="hv", color=CHOSEN),
+                                  hovertemplate="%{x}:00 UTC: λ=%{y:.2f}<extra></extra>", name="λ"))
+    figure.update_layout(height=220, margin=dict(t=30, b=10, l=10, r=10), title="λ by hour of day (0 = quality first, 1 = cheapest)",
+                         xaxis_title="hour of day (UTC)", yaxis=dict(range=[-0.05, 1.05], title="λ"), showlegend=False)
+    return figure

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from router_core.errors import RouterInputError
+from router_core.schedule import usd
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,6 +108,22 @@ def test_schedule_page_presets_and_budget_solve():
     assert at.success[0].value.startswith("λ = ") and "within $0.5 per day" in at.success[0].value
     at.number_input[0].set_value(0.0001).run()
     assert "below the cheapest routing of this traffic" in at.error[0].value
+
+
+def test_schedule_page_headlines_savings_against_what_the_log_spent():
+    from router_core import Router
+    from router_core.sample_views import scored_log_path
+    from router_core.simulate import simulate
+
+    at = open_page("schedule")
+    router = Router.load(ROOT / "sample_data" / "router")
+    log = scored_log_path(router, router.catalog, ROOT / "sample_data")  # the scores the page opens with
+    totals = simulate(router, log, "business-hours").totals
+    assert metric(at, "Savings vs the logged spend") == usd(totals["logged_monthly_cost_usd"] - totals["monthly_cost_usd"])
+    assert metric(at, "Savings vs everything to gpt-4o") == usd(totals["savings_vs_best_usd"])
+    assert "measured ÷ predicted" in captions(at)
+    at.selectbox[0].set_value("Fit a daily budget").run()
+    assert at.number_input[0].value == round(totals["logged_cost_per_day_usd"], 2)  # starts at today's spend
 
 
 def test_schedule_page_accepts_a_good_uploaded_log():

@@ -1,4 +1,7 @@
 """Schedule replay, totals and the daily-budget solve, on a hand-made scored log."""
+import dataclasses
+
+import pandas as pd
 import pytest
 
 from router_core.errors import RouterInputError
@@ -53,6 +56,44 @@ def test_totals_compare_with_everything_to_the_best_model(log, policy):
     assert result["predicted_cost_usd"] == pytest.approx(2 * 0.013)
     assert result["logged_cost_usd"] == pytest.approx(0.08) and result["logged_cost_per_day_usd"] == pytest.approx(0.04)
     assert result["logged_monthly_cost_usd"] == pytest.approx(0.04 * 30.44)
+    assert result["savings_vs_logged_usd"] == pytest.approx((0.04 - 0.013) * 30.44)
+    assert result["savings_vs_logged_fraction"] == pytest.approx(1 - 0.013 / 0.04)
+    assert result["cost_per_1k_requests_usd"] == pytest.approx(1000 * 0.026 / 8)
+    assert result["logged_cost_per_1k_requests_usd"] == pytest.approx(10.0)
+
+
+def test_cost_calibration_compares_the_logged_calls_with_their_predicted_cost(log):
+    from router_core.schedule import cost_calibration
+
+    calibration = cost_calibration(log)  # every request called big: predicted $0.01 each, logged $0.01 each
+    assert calibration == {"requests": 8, "measured_usd": pytest.approx(0.08), "predicted_usd": pytest.approx(0.08),
+                           "ratio": pytest.approx(1.0)}
+    dearer = dataclasses.replace(log, logged_cost=pd.Series([0.015] * 4 + [None] * 4),
+                                 logged_model=pd.Series(["big", "big", "other", "big"] * 2))
+    assert cost_calibration(dearer) == {"requests": 3, "measured_usd": pytest.approx(0.045),
+                                        "predicted_usd": pytest.approx(0.03), "ratio": pytest.approx(1.5)}
+    assert cost_calibration(dataclasses.replace(log, logged_model=None)) is None
+
+
+def test_the_budget_starts_at_what_the_log_spent_per_day(log):
+    from router_core.schedule import suggested_daily_budget
+
+    assert suggested_daily_budget(log) == 0.04
+    assert suggested_daily_budget(dataclasses.replace(log, logged_cost=None)) == round(0.04 / 3, 2)
+
+
+def test_a_constant_lambda_that_beats_a_schedule_is_found(log, policy):
+    from router_core.schedule import better_constant
+
+    # A schedule that pays for big on the easy prompt by day and saves on the hard one at night does worse than a
+    # constant λ that keeps the hard prompt on big: same cost, more quality.
+    wasteful = replay(log, Schedule.daily([0.0 if 9 <= h < 18 else 0.9 for h in range(24)]), policy)
+    result = totals(log, wasteful)
+    found = better_constant(log, policy, result["cost_per_day_usd"], result["predicted_quality"])
+    assert found is not None and found["predicted_quality"] > result["predicted_quality"]
+    assert found["cost_per_day_usd"] <= result["cost_per_day_usd"]
+    at_zero = totals(log, replay(log, Schedule.constant(0.0), policy))
+    assert better_constant(log, policy, at_zero["cost_per_day_usd"], at_zero["predicted_quality"]) is None
 
 
 def test_budget_solve_finds_the_smallest_lam_within_budget(log, policy):
