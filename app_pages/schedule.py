@@ -7,7 +7,7 @@ import streamlit as st
 from router_core import RouterInputError
 from router_core.data import LOG_ALIASES, match_log_columns, read_table
 from router_core.log_scoring import is_scored_log
-from router_core.schedule import Schedule, better_constant, cost_calibration, suggested_daily_budget, usd
+from router_core.schedule import Schedule, better_constant, suggested_daily_budget, usd
 from router_core.simulate import budget_schedule, prepare_log, simulate
 from router_core.uploads import check_upload_size
 from router_core.views import escape_markdown, hourly_figure, lam_by_hour_figure, mix_figure, schedule_table
@@ -120,7 +120,7 @@ per_thousand = f"Per 1,000 requests: {usd(result['cost_per_1k_requests_usd'])} u
 if "logged_cost_per_1k_requests_usd" in result:
     per_thousand += f", {usd(result['logged_cost_per_1k_requests_usd'])} as logged (measured)"
 st.caption(per_thousand + ".")
-calibration = cost_calibration(prepared.scored)
+calibration = report.cost_calibration
 if calibration is not None:
     st.caption(f"Cost calibration on the {calibration['requests']:,} logged requests whose model is a candidate: the log "
                f"measured {usd(calibration['measured_usd'])} where the router predicts {usd(calibration['predicted_usd'])} "

@@ -20,7 +20,7 @@ from .data import RequestLog, format_reason_counts, load_request_log, read_table
 from .errors import RouterInputError
 from .files import write_text_atomic
 from .policy import Policy, check_lam
-from .schedule import (DAYS_PER_MONTH, Schedule, ScoredLog, fit_daily_budget, logged_cost_by_hour, replay, scored_log,
+from .schedule import (DAYS_PER_MONTH, Schedule, ScoredLog, cost_calibration, fit_daily_budget, logged_cost_by_hour, replay, scored_log,
                        summarise, totals, usd)
 
 SPEC_FORMS = ("business-hours, constant:LAM (one λ in [0, 1] for every hour, e.g. constant:0.3) "
@@ -173,6 +173,8 @@ class ScheduleReport:
     budget_usd_per_day: float | None = None  # the daily budget the schedule was fitted to (`budget:USD`)
     n_rejected: int = 0  # rows of the log that could not be used
     first_rejection: str | None = None
+    rejection_summary: str | None = None  # every reason with its count
+    cost_calibration: dict | None = None  # schedule.cost_calibration: measured vs predicted cost of the logged calls
 
     @property
     def model_mix(self) -> pd.Series:
@@ -207,7 +209,7 @@ class ScheduleReport:
                  f"Log: {t['requests']:,} requests from {self.source} over {t['days']:g} day{'' if t['days'] == 1 else 's'}; "
                  f"{self.n_prompts:,} distinct prompts scored"]
         if self.n_rejected:
-            lines.append(f"Unusable rows left out: {self.n_rejected:,} (first: {self.first_rejection})")
+            lines.append(f"Unusable rows left out: {self.n_rejected:,} ({self.rejection_summary or self.first_rejection})")
         lines += [f"Cost, predicted by the router: {usd(t['predicted_cost_usd'])} for the log, {usd(t['cost_per_day_usd'])} per day, "
                   f"{usd(t['monthly_cost_usd'])} per month (a month = {DAYS_PER_MONTH} days)",
                   f"Quality, predicted by the router: {t['predicted_quality']:.3f} mean per request "
@@ -219,6 +221,13 @@ class ScheduleReport:
             lines.append(f"Spend recorded in the log, measured: {usd(t['logged_cost_usd'])} for the log, "
                          f"{usd(t['logged_cost_per_day_usd'])} per day, {usd(t['logged_monthly_cost_usd'])} per month "
                          f"({t['logged_requests_with_cost']:,} requests with a cost)")
+            lines.append(f"Savings vs the logged spend (measured spend minus predicted cost): {usd(t['savings_vs_logged_usd'])} "
+                         f"per month; per 1,000 requests {usd(t['cost_per_1k_requests_usd'])} predicted vs "
+                         f"{usd(t['logged_cost_per_1k_requests_usd'])} logged")
+        if self.cost_calibration is not None:
+            c = self.cost_calibration
+            lines.append(f"Cost calibration on {c['requests']:,} logged calls to a candidate: measured {usd(c['measured_usd'])}, "
+                         f"predicted {usd(c['predicted_usd'])} (measured ÷ predicted = {c['ratio']:.2f})")
         if self.logged_model_mix is not None:
             lines.append("Model mix recorded in the log, measured: "
                          + ", ".join(f"{name} {share:.0%}" for name, share in self.logged_model_mix.items()))
@@ -238,7 +247,8 @@ def build_report(prepared: PreparedLog, schedule: Schedule, policy: Policy, budg
         logged_mix = log.logged_model.value_counts(normalize=True)
     return ScheduleReport(schedule, policy.name, prepared.source, tuple(log.candidates), requests, summarise(requests, "hour"),
                           summarise(requests, "day"), totals(log, requests), prepared.n_prompts, logged_cost_by_hour(log),
-                          logged_mix, budget_usd_per_day, prepared.n_rejected, prepared.first_rejection)
+                          logged_mix, budget_usd_per_day, prepared.n_rejected, prepared.first_rejection,
+                          prepared.rejection_summary, cost_calibration(log))
 
 
 def simulate(router, log, schedule_spec, catalog=None, policy: str | Policy = "linear", progress=None,

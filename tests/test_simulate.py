@@ -117,6 +117,8 @@ def test_summary_lines_say_what_is_predicted_and_what_is_measured(log, policy):
     assert "Model mix, predicted: big 100%, small 0%" in text
     assert "Spend recorded in the log, measured: $0.08 for the log, $0.04 per day, $1.22 per month (8 requests with a cost)" in text
     assert "Model mix recorded in the log, measured: big 100%" in text
+    assert "Savings vs the logged spend (measured spend minus predicted cost): $0 per month" in text
+    assert "Cost calibration on 8 logged calls to a candidate: measured $0.08, predicted $0.08 (measured ÷ predicted = 1.00)" in text
     unlogged = ScoredLog(log.timestamps, log.prompt_index, log.candidates, log.quality, log.cost, log.weights)
     assert not any("measured" in line for line in simulate(None, unlogged, "constant:0", policy=policy).summary_lines())
 
