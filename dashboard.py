@@ -67,7 +67,7 @@ def sample_evaluation_job(router_id: str, catalog_hash: str, _router, _catalog) 
         shipped = load_evaluation(_router, _catalog, SAMPLE_DIR)  # computed with the sample router, if it still applies
         if shipped is not None:
             return shipped
-        data = load_labelled(SAMPLE_DIR / "labelled.csv", _router.catalog)
+        data = load_labelled(SAMPLE_DIR / "labelled.csv", _router.catalog, name="labelled.csv")  # no server path in messages
         return evaluate_router(_router, data, catalog=_catalog)
     return in_background(run)
 
@@ -99,6 +99,10 @@ if router is shared_router:  # start the slow sample work now so the pages find 
 with st.sidebar:
     name = "custom router (this session)" if router is not shared_router else f"`{DEFAULT_ROUTER.relative_to(ROOT)}`"
     st.markdown(f"**Router:** {name}")
+    if router is not shared_router and st.button("Back to the default router", icon=":material/undo:"):
+        del st.session_state["custom_router"]
+        st.session_state["catalog"] = shared_router.catalog
+        st.rerun()
     for line in router_captions(router):
         st.caption(line)
     if st.session_state["catalog"] is not None:

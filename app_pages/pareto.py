@@ -49,6 +49,10 @@ except RouterInputError as e:
 n_test = len(evaluation.test)
 st.caption(f"Measured on {n_test} held-out labelled queries of {source} (baselines fitted on the other {evaluation.n_train}). "
            "Quality and cost are the labelled outcomes of the model each router picks, not predictions.")
+if evaluation.unscored:
+    st.warning(f"{source} has no labels for {', '.join(map(escape_markdown, evaluation.unscored))}, so here the router "
+               f"chooses among the {len(evaluation.test.candidates)} models it has labels for. Upload a labelled set "
+               "that includes the added model to measure it.")
 st.info(escape_markdown(standing_sentence(evaluation.table, evaluation.curves, ROUTER_ROW)))
 # A keyed slider keeps its identity across reruns (a changing `value` would make a new widget and drop the
 # next move); the page-independent "lam" carries λ from one page to the other.

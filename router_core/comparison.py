@@ -46,7 +46,7 @@ def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, bas
     features = baseline_encoder or router.encoder.stock()
     train_data, test_data = featurise(train, features), featurise(test, features)
     curves = run_baselines(train_data, test_data, lams, Policy(CostScale.from_costs(train.cost)), names=baselines, seed=seed)
-    scores = router.scores(test.queries, catalog=catalog)
+    scores = router.scores(test.queries, catalog=catalog).only(list(test.candidates))
     curves = {ROUTER_ROW: curve_from_scores(scores.quality, scores.cost, test_data, lams, router.policy(policy),
                                             weights=scores.weights), **curves}
     table = compare(curves, test_data)
@@ -77,22 +77,28 @@ class Evaluation:
     table: pd.DataFrame
     curves: dict[str, pd.DataFrame]
     test: LabelledSet
-    scores: object  # router Scores of the held-out queries
+    scores: object  # router Scores of the held-out queries, for the labelled set's models
     n_train: int
+    unscored: tuple[str, ...] = ()  # the router's models the labelled set has no labels for: left out of every choice
 
 
 def evaluate_router(router, data: LabelledSet, catalog=None, test_fraction: float = 0.2, seed: int = 0,
                     baselines: list[str] | None = None) -> Evaluation:
     """Split `data` by query (the split `train` and `evaluate` use), measure router and baselines on the held-out part.
 
+    A set that lacks some of the router's models (one added from a few samples, say) measures the router choosing
+    among the models it has labels for; Evaluation.unscored names the others.
     Args:
         catalog: re-price both the measured costs (from token counts) and the router's predictions.
     """
-    if list(data.candidates) != list(router.candidates):
-        raise RouterInputError(f"{data.source}: models {', '.join(data.candidates)} differ from the router's "
-                               f"({', '.join(router.candidates)}); evaluate a router on the models it was trained for")
+    unknown = [c for c in data.candidates if c not in router.candidates]
+    if unknown:
+        raise RouterInputError(f"{data.source}: has labels for {', '.join(unknown)}, which the router does not route to "
+                               f"(its models: {', '.join(router.candidates)}); add the model to the router first")
     if catalog is not None and data.input_tokens is not None and data.output_tokens is not None:
         data = data.repriced(catalog)
     train, test = data.split(test_fraction, seed)
     table, curves = compare_router(router, train, test, baselines=baselines, seed=seed, catalog=catalog)
-    return Evaluation(table, curves, test, router.scores(test.queries, catalog=catalog), len(train))
+    unscored = tuple(c for c in router.candidates if c not in data.candidates)
+    return Evaluation(table, curves, test, router.scores(test.queries, catalog=catalog).only(list(test.candidates)),
+                      len(train), unscored)

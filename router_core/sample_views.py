@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 
-from .comparison import Evaluation, evaluate_router
+from .comparison import ROUTER_ROW, Evaluation, default_lams_for_comparison, evaluate_router
+from .evaluate import compare, curve_from_scores
 from .data import load_labelled
 from .errors import RouterInputError
 from .safe_files import staging_folder, swap_into_place
@@ -52,8 +53,9 @@ def views_key(router, catalog, sample_dir: Path) -> dict:
 def _scores_arrays(scores: Scores) -> dict[str, np.ndarray]:
     lengths = np.array([len(a) for a in scores.attention], dtype=np.int64)
     attention = (np.concatenate(scores.attention) if len(scores.attention) else np.zeros((0, len(scores.candidates))))
-    return {"weights": scores.weights, "quality": scores.quality, "cost": scores.cost, "input_tokens": scores.input_tokens,
-            "answer_tokens": scores.answer_tokens, "attention": attention, "attention_lengths": lengths}
+    arrays = {"weights": scores.weights, "quality": scores.quality, "cost": scores.cost, "input_tokens": scores.input_tokens,
+              "answer_tokens": scores.answer_tokens, "attention": attention, "attention_lengths": lengths}
+    return {k: np.ascontiguousarray(v) for k, v in arrays.items()}  # safetensors writes the buffer as it lies in memory
 
 
 def _write_frame(frame: pd.DataFrame, path: Path) -> None:
@@ -86,7 +88,7 @@ def precompute(router, sample_dir: str | Path, progress=None) -> Path:
         (staging / "scores.safetensors").write_bytes(save_arrays(_scores_arrays(evaluation.scores)))
         say("scoring the sample request log")
         score_log(sample_dir / "request_log.csv", router, staging / SCORED_LOG, catalog=catalog)
-        manifest = {**key, "backend": router.backend, "curves": names, "n_train": evaluation.n_train, "n_test": len(evaluation.test)}
+        manifest = {**key, "backend": router.backend, "prices": _prices(catalog, data.candidates), "curves": names, "n_train": evaluation.n_train, "n_test": len(evaluation.test)}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         swap_into_place(staging, target)
     except BaseException:
@@ -110,32 +112,57 @@ def _manifest(router, catalog, sample_dir: Path, fields: tuple[str, ...]) -> dic
     return manifest
 
 
-def load_evaluation(router, catalog, sample_dir: str | Path) -> Evaluation | None:
-    """The precomputed sample evaluation, or None when the views do not match (then evaluate as usual).
+def _prices(catalog, names) -> dict | None:
+    """Each named model's prices in the catalog (what the baselines' measured costs depend on), or None."""
+    if catalog is None:
+        return None
+    entries = {c.name: c for c in catalog.candidates}
+    return {n: [entries[n].input_usd_per_1m, entries[n].output_usd_per_1m] if n in entries else None for n in names}
 
-    The held-out queries are re-read from labelled.csv and split as evaluate_router splits them.
+
+def load_evaluation(router, catalog, sample_dir: str | Path) -> Evaluation | None:
+    """The sample evaluation from the shipped views, or None when they cannot give it (then evaluate as usual).
+
+    For the router the views were computed with, at its own prices, everything is read back. For another router (one
+    with an added model, or trained anew) at the same prices for the sample's models, the baselines are read back,
+    since they never depend on the router, and only the router's own curve is computed: a few seconds of encoding
+    instead of minutes of fitting. The held-out queries are re-read from labelled.csv and split as evaluate_router
+    splits them.
     """
     sample_dir = Path(sample_dir)
-    manifest = _manifest(router, catalog, sample_dir, ("format_version", "router_id", "catalog", "labelled_sha256"))
+    manifest = _manifest(router, catalog, sample_dir, ("format_version", "labelled_sha256"))
     if manifest is None:
         return None
+    same_router = manifest.get("router_id") == router.id and manifest.get("catalog") == (catalog.digest if catalog else None)
     folder = sample_dir / VIEWS_DIR
     try:
-        table = pq.read_table(folder / "table.parquet").to_pandas()
-        curves = {name: pq.read_table(folder / f"curve_{i}.parquet").to_pandas() for i, name in enumerate(manifest["curves"])}
-        arrays = load_arrays((folder / "scores.safetensors").read_bytes())
-        data = load_labelled(sample_dir / "labelled.csv", router.catalog)
+        data = load_labelled(sample_dir / "labelled.csv", router.catalog, name="labelled.csv")
+        if not same_router and (manifest.get("prices") != _prices(catalog, data.candidates)
+                                or any(c not in router.candidates for c in data.candidates)):
+            return None
         if catalog is not None and data.input_tokens is not None and data.output_tokens is not None:
             data = data.repriced(catalog)
-        _, test = data.split(TEST_FRACTION, SPLIT_SEED)
-        attention = np.split(arrays["attention"], np.cumsum(arrays["attention_lengths"])[:-1]) if len(test) else []
-        scores = Scores(list(test.queries), list(router.candidates), arrays["weights"], arrays["quality"], arrays["cost"],
-                        arrays["input_tokens"], arrays["answer_tokens"], attention)
+        train, test = data.split(TEST_FRACTION, SPLIT_SEED)
+        table = pq.read_table(folder / "table.parquet").to_pandas()
+        curves = {name: pq.read_table(folder / f"curve_{i}.parquet").to_pandas() for i, name in enumerate(manifest["curves"])}
+        if same_router:
+            arrays = load_arrays((folder / "scores.safetensors").read_bytes())
+            attention = np.split(arrays["attention"], np.cumsum(arrays["attention_lengths"])[:-1]) if len(test) else []
+            scores = Scores(list(test.queries), list(router.candidates), arrays["weights"], arrays["quality"], arrays["cost"],
+                            arrays["input_tokens"], arrays["answer_tokens"], attention)
+        else:
+            scores = router.scores(test.queries, catalog=catalog).only(list(test.candidates))
+            curve = curve_from_scores(scores.quality, scores.cost, test, default_lams_for_comparison(),
+                                      router.policy("linear"), weights=scores.weights)
+            row = compare({ROUTER_ROW: curve}, test).assign(fit_seconds=router.training.seconds)
+            table = pd.concat([row, table.drop(index=ROUTER_ROW)])
+            curves = {ROUTER_ROW: curve, **{k: v for k, v in curves.items() if k != ROUTER_ROW}}
     except (OSError, KeyError, ValueError, RouterInputError, pa.ArrowException):
         return None  # damaged views are only a lost shortcut: the caller evaluates from scratch
-    if scores.quality.shape != test.quality.shape or len(test) != manifest.get("n_test"):
+    if scores.quality.shape != test.quality.shape or len(test) != manifest.get("n_test") or len(train) != manifest.get("n_train"):
         return None
-    return Evaluation(table, curves, test, scores, int(manifest["n_train"]))
+    unscored = tuple(c for c in router.candidates if c not in test.candidates)
+    return Evaluation(table, curves, test, scores, len(train), unscored)
 
 
 def scored_log_path(router, catalog, sample_dir: str | Path) -> Path | None:

@@ -38,6 +38,18 @@ class Scores:
     answer_tokens: np.ndarray  # (Q, M) predicted (or typical) answer tokens
     attention: list[np.ndarray] = field(repr=False)  # per query (L_i, M): token × candidate attention
 
+    def only(self, names: list[str]) -> "Scores":
+        """These scores for `names` alone, in that order (a labelled set that lacks some of the router's models)."""
+        missing = [n for n in names if n not in self.candidates]
+        if missing:
+            raise RouterInputError(f"the router has no model {missing[0]!r}; its models are {', '.join(self.candidates)}")
+        columns = [self.candidates.index(n) for n in names]
+
+        def pick(array):
+            return np.ascontiguousarray(array[:, columns])  # column indexing can leave Fortran order behind
+        return Scores(self.queries, list(names), pick(self.weights), pick(self.quality), pick(self.cost),
+                      self.input_tokens, pick(self.answer_tokens), [pick(a) for a in self.attention])
+
 
 def _refuse_non_finite(raw: dict[str, RawScore], text_of: dict[str, str]) -> None:
     """Routing on a NaN or infinite prediction would pick a model silently at random: refuse it instead."""

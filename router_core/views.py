@@ -202,6 +202,10 @@ def router_captions(router) -> list[str]:
                  f"On its {training.n_validation} validation queries (measured)")
         lines.append(f"{where}: AIQ {validation.get('aiq', float('nan')):.3f}, "
                      f"quality error (MAE) {validation.get('quality_mae', float('nan')):.3f}")
+    added = [entry.get("candidate") for entry in training.added or () if isinstance(entry, dict)]
+    if added:
+        lines.append(f"Added since training: {', '.join(map(str, added))} (from a few labelled queries each); the "
+                     "figures above are of the router before, on its original models")
     stage = router.parts.pipeline.quality
     weights = stage.weights() if stage is not None else None
     if weights:

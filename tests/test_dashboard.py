@@ -214,6 +214,16 @@ def test_models_page_adds_a_model_from_a_few_labelled_queries():
     assert at.success[0].value.startswith("newcomer added from 40 labelled queries")
     assert at.session_state["custom_router"].candidates[-1] == "newcomer"
     assert at.session_state["catalog"].names[-1] == "newcomer"  # priced on every page from now on
+    at.run()  # the sidebar was drawn before the page added the model; the next run shows the new router
+    assert any("Added since training: newcomer" in c.value for c in at.sidebar.caption)
+
+    at.switch_page("app_pages/pareto.py").run()  # the sample set has no labels for the newcomer: measured without it
+    assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
+    assert "has no labels for newcomer" in at.warning[0].value
+    assert "CrossRoute" in at.info[0].value
+
+    next(b for b in at.sidebar.button if b.label == "Back to the default router").click().run()
+    assert "custom_router" not in at.session_state and "newcomer" not in at.session_state["catalog"].names
 
 
 def test_models_page_trains_a_router_on_an_uploaded_set_and_says_the_encoder_stayed_frozen():

@@ -1,6 +1,7 @@
 """The sample views shipped beside the default router: the same evaluation and scored log as computing them, used only
 while the router, the prices and the sample files are the ones they were computed for."""
 import dataclasses
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -61,17 +62,34 @@ def test_shipped_views_equal_a_fresh_evaluation_and_a_fresh_scoring(sample, monk
     np.testing.assert_allclose(from_views.scored.cost, from_csv.scored.cost, rtol=1e-5)
 
 
-def test_views_are_not_used_for_other_prices_another_router_or_an_edited_sample(sample, tiny_bert_path):
-    folder, router = sample
+def test_views_are_not_used_for_other_prices_or_an_edited_sample(sample, tmp_path):
+    folder, router = shutil.copytree(sample[0], tmp_path / "sample"), sample[1]  # this test edits the sample files
     precompute(router, folder)
     dearer = Catalog(tuple(dataclasses.replace(c, input_usd_per_1m=c.input_usd_per_1m * 2) for c in router.catalog.candidates))
     assert load_evaluation(router, dearer, folder) is None
     assert scored_log_path(router, dearer, folder) is not None  # a scored log is re-priced from its token counts
-    other = Router(RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=2, seed=1)).fit(
-        load_labelled(folder / "labelled.csv", router.catalog), router.catalog, show_bar=False)
-    assert other.id != router.id and load_evaluation(other, router.catalog, folder) is None
     with open(folder / "labelled.csv", "a") as f:
         f.write("q999,an extra query,hard,premium,0.5,1,1,0.001\n")
     assert load_evaluation(router, router.catalog, folder) is None
     (folder / "request_log.csv").write_text((folder / "request_log.csv").read_text() + "2026-10-07T10:00:00Z,one more\n")
     assert scored_log_path(router, router.catalog, folder) is None
+
+
+def test_another_router_reuses_the_baselines_and_measures_only_itself(sample, tiny_bert_path, monkeypatch):
+    folder, router = sample
+    monkeypatch.setattr("router_core.sample_views.evaluate_router",
+                        lambda *a, **k: evaluate_router(*a, **{**k, "baselines": BASELINES}))
+    precompute(router, folder)
+    data = load_labelled(folder / "labelled.csv", router.catalog)
+    other = Router(RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=2, seed=1)).fit(
+        data, router.catalog, show_bar=False)
+    assert other.id != router.id
+    monkeypatch.setattr("router_core.baselines.run_baselines", None)  # fitting a baseline now would fail the test
+    reused = load_evaluation(other, router.catalog, folder)
+    monkeypatch.undo()
+    fresh = evaluate_router(other, data, catalog=router.catalog, baselines=BASELINES)
+    assert list(reused.table.index) == list(fresh.table.index)
+    timing = ["fit_seconds"]
+    pd.testing.assert_frame_equal(reused.table.drop(columns=timing), fresh.table.drop(columns=timing), rtol=1e-6)
+    pd.testing.assert_frame_equal(reused.curves["cross-attention"], fresh.curves["cross-attention"], rtol=1e-6)
+    assert reused.unscored == ()
