@@ -10,9 +10,9 @@ from router_core.baselines import DESCRIPTIONS
 from router_core.comparison import ROUTER_ROW, evaluate_router
 from router_core.data import load_labelled
 from router_core.evaluate import category_breakdown, curve_from_scores, default_lams, soft_curve
-from router_core.standing import display_name, standing_sentence
+from router_core.standing import best_baseline, display_name, standing_sentence
 from router_core.uploads import LABELLED_HINT, check_upload_size
-from router_core.views import escape_markdown, mix_figure, pareto_figure, single_models
+from router_core.views import as_text, escape_markdown, mix_figure, pareto_figure, single_models
 
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
 policy = router.policy("linear")
@@ -81,7 +81,10 @@ elif show_soft:
     aggregator = catalog.aggregator_entry
     soft = soft_curve(scores.quality, scores.cost, data, default_lams(41), policy, 2, data.candidates.index(aggregator.name),
                       (aggregator.input_usd_per_1m, aggregator.output_usd_per_1m), aggregator.typical_output_tokens)
-figure = pareto_figure(evaluation.curves, lam, soft=soft, highlight=(point["cost"], point["quality"]))
+show_every = st.toggle("Show every baseline", help="Otherwise: the router, the best baseline by AIQ, the single models, "
+                       "the oracle and random choice")
+figure = pareto_figure(evaluation.curves, lam, soft=soft, highlight=(point["cost"], point["quality"]),
+                       best_baseline=best_baseline(evaluation.table, ROUTER_ROW), show_all=show_every)
 st.plotly_chart(figure, width="stretch")
 
 left, right = st.columns([3, 2])
@@ -89,15 +92,15 @@ with left:
     st.subheader("Routing quality")
     st.caption("AIQ: area under the quality/cost hull between the cheapest and dearest single model, per unit of cost range "
                "(higher is better). Cost at best-single quality: fraction of the best model's cost needed to match it.")
-    headers = {"aiq": "AIQ", "max_quality": "Best quality", "cost_at_best_single": "Cost to match the best model",
-               "quality_at_cheapest": "Quality at the cheapest model's cost", "apgr": "APGR"}
-    shown = evaluation.table[[c for c in headers if c in evaluation.table]].sort_values("aiq", ascending=False)
+    headers = {"aiq": "AIQ", "max_quality": "Best quality", "cost_at_best_single": "Cost to match best",
+               "quality_at_cheapest": "Quality at cheapest's cost", "apgr": "APGR"}
+    shown = evaluation.table[[c for c in headers if c in evaluation.table]].astype(float).sort_values("aiq", ascending=False)
     shown = shown.rename(index=display_name, columns=headers)
     shown.index.name = "router"
-    formats = {h: "{:.3f}" for h in shown.columns}
-    if "Cost to match the best model" in shown.columns:
-        formats["Cost to match the best model"] = "{:.0%}"
-    st.dataframe(shown.style.format(formats, na_rep="–"), width="stretch")
+    formats = {h: "{:.3f}" for h in shown.columns} | {"Cost to match best": "{:.0%}"}
+    st.dataframe(as_text(shown, formats, missing="never"), width="stretch")
+    st.caption("“never”: the curve does not reach the best single model's quality (cost to match) or does not go as "
+               "cheap as the cheapest model (quality at its cost).")
     with st.expander("What each row is"):
         st.markdown("\n".join(f"- **{name}**: {text}" for name, text in DESCRIPTIONS.items()))
 with right:
@@ -107,7 +110,16 @@ with right:
 if data.categories is not None:
     st.subheader(f"Per category at λ = {lam:.2f}")
     breakdown = category_breakdown(scores.quality, scores.cost, data, lam, policy, scores.weights)
-    st.dataframe(breakdown.style.format(precision=3).format({"cost": "${:.6f}"}), hide_index=True, width="stretch")
+    shares = [c for c in breakdown.columns if c.startswith("share_")]
+    breakdown = breakdown.rename(columns={"n": "queries", "quality": "quality (routed)", "cost": "cost per 1,000 requests",
+                                          "best_single": "best single model", "best_single_quality": "its quality",
+                                          **{c: c.removeprefix("share_") for c in shares}})
+    breakdown["cost per 1,000 requests"] *= 1000
+    st.caption("Measured on the held-out queries of each category; the model columns are the share of its queries "
+               "each model gets at this λ.")
+    formats = {"quality (routed)": "{:.3f}", "its quality": "{:.3f}", "cost per 1,000 requests": "${:.2f}",
+               **{c.removeprefix("share_"): "{:.0%}" for c in shares}}
+    st.dataframe(as_text(breakdown, formats), hide_index=True, width="stretch")
 
 curves = pd.concat([curve.assign(router=name) for name, curve in evaluation.curves.items()], ignore_index=True)
 d1, d2 = st.columns(2)

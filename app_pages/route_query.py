@@ -2,7 +2,7 @@
 import streamlit as st
 
 from router_core import RouterInputError
-from router_core.explain import why, word_attention
+from router_core.explain import informative_words, why, word_attention
 from router_core.policy import POLICIES
 from router_core.views import attention_heatmap, decision_table, escape_markdown, prediction_bars
 
@@ -65,6 +65,14 @@ st.subheader("Which words point to which model")
 st.caption("Attention of each word (word pieces merged, spelled as typed) over the candidate models; rows sum to 1. "
            "The routing weight of a model is this column averaged over all tokens.")
 words = word_attention(router.encoder, query, scores.attention[0], scores.candidates)
-st.plotly_chart(attention_heatmap(words), width="stretch")
+show_all = st.toggle("Show every token", help="[CLS]/[SEP], punctuation and, for a long query, the words that lean least")
+every_word = informative_words(words, None)
+shown = words if show_all else informative_words(words, 20)
+if not show_all and len(shown) < len(every_word):
+    st.caption(f"The {len(shown)} of {len(every_word)} words that lean hardest towards one model, in the order typed; "
+               "[CLS], [SEP] and punctuation hidden.")
+elif not show_all and len(shown) < len(words):
+    st.caption("[CLS], [SEP] and punctuation hidden.")
+st.plotly_chart(attention_heatmap(shown), width="stretch")
 st.subheader("Estimated cost of this request per model")
 st.dataframe(decision_table(decision), width="stretch")

@@ -10,7 +10,7 @@ from router_core.log_scoring import is_scored_log
 from router_core.schedule import Schedule, better_constant, suggested_daily_budget, usd
 from router_core.simulate import budget_schedule, prepare_log, simulate
 from router_core.uploads import check_upload_size
-from router_core.views import escape_markdown, hourly_figure, lam_by_hour_figure, mix_figure, schedule_table
+from router_core.views import as_text, escape_markdown, hourly_figure, lam_by_hour_figure, mix_figure, schedule_table
 
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
 policy = router.policy("linear")
@@ -145,5 +145,11 @@ if report.logged_model_mix is not None:
     st.caption("Logged model mix (measured): " + ", ".join(f"{escape_markdown(m)} {s:.0%}" for m, s in report.logged_model_mix.items()))
 
 st.subheader("Per day")
-st.dataframe(report.by_day.style.format(precision=3).format({"predicted_cost_usd": "${:.4f}"}), width="stretch")
+by_day = report.by_day.rename(columns={"predicted_cost_usd": "cost (predicted)", "predicted_quality": "quality (predicted)",
+                                       "mean_lam": "mean λ", **{c: c.removeprefix("share_") for c in report.by_day.columns
+                                                                 if c.startswith("share_")}})
+st.caption("Per calendar day (UTC); the model columns are each model's share of that day's requests (predicted).")
+st.dataframe(as_text(by_day, {"cost (predicted)": "${:.2f}", "quality (predicted)": "{:.3f}", "mean λ": "{:.2f}",
+                              **{c.removeprefix("share_"): "{:.0%}" for c in report.by_day.columns if c.startswith("share_")}}),
+             width="stretch")
 st.download_button("Download the per-hour result (CSV)", report.by_hour.to_csv(), "schedule_per_hour.csv", "text/csv")

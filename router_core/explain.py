@@ -44,6 +44,22 @@ def word_attention(encoder, text: str, attention: np.ndarray, candidates: list[s
     return pd.DataFrame(rows, index=unique, columns=candidates)
 
 
+SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]")
+
+
+def informative_words(words: pd.DataFrame, limit: int | None = 20) -> pd.DataFrame:
+    """The rows of word_attention a reader learns from: no special tokens, no punctuation-only words, and for a long
+    query the `limit` words whose attention leans hardest towards one model (largest gap to an even split), kept in
+    the order they were typed. `limit=None` keeps every word."""
+    base = words.index.str.replace(r" \(\d+\)$", "", regex=True)  # "the (2)" is the word "the" again
+    keep = ~base.isin(SPECIAL_TOKENS) & base.str.contains(r"\w", regex=True)
+    kept = words[keep]
+    if limit is None or len(kept) <= limit:
+        return kept
+    lean = (kept - 1.0 / kept.shape[1]).abs().max(axis=1)
+    return kept.loc[sorted(lean.nlargest(limit).index, key=kept.index.get_loc)]
+
+
 def why(decision: RouteDecision, format_name: Callable[[str], str] = str) -> str:
     """One or two sentences on why this candidate won at this λ, from the router's predictions.
 

@@ -27,11 +27,21 @@ def quality_at_cost(curve: pd.DataFrame, cost: float) -> float:
     return float(np.interp(cost, hull_cost, hull_quality))
 
 
+def learned_by_aiq(table: pd.DataFrame) -> pd.Series:
+    """AIQ of every learned router in an evaluation table (no single models, bounds or references), best first."""
+    return table[[not (n.startswith("single:") or n in NOT_ROUTERS) for n in table.index]]["aiq"].dropna().sort_values(ascending=False)
+
+
+def best_baseline(table: pd.DataFrame, router_key: str) -> str | None:
+    """The learned baseline with the highest AIQ, other than the router itself."""
+    others = learned_by_aiq(table).drop(router_key, errors="ignore")
+    return None if others.empty else str(others.index[0])
+
+
 def standing_sentence(table: pd.DataFrame, curves: dict[str, pd.DataFrame], router_key: str) -> str:
     """One or two sentences: the router's AIQ rank among the learned routers and the gap to the best of the others;
     then the single models it falls below at their own cost, or that it is at or above every one of them."""
-    learned = table[[not (n.startswith("single:") or n in NOT_ROUTERS) for n in table.index]]["aiq"].dropna()
-    ranked = learned.sort_values(ascending=False)
+    ranked = learned_by_aiq(table)
     mine = float(ranked[router_key])
     others = ranked.drop(router_key)
     rank = int(np.flatnonzero(ranked.index == router_key)[0]) + 1

@@ -91,11 +91,24 @@ def attention_heatmap(words: pd.DataFrame) -> go.Figure:
 
 
 def pareto_figure(curves: dict[str, pd.DataFrame], lam: float, router_name: str = "cross-attention",
-                  soft: pd.DataFrame | None = None, highlight: tuple[float, float] | None = None) -> go.Figure:
-    """Measured mean quality against mean cost: the router's λ curve, baselines, single models and the oracle."""
+                  soft: pd.DataFrame | None = None, highlight: tuple[float, float] | None = None,
+                  best_baseline: str | None = None, show_all: bool = True) -> go.Figure:
+    """Measured mean quality against mean cost: the router's λ curve, baselines, single models and the oracle.
+
+    Args:
+        best_baseline: drawn solid and named "best baseline" in the legend.
+        show_all: False leaves out every other learned baseline (single models, the oracle and random stay).
+    """
     figure = go.Figure()
     for name, curve in curves.items():
         if name == router_name or len(curve) == 0:
+            continue
+        if name == best_baseline:
+            figure.add_scatter(x=curve["cost"], y=curve["quality"], mode="lines", line=dict(width=2.5, color="#1f77b4"),
+                               name=f"{safe(name)} (best baseline)")
+            continue
+        reference = name.startswith("single:") or name in ("call-every", "oracle", "random")
+        if not (show_all or reference):
             continue
         if name.startswith("single:") or name == "call-every":
             label = name.removeprefix("single:")
@@ -105,11 +118,12 @@ def pareto_figure(curves: dict[str, pd.DataFrame], lam: float, router_name: str 
                 label = "call every model (estimate)"
             figure.add_scatter(x=curve["cost"], y=curve["quality"], mode="markers+text", text=[safe(label)],
                                textposition="top center", marker=dict(size=11, symbol="diamond", color="#444"),
-                               error_y=error, name=safe(label), showlegend=False)
+                               error_y=error, name=safe(label), showlegend=False, cliponaxis=False)
             continue
         dash = "dash" if name == "oracle" else "dot"
         label = "oracle (upper bound)" if name == "oracle" else name
-        figure.add_scatter(x=curve["cost"], y=curve["quality"], mode="lines", line=dict(dash=dash, width=1.5), name=safe(label), opacity=0.8)
+        figure.add_scatter(x=curve["cost"], y=curve["quality"], mode="lines", line=dict(dash=dash, width=1.2), name=safe(label),
+                           opacity=0.8 if reference else 0.45)
     if soft is not None:
         figure.add_scatter(x=soft["cost"], y=soft["quality"], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
         figure.add_scatter(x=soft["cost"], y=soft["quality_low"], mode="lines", fill="tonexty", line=dict(width=0),
@@ -122,8 +136,8 @@ def pareto_figure(curves: dict[str, pd.DataFrame], lam: float, router_name: str 
         figure.add_scatter(x=[highlight[0]], y=[highlight[1]], mode="markers", marker=dict(size=18, color=CHOSEN, line=dict(width=2, color="white")),
                            name=f"λ = {lam:.2f}")
     figure.update_layout(xaxis_title="mean cost per request (USD, measured)", yaxis_title="mean quality (measured)",
-                         height=520, margin=dict(t=20, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.15))
-    figure.update_xaxes(type="log")
+                         height=520, margin=dict(t=30, b=10, l=10, r=90), legend=dict(orientation="h", y=-0.15))
+    figure.update_xaxes(type="log", tickprefix="$", exponentformat="none")  # dollars, not "200µ"
     return figure
 
 
@@ -179,13 +193,14 @@ def schedule_table(reports: dict) -> pd.DataFrame:
     rows = []
     for name, report in reports.items():
         t = report.totals
-        rows.append({"schedule": name, "monthly cost (predicted)": usd(t["monthly_cost_usd"]),
-                     "predicted quality": round(t["predicted_quality"], 3),
+        rows.append({"schedule": name, "monthly cost": usd(t["monthly_cost_usd"]) + " (predicted)",
+                     "quality": f"{t['predicted_quality']:.3f} (predicted)",
                      f"savings vs all to {t['best_model']}": f"{t['savings_vs_best_fraction']:.0%}"})
     first = next(iter(reports.values()), None)
     if first is not None and "logged_monthly_cost_usd" in first.totals:
-        rows.append({"schedule": "as logged (measured)", "monthly cost (predicted)": usd(first.totals["logged_monthly_cost_usd"]) + " (measured)",
-                     "predicted quality": None, f"savings vs all to {first.totals['best_model']}": None})
+        # The log records what was spent, not how good the answers were: its quality is unknown, not zero.
+        rows.append({"schedule": "as logged", "monthly cost": usd(first.totals["logged_monthly_cost_usd"]) + " (measured)",
+                     "quality": "not in the log", f"savings vs all to {first.totals['best_model']}": "–"})
     return pd.DataFrame(rows)
 
 
@@ -224,3 +239,13 @@ def lam_by_hour_figure(by_hour: pd.DataFrame) -> go.Figure:
     figure.update_layout(height=220, margin=dict(t=30, b=10, l=10, r=10), title="λ by hour of day (0 = quality first, 1 = cheapest)",
                          xaxis_title="hour of day (UTC)", yaxis=dict(range=[-0.05, 1.05], title="λ"), showlegend=False)
     return figure
+
+
+def as_text(frame: pd.DataFrame, formats: dict[str, str], missing: str = "–") -> pd.DataFrame:
+    """The table with each listed column formatted as text ("{:.3f}", "{:.0%}", "${:.2f}", …) and missing cells written
+    as `missing`: a grid widget would show "None" for them."""
+    shown = frame.copy()
+    for column, fmt in formats.items():
+        if column in shown.columns:
+            shown[column] = [missing if pd.isna(v) else fmt.format(v) for v in shown[column]]
+    return shown

@@ -41,3 +41,14 @@ def test_a_quality_gap_that_rounds_to_zero_is_shown_with_its_digit():
            "tiny": {"predicted_quality": 0.8, "predicted_cost_usd": 0.0015, "weight": 0.5, "utility": 0}}
     text = why(decision("big", 0.3, per))
     assert "tiny is 4.0× cheaper but predicted 0.004 lower in quality" in text and "0.00 lower" not in text
+
+
+def test_informative_words_drop_special_tokens_and_punctuation_and_keep_the_leaning_words_in_order():
+    import pandas as pd
+
+    from router_core.explain import informative_words
+
+    words = pd.DataFrame([[0.5, 0.5], [0.9, 0.1], [0.5, 0.5], [0.2, 0.8], [0.6, 0.4], [0.5, 0.5], [0.55, 0.45]],
+                         index=["[CLS]", "prove", ",", "haiku", "the", "[SEP]", "the (2)"], columns=["big", "small"])
+    assert list(informative_words(words, None).index) == ["prove", "haiku", "the", "the (2)"]
+    assert list(informative_words(words, 2).index) == ["prove", "haiku"]  # the two that lean hardest, as typed

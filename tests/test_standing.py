@@ -38,3 +38,21 @@ def test_a_router_that_leads_says_so():
     text = standing_sentence(table, curves, ROUTER_ROW)
     assert text.startswith("CrossRoute has the highest AIQ of 2 learned routers (0.850; next, knn, 0.820).")
     assert "At each single model's own cost it matches or beats that model's quality." in text
+
+
+def test_the_best_baseline_is_the_strongest_learned_router_other_than_ours():
+    from router_core.standing import best_baseline
+
+    table = pd.DataFrame({"aiq": [0.80, 0.82, 0.9, 0.81]}, index=[ROUTER_ROW, "knn", "oracle", "mlp"])
+    assert best_baseline(table, ROUTER_ROW) == "knn"  # the oracle is a bound, not a router
+    assert best_baseline(table.loc[[ROUTER_ROW, "oracle"]], ROUTER_ROW) is None
+
+
+def test_tables_shown_as_text_never_say_none():
+    import math
+
+    from router_core.views import as_text
+
+    frame = pd.DataFrame({"share": [0.25, math.nan], "cost": [1.5, 2.0], "name": ["a", "b"]})
+    shown = as_text(frame, {"share": "{:.0%}", "cost": "${:.2f}"}, missing="never")
+    assert shown.to_dict("list") == {"share": ["25%", "never"], "cost": ["$1.50", "$2.00"], "name": ["a", "b"]}
