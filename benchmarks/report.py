@@ -84,6 +84,12 @@ BENCHMARKS = {
         "at many points (between renames included) and processes opening one score cache at once: how many ended in "
         "a clear one-line error, and how many crashed, corrupted silently, read outside the artifact or lost it.",
         "python benchmarks/reliability.py"),
+    "dashboard_cold": Benchmark(
+        "Dashboard first visit",
+        "Each page opened by its URL on a freshly started server in Debian's chromium, with an empty score cache: "
+        "time until the page shows and until its script finishes (medians), and the Pareto and Schedule pages after "
+        "a price edit.",
+        "python benchmarks/dashboard_cold.py"),
     "dashboard_speed": Benchmark(
         "Dashboard speed",
         "Server-side dashboard speed in Streamlit's AppTest, caches warm: first render of each page, and the rerun after "
