@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from router_core import Catalog, Router, RouterConfig, RouterInputError
-from router_core.catalog import Candidate
+from router_core.catalog import Candidate, catalog_to_litellm_config
 from router_core.data import load_catalog, load_labelled
 from router_core.uploads import LABELLED_HINT, check_upload_size
 from router_core.views import escape_markdown, predicted_curves_figure
@@ -32,12 +32,24 @@ else:
         if updated != catalog:
             st.session_state["catalog"] = updated
             st.rerun()
+    left, right = st.columns(2)
+    left.download_button("Export the prices (catalog CSV)", catalog.to_frame().to_csv(index=False), "catalog.csv", "text/csv",
+                         help="Re-import with `--catalog catalog.csv` on the command line")
+    right.download_button("Export as a LiteLLM config.yaml", catalog_to_litellm_config(catalog), "config.yaml",
+                          "application/yaml", help="model_list with per-token prices; the import below reads it back")
     config_file = st.file_uploader("Import prices from a LiteLLM proxy config.yaml (model_list[].model_info)", type=["yaml", "yml"])
     if config_file is not None:
         try:
             check_upload_size(config_file.name, config_file.size, hint="a price list is small; check that this is the config.yaml")
             imported = load_catalog(io.BytesIO(config_file.getvalue()), name=config_file.name)
             merged, priced = catalog.with_prices_from(imported, source=config_file.name)
+            ignored = [n for n in imported.names if n not in catalog.names]
+            untouched = [n for n in catalog.names if n not in priced]
+            if ignored:
+                st.info(f"Ignored from {escape_markdown(config_file.name)}: {', '.join(map(escape_markdown, ignored))} "
+                        "(not models of this router; add one below from labelled queries).")
+            if untouched:
+                st.info(f"Not in the file, so their prices stay: {', '.join(map(escape_markdown, untouched))}.")
             if st.button(f"Apply prices for {', '.join(map(escape_markdown, priced))}"):
                 st.session_state["catalog"] = merged
                 st.rerun()

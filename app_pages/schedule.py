@@ -90,7 +90,16 @@ try:
         schedule = budget_schedule(prepared.scored, budget, policy)
         st.success(f"λ = {schedule.table[0, 0]:.3f} is the most quality this traffic gets within {usd(budget)} per day (predicted).")
     else:
-        per_weekday = st.toggle("Different λ per weekday")
+        imported = st.file_uploader("Import a schedule (YAML exported here)", type=["yaml", "yml"], key="schedule_yaml")
+        if imported is not None and st.session_state.get("schedule_yaml_seen") != imported.file_id:
+            check_upload_size(imported.name, imported.size, hint="a schedule is a few lines; check that this is the file")
+            loaded = Schedule.from_yaml(imported.getvalue(), imported.name)
+            st.session_state["custom_schedule"] = loaded
+            st.session_state["schedule_yaml_seen"] = imported.file_id  # applied once; later edits are kept
+            st.session_state["per_weekday"] = bool((loaded.table != loaded.table[0]).any())  # show every day it sets
+            for editor in ("editor_False", "editor_True"):  # the tables show the imported values, not old edits
+                st.session_state.pop(editor, None)
+        per_weekday = st.toggle("Different λ per weekday", key="per_weekday")
         start = st.session_state.get("custom_schedule", Schedule.business_hours())
         view = start.to_frame() if per_weekday else start.to_frame()[["Mon"]].rename(columns={"Mon": "λ"})
         edited = st.data_editor(view, width="content", height=880, key=f"editor_{per_weekday}",
@@ -101,6 +110,8 @@ except RouterInputError as e:
     st.error(escape_markdown(e))
     st.stop()
 
+st.download_button("Export this schedule (YAML)", schedule.to_yaml(), "schedule.yaml", "application/yaml",
+                   help="Import it again under 'Custom (edit the table)'")
 report = simulate(router, prepared, schedule, policy=policy)
 result = report.totals
 best_name = escape_markdown(result["best_model"])

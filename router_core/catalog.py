@@ -275,3 +275,15 @@ def catalog_from_litellm_config(config, source: str = "config.yaml", typical_out
             raise RouterInputError(f"{where} ({name}): priced differently from an earlier entry with the same model_name; "
                                    "one model_name needs one price")
     return Catalog(tuple(candidates))
+
+
+def catalog_to_litellm_config(catalog: Catalog) -> str:
+    """The catalog as a LiteLLM proxy config.yaml (model_list with per-token prices in model_info), which
+    catalog_from_litellm_config reads back to the same names and prices."""
+    import yaml
+
+    entries = [{"model_name": c.name, "litellm_params": {"model": c.provider_model_id},
+                "model_info": {"input_cost_per_token": c.input_usd_per_1m / 1e6, "output_cost_per_token": c.output_usd_per_1m / 1e6,
+                               "typical_output_tokens": int(c.typical_output_tokens)}}
+               for c in catalog.candidates]
+    return yaml.safe_dump({"model_list": entries}, sort_keys=False, allow_unicode=True)

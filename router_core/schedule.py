@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -75,6 +77,46 @@ class Schedule:
         if values.shape == (24, 1):
             return cls.daily(values[:, 0], name)
         return cls(tuple(map(tuple, values.T)), name)
+
+    def to_yaml(self) -> str:
+        """The schedule as YAML: its name and, per weekday, the 24 hourly λ values (from_yaml reads it back)."""
+        import yaml
+
+        return yaml.safe_dump({"name": self.name, "lambda_by_weekday_hour": {day: [round(float(x), 6) for x in row]
+                                                                            for day, row in zip(WEEKDAYS, self.table)}},
+                              sort_keys=False, allow_unicode=True)
+
+    @classmethod
+    def from_yaml(cls, text: str | bytes, source: str = "schedule.yaml") -> "Schedule":
+        """A schedule written by to_yaml; `lambda_by_weekday_hour` may also be one list of 24 values for every day.
+
+        Raises:
+            RouterInputError naming the file and what is wrong with it.
+        """
+        import yaml
+
+        try:
+            data = yaml.safe_load(text.decode("utf-8-sig") if isinstance(text, bytes) else text)
+        except (UnicodeDecodeError, yaml.YAMLError, RecursionError) as e:
+            raise RouterInputError(f"{source}: not a readable YAML file ({type(e).__name__})") from e
+        if not isinstance(data, dict) or "lambda_by_weekday_hour" not in data:
+            raise RouterInputError(f"{source}: expected a mapping with lambda_by_weekday_hour (as the dashboard exports)")
+        name = str(data.get("name") or Path(source).stem)[:80]
+        values = data["lambda_by_weekday_hour"]
+        try:
+            if isinstance(values, list):
+                return cls.daily(values, name)
+            if isinstance(values, dict):
+                unknown = sorted(str(k) for k in values if k not in WEEKDAYS)
+                if unknown or len(values) != 7:
+                    raise RouterInputError(f"lambda_by_weekday_hour needs the 7 weekdays {', '.join(WEEKDAYS)}"
+                                           + (f"; unknown {', '.join(unknown)}" if unknown else ""))
+                return cls(tuple(tuple(float(x) for x in values[day]) for day in WEEKDAYS), name)
+        except (TypeError, ValueError) as e:
+            if isinstance(e, RouterInputError):
+                raise RouterInputError(f"{source}: {e}") from e
+            raise RouterInputError(f"{source}: every λ must be a number in [0, 1] ({e})") from e
+        raise RouterInputError(f"{source}: lambda_by_weekday_hour must be a list of 24 values or a mapping of weekdays")
 
     def shifted(self, delta: float, name: str | None = None) -> "Schedule":
         """Every hour moved by `delta`, clipped to [0, 1]."""

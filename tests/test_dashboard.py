@@ -355,3 +355,20 @@ def test_route_page_shows_hostile_model_names_as_text_not_links(hostile_router):
         assert not at.error, [e.value for e in at.error]
         assert any("\\[phish\\]" in text or "\\*\\*cheap\\*\\*" in text for text in shown), shown
         assert not [t for t in shown if re.search(r"(?<!\\)\[|https?://|(?<!\\)\*\*cheap", t)], shown
+
+
+def test_schedules_and_prices_export_and_import_again():
+    from router_core.schedule import Schedule
+
+    at = open_page("schedule")
+    assert "Export this schedule (YAML)" in [b.proto.label for b in at.get("download_button")]
+    at.selectbox[0].set_value("Custom (edit the table)").run()
+    weekend = Schedule(tuple(tuple([0.1] * 24) if d < 5 else tuple([0.9] * 24) for d in range(7)), "weekend saver")
+    uploader = next(u for u in at.file_uploader if "schedule" in u.label.lower())
+    uploader.upload("saver.yaml", weekend.to_yaml().encode(), "application/yaml").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["custom_schedule"].table.tolist() == weekend.table.tolist()
+
+    at = open_page("models")  # the exports' contents are checked in test_schedule (they round-trip)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Export the prices (catalog CSV)" in labels and "Export as a LiteLLM config.yaml" in labels

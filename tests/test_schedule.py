@@ -130,3 +130,29 @@ def test_logged_cost_is_summed_per_hour_of_day(log):
     assert len(hourly) == 24
     assert hourly[10] == pytest.approx(0.04) and hourly[3] == pytest.approx(0.04)  # 4 requests × $0.01 each hour
     assert hourly.drop([3, 10]).sum() == 0
+
+
+def test_a_schedule_survives_its_yaml_export_and_bad_files_are_named():
+    weekday = [0.05 if 9 <= h < 18 else 0.5 for h in range(24)]
+    schedule = Schedule(tuple(tuple(weekday) if d < 5 else tuple([0.7] * 24) for d in range(7)), "weekdays")
+    again = Schedule.from_yaml(schedule.to_yaml())
+    assert again == schedule
+    assert Schedule.from_yaml("lambda_by_weekday_hour: [" + ", ".join(["0.3"] * 24) + "]") == Schedule.daily([0.3] * 24, "schedule")
+    for text, expected in [("a: [", "mine.yaml: not a readable YAML file"),
+                           ("- 1", "expected a mapping with lambda_by_weekday_hour"),
+                           ("lambda_by_weekday_hour: {Mon: [0.1]}", "needs the 7 weekdays"),
+                           ("lambda_by_weekday_hour: [" + ", ".join(["2"] * 24) + "]", r"Mon 00:00 is 2.0; every λ must be in \[0, 1\]"),
+                           ("lambda_by_weekday_hour: [" + ", ".join(["x"] * 24) + "]", "every λ must be a number")]:
+        with pytest.raises(RouterInputError, match=expected):
+            Schedule.from_yaml(text, "mine.yaml")
+
+
+def test_a_catalog_survives_its_litellm_export():
+    from router_core.catalog import Candidate, Catalog, catalog_from_litellm_config, catalog_to_litellm_config
+    import yaml
+
+    catalog = Catalog((Candidate("big", "openai/gpt-4o", 2.5, 10.0, 400), Candidate("small", "openai/gpt-4o-mini", 0.15, 0.6, 250)))
+    again = catalog_from_litellm_config(yaml.safe_load(catalog_to_litellm_config(catalog)))
+    assert [(c.name, c.provider_model_id, c.typical_output_tokens) for c in again.candidates] == \
+        [("big", "openai/gpt-4o", 400), ("small", "openai/gpt-4o-mini", 250)]
+    assert [(c.input_usd_per_1m, c.output_usd_per_1m) for c in again.candidates] == [pytest.approx((2.5, 10.0)), pytest.approx((0.15, 0.6))]
