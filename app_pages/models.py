@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from router_core import Catalog, Router, RouterConfig, RouterInputError
+from router_core.artifact_zip import router_from_zip, router_zip
 from router_core.catalog import Candidate, catalog_to_litellm_config
 from router_core.data import load_catalog, load_labelled
 from router_core.uploads import LABELLED_HINT, check_upload_size
@@ -55,6 +56,27 @@ else:
                 st.rerun()
         except RouterInputError as e:
             st.error(escape_markdown(e))
+
+st.subheader("This session's router")
+st.caption("A router trained or extended here lives in this session only: download it to keep it (a zip of the "
+           "artifact; `unzip` it and pass the folder as `--router` on the command line), and load it here again later.")
+left, right = st.columns(2)
+if "custom_router" in st.session_state:
+    left.download_button("Download this router (zip)", lambda: router_zip(router), "router.zip", "application/zip")
+else:
+    left.caption("The default router is the bundled `sample_data/router`; nothing to download.")
+router_file = right.file_uploader("Load a router (zip downloaded here)", type=["zip"], key="router_zip")
+if router_file is not None and st.session_state.get("router_zip_seen") != router_file.file_id:
+    try:
+        check_upload_size(router_file.name, router_file.size, hint="a router zip is about 100 MB with its ONNX graphs")
+        loaded = router_from_zip(router_file.getvalue(), router_file.name)
+    except RouterInputError as e:
+        st.error(escape_markdown(e))
+    else:
+        st.session_state["router_zip_seen"] = router_file.file_id  # loaded once; "Back to the default router" stays possible
+        st.session_state["custom_router"] = loaded
+        st.session_state["catalog"] = loaded.catalog
+        st.rerun()
 
 st.subheader("Train a router on your labelled set")
 st.caption("Long format: query_id, query, model, quality (0–1), and cost_usd or input_tokens + output_tokens. "

@@ -222,6 +222,19 @@ def test_models_page_adds_a_model_from_a_few_labelled_queries():
     assert "has no labels for newcomer" in at.warning[0].value
     assert "CrossRoute" in at.info[0].value
 
+    from router_core.artifact_zip import router_zip
+
+    at.switch_page("app_pages/models.py").run()  # the extended router leaves as a zip and comes back the same
+    assert "Download this router (zip)" in [b.proto.label for b in at.get("download_button")]
+    packed = router_zip(at.session_state["custom_router"])
+    extended_id = at.session_state["custom_router"].id
+    next(b for b in at.sidebar.button if b.label == "Back to the default router").click().run()
+    assert "custom_router" not in at.session_state
+    uploader = next(u for u in at.file_uploader if "Load a router" in u.label)
+    uploader.upload("router.zip", packed, "application/zip").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["custom_router"].id == extended_id and at.session_state["catalog"].names[-1] == "newcomer"
+
     next(b for b in at.sidebar.button if b.label == "Back to the default router").click().run()
     assert "custom_router" not in at.session_state and "newcomer" not in at.session_state["catalog"].names
 
