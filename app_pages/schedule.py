@@ -1,6 +1,7 @@
 """Schedule simulator: replay a request log under a time-of-day λ schedule; cost, predicted quality and model mix."""
 import hashlib
 import io
+import zoneinfo
 
 import streamlit as st
 
@@ -16,6 +17,7 @@ router, catalog, key = st.session_state["router"], st.session_state["catalog"], 
 policy = router.policy("linear")
 PRESETS = ["Business hours (seed)", "Constant λ", "Fit a daily budget", "Custom (edit the table)"]
 COMPARED = (0.0, 0.2, 0.5, 1.0)  # constant-λ schedules shown beside the chosen one
+TIMEZONES = ["UTC", *sorted(zoneinfo.available_timezones() - {"UTC"})]
 
 
 def once_per_upload(cache_key: tuple, compute):
@@ -79,7 +81,12 @@ elif prepared.n_rejected:
     st.warning(f"{prepared.n_rejected:,} rows could not be used: {escape_markdown(prepared.rejection_summary)}.")
     st.download_button("Download the unusable rows (CSV)", prepared.rejected.to_csv(index=False), "unusable_rows.csv", "text/csv")
 
-preset = st.selectbox("Preset", PRESETS)
+preset_column, zone_column = st.columns([2, 1])
+with zone_column:
+    timezone = st.selectbox("Time zone of the schedule's hours", TIMEZONES, help="Log times are stored in UTC; a "
+                            "schedule's 09:00 is 09:00 on these clocks (daylight saving included)")
+with preset_column:
+    preset = st.selectbox("Preset", PRESETS)
 try:
     if preset == "Business hours (seed)":
         schedule = Schedule.business_hours()
@@ -112,7 +119,7 @@ except RouterInputError as e:
 
 st.download_button("Export this schedule (YAML)", schedule.to_yaml(), "schedule.yaml", "application/yaml",
                    help="Import it again under 'Custom (edit the table)'")
-report = simulate(router, prepared, schedule, policy=policy)
+report = simulate(router, prepared, schedule, policy=policy, timezone=timezone)
 result = report.totals
 best_name = escape_markdown(result["best_model"])
 a, b, c, d = st.columns(4)
@@ -142,11 +149,11 @@ if beaten is not None:
     st.info(f"A constant λ = {beaten['lam']:.2f} is predicted to do better than this schedule on this traffic: quality "
             f"{beaten['predicted_quality']:.3f} instead of {result['predicted_quality']:.3f} at "
             f"{usd(beaten['cost_per_day_usd'])} per day instead of {usd(result['cost_per_day_usd'])}.")
-st.plotly_chart(lam_by_hour_figure(report.by_hour), width="stretch")
+st.plotly_chart(lam_by_hour_figure(report.by_hour, timezone), width="stretch")
 
-constant = {lam: simulate(router, prepared, f"constant:{lam}", policy=policy) for lam in COMPARED}
+constant = {lam: simulate(router, prepared, f"constant:{lam}", policy=policy, timezone=timezone) for lam in COMPARED}
 alternatives = {f"constant λ={lam:g}": constant[lam].by_hour for lam in (0.0, 1.0)}
-st.plotly_chart(hourly_figure(report.by_hour, alternatives, report.logged_cost_by_hour), width="stretch")
+st.plotly_chart(hourly_figure(report.by_hour, alternatives, report.logged_cost_by_hour, timezone), width="stretch")
 
 left, right = st.columns([3, 2])
 left.dataframe(schedule_table({"this schedule": report, **{f"constant λ={lam:g}": r for lam, r in constant.items()}}),
@@ -159,7 +166,7 @@ st.subheader("Per day")
 by_day = report.by_day.rename(columns={"predicted_cost_usd": "cost (predicted)", "predicted_quality": "quality (predicted)",
                                        "mean_lam": "mean λ", **{c: c.removeprefix("share_") for c in report.by_day.columns
                                                                  if c.startswith("share_")}})
-st.caption("Per calendar day (UTC); the model columns are each model's share of that day's requests (predicted).")
+st.caption(f"Per calendar day ({timezone}); the model columns are each model's share of that day's requests (predicted).")
 st.dataframe(as_text(by_day, {"cost (predicted)": "${:.2f}", "quality (predicted)": "{:.3f}", "mean λ": "{:.2f}",
                               **{c.removeprefix("share_"): "{:.0%}" for c in report.by_day.columns if c.startswith("share_")}}),
              width="stretch")

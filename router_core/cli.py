@@ -323,7 +323,7 @@ def cmd_simulate(args) -> int:
     from .simulate import simulate
 
     router = _load_router(args)
-    report = simulate(router, args.log, args.schedule, policy=args.policy)
+    report = simulate(router, args.log, args.schedule, policy=args.policy, timezone=args.timezone)
     for line in report.summary_lines():
         print(printable(line))
     if args.out:
@@ -422,6 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="business-hours (the seed preset), constant:0.3 (one λ all day), or budget:50 (USD per day: the "
                         "lowest constant λ whose predicted spend fits) (default business-hours)")
     p.add_argument("--policy", choices=POLICIES, default="linear", help="λ policy (default linear)")
+    p.add_argument("--timezone", default="UTC", help="IANA time zone whose clocks the schedule's hours follow, e.g. "
+                                                     "Europe/Berlin (default UTC)")
     p.add_argument("--out", help="also write the per-request decisions to this CSV (atomically)")
     _router_options(p)
     p.set_defaults(func=cmd_simulate)

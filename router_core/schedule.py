@@ -15,6 +15,25 @@ import pandas as pd
 from .errors import RouterInputError
 from .policy import Policy, check_lam
 
+def check_timezone(name: str) -> str:
+    """`name` if it is an IANA time zone (Europe/Berlin, America/New_York, UTC), else RouterInputError."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError) as e:
+        raise RouterInputError(f"time zone {name!r}: not an IANA time zone name such as Europe/Berlin, "
+                               "America/New_York or UTC") from e
+    return str(name)
+
+
+def local_times(timestamps, timezone: str = "UTC") -> pd.DatetimeIndex:
+    """UTC timestamps as the wall-clock times of `timezone` (a schedule's hours are read there)."""
+    times = pd.DatetimeIndex(timestamps)
+    times = times.tz_localize("UTC") if times.tz is None else times
+    return times.tz_convert(check_timezone(timezone))
+
+
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DAYS_PER_MONTH = 30.44  # mean Gregorian month, for "projected monthly cost"
 
@@ -62,9 +81,9 @@ class Schedule:
     def table(self) -> np.ndarray:
         return np.asarray(self.lams, dtype=float)  # (7, 24)
 
-    def lam_at(self, timestamps: pd.Series) -> np.ndarray:
-        """λ for each timestamp, read from its weekday and hour."""
-        times = pd.DatetimeIndex(timestamps)
+    def lam_at(self, timestamps: pd.Series, timezone: str = "UTC") -> np.ndarray:
+        """λ for each timestamp, read from its weekday and hour on the clocks of `timezone` (an IANA name)."""
+        times = local_times(timestamps, timezone)
         return self.table[times.dayofweek.to_numpy(), times.hour.to_numpy()]
 
     def to_frame(self) -> pd.DataFrame:
@@ -170,14 +189,14 @@ def choices_at(log: ScoredLog, lam: float, policy: Policy) -> np.ndarray:
     return _check_policy(policy).choose(log.quality, log.cost, check_lam(lam), log.weights)
 
 
-def replay(log: ScoredLog, schedule: Schedule, policy: Policy) -> pd.DataFrame:
-    """Route every request at its hour's λ.
+def replay(log: ScoredLog, schedule: Schedule, policy: Policy, timezone: str = "UTC") -> pd.DataFrame:
+    """Route every request at its hour's λ, hours read on the clocks of `timezone`.
 
     Returns:
         one row per request: timestamp, lam, model, predicted_cost_usd, predicted_quality.
     """
     _check_policy(policy)
-    lam_per_request = schedule.lam_at(log.timestamps)  # (R,)
+    lam_per_request = schedule.lam_at(log.timestamps, timezone)  # (R,)
     choice = np.empty(len(lam_per_request), dtype=int)
     for lam in np.unique(lam_per_request):  # at most 7 × 24 distinct values; each is one vectorised pass
         rows = lam_per_request == lam
@@ -218,9 +237,10 @@ def better_constant(log: ScoredLog, policy: Policy, cost_per_day_usd: float, qua
     return best.to_dict() if best["predicted_quality"] > quality + margin else None
 
 
-def summarise(requests: pd.DataFrame, by: str = "hour") -> pd.DataFrame:
-    """Per hour of day (summed over days) or per calendar day: requests, predicted cost, mean predicted quality, model mix."""
-    times = pd.DatetimeIndex(requests["timestamp"])
+def summarise(requests: pd.DataFrame, by: str = "hour", timezone: str = "UTC") -> pd.DataFrame:
+    """Per hour of day (summed over days) or per calendar day, on the clocks of `timezone`: requests, predicted cost,
+    mean predicted quality, model mix."""
+    times = local_times(requests["timestamp"], timezone)
     key = times.hour if by == "hour" else times.normalize().date if by == "day" else None
     if key is None:
         raise ValueError(f"by must be 'hour' or 'day', got {by!r}")
@@ -233,11 +253,11 @@ def summarise(requests: pd.DataFrame, by: str = "hour") -> pd.DataFrame:
     return table
 
 
-def logged_cost_by_hour(log: ScoredLog) -> pd.Series | None:
+def logged_cost_by_hour(log: ScoredLog, timezone: str = "UTC") -> pd.Series | None:
     """USD the log itself recorded per hour of day, summed over days (measured); None when it has no cost column."""
     if not has_logged_cost(log):
         return None
-    hours = pd.DatetimeIndex(log.timestamps).hour
+    hours = local_times(log.timestamps, timezone).hour
     return log.logged_cost.groupby(np.asarray(hours)).sum().reindex(range(24), fill_value=0.0)
 
 

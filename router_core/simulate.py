@@ -20,7 +20,7 @@ from .data import RequestLog, format_reason_counts, load_request_log, read_table
 from .errors import RouterInputError
 from .files import write_text_atomic
 from .policy import Policy, check_lam
-from .schedule import (DAYS_PER_MONTH, Schedule, ScoredLog, cost_calibration, fit_daily_budget, logged_cost_by_hour, replay, scored_log,
+from .schedule import (DAYS_PER_MONTH, Schedule, ScoredLog, check_timezone, cost_calibration, fit_daily_budget, logged_cost_by_hour, replay, scored_log,
                        summarise, totals, usd)
 
 SPEC_FORMS = ("business-hours, constant:LAM (one λ in [0, 1] for every hour, e.g. constant:0.3) "
@@ -175,6 +175,7 @@ class ScheduleReport:
     first_rejection: str | None = None
     rejection_summary: str | None = None  # every reason with its count
     cost_calibration: dict | None = None  # schedule.cost_calibration: measured vs predicted cost of the logged calls
+    timezone: str = "UTC"  # whose clocks the schedule's hours and the per-hour and per-day figures follow
 
     @property
     def model_mix(self) -> pd.Series:
@@ -205,7 +206,8 @@ class ScheduleReport:
         t = self.totals
         best = t["best_model"]
         fitted = ": the lowest λ whose predicted cost fits the budget" if self.budget_usd_per_day is not None else ""
-        lines = [f"Schedule: {self.schedule.name}, policy {self.policy}{fitted}",
+        zone = "" if self.timezone == "UTC" else f", hours in {self.timezone}"
+        lines = [f"Schedule: {self.schedule.name}, policy {self.policy}{zone}{fitted}",
                  f"Log: {t['requests']:,} requests from {self.source} over {t['days']:g} day{'' if t['days'] == 1 else 's'}; "
                  f"{self.n_prompts:,} distinct prompts scored"]
         if self.n_rejected:
@@ -234,10 +236,12 @@ class ScheduleReport:
         return lines
 
 
-def build_report(prepared: PreparedLog, schedule: Schedule, policy: Policy, budget_usd_per_day: float | None = None) -> ScheduleReport:
-    """Replay a scored log under a schedule and summarise it (pure arithmetic over the scores)."""
+def build_report(prepared: PreparedLog, schedule: Schedule, policy: Policy, budget_usd_per_day: float | None = None,
+                 timezone: str = "UTC") -> ScheduleReport:
+    """Replay a scored log under a schedule and summarise it (pure arithmetic over the scores); the schedule's hours,
+    and the per-hour and per-day figures, are on the clocks of `timezone`."""
     log = prepared.scored
-    requests = replay(log, schedule, policy)
+    requests = replay(log, schedule, policy, timezone)
     if log.logged_model is not None:
         requests["logged_model"] = log.logged_model.to_numpy()
     if log.logged_cost is not None:
@@ -245,14 +249,15 @@ def build_report(prepared: PreparedLog, schedule: Schedule, policy: Policy, budg
     logged_mix = None
     if log.logged_model is not None and log.logged_model.notna().any():
         logged_mix = log.logged_model.value_counts(normalize=True)
-    return ScheduleReport(schedule, policy.name, prepared.source, tuple(log.candidates), requests, summarise(requests, "hour"),
-                          summarise(requests, "day"), totals(log, requests), prepared.n_prompts, logged_cost_by_hour(log),
-                          logged_mix, budget_usd_per_day, prepared.n_rejected, prepared.first_rejection,
-                          prepared.rejection_summary, cost_calibration(log))
+    return ScheduleReport(schedule, policy.name, prepared.source, tuple(log.candidates), requests,
+                          summarise(requests, "hour", timezone), summarise(requests, "day", timezone), totals(log, requests),
+                          prepared.n_prompts, logged_cost_by_hour(log, timezone), logged_mix, budget_usd_per_day,
+                          prepared.n_rejected, prepared.first_rejection, prepared.rejection_summary, cost_calibration(log),
+                          timezone)
 
 
 def simulate(router, log, schedule_spec, catalog=None, policy: str | Policy = "linear", progress=None,
-             mapping: dict[str, str] | None = None, name: str | None = None) -> ScheduleReport:
+             mapping: dict[str, str] | None = None, name: str | None = None, timezone: str = "UTC") -> ScheduleReport:
     """Replay a request log under a λ schedule with a router's predictions.
 
     Args:
@@ -262,10 +267,11 @@ def simulate(router, log, schedule_spec, catalog=None, policy: str | Policy = "l
             that schedule.fit_daily_budget finds).
         catalog: price with these prices instead of the router's own (ignored for a log already scored).
         policy: a policy name (router.policy(name)) or a Policy.
+        timezone: IANA name whose clocks the schedule's hours follow (default UTC, as log timestamps are stored).
     Raises:
         RouterInputError for an unreadable log, a bad spec (naming it and the allowed forms) or an unreachable budget.
     """
     rule = policy if isinstance(policy, Policy) else _need(router, f"make the {policy!r} policy").policy(policy)
     prepared = prepare_log(router, log, catalog, mapping, progress, name)
     schedule, budget = resolve_schedule(schedule_spec, prepared.scored, rule)
-    return build_report(prepared, schedule, rule, budget)
+    return build_report(prepared, schedule, rule, budget, check_timezone(timezone))

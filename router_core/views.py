@@ -142,7 +142,7 @@ def pareto_figure(curves: dict[str, pd.DataFrame], lam: float, router_name: str 
 
 
 def hourly_figure(by_hour: pd.DataFrame, alternatives: dict[str, pd.DataFrame] | None = None,
-                  logged: pd.Series | None = None) -> go.Figure:
+                  logged: pd.Series | None = None, timezone: str = "UTC") -> go.Figure:
     """Predicted cost per hour of day (bars) and mean predicted quality (line), with constant-λ alternatives
     and, where the log has costs, what it recorded (measured)."""
     figure = make_subplots(specs=[[{"secondary_y": True}]])
@@ -158,7 +158,7 @@ def hourly_figure(by_hour: pd.DataFrame, alternatives: dict[str, pd.DataFrame] |
                        line=dict(color="#2ca02c"), secondary_y=True)
     figure.update_yaxes(title_text="USD per hour-of-day, summed over the log", secondary_y=False)
     figure.update_yaxes(title_text="mean predicted quality", range=[0, 1], tickformat=".1f", dtick=0.2, secondary_y=True)
-    figure.update_layout(xaxis_title="hour of day (UTC)", height=420, margin=dict(t=20, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.2))
+    figure.update_layout(xaxis_title=f"hour of day ({safe(timezone)})", height=420, margin=dict(t=20, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.2))
     return figure
 
 
@@ -232,12 +232,12 @@ def router_captions(router) -> list[str]:
     return lines
 
 
-def lam_by_hour_figure(by_hour: pd.DataFrame) -> go.Figure:
+def lam_by_hour_figure(by_hour: pd.DataFrame, timezone: str = "UTC") -> go.Figure:
     """The schedule's λ at each hour of the day (mean over weekdays when they differ), as a step line."""
     figure = go.Figure(go.Scatter(x=by_hour.index, y=by_hour["mean_lam"], mode="lines+markers", line=dict(shape="hv", color=CHOSEN),
-                                  hovertemplate="%{x}:00 UTC: λ=%{y:.2f}<extra></extra>", name="λ"))
+                                  hovertemplate="%{x}:00: λ=%{y:.2f}<extra></extra>", name="λ"))
     figure.update_layout(height=220, margin=dict(t=30, b=10, l=10, r=10), title="λ by hour of day (0 = quality first, 1 = cheapest)",
-                         xaxis_title="hour of day (UTC)", yaxis=dict(range=[-0.05, 1.05], title="λ"), showlegend=False)
+                         xaxis_title=f"hour of day ({safe(timezone)})", yaxis=dict(range=[-0.05, 1.05], title="λ"), showlegend=False)
     return figure
 
 

@@ -156,3 +156,20 @@ def test_a_catalog_survives_its_litellm_export():
     assert [(c.name, c.provider_model_id, c.typical_output_tokens) for c in again.candidates] == \
         [("big", "openai/gpt-4o", 400), ("small", "openai/gpt-4o-mini", 250)]
     assert [(c.input_usd_per_1m, c.output_usd_per_1m) for c in again.candidates] == [pytest.approx((2.5, 10.0)), pytest.approx((0.15, 0.6))]
+
+
+def test_a_schedules_hours_follow_the_chosen_time_zone(log, policy):
+    from router_core.schedule import check_timezone
+
+    # The log's 10:00 UTC requests are 12:00 in Berlin (summer time) and 03:00 UTC is 05:00 there.
+    night_saver = Schedule.daily([0.9 if h < 8 else 0.0 for h in range(24)])
+    in_utc = replay(log, night_saver, policy)
+    in_berlin = replay(log, night_saver, policy, "Europe/Berlin")
+    assert in_utc["lam"].tolist() == [0.0, 0.0, 0.9, 0.9] * 2
+    assert in_berlin["lam"].tolist() == [0.0, 0.0, 0.9, 0.9] * 2  # 05:00 Berlin is still night
+    early_saver = Schedule.daily([0.9 if h in (3, 4) else 0.0 for h in range(24)])
+    assert replay(log, early_saver, policy)["lam"].tolist() == [0.0, 0.0, 0.9, 0.9] * 2
+    assert replay(log, early_saver, policy, "Europe/Berlin")["lam"].tolist() == [0.0] * 8  # 03:00 UTC is 05:00 there
+    assert summarise(replay(log, early_saver, policy, "Europe/Berlin"), "hour", "Europe/Berlin").index.tolist() == [5, 12]
+    with pytest.raises(RouterInputError, match="time zone 'Mars/Olympus': not an IANA time zone name"):
+        check_timezone("Mars/Olympus")

@@ -229,3 +229,11 @@ def test_every_consumer_makes_the_same_decision_for_the_same_scores_lam_and_poli
             assert simulate(router, from_text, f"constant:{lam}", policy=name).requests["model"].tolist() == names, \
                 f"{name} λ={lam}: simulate from the texts"
         assert switches > 0, f"{name}: λ never changed a decision, so the comparison above proved little"
+
+
+def test_simulate_reads_the_schedule_on_the_chosen_clocks_and_refuses_an_unknown_zone(log, policy):
+    tokyo = simulate(None, log, "business-hours", policy=policy, timezone="Asia/Tokyo")
+    assert tokyo.summary_lines()[0] == "Schedule: business hours (seed), policy linear, hours in Asia/Tokyo"
+    assert sorted(tokyo.by_hour.index) == [12, 19]  # 03:00 and 10:00 UTC on Tokyo's clocks
+    with pytest.raises(RouterInputError, match="time zone 'Tokyo': not an IANA time zone name"):
+        simulate(None, log, "business-hours", policy=policy, timezone="Tokyo")
