@@ -8,7 +8,7 @@ import streamlit as st
 from router_core import RouterInputError
 from router_core.data import LOG_ALIASES, match_log_columns, read_table
 from router_core.log_scoring import is_scored_log
-from router_core.schedule import Schedule, better_constant, suggested_daily_budget, usd
+from router_core.schedule import Schedule, better_constant, by_group, suggested_daily_budget, usd
 from router_core.simulate import budget_schedule, prepare_log, simulate
 from router_core.uploads import check_upload_size
 from router_core.views import as_text, escape_markdown, hourly_figure, lam_by_hour_figure, mix_figure, schedule_table
@@ -161,6 +161,16 @@ left.dataframe(schedule_table({"this schedule": report, **{f"constant λ={lam:g}
 right.plotly_chart(mix_figure(report.model_mix, "Model mix under this schedule (predicted)"), width="stretch")
 if report.logged_model_mix is not None:
     st.caption("Logged model mix (measured): " + ", ".join(f"{escape_markdown(m)} {s:.0%}" for m, s in report.logged_model_mix.items()))
+
+groups = [g for g in ("team", "user") if g in report.requests]
+if groups:
+    st.subheader("Per team or user")
+    group = st.radio("Break down by", groups, horizontal=True, label_visibility="collapsed")
+    table = by_group(report.requests, group, prepared.scored.n_days)
+    st.caption(f"Each {group} of the log under this schedule: predicted cost and quality; the logged spend is measured.")
+    st.dataframe(as_text(table.reset_index(), {"monthly cost (predicted)": "${:,.2f}", "quality (predicted)": "{:.3f}",
+                                              "logged spend per month (measured)": "${:,.2f}",
+                                              "saving per month": "${:,.2f}"}), hide_index=True, width="stretch")
 
 st.subheader("Per day")
 by_day = report.by_day.rename(columns={"predicted_cost_usd": "cost (predicted)", "predicted_quality": "quality (predicted)",

@@ -50,9 +50,13 @@ class LogScoringResult:
     seconds: float
 
 
-def _schema(router, has_model: bool, has_cost: bool, metadata: dict) -> pa.Schema:
+GROUP_COLUMNS = ("user", "team")  # who sent a request, where the log says: kept for per-team breakdowns
+
+
+def _schema(router, has_model: bool, has_cost: bool, metadata: dict, groups: tuple[str, ...] = ()) -> pa.Schema:
     fields = [pa.field("timestamp", pa.timestamp("us", tz="UTC")), pa.field("prompt_key", pa.string()),
               pa.field("input_tokens", pa.float64())]
+    fields += [pa.field(group, pa.string()) for group in groups]
     if has_model:
         fields.append(pa.field("logged_model", pa.string()))
     if has_cost:
@@ -68,6 +72,9 @@ def _chunk_table(frame: pd.DataFrame, router, catalog, schema: pa.Schema, progre
     scores = router.scores(list(distinct), catalog=catalog, progress=progress)
     columns = {"timestamp": frame["timestamp"], "prompt_key": np.array([text_key(p) for p in distinct], dtype=object)[codes],
                "input_tokens": scores.input_tokens[codes]}
+    for group in GROUP_COLUMNS:
+        if group in schema.names:
+            columns[group] = frame[group].astype(object).where(frame[group].notna(), None)
     if "logged_model" in schema.names:
         columns["logged_model"] = frame["model"].astype(object).where(frame["model"].notna(), None)
     if "logged_cost_usd" in schema.names:
@@ -217,7 +224,8 @@ def score_log(source, router, out, mapping: dict[str, str] | None = None, catalo
                                 "candidates": list(router.candidates), "cost_mode": router.pricing.cost_mode,
                                 "catalog": (catalog or router.catalog).to_dict() if (catalog or router.catalog) is not None else None,
                                 "source": source.name, "mapping": chunk.mapping}
-                    schema = _schema(router, "model" in chunk.frame, "cost_usd" in chunk.frame, metadata)
+                    schema = _schema(router, "model" in chunk.frame, "cost_usd" in chunk.frame, metadata,
+                                     tuple(g for g in GROUP_COLUMNS if g in chunk.frame))
                     writer = pq.ParquetWriter(temp, schema, compression="zstd")
                 inner = (lambda d, t, base=done, size=chunk_size: progress(base + size * d / max(t, 1), total)) if progress else None
                 writer.write_table(_chunk_table(chunk.frame, router, catalog, schema, inner))
@@ -326,7 +334,7 @@ def read_scored_log(source, router, catalog: Catalog | None = None, name: str | 
     missing = [c for c in needed if c not in file.schema_arrow.names]
     if missing:
         raise RouterInputError(f"{name}: column(s) {', '.join(missing)} missing; the file is damaged or not from score-log")
-    optional = [c for c in ("logged_model", "logged_cost_usd") if c in file.schema_arrow.names]
+    optional = [c for c in ("logged_model", "logged_cost_usd", *GROUP_COLUMNS) if c in file.schema_arrow.names]
     frame = file.read(columns=needed + optional).to_pandas()
     codes, keys = pd.factorize(frame["prompt_key"], sort=False)
     first = np.unique(codes, return_index=True)[1]  # one row per distinct prompt: its scores repeat on every request
@@ -336,6 +344,7 @@ def read_scored_log(source, router, catalog: Catalog | None = None, name: str | 
     scored = ScoredLog(frame["timestamp"], codes, list(router.candidates), per_prompt["predicted_quality"], cost,
                        per_prompt["weight"],
                        frame["logged_model"] if "logged_model" in frame else None,
-                       frame["logged_cost_usd"] if "logged_cost_usd" in frame else None)
+                       frame["logged_cost_usd"] if "logged_cost_usd" in frame else None,
+                       {g: frame[g] for g in GROUP_COLUMNS if g in frame} or None)
     summary = json.loads((file.metadata.metadata or {}).get(SUMMARY_KEY, b"{}"))
     return scored, {"source": metadata.get("source"), "backend": metadata.get("backend"), "distinct_prompts": len(keys), **summary}

@@ -154,6 +154,7 @@ class ScoredLog:
     weights: np.ndarray  # (P, M) routing weights, for the `paper` policy
     logged_model: pd.Series | None = None  # (R,) what the naive setup called, where the log says
     logged_cost: pd.Series | None = None  # (R,) USD the log recorded
+    groups: dict[str, pd.Series] | None = None  # (R,) per request, "user" and/or "team" where the log says
 
     @property
     def n_days(self) -> float:
@@ -174,7 +175,8 @@ def scored_log(log_frame: pd.DataFrame, router, catalog=None, progress=None) -> 
     return ScoredLog(log_frame["timestamp"].reset_index(drop=True), codes, list(scores.candidates), scores.quality,
                      scores.cost, scores.weights,
                      log_frame["model"].reset_index(drop=True) if "model" in log_frame else None,
-                     log_frame["cost_usd"].reset_index(drop=True) if "cost_usd" in log_frame else None)
+                     log_frame["cost_usd"].reset_index(drop=True) if "cost_usd" in log_frame else None,
+                     {g: log_frame[g].reset_index(drop=True) for g in ("user", "team") if g in log_frame} or None)
 
 
 def _check_policy(policy) -> Policy:
@@ -297,6 +299,21 @@ def totals(log: ScoredLog, requests: pd.DataFrame) -> dict:
                       savings_vs_logged_usd=logged_monthly - result["monthly_cost_usd"],
                       savings_vs_logged_fraction=1.0 - result["monthly_cost_usd"] / logged_monthly if logged_monthly > 0 else np.nan)
     return result
+
+
+def by_group(requests: pd.DataFrame, column: str, n_days: float) -> pd.DataFrame:
+    """Per user or team (a column of a report's requests): requests, predicted cost per month under the schedule,
+    the logged spend per month (measured, where the log has costs), the saving, and mean predicted quality."""
+    groups = requests[column].fillna("(not given)")
+    grouped = requests.groupby(groups.to_numpy())
+    table = pd.DataFrame({"requests": grouped.size(),
+                          "monthly cost (predicted)": grouped["predicted_cost_usd"].sum() / n_days * DAYS_PER_MONTH,
+                          "quality (predicted)": grouped["predicted_quality"].mean()})
+    if "logged_cost_usd" in requests and requests["logged_cost_usd"].notna().any():
+        table["logged spend per month (measured)"] = grouped["logged_cost_usd"].sum() / n_days * DAYS_PER_MONTH
+        table["saving per month"] = table["logged spend per month (measured)"] - table["monthly cost (predicted)"]
+    table.index.name = column
+    return table.sort_index().sort_values("requests", ascending=False, kind="stable")  # ties in name order
 
 
 def cost_calibration(log: ScoredLog) -> dict | None:

@@ -163,7 +163,7 @@ class ScheduleReport:
     policy: str  # the decision rule's name (linear, paper, exponential)
     source: str
     candidates: tuple[str, ...]
-    requests: pd.DataFrame  # per request: timestamp, lam, model, predicted_cost_usd, predicted_quality[, logged_model, logged_cost_usd]
+    requests: pd.DataFrame  # per request: timestamp, lam, model, predicted_cost_usd, predicted_quality[, logged_model, logged_cost_usd, user, team]
     by_hour: pd.DataFrame  # per hour of day, summed over days (schedule.summarise)
     by_day: pd.DataFrame  # per calendar day
     totals: dict  # schedule.totals: predicted cost, quality and savings; logged_* (measured) when the log has costs
@@ -246,6 +246,8 @@ def build_report(prepared: PreparedLog, schedule: Schedule, policy: Policy, budg
         requests["logged_model"] = log.logged_model.to_numpy()
     if log.logged_cost is not None:
         requests["logged_cost_usd"] = log.logged_cost.to_numpy(dtype=float)
+    for group, values in (log.groups or {}).items():
+        requests[group] = values.to_numpy(dtype=object)
     logged_mix = None
     if log.logged_model is not None and log.logged_model.notna().any():
         logged_mix = log.logged_model.value_counts(normalize=True)

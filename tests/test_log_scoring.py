@@ -150,3 +150,17 @@ def test_cli_score_log_maps_columns_and_reports_rejections(routers, tmp_path, ca
     assert pq.ParquetFile(tmp_path / "out.parquet").metadata.num_rows == 28
     assert main(args + ["--map", "prompt"]) == 2
     assert "expected FIELD=COLUMN" in capsys.readouterr().err
+
+
+def test_a_scored_log_keeps_who_sent_each_request(routers, tmp_path):
+    router = routers[0]
+    frame = log_frame().assign(team=["search", "ads", None] * 10, user=[f"u{i % 4}" for i in range(30)])
+    source = write(frame, tmp_path / "log.csv")
+    score_log(source, router, tmp_path / "scored.parquet", chunk_rows=7)
+    from_file, _ = read_scored_log(tmp_path / "scored.parquet", router)
+    in_memory = scored_log(load_request_log(source).frame, router)
+    def cells(series):
+        return [None if pd.isna(v) else v for v in series]
+    for group in ("team", "user"):
+        assert cells(from_file.groups[group]) == cells(in_memory.groups[group])
+    assert cells(from_file.groups["team"])[:3] == ["search", "ads", None]

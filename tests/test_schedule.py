@@ -173,3 +173,16 @@ def test_a_schedules_hours_follow_the_chosen_time_zone(log, policy):
     assert summarise(replay(log, early_saver, policy, "Europe/Berlin"), "hour", "Europe/Berlin").index.tolist() == [5, 12]
     with pytest.raises(RouterInputError, match="time zone 'Mars/Olympus': not an IANA time zone name"):
         check_timezone("Mars/Olympus")
+
+
+def test_costs_break_down_by_team_with_the_logged_spend(log, policy):
+    from router_core.schedule import by_group
+
+    requests = replay(log, Schedule.constant(0.0), policy)  # every request to big: $0.01 predicted, $0.01 logged
+    requests["logged_cost_usd"] = log.logged_cost.to_numpy()
+    requests["team"] = ["search", "search", "ads", None] * 2
+    table = by_group(requests, "team", log.n_days)
+    assert table.index.tolist() == ["search", "(not given)", "ads"] and table["requests"].tolist() == [4, 2, 2]
+    assert table.loc["search", "monthly cost (predicted)"] == pytest.approx(0.04 / 2 * 30.44)
+    assert table.loc["ads", "logged spend per month (measured)"] == pytest.approx(0.02 / 2 * 30.44)
+    assert table["saving per month"].tolist() == pytest.approx([0.0, 0.0, 0.0])
