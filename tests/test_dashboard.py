@@ -122,6 +122,8 @@ def test_schedule_page_headlines_savings_against_what_the_log_spent():
     assert metric(at, "Savings vs the logged spend") == usd(totals["logged_monthly_cost_usd"] - totals["monthly_cost_usd"])
     assert metric(at, "Savings vs everything to gpt-4o") == usd(totals["savings_vs_best_usd"])
     assert "measured ÷ predicted" in captions(at)
+    teams = next(d.value for d in at.dataframe if "team" in d.value.columns)  # the sample log says who sent what
+    assert teams["requests"].astype(int).sum() == totals["requests"] and "saving per month" in teams.columns
     at.selectbox[0].set_value("Fit a daily budget").run()
     assert at.number_input[0].value == round(totals["logged_cost_per_day_usd"], 2)  # starts at today's spend
 
