@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -60,23 +61,53 @@ def catalog_key(catalog) -> str:
     return catalog.digest if catalog is not None else "none"
 
 
+def wait_for(future: Future, what: str):
+    """The job's result; while it runs, a progress bar with its stage and an estimate of the time left."""
+    if future.done():
+        return future.result()
+    status = getattr(future, "status", None) or {}
+    bar = st.progress(0.0, text=what)
+    while not future.done():
+        fraction, elapsed = status.get("fraction", 0.0), time.monotonic() - status.get("started", time.monotonic())
+        left = f"about {elapsed / fraction - elapsed:.0f} s left" if fraction >= 0.05 else "estimating the time left"
+        bar.progress(min(max(fraction, 0.0), 1.0), text=f"{what}: {status.get('stage', 'starting')} ({left})")
+        time.sleep(0.5)
+    bar.empty()
+    return future.result()
+
+
 @st.cache_resource(show_spinner=False)
 def sample_evaluation_job(router_id: str, catalog_hash: str, _router, _catalog) -> Future:
-    """Router vs baselines on the sample set's held-out split, computed once per router and price list, off the UI thread."""
+    """Router vs baselines on the sample set's held-out split, computed once per router and price list, off the UI thread.
+    The future's `status` dict (fraction, stage, started) tells wait_for how far it is."""
+    status = {"fraction": 0.0, "stage": "waiting for the sample log to be scored", "started": time.monotonic()}
+
     def run():
+        status["started"] = time.monotonic()
         shipped = load_evaluation(_router, _catalog, SAMPLE_DIR)  # computed with the sample router, if it still applies
         if shipped is not None:
             return shipped
         data = load_labelled(SAMPLE_DIR / "labelled.csv", _router.catalog, name="labelled.csv")  # no server path in messages
-        return evaluate_router(_router, data, catalog=_catalog)
-    return in_background(run)
+        return evaluate_router(_router, data, catalog=_catalog,
+                               progress=lambda fraction, stage: status.update(fraction=fraction, stage=stage))
+    future = in_background(run)
+    future.status = status
+    return future
 
 
 @st.cache_resource(show_spinner=False)
 def sample_log_job(router_id: str, catalog_hash: str, _router, _catalog) -> Future:
-    """The bundled two-week log, each distinct prompt scored once, off the UI thread."""
+    """The bundled two-week log, each distinct prompt scored once, off the UI thread (status as sample_evaluation_job's)."""
     log = scored_log_path(_router, _catalog, SAMPLE_DIR) or SAMPLE_DIR / "request_log.csv"
-    return in_background(lambda: prepare_log(_router, log, _catalog, name="the bundled two-week sample log"))
+    status = {"fraction": 0.0, "stage": "waiting for the sample evaluation", "started": time.monotonic()}
+
+    def run():
+        status.update(started=time.monotonic(), stage="scoring the distinct prompts")
+        return prepare_log(_router, log, _catalog, name="the bundled two-week sample log",
+                           progress=lambda done, total: status.update(fraction=done / max(total, 1)))
+    future = in_background(run)
+    future.status = status
+    return future
 
 
 try:
@@ -92,6 +123,7 @@ st.session_state["sample_dir"] = SAMPLE_DIR
 st.session_state["catalog_key"] = catalog_key
 st.session_state["sample_evaluation_job"] = sample_evaluation_job
 st.session_state["sample_log_job"] = sample_log_job
+st.session_state["wait_for"] = wait_for
 if router is shared_router:  # start the slow sample work now so the pages find it ready
     sample_evaluation_job(router.id, catalog_key(router.catalog), router, router.catalog)
     sample_log_job(router.id, catalog_key(router.catalog), router, router.catalog)

@@ -28,9 +28,10 @@ upload = st.file_uploader("Labelled set (CSV, JSONL or Parquet; long format: que
                           type=["csv", "jsonl", "json", "parquet"])
 try:
     if upload is None:
-        with st.spinner("Measuring the router and every baseline on the sample set for this router and these prices "
-                        "(the shipped measurement covers the sample router at its own prices; this takes minutes)…"):
-            evaluation = st.session_state["sample_evaluation_job"](router.id, key(catalog), router, catalog).result()
+        job = st.session_state["sample_evaluation_job"](router.id, key(catalog), router, catalog)
+        evaluation = st.session_state["wait_for"](job, "Measuring the router and every baseline on the sample set at "
+                                                       "these prices (the shipped measurement covers the sample router "
+                                                       "at its own prices)")
         source = "the bundled sample set"
     else:
         check_upload_size(upload.name, upload.size, hint=LABELLED_HINT)

@@ -56,8 +56,9 @@ upload = st.file_uploader("Request log (CSV, JSONL or Parquet: a timestamp and a
                           "for the browser", type=["csv", "jsonl", "json", "parquet"])
 try:
     if upload is None:
-        with st.spinner("Scoring the bundled two-week log with this router (the shipped scores cover the sample router)…"):
-            prepared = st.session_state["sample_log_job"](router.id, key(catalog), router, catalog).result()
+        job = st.session_state["sample_log_job"](router.id, key(catalog), router, catalog)
+        prepared = st.session_state["wait_for"](job, "Scoring the bundled two-week log with this router (the shipped "
+                                                     "scores cover the sample router)")
     elif is_scored_log(raw := upload.getvalue()):
         prepared = once_per_upload((hashlib.sha1(raw).hexdigest(), router.id, key(catalog)),
                                    lambda: prepare_log(router, raw, catalog, name=upload.name))

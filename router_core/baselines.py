@@ -404,8 +404,8 @@ def make_baseline(name: str) -> Baseline:
 
 
 def run_baselines(train: LabelledSet, test: LabelledSet, lams, policy: Policy,
-                  names: list[str] | None = None, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Fit each baseline on `train` and measure its curve on `test`.
+                  names: list[str] | None = None, seed: int = 0, progress=None) -> dict[str, pd.DataFrame]:
+    """Fit each baseline on `train` and measure its curve on `test`; `progress(done, total, name)` after each.
 
     `single` in `names` expands to every candidate. Each curve's fit wall time in seconds is in
     curve.attrs["fit_seconds"] (evaluate.compare reports it).
@@ -424,6 +424,8 @@ def run_baselines(train: LabelledSet, test: LabelledSet, lams, policy: Policy,
         curve = baseline.curve(test, lams, policy)
         curve.attrs["fit_seconds"] = fit_seconds
         curves[name] = curve
+        if progress is not None:
+            progress(len(curves), len(expanded), name)
     return curves
 LEARNED = ["knn", "mlp", "linear", "mf", "classifier", "cluster"]  # the predictive routers (no fixed or oracle ones)
 SUPERVISED = ["task-type"]  # predictive too, but trained on the data's category column, which the routers above ignore

@@ -30,22 +30,28 @@ def default_lams_for_comparison() -> np.ndarray:
 
 def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, baselines: list[str] | None = None,
                    seed: int = 0, policy: str | Policy = "linear", catalog=None,
-                   baseline_encoder: Encoder | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+                   baseline_encoder: Encoder | None = None, progress=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Fit the baselines on `train`, then measure the (already trained) router and them on `test`.
 
     Args:
         baseline_encoder: whose sentence embeddings the baselines route on (default: the router's encoder with its
             stock weights: a router with fine-tuned layers has an encoder of its own, the baselines' usual form is
             the stock one).
+        progress: callable(fraction done in [0, 1], what is being done), told at each step.
     Returns:
         (table, curves): one row per router with AIQ and friends (evaluate.compare), and each λ curve.
     """
     from .baselines import run_baselines  # scikit-learn and the MF net: imported on the first comparison, not at start
 
+    say = progress or (lambda fraction, stage: None)
     lams = default_lams_for_comparison() if lams is None else np.asarray(lams)
     features = baseline_encoder or router.encoder.stock()
+    say(0.0, f"encoding {len(train) + len(test):,} queries for the baselines")
     train_data, test_data = featurise(train, features), featurise(test, features)
-    curves = run_baselines(train_data, test_data, lams, Policy(CostScale.from_costs(train.cost)), names=baselines, seed=seed)
+    say(0.5, "fitting the baselines")
+    curves = run_baselines(train_data, test_data, lams, Policy(CostScale.from_costs(train.cost)), names=baselines, seed=seed,
+                           progress=lambda done, total, name: say(0.5 + 0.45 * done / total, f"fitted {name}"))
+    say(0.95, "scoring the held-out queries with the router")
     scores = router.scores(test.queries, catalog=catalog).only(list(test.candidates))
     curves = {ROUTER_ROW: curve_from_scores(scores.quality, scores.cost, test_data, lams, router.policy(policy),
                                             weights=scores.weights), **curves}
@@ -83,13 +89,14 @@ class Evaluation:
 
 
 def evaluate_router(router, data: LabelledSet, catalog=None, test_fraction: float = 0.2, seed: int = 0,
-                    baselines: list[str] | None = None) -> Evaluation:
+                    baselines: list[str] | None = None, progress=None) -> Evaluation:
     """Split `data` by query (the split `train` and `evaluate` use), measure router and baselines on the held-out part.
 
     A set that lacks some of the router's models (one added from a few samples, say) measures the router choosing
     among the models it has labels for; Evaluation.unscored names the others.
     Args:
         catalog: re-price both the measured costs (from token counts) and the router's predictions.
+        progress: as compare_router's.
     """
     unknown = [c for c in data.candidates if c not in router.candidates]
     if unknown:
@@ -98,7 +105,7 @@ def evaluate_router(router, data: LabelledSet, catalog=None, test_fraction: floa
     if catalog is not None and data.input_tokens is not None and data.output_tokens is not None:
         data = data.repriced(catalog)
     train, test = data.split(test_fraction, seed)
-    table, curves = compare_router(router, train, test, baselines=baselines, seed=seed, catalog=catalog)
+    table, curves = compare_router(router, train, test, baselines=baselines, seed=seed, catalog=catalog, progress=progress)
     unscored = tuple(c for c in router.candidates if c not in data.candidates)
     return Evaluation(table, curves, test, router.scores(test.queries, catalog=catalog).only(list(test.candidates)),
                       len(train), unscored)

@@ -93,3 +93,14 @@ def test_another_router_reuses_the_baselines_and_measures_only_itself(sample, ti
     pd.testing.assert_frame_equal(reused.table.drop(columns=timing), fresh.table.drop(columns=timing), rtol=1e-6)
     pd.testing.assert_frame_equal(reused.curves["cross-attention"], fresh.curves["cross-attention"], rtol=1e-6)
     assert reused.unscored == ()
+
+
+def test_an_evaluation_reports_its_progress_stage_by_stage(sample):
+    folder, router = sample
+    seen = []
+    evaluate_router(router, load_labelled(folder / "labelled.csv", router.catalog), catalog=router.catalog,
+                    baselines=BASELINES, progress=lambda fraction, stage: seen.append((fraction, stage)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 0.95
+    stages = [s for _, s in seen]
+    assert stages[0].startswith("encoding 30 queries") and "fitted knn" in stages and "fitted single:budget" in stages
