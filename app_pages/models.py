@@ -38,7 +38,8 @@ else:
                          help="Re-import with `--catalog catalog.csv` on the command line")
     right.download_button("Export as a LiteLLM config.yaml", catalog_to_litellm_config(catalog), "config.yaml",
                           "application/yaml", help="model_list with per-token prices; the import below reads it back")
-    config_file = st.file_uploader("Import prices from a LiteLLM proxy config.yaml (model_list[].model_info)", type=["yaml", "yml"])
+    config_file = st.file_uploader("Import prices from a catalog CSV (as exported above) or a LiteLLM proxy config.yaml "
+                                   "(model_list[].model_info)", type=["csv", "yaml", "yml"])
     if config_file is not None:
         try:
             check_upload_size(config_file.name, config_file.size, hint="a price list is small; check that this is the config.yaml")

@@ -332,6 +332,20 @@ def test_models_page_imports_litellm_prices_for_the_models_it_knows():
     assert (mini.input_usd_per_1m, mini.output_usd_per_1m) == pytest.approx((2.0, 4.0))
 
 
+def test_models_page_says_what_a_price_import_ignored_and_reads_its_own_csv_export_back():
+    at = open_page("models")
+    uploader = next(u for u in at.file_uploader if "LiteLLM" in u.label)
+    uploader.upload("config.yaml", LITELLM_CONFIG, "application/x-yaml").run()
+    notes = [i.value for i in at.info]
+    assert any(n.startswith("Not in the file, so their prices stay: gpt-4o, claude-3.5-haiku, mistral-nemo") for n in notes), notes
+    exported = at.session_state["catalog"].to_frame().assign(input_usd_per_1m=lambda t: t.input_usd_per_1m * 2)
+    uploader = next(u for u in at.file_uploader if "LiteLLM" in u.label)
+    uploader.upload("catalog.csv", exported.to_csv(index=False).encode(), "text/csv").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    next(b for b in at.button if b.label.startswith("Apply prices for gpt-4o,")).click().run()
+    assert at.session_state["catalog"]["gpt-4o"].input_usd_per_1m == pytest.approx(5.0)
+
+
 PHISH = "[phish](https://evil.example)"
 
 
