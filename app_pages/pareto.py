@@ -34,14 +34,19 @@ try:
                                                        "at its own prices)")
         source = "the bundled sample set"
     else:
-        check_upload_size(upload.name, upload.size, hint=LABELLED_HINT)
-        raw = upload.getvalue()
-        data = load_labelled(io.BytesIO(raw), router.catalog, missing="drop", name=upload.name)
+        parsed = st.session_state.get("pareto_upload")  # parsed once per file: a λ move must not read it again
+        if parsed is None or parsed[0] != (upload.file_id, key(router.catalog)):
+            check_upload_size(upload.name, upload.size, hint=LABELLED_HINT)
+            raw = upload.getvalue()
+            parsed = ((upload.file_id, key(router.catalog)), hashlib.sha1(raw).hexdigest(),
+                      load_labelled(io.BytesIO(raw), router.catalog, missing="drop", name=upload.name))
+            st.session_state["pareto_upload"] = parsed
+        _, digest, data = parsed
         if len(data.dropped):
             st.warning(f"{len(data.dropped)} queries lack some model and were left out.")
             st.download_button("Download the left-out queries (CSV)", data.dropped.to_csv(index=False), "left_out.csv")
         with st.spinner(f"Encoding {len(data)} queries and fitting the baselines…"):
-            evaluation = uploaded_evaluation(hashlib.sha1(raw).hexdigest(), router.id, key(catalog), data, router, catalog)
+            evaluation = uploaded_evaluation(digest, router.id, key(catalog), data, router, catalog)
         source = escape_markdown(upload.name)
 except RouterInputError as e:
     st.error(escape_markdown(e))

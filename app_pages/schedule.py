@@ -8,7 +8,7 @@ import streamlit as st
 from router_core import RouterInputError
 from router_core.data import LOG_ALIASES, match_log_columns, read_table
 from router_core.log_scoring import is_scored_log
-from router_core.schedule import Schedule, better_constant, by_group, suggested_daily_budget, usd
+from router_core.schedule import Schedule, better_constant, by_group, constant_frontier, suggested_daily_budget, usd
 from router_core.simulate import budget_schedule, prepare_log, simulate
 from router_core.uploads import check_upload_size
 from router_core.views import as_text, escape_markdown, hourly_figure, lam_by_hour_figure, mix_figure, schedule_table
@@ -59,15 +59,24 @@ try:
         job = st.session_state["sample_log_job"](router.id, key(catalog), router, catalog)
         prepared = st.session_state["wait_for"](job, "Scoring the bundled two-week log with this router (the shipped "
                                                      "scores cover the sample router)")
-    elif is_scored_log(raw := upload.getvalue()):
-        prepared = once_per_upload((hashlib.sha1(raw).hexdigest(), router.id, key(catalog)),
-                                   lambda: prepare_log(router, raw, catalog, name=upload.name))
     else:
-        check_upload_size(upload.name, upload.size)  # a score-log Parquet file is compact; a raw log is parsed whole
-        frame = read_table(io.BytesIO(raw), upload.name)
-        mapping = column_mapping(frame)
-        prepared = once_per_upload((hashlib.sha1(raw).hexdigest(), router.id, key(catalog), repr(sorted(mapping.items()))),
-                                   lambda: score_upload(frame, upload.name, mapping))
+        read = st.session_state.get("schedule_upload")  # read once per file: a schedule edit must not read it again
+        if read is None or read[0] != upload.file_id:
+            raw = upload.getvalue()
+            if is_scored_log(raw):
+                read = (upload.file_id, hashlib.sha1(raw).hexdigest(), raw, None)
+            else:
+                check_upload_size(upload.name, upload.size)  # a score-log Parquet file is compact; a raw log is parsed whole
+                read = (upload.file_id, hashlib.sha1(raw).hexdigest(), None, read_table(io.BytesIO(raw), upload.name))
+            st.session_state["schedule_upload"] = read
+        _, digest, scored_raw, frame = read
+        if frame is None:
+            prepared = once_per_upload((digest, router.id, key(catalog)),
+                                       lambda: prepare_log(router, scored_raw, catalog, name=upload.name))
+        else:
+            mapping = column_mapping(frame)
+            prepared = once_per_upload((digest, router.id, key(catalog), repr(sorted(mapping.items()))),
+                                       lambda: score_upload(frame, upload.name, mapping))
 except RouterInputError as e:
     st.error(escape_markdown(e))
     st.stop()
@@ -145,14 +154,20 @@ if calibration is not None:
                f"measured {usd(calibration['measured_usd'])} where the router predicts {usd(calibration['predicted_usd'])} "
                f"for the same calls (measured ÷ predicted = {calibration['ratio']:.2f}). Savings against the logged spend "
                "inherit that gap.")
-beaten = better_constant(prepared.scored, policy, result["cost_per_day_usd"], result["predicted_quality"])
+# What constant λ gives on this log does not depend on the schedule being edited: computed once per log, prices and zone.
+references = st.session_state.get("constant_references")
+if references is None or references[0] is not prepared or references[1] != (router.id, key(catalog), timezone):
+    references = (prepared, (router.id, key(catalog), timezone), constant_frontier(prepared.scored, policy),
+                  {lam: simulate(router, prepared, f"constant:{lam}", policy=policy, timezone=timezone) for lam in COMPARED})
+    st.session_state["constant_references"] = references  # holds the log, so its identity is never reused
+_, _, frontier, constant = references
+beaten = better_constant(prepared.scored, policy, result["cost_per_day_usd"], result["predicted_quality"], frontier=frontier)
 if beaten is not None:
     st.info(f"A constant λ = {beaten['lam']:.2f} is predicted to do better than this schedule on this traffic: quality "
             f"{beaten['predicted_quality']:.3f} instead of {result['predicted_quality']:.3f} at "
             f"{usd(beaten['cost_per_day_usd'])} per day instead of {usd(result['cost_per_day_usd'])}.")
 st.plotly_chart(lam_by_hour_figure(report.by_hour, timezone), width="stretch")
 
-constant = {lam: simulate(router, prepared, f"constant:{lam}", policy=policy, timezone=timezone) for lam in COMPARED}
 alternatives = {f"constant λ={lam:g}": constant[lam].by_hour for lam in (0.0, 1.0)}
 st.plotly_chart(hourly_figure(report.by_hour, alternatives, report.logged_cost_by_hour, timezone), width="stretch")
 

@@ -69,10 +69,11 @@ def write_log(path: Path, n_good: int, n_bad: int) -> Path:
 
 def output_pair(out: Path, rejected: Path) -> tuple[int, int]:
     """(scored requests, rejected rows) of a consistent pair; AssertionError if the two files are out of step."""
-    from router_core.log_scoring import SUMMARY_KEY, _file_digest
+    from router_core.files import file_sha256
+    from router_core.log_scoring import SUMMARY_KEY
 
     summary = json.loads(pq.ParquetFile(out).metadata.metadata[SUMMARY_KEY])
-    assert summary["rejected_sha256"] == _file_digest(rejected), "rejected CSV is not the one this Parquet file was written with"
+    assert summary["rejected_sha256"] == file_sha256(rejected), "rejected CSV is not the one this Parquet file was written with"
     assert len(pd.read_csv(rejected)) == summary["rejected"]
     assert pq.ParquetFile(out).metadata.num_rows == summary["requests"]
     return summary["requests"], summary["rejected"]

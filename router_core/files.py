@@ -1,6 +1,7 @@
 """Writing user-facing files so that a reader sees the old file or the new one, never half of one."""
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -20,3 +21,23 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
         Path(temp).unlink(missing_ok=True)
         raise
     return path
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def process_running(pid: int) -> bool:
+    """Whether a process with this id exists (one owned by another user counts): leftovers of dead runs may go."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -6,7 +6,6 @@ the router (digest) that scored it, because scores from one router mean nothing 
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -24,6 +23,7 @@ from .catalog import Catalog
 from .data import count_rows, format_reason_counts, iter_request_log, reason_kinds
 from .encoder import text_key
 from .errors import RouterInputError
+from .files import file_sha256, process_running
 from .schedule import ScoredLog
 
 FORMAT = "crossroute-scored-log"
@@ -95,16 +95,6 @@ def _temp_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
-
-
 def recover_outputs(out, rejected_out=None) -> None:
     """Finish a score-log run killed while renaming its outputs, and remove temporary files of dead runs.
 
@@ -126,7 +116,7 @@ def recover_outputs(out, rejected_out=None) -> None:
         for final in [out, journal] + ([Path(rejected_out)] if rejected_out else []):
             for temp in final.parent.glob(f".{glob_escape(final.name)}.*.tmp"):
                 pid = temp.name[len(final.name) + 2:-len(".tmp")]
-                if pid.isdigit() and not _alive(int(pid)):
+                if pid.isdigit() and not process_running(int(pid)):
                     temp.unlink(missing_ok=True)
     except OSError as e:
         raise RouterInputError(f"{e.filename or out}: cannot tidy up an earlier run ({e.strerror or e})") from e
@@ -134,14 +124,6 @@ def recover_outputs(out, rejected_out=None) -> None:
 
 def glob_escape(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in name)
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _RejectedWriter:
@@ -239,7 +221,7 @@ def score_log(source, router, out, mapping: dict[str, str] | None = None, catalo
         summary = {"requests": requests, "rejected": rejected, "first_rejection": first_rejection,
                    "rejection_kinds": dict(kinds.most_common(MAX_REASON_KINDS))}
         if rejected_temp is not None:
-            summary.update(rejected_file=rejected_out.name, rejected_sha256=_file_digest(rejected_temp))
+            summary.update(rejected_file=rejected_out.name, rejected_sha256=file_sha256(rejected_temp))
         writer.add_key_value_metadata({SUMMARY_KEY: json.dumps(summary)})
         writer.close()
         writer = None

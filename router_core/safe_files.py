@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import RouterInputError
+from .files import process_running
 
 RENAME_EXCHANGE = 2  # linux/fs.h: swap two paths in one step
 
@@ -120,13 +121,7 @@ _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?:stage-(?P<stage_pid>\d+)-[^/]*|old-
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return False  # our own leftovers are from an earlier call that failed
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_running(pid)
 
 
 def recover(folder: Path) -> None:

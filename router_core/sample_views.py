@@ -9,7 +9,6 @@ regenerated sample) the views are not used and the dashboard computes them as be
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from .comparison import ROUTER_ROW, Evaluation, default_lams_for_comparison, eva
 from .evaluate import compare, curve_from_scores
 from .data import load_labelled
 from .errors import RouterInputError
+from .files import file_sha256
 from .safe_files import staging_folder, swap_into_place
 from .scoring import Scores
 
@@ -34,20 +34,18 @@ FORMAT_VERSION = 1
 TEST_FRACTION, SPLIT_SEED = 0.2, 0  # evaluate_router's defaults: the split `train` keeps unseen for the sample router
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+SAMPLE_FILES = {"labelled_sha256": "labelled.csv", "request_log_sha256": "request_log.csv"}
 
 
-def views_key(router, catalog, sample_dir: Path) -> dict:
-    """What the views depend on: the router, the prices and the two sample files."""
-    return {"format_version": FORMAT_VERSION, "router_id": router.id,
-            "catalog": catalog.digest if catalog is not None else None,
-            "labelled_sha256": _sha256(sample_dir / "labelled.csv"),
-            "request_log_sha256": _sha256(sample_dir / "request_log.csv")}
+def views_key(router, catalog, sample_dir: Path, fields=None) -> dict:
+    """What the views depend on: the router, the prices and the two sample files (only `fields`, if given: hashing a
+    file nobody asked about is wasted work)."""
+    wanted = set(fields) if fields is not None else None
+    key = {"format_version": FORMAT_VERSION, "router_id": router.id, "catalog": catalog.digest if catalog is not None else None}
+    for field, name in SAMPLE_FILES.items():
+        if wanted is None or field in wanted:
+            key[field] = file_sha256(sample_dir / name)
+    return key
 
 
 def _scores_arrays(scores: Scores) -> dict[str, np.ndarray]:
@@ -104,7 +102,7 @@ def _manifest(router, catalog, sample_dir: Path, fields: tuple[str, ...]) -> dic
     path = sample_dir / VIEWS_DIR / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        key = views_key(router, catalog, sample_dir)
+        key = views_key(router, catalog, sample_dir, fields)
     except (OSError, ValueError):
         return None
     if not isinstance(manifest, dict) or any(manifest.get(k) != key[k] for k in fields):

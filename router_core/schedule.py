@@ -210,28 +210,35 @@ def replay(log: ScoredLog, schedule: Schedule, policy: Policy, timezone: str = "
                          "predicted_quality": log.quality[log.prompt_index, choice]})
 
 
-def replay_constant_cost_per_day(log: ScoredLog, lam: float, policy: Policy) -> float:
-    """Mean predicted USD per day if every request were routed at one λ."""
-    per_prompt = log.cost[np.arange(len(log.cost)), choices_at(log, lam, policy)]  # (P,)
-    return float(per_prompt[log.prompt_index].sum() / log.n_days)
-
-
 def constant_frontier(log: ScoredLog, policy: Policy, lams=None) -> pd.DataFrame:
     """Predicted cost per day and mean quality of every request routed at one λ, for each λ of a grid (default 0,
-    0.05, …, 1): what a schedule is compared with."""
+    0.05, …, 1): what a schedule is compared with. Per distinct prompt, weighted by how often the log sends it."""
     lams = np.linspace(0.0, 1.0, 21) if lams is None else np.asarray(lams, dtype=float)
+    requests_per_prompt = np.bincount(log.prompt_index, minlength=len(log.cost))  # (P,)
     rows = []
     for lam in lams:
-        choice = choices_at(log, float(lam), policy)[log.prompt_index]  # (R,)
-        rows.append({"lam": float(lam), "cost_per_day_usd": float(log.cost[log.prompt_index, choice].sum() / log.n_days),
-                     "predicted_quality": float(log.quality[log.prompt_index, choice].mean())})
+        choice = choices_at(log, float(lam), policy)  # (P,)
+        prompts = np.arange(len(log.cost))
+        rows.append({"lam": float(lam),
+                     "cost_per_day_usd": float(requests_per_prompt @ log.cost[prompts, choice] / log.n_days),
+                     "predicted_quality": float(requests_per_prompt @ log.quality[prompts, choice] / requests_per_prompt.sum())})
     return pd.DataFrame(rows)
 
 
-def better_constant(log: ScoredLog, policy: Policy, cost_per_day_usd: float, quality: float, margin: float = 1e-3) -> dict | None:
+def replay_constant_cost_per_day(log: ScoredLog, lam: float, policy: Policy) -> float:
+    """Mean predicted USD per day if every request were routed at one λ."""
+    return float(constant_frontier(log, policy, [lam])["cost_per_day_usd"].iloc[0])
+
+
+def better_constant(log: ScoredLog, policy: Policy, cost_per_day_usd: float, quality: float, margin: float = 1e-3,
+                    frontier: pd.DataFrame | None = None) -> dict | None:
     """The constant λ with the most predicted quality at no more than a schedule's predicted cost per day, if it beats
-    the schedule's quality by more than `margin`; None when the schedule is as good as any constant λ."""
-    frontier = constant_frontier(log, policy)
+    the schedule's quality by more than `margin`; None when the schedule is as good as any constant λ.
+
+    Args:
+        frontier: constant_frontier(log, policy), when the caller keeps it across schedules.
+    """
+    frontier = constant_frontier(log, policy) if frontier is None else frontier
     affordable = frontier[frontier["cost_per_day_usd"] <= cost_per_day_usd * (1 + 1e-9)]
     if affordable.empty:
         return None
