@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/routing_quality.py [--sets llmrouter_train,alpacaeval2,...] [--folds 5] [--seeds 0,1,2]
     .venv/bin/python benchmarks/routing_quality.py --shift [--sets ...]
+    .venv/bin/python benchmarks/routing_quality.py --sets sample   # the bundled demo set (sample_data/labelled.csv)
 
 Reads ../shared/data at run time (never copied into the repo). Each set is cut into K folds by query (fold seed 0);
 on every fold the router and the baselines train on the other K−1 folds and are measured on the held-out one.
@@ -37,6 +38,7 @@ from router_core.evaluate import COMPARE_METRICS  # noqa: E402
 from router_core.metrics import paired_gap  # noqa: E402
 
 DEFAULT_SETS = "llmrouter_train,alpacaeval2,routellm_gsm8k,routellm_mmlu,routerarena"
+SAMPLE_SET = "sample"  # `--sets sample`: the dashboard's demo set, 5-fold paired like the real ones
 SHIFT_SETS = "llmrouter_train,alpacaeval2,routellm_mmlu"  # the sets with task-type categories to shift
 METRICS = [*COMPARE_METRICS, "fit_seconds"]
 from router_core.baselines import LEARNED as LEARNED_BASELINES  # noqa: E402
@@ -127,6 +129,11 @@ def stability(name: str, data, n_folds: int, seeds: list[int], first: pd.DataFra
         + ("met" if margin > 2 * std else "MISSED")]
 
 
+def set_path(data_dir: Path, name: str) -> Path:
+    """A real set's CSV in the data folder; `sample` is the bundled synthetic labelled set the dashboard demos."""
+    return ROOT / "sample_data" / "labelled.csv" if name == SAMPLE_SET else data_dir / f"{name}.csv"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"), help="folder with the real routing sets")
@@ -146,7 +153,7 @@ def main() -> int:
                              "'<baseline> (tuned encoder)'")
     args = parser.parse_args()
     data_dir = Path(args.data_dir)
-    if not data_dir.is_dir():
+    if not data_dir.is_dir() and args.sets != SAMPLE_SET:
         print(f"no data at {data_dir}: this benchmark reads the real routing sets there", file=sys.stderr)
         return 2
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -162,7 +169,7 @@ def main() -> int:
     encoder = Encoder.load()
     for name in args.sets.split(","):
         started = time.perf_counter()
-        data = load_labelled(data_dir / f"{name}.csv", missing="drop")
+        data = load_labelled(set_path(data_dir, name), missing="drop")
         if 0 < args.sample < len(data):
             print(f"{name}: a random sample of {args.sample} of its {len(data)} queries (seed 0)")
             data = data.subset(np.sort(np.random.default_rng(0).choice(len(data), args.sample, replace=False)))
