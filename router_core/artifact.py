@@ -231,7 +231,7 @@ def load(folder: str | Path, encoder: Encoder | None = None, backend: str = "aut
         if encoder is not None:
             enc = enc.copy()  # its tuned layers must not leak into the shared encoder
         enc.load_tuned_layers(encoder_state)
-    scorer = (load_onnx_scorer(folder, meta, variant, enc.tokenizer, enc.max_tokens, threads) if variant is not None else None)
+    scorer = (load_onnx_scorer(folder, meta, variant, lambda: enc.tokenizer, enc.max_tokens, threads) if variant is not None else None)
     return config, RouterParts(ScoringPipeline(enc, net, quality, pricing, encoder_state, scorer), cost_scale, record)
 
 

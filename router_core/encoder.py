@@ -86,6 +86,44 @@ def resolve_encoder_path(name: str) -> Path:
     return path
 
 
+def _plain_settings(path: Path) -> tuple[int, int | None] | None:
+    """(hidden size, position limit) read from a BERT folder's JSON files as transformers reads them, without importing
+    it; None when the files do not state them plainly (then transformers reads the folder)."""
+    import json
+
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        tokenizer_file = path / "tokenizer_config.json"
+        tokenizer = json.loads(tokenizer_file.read_text(encoding="utf-8")) if tokenizer_file.exists() else {}
+    except (OSError, ValueError):
+        return None
+    if not isinstance(config, dict) or not isinstance(tokenizer, dict) or not isinstance(config.get("hidden_size"), int):
+        return None
+    limits = [config.get("max_position_embeddings"), tokenizer.get("model_max_length")]
+    limits = [int(x) for x in limits if isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < 1e9]
+    return config["hidden_size"], (min(limits) if limits else None)
+
+
+def _check_max_tokens(name: str, max_tokens: int, limit: int | None) -> None:
+    if limit is not None and max_tokens > limit:
+        raise RouterInputError(f"config: model.max_tokens={max_tokens} is more than encoder {name!r} can take ({limit} tokens); "
+                               f"choose --max-tokens {limit} or less")
+
+
+def _transformers_tokenizer(path: Path):
+    from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a load bar on every start is noise in the CLI and the logs
+    return AutoTokenizer.from_pretrained(str(path))
+
+
+def _transformers_model(path: Path):
+    from transformers import AutoModel
+
+    return AutoModel.from_pretrained(str(path))
+
+
 class Encoder:
     """Tokeniser + BERT model giving token states H (L × d) per query, padding masked.
 
@@ -95,15 +133,16 @@ class Encoder:
 
     def __init__(self, model, tokenizer, name: str, max_tokens: int = 128, cache_size: int = 20000,
                  load_model=None, dim: int | None = None, lower_cache: OrderedDict | None = None,
-                 limit: int | None = None):
+                 limit: int | None = None, load_tokenizer=None):
         """Args:
             model: the BERT model, or None with `load_model` (a callable returning it) and `dim` to load it on first use.
+            tokenizer: the tokeniser, or None with `load_tokenizer` (a callable returning it) to load it on first use.
             lower_cache: states below the tuned layers, shared with copies (keys carry a digest of the layers used).
         """
         self._model = model.eval() if model is not None else None
         self._load_model = load_model
         self._model_lock = threading.Lock()
-        self.tokenizer = tokenizer
+        self._tokenizer, self._load_tokenizer = tokenizer, load_tokenizer
         self.name = name
         self.max_tokens = max_tokens
         self.dim = int(dim if dim is not None else model.config.hidden_size)
@@ -117,26 +156,36 @@ class Encoder:
     @classmethod
     def load(cls, name: str = DEFAULT_ENCODER, max_tokens: int = 128, lazy: bool = False, cache_size: int = 20000) -> "Encoder":
         """Args:
-            lazy: read the model's weights only when first needed. A router scoring with ONNX Runtime needs just the
-                tokeniser, and reading the weights is most of a cold start (~2 s).
+            lazy: read the tokeniser and the model's weights only when first needed. A router scoring with ONNX Runtime
+                needs just the tokeniser, and a page reading stored scores needs neither; importing transformers and
+                reading the weights are most of a cold start.
             cache_size: token states kept (LRU); 0 keeps none.
         """
-        from transformers import AutoConfig, AutoModel, AutoTokenizer  # seconds to import: only when an encoder loads
-
         path = resolve_encoder_path(name)
-        from transformers.utils import logging as hf_logging
+        settings = _plain_settings(path) if lazy else None
+        if settings is not None:
+            dim, limit = settings
+            _check_max_tokens(name, max_tokens, limit)
+            return cls(None, None, name, max_tokens, cache_size, load_model=lambda: _transformers_model(path), dim=dim,
+                       limit=limit, load_tokenizer=lambda: _transformers_tokenizer(path))
+        from transformers import AutoConfig  # seconds to import: only when an encoder loads
 
-        hf_logging.disable_progress_bar()  # a load bar on every start is noise in the CLI and the logs
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        tokenizer = _transformers_tokenizer(path)
         model_config = AutoConfig.from_pretrained(str(path))
         limit = position_limit(model_config, tokenizer)
-        if limit is not None and max_tokens > limit:
-            raise RouterInputError(f"config: model.max_tokens={max_tokens} is more than encoder {name!r} can take ({limit} tokens); "
-                                   f"choose --max-tokens {limit} or less")
+        _check_max_tokens(name, max_tokens, limit)
         if lazy:
-            return cls(None, tokenizer, name, max_tokens, cache_size, load_model=lambda: AutoModel.from_pretrained(str(path)),
+            return cls(None, tokenizer, name, max_tokens, cache_size, load_model=lambda: _transformers_model(path),
                        dim=model_config.hidden_size, limit=limit)
-        return cls(AutoModel.from_pretrained(str(path)), tokenizer, name, max_tokens, cache_size, limit=limit)
+        return cls(_transformers_model(path), tokenizer, name, max_tokens, cache_size, limit=limit)
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            with self._model_lock:  # two dashboard sessions may ask at once; load once
+                if self._tokenizer is None:
+                    self._tokenizer = self._load_tokenizer()
+        return self._tokenizer
 
     @property
     def model(self):

@@ -81,23 +81,40 @@ def _checked_bytes(folder: Path, entry: dict) -> bytes:
 class OnnxScorer:
     """Tokeniser (the torch path's own, so token ids match) → encoder graph → router-head graph, in length-sorted batches."""
 
-    def __init__(self, tokenizer, encoder_model: bytes, head_model: bytes, max_tokens: int, name: str, threads: int | None = None):
+    def __init__(self, tokenizer, encoder_model: bytes, head_model: bytes, max_tokens: int, name: str, threads: int | None = None,
+                 tokenizer_from=None):
         """Args:
+            tokenizer: the tokeniser; or None, and `tokenizer_from` (a callable returning it) is called on first use.
             threads: cores to use (default all). A call with few queries runs one session on all of them; a bulk
                 call runs that many single-threaded sessions side by side, created on first need.
+        The graphs' digests are checked before this is built; the sessions and the tokeniser are made on the first
+        query, so a page that only reads stored scores never pays for them.
         """
         self._graphs = (encoder_model, head_model)
         self.threads = max(1, threads or len(os.sched_getaffinity(0)))
-        self.encoder, self.head = self._session_pair(self.threads)
-        self.encoder_inputs = [i.name for i in self.encoder.get_inputs()]
+        self._main: tuple | None = None
         self._bulk_sessions: queue.SimpleQueue | None = None
         self._bulk_lock = threading.Lock()
-        self.tokenizer = tokenizer
+        self._tokenizer, self._tokenizer_from = tokenizer, tokenizer_from
+        self._load_lock = threading.Lock()
         # A fast tokeniser re-applies its padding and truncation settings on each call, and two threads doing that at
         # once fail ("Already borrowed"); the dashboard scores in a background thread while a page routes.
         self._tokenizer_lock = threading.Lock()
         self.max_tokens = max_tokens
         self.name = name
+
+    @property
+    def tokenizer(self):
+        with self._load_lock:
+            if self._tokenizer is None:
+                self._tokenizer = self._tokenizer_from()
+        return self._tokenizer
+
+    def _main_sessions(self) -> tuple:
+        with self._load_lock:
+            if self._main is None:
+                self._main = self._session_pair(self.threads)
+        return self._main
 
     def _session_pair(self, threads: int):
         import onnxruntime as ort  # only routers that score with ONNX pay for importing it
@@ -122,10 +139,11 @@ class OnnxScorer:
 
     def _score_batch(self, sessions, texts: list[str], rows: list[int], scores: list) -> None:
         encoder, head = sessions
+        tokenizer = self.tokenizer
         with self._tokenizer_lock:
-            batch = self.tokenizer(capped([texts[i] for i in rows], self.max_tokens), padding=True, truncation=True, max_length=self.max_tokens,
+            batch = tokenizer(capped([texts[i] for i in rows], self.max_tokens), padding=True, truncation=True, max_length=self.max_tokens,
                                    return_tensors="np")
-        feed = {name: batch[name].astype(np.int64) for name in self.encoder_inputs}
+        feed = {i.name: batch[i.name].astype(np.int64) for i in encoder.get_inputs()}
         (states,) = encoder.run(["states"], feed)  # (B, L, d)
         weights, quality, cost, attention, mean_state = head.run(HEAD_OUTPUTS, {"states": states, "attention_mask": feed["attention_mask"]})
         lengths = feed["attention_mask"].sum(axis=1)
@@ -153,7 +171,7 @@ class OnnxScorer:
 
         if self.threads == 1 or len(batches) < PARALLEL_MIN_BATCHES:
             for rows in batches:
-                self._score_batch((self.encoder, self.head), texts, rows, scores)
+                self._score_batch(self._main_sessions(), texts, rows, scores)
                 report(len(rows))
             return scores
         sessions = self._bulk()
@@ -179,8 +197,12 @@ class OnnxScorer:
         return scores
 
 
-def load_onnx_scorer(folder: Path, meta: dict, variant: str, tokenizer, max_tokens: int, threads: int | None = None) -> OnnxScorer:
-    """Read the variant's graphs, check their digests against router.json, and open ONNX Runtime sessions."""
+def load_onnx_scorer(folder: Path, meta: dict, variant: str, tokenizer_from, max_tokens: int, threads: int | None = None) -> OnnxScorer:
+    """Read the variant's graphs and check their digests against router.json; sessions open on the first query.
+
+    Args:
+        tokenizer_from: callable returning the tokeniser, called on the first query.
+    """
     export = meta["onnx"]
     if export.get("source_weights_sha256") != meta.get("weights_sha256"):
         raise RouterInputError(f"{folder}: the ONNX export was made from other weights than router.safetensors; "
@@ -192,4 +214,5 @@ def load_onnx_scorer(folder: Path, meta: dict, variant: str, tokenizer, max_toke
         raise RouterInputError(f"{folder}: router.json's onnx section is incomplete ({type(e).__name__}: {e})") from e
     except FileNotFoundError as e:
         raise RouterInputError(f"{folder}: {Path(e.filename).name} is listed in router.json but missing") from e
-    return OnnxScorer(tokenizer, encoder_model, head_model, max_tokens, f"onnx-{variant}:{encoder_entry['sha256'][:12]}", threads)
+    return OnnxScorer(None, encoder_model, head_model, max_tokens, f"onnx-{variant}:{encoder_entry['sha256'][:12]}", threads,
+                      tokenizer_from=tokenizer_from)
