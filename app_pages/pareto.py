@@ -29,9 +29,8 @@ upload = st.file_uploader("Labelled set (CSV, JSONL or Parquet; long format: que
 try:
     if upload is None:
         job = st.session_state["sample_evaluation_job"](router.id, key(catalog), router, catalog)
-        evaluation = st.session_state["wait_for"](job, "Measuring the router and every baseline on the sample set at "
-                                                       "these prices (the shipped measurement covers the sample router "
-                                                       "at its own prices)")
+        evaluation = st.session_state["wait_for"](job, "Measuring the router and every baseline on the sample set (the "
+                                                       "shipped measurement covers the sample router at any prices)")
         source = "the bundled sample set"
     else:
         parsed = st.session_state.get("pareto_upload")  # parsed once per file: a λ move must not read it again

@@ -16,7 +16,7 @@ import torch
 from scipy.optimize import nnls
 from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.neighbors import KNeighborsRegressor
+from sklearn.neighbors import NearestNeighbors
 from sklearn.neural_network import MLPRegressor
 
 from .quality.neighbours import unit_rows
@@ -56,26 +56,52 @@ def _need_features(name: str, data: LabelledSet) -> None:
 
 
 class PredictiveBaseline(Baseline):
-    """Predicts (Q, M) quality and cost from features, then routes with the linear policy."""
+    """Predicts (Q, M) quality from features and routes with the linear policy.
+
+    Its cost prediction is always an average of training rows' costs, weighted by the query's features (its
+    neighbours, its cluster, its task type, or every row). A call's cost is linear in its token counts, so the same
+    average of the token counts priced at any catalog is the cost prediction at those prices: a price edit re-prices
+    the cached `predictions` with arithmetic instead of a refit.
+    """
 
     def fit(self, train: LabelledSet, seed: int = 0) -> "PredictiveBaseline":
         super().fit(train, seed)
         _need_features(self.name, train)
-        self.mean_cost_ = train.cost.mean(axis=0)  # (M,) the cost head of baselines that predict quality only
+        self.train_cost_ = train.cost  # (Q, M)
+        self.train_tokens_ = (None if train.input_tokens is None or train.output_tokens is None
+                              else (train.input_tokens, train.output_tokens))
         return self
 
     @abstractmethod
+    def predict_quality(self, features: np.ndarray) -> np.ndarray:
+        """(Q, d) features -> (Q, M) predicted quality; columns follow candidates_."""
+
+    def average_rows(self, features: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """(Q_train, k) values of the training rows -> (Q, k): how the cost prediction averages them (default: the
+        plain mean, for baselines that predict quality only)."""
+        return np.tile(values.mean(axis=0), (len(features), 1))
+
     def predict_quality_cost(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(Q, d) features -> (Q, M) predicted quality, (Q, M) predicted USD; columns follow candidates_."""
+        return self.predict_quality(features), self.average_rows(features, self.train_cost_)
+
+    def predictions(self, test: LabelledSet) -> dict[str, np.ndarray] | None:
+        """What `curve` routes on, at no particular price: quality (Q, M), input_tokens (Q,) and output_tokens (Q, M)
+        averaged as the cost prediction averages costs; None when the training set had no token counts."""
+        self._check_test(test)
+        _need_features(self.name, test)
+        if self.train_tokens_ is None:
+            return None
+        input_tokens, output_tokens = self.train_tokens_
+        tokens = self.average_rows(test.features, np.column_stack([input_tokens, output_tokens]))  # (Q, 1 + M)
+        return {"quality": self.predict_quality(test.features), "input_tokens": tokens[:, 0],
+                "output_tokens": tokens[:, 1:]}
 
     def curve(self, test: LabelledSet, lams, policy: Policy) -> pd.DataFrame:
         self._check_test(test)
         _need_features(self.name, test)
         quality_hat, cost_hat = self.predict_quality_cost(test.features)
         return curve_from_scores(quality_hat, cost_hat, test, lams, policy)
-
-    def _mean_cost(self, n_queries: int) -> np.ndarray:
-        return np.tile(self.mean_cost_, (n_queries, 1))  # (Q, M)
 
 
 class SingleBaseline(Baseline):
@@ -145,14 +171,16 @@ class KnnBaseline(PredictiveBaseline):
     def fit(self, train, seed=0):
         super().fit(train, seed)
         k = min(self.n_neighbors, train.n_queries)
-        self.model_ = KNeighborsRegressor(n_neighbors=k, metric="cosine", algorithm="brute")
-        self.model_.fit(train.features, np.hstack([train.quality, train.cost]))  # (Q, 2M) targets
+        self.model_ = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute").fit(train.features)
+        self.train_quality_ = train.quality
         return self
 
-    def predict_quality_cost(self, features):
-        predicted = self.model_.predict(features)  # (Q, 2M)
-        n_candidates = len(self.candidates_)
-        return predicted[:, :n_candidates], predicted[:, n_candidates:]
+    def average_rows(self, features, values):
+        neighbours = self.model_.kneighbors(features, return_distance=False)  # (Q, k) training rows
+        return values[neighbours].mean(axis=1)
+
+    def predict_quality(self, features):
+        return self.average_rows(features, self.train_quality_)
 
 
 class MlpBaseline(PredictiveBaseline):
@@ -170,9 +198,8 @@ class MlpBaseline(PredictiveBaseline):
         self.model_.fit(train.features, train.quality)
         return self
 
-    def predict_quality_cost(self, features):
-        quality = np.clip(self.model_.predict(features).reshape(len(features), -1), 0.0, 1.0)  # (Q, M)
-        return quality, self._mean_cost(len(features))
+    def predict_quality(self, features):
+        return np.clip(self.model_.predict(features).reshape(len(features), -1), 0.0, 1.0)  # (Q, M)
 
 
 class LinearBaseline(PredictiveBaseline):
@@ -188,9 +215,8 @@ class LinearBaseline(PredictiveBaseline):
         self.model_ = Ridge(alpha=self.alpha).fit(train.features, train.quality)
         return self
 
-    def predict_quality_cost(self, features):
-        quality = np.clip(self.model_.predict(features).reshape(len(features), -1), 0.0, 1.0)  # (Q, M)
-        return quality, self._mean_cost(len(features))
+    def predict_quality(self, features):
+        return np.clip(self.model_.predict(features).reshape(len(features), -1), 0.0, 1.0)  # (Q, M)
 
 
 class _MatrixFactorisationNet(torch.nn.Module):
@@ -255,10 +281,10 @@ class MatrixFactorisationBaseline(PredictiveBaseline):
         self.net_.eval()
         return self
 
-    def predict_quality_cost(self, features):
+    def predict_quality(self, features):
         with torch.no_grad():
             quality = torch.sigmoid(self.net_(torch.as_tensor(np.asarray(features, dtype=np.float32)))).numpy()  # (Q, M)
-        return quality.astype(float), self._mean_cost(len(features))
+        return quality.astype(float)
 
 
 class ClassifierBaseline(PredictiveBaseline):
@@ -280,13 +306,13 @@ class ClassifierBaseline(PredictiveBaseline):
             self.classes_ = self.model_.classes_
         return self
 
-    def predict_quality_cost(self, features):
+    def predict_quality(self, features):
         probability = np.zeros((len(features), len(self.candidates_)))  # (Q, M); never-best candidates stay 0
         if self.model_ is None:
             probability[:, self.classes_[0]] = 1.0
         else:
             probability[:, self.classes_] = self.model_.predict_proba(features)  # columns follow classes_
-        return probability, self._mean_cost(len(features))
+        return probability
 
 
 class ClusterBaseline(PredictiveBaseline):
@@ -302,15 +328,17 @@ class ClusterBaseline(PredictiveBaseline):
         k = self.n_clusters or int(np.clip(train.n_queries // 50, 8, 20))
         k = min(k, train.n_queries)
         self.model_ = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(unit_rows(train.features))
-        one_hot = np.eye(k)[self.model_.labels_]  # (Q, k)
-        counts = one_hot.sum(axis=0)[:, None]  # (k, 1), every k-means cluster holds at least one query
-        self.cluster_quality_ = one_hot.T @ train.quality / counts  # (k, Q) @ (Q, M) -> (k, M)
-        self.cluster_cost_ = one_hot.T @ train.cost / counts  # (k, M)
+        self.train_quality_ = train.quality
         return self
 
-    def predict_quality_cost(self, features):
-        cluster = self.model_.predict(unit_rows(features))  # (Q,)
-        return self.cluster_quality_[cluster], self.cluster_cost_[cluster]
+    def average_rows(self, features, values):
+        one_hot = np.eye(self.model_.n_clusters)[self.model_.labels_]  # (Q_train, k)
+        counts = one_hot.sum(axis=0)[:, None]  # (k, 1), every k-means cluster holds at least one query
+        cluster_means = one_hot.T @ values / counts  # (k, Q_train) @ (Q_train, n) -> (k, n)
+        return cluster_means[self.model_.predict(unit_rows(features))]
+
+    def predict_quality(self, features):
+        return self.average_rows(features, self.train_quality_)
 
 
 class TaskTypeBaseline(PredictiveBaseline):
@@ -324,19 +352,23 @@ class TaskTypeBaseline(PredictiveBaseline):
         super().fit(train, seed)
         self.types_ = fit_task_types(unit_rows(train.features), train.categories, train.quality)
         if self.types_:
-            share = self._shares(train.features)  # (Q, T): soft type counts, as the quality means are shrunk
-            self.type_cost_ = share.T @ train.cost / np.maximum(share.sum(axis=0)[:, None], 1e-9)  # (T, M)
+            self.train_shares_ = self._shares(train.features)  # (Q, T): soft type counts, as the quality means are shrunk
         self.mean_quality_ = train.quality.mean(axis=0)
         return self
 
     def _shares(self, features):
         return task_type_probabilities(self.types_["coef"], self.types_["intercept"], features)
 
-    def predict_quality_cost(self, features):
+    def average_rows(self, features, values):
         if not self.types_:
-            return np.tile(self.mean_quality_, (len(features), 1)), self._mean_cost(len(features))
-        share = self._shares(features)
-        return share @ self.types_["type_quality"], share @ self.type_cost_
+            return super().average_rows(features, values)
+        type_means = self.train_shares_.T @ values / np.maximum(self.train_shares_.sum(axis=0)[:, None], 1e-9)  # (T, n)
+        return self._shares(features) @ type_means
+
+    def predict_quality(self, features):
+        if not self.types_:
+            return np.tile(self.mean_quality_, (len(features), 1))
+        return self._shares(features) @ self.types_["type_quality"]
 
 
 class CallEveryBaseline(Baseline):
@@ -388,6 +420,16 @@ BASELINES: dict[str, type[Baseline]] = {cls.name: cls for cls in (
     MatrixFactorisationBaseline, ClassifierBaseline, ClusterBaseline, TaskTypeBaseline, CallEveryBaseline)}
 
 
+def repriced_curve(name: str, predicted: dict[str, np.ndarray], test: LabelledSet, catalog, lams,
+                   policy: Policy) -> pd.DataFrame:
+    """A predictive baseline's curve at `catalog`'s prices from its cached `predictions` (test already re-priced):
+    the curve a refit at those prices gives, with arithmetic only."""
+    cost_hat = catalog.subset(list(test.candidates)).cost_matrix(predicted["input_tokens"], predicted["output_tokens"])
+    curve = curve_from_scores(predicted["quality"], cost_hat, test, lams, policy)
+    curve.attrs["fit_seconds"] = 0.0
+    return curve
+
+
 def baseline_names(candidates: list[str]) -> list[str]:
     """Every baseline name for a candidate set, with `single` expanded to `single:<candidate>`."""
     return [f"single:{c}" for c in candidates] + [name for name in BASELINES if name != "single"]
@@ -404,11 +446,14 @@ def make_baseline(name: str) -> Baseline:
 
 
 def run_baselines(train: LabelledSet, test: LabelledSet, lams, policy: Policy,
-                  names: list[str] | None = None, seed: int = 0, progress=None) -> dict[str, pd.DataFrame]:
+                  names: list[str] | None = None, seed: int = 0, progress=None,
+                  predictions: dict | None = None) -> dict[str, pd.DataFrame]:
     """Fit each baseline on `train` and measure its curve on `test`; `progress(done, total, name)` after each.
 
     `single` in `names` expands to every candidate. Each curve's fit wall time in seconds is in
     curve.attrs["fit_seconds"] (evaluate.compare reports it).
+    Args:
+        predictions: a dict to fill with each predictive baseline's price-free `predictions(test)`, for re-pricing.
     """
     if train.candidates != test.candidates:
         raise RouterInputError(f"train and test candidates differ: {train.candidates} vs {test.candidates}")
@@ -423,6 +468,10 @@ def run_baselines(train: LabelledSet, test: LabelledSet, lams, policy: Policy,
         fit_seconds = time.perf_counter() - started
         curve = baseline.curve(test, lams, policy)
         curve.attrs["fit_seconds"] = fit_seconds
+        if predictions is not None and isinstance(baseline, PredictiveBaseline):
+            predicted = baseline.predictions(test)
+            if predicted is not None:
+                predictions[name] = predicted
         curves[name] = curve
         if progress is not None:
             progress(len(curves), len(expanded), name)

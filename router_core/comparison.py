@@ -30,7 +30,8 @@ def default_lams_for_comparison() -> np.ndarray:
 
 def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, baselines: list[str] | None = None,
                    seed: int = 0, policy: str | Policy = "linear", catalog=None,
-                   baseline_encoder: Encoder | None = None, progress=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+                   baseline_encoder: Encoder | None = None, progress=None,
+                   predictions: dict | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Fit the baselines on `train`, then measure the (already trained) router and them on `test`.
 
     Args:
@@ -38,6 +39,7 @@ def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, bas
             stock weights: a router with fine-tuned layers has an encoder of its own, the baselines' usual form is
             the stock one).
         progress: callable(fraction done in [0, 1], what is being done), told at each step.
+        predictions: a dict to fill with the predictive baselines' price-free predictions (see repriced_baselines).
     Returns:
         (table, curves): one row per router with AIQ and friends (evaluate.compare), and each λ curve.
     """
@@ -50,7 +52,8 @@ def compare_router(router, train: LabelledSet, test: LabelledSet, lams=None, bas
     train_data, test_data = featurise(train, features), featurise(test, features)
     say(0.5, "fitting the baselines")
     curves = run_baselines(train_data, test_data, lams, Policy(CostScale.from_costs(train.cost)), names=baselines, seed=seed,
-                           progress=lambda done, total, name: say(0.5 + 0.45 * done / total, f"fitted {name}"))
+                           progress=lambda done, total, name: say(0.5 + 0.45 * done / total, f"fitted {name}"),
+                           predictions=predictions)
     say(0.95, "scoring the held-out queries with the router")
     scores = router.scores(test.queries, catalog=catalog).only(list(test.candidates))
     curves = {ROUTER_ROW: curve_from_scores(scores.quality, scores.cost, test_data, lams, router.policy(policy),
@@ -86,6 +89,7 @@ class Evaluation:
     scores: object  # router Scores of the held-out queries, for the labelled set's models
     n_train: int
     unscored: tuple[str, ...] = ()  # the router's models the labelled set has no labels for: left out of every choice
+    baseline_predictions: dict = dataclasses.field(default_factory=dict)  # for re-pricing without a refit
 
 
 def evaluate_router(router, data: LabelledSet, catalog=None, test_fraction: float = 0.2, seed: int = 0,
@@ -105,7 +109,26 @@ def evaluate_router(router, data: LabelledSet, catalog=None, test_fraction: floa
     if catalog is not None and data.input_tokens is not None and data.output_tokens is not None:
         data = data.repriced(catalog)
     train, test = data.split(test_fraction, seed)
-    table, curves = compare_router(router, train, test, baselines=baselines, seed=seed, catalog=catalog, progress=progress)
+    predictions = {}
+    table, curves = compare_router(router, train, test, baselines=baselines, seed=seed, catalog=catalog, progress=progress,
+                                   predictions=predictions)
     unscored = tuple(c for c in router.candidates if c not in data.candidates)
     return Evaluation(table, curves, test, router.scores(test.queries, catalog=catalog).only(list(test.candidates)),
-                      len(train), unscored)
+                      len(train), unscored, predictions)
+
+
+def repriced_baselines(names, predictions: dict, train: LabelledSet, test: LabelledSet, catalog) -> dict[str, pd.DataFrame] | None:
+    """Every named baseline's curve at `catalog`'s prices (train and test already re-priced at them), with no refit:
+    the predictive ones from their cached `predictions`, the fixed ones (single models, random, oracle, call-every,
+    which read only the labels) measured again in milliseconds. None when a predictive baseline has no cached
+    predictions (then only a refit can re-price it)."""
+    from .baselines import PredictiveBaseline, make_baseline, repriced_curve, run_baselines
+
+    lams = default_lams_for_comparison()
+    policy = Policy(CostScale.from_costs(train.cost))
+    fixed = [n for n in names if not isinstance(make_baseline(n), PredictiveBaseline)]
+    if any(n not in predictions for n in names if n not in fixed):
+        return None
+    curves = run_baselines(train, test, lams, policy, names=fixed)
+    curves.update({n: repriced_curve(n, predictions[n], test, catalog, lams, policy) for n in names if n not in fixed})
+    return {n: curves[n] for n in names}

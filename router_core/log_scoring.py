@@ -278,12 +278,7 @@ def _repriced(router, cost: np.ndarray, input_tokens: np.ndarray, answer_tokens:
     """The stored costs at `catalog`'s prices, priced as Router.scores prices them, so price edits need no re-scoring."""
     if catalog is None or scored_with is None:
         return cost
-    catalog, before = router.pricing.catalog_for(catalog), Catalog.from_dict(scored_with).subset(router.candidates)
-    if catalog.to_dict() == before.to_dict():
-        return cost
-    if router.pricing.cost_mode == "tokens":
-        return catalog.cost_matrix(input_tokens, answer_tokens)
-    return cost * (catalog.cost_matrix([1000.0]) / np.maximum(before.cost_matrix([1000.0]), 1e-15))
+    return router.pricing.repriced(cost, input_tokens, answer_tokens, Catalog.from_dict(scored_with), catalog)
 
 
 def read_scored_log(source, router, catalog: Catalog | None = None, name: str | None = None) -> tuple[ScoredLog, dict]:

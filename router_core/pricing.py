@@ -80,6 +80,17 @@ class Pricing:
             cost = cost * (catalog.cost_matrix([1000.0]) / np.maximum(self.catalog.cost_matrix([1000.0]), 1e-15))
         return cost, answer_tokens
 
+    def repriced(self, cost: np.ndarray, input_tokens: np.ndarray, answer_tokens: np.ndarray, priced_at: Catalog,
+                 catalog: Catalog) -> np.ndarray:
+        """(Q, M) USD that `price` gave at `priced_at`'s prices -> the same predictions at `catalog`'s, as `price`
+        would give them: stored scores follow a price edit without encoding anything again."""
+        catalog, before = self.catalog_for(catalog), priced_at.subset(list(self.candidates))
+        if catalog.to_dict() == before.to_dict():
+            return cost
+        if self.cost_mode == "tokens":
+            return catalog.cost_matrix(input_tokens, answer_tokens)
+        return cost * (catalog.cost_matrix([1000.0]) / np.maximum(before.cost_matrix([1000.0]), 1e-15))
+
     def with_candidate(self, name: str, candidate: Candidate | None) -> "Pricing":
         if self.catalog is not None and candidate is None:
             raise RouterInputError(f"adding {name!r}: this router prices costs from its catalog, so give the new model's prices")

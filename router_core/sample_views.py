@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from safetensors import SafetensorError
 from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 
-from .comparison import ROUTER_ROW, Evaluation, default_lams_for_comparison, evaluate_router
+from .catalog import Catalog
+from .comparison import ROUTER_ROW, Evaluation, default_lams_for_comparison, evaluate_router, repriced_baselines
 from .evaluate import compare, curve_from_scores
 from .data import load_labelled
 from .errors import RouterInputError
@@ -30,7 +32,8 @@ from .scoring import Scores
 VIEWS_DIR = "views"
 MANIFEST = "manifest.json"
 SCORED_LOG = "request_log.scored.parquet"
-FORMAT_VERSION = 1
+BASELINE_PREDICTIONS = "baseline_predictions.safetensors"  # price-free: a price edit re-prices them, no refit
+FORMAT_VERSION = 2
 TEST_FRACTION, SPLIT_SEED = 0.2, 0  # evaluate_router's defaults: the split `train` keeps unseen for the sample router
 
 
@@ -84,9 +87,14 @@ def precompute(router, sample_dir: str | Path, progress=None) -> Path:
         for i, name in enumerate(names):
             _write_frame(evaluation.curves[name], staging / f"curve_{i}.parquet")
         (staging / "scores.safetensors").write_bytes(save_arrays(_scores_arrays(evaluation.scores)))
+        (staging / BASELINE_PREDICTIONS).write_bytes(save_arrays(
+            {f"{name}/{field}": np.ascontiguousarray(values) for name, fields in evaluation.baseline_predictions.items()
+             for field, values in fields.items()}))
         say("scoring the sample request log")
         score_log(sample_dir / "request_log.csv", router, staging / SCORED_LOG, catalog=catalog)
-        manifest = {**key, "backend": router.backend, "prices": _prices(catalog, data.candidates), "curves": names, "n_train": evaluation.n_train, "n_test": len(evaluation.test)}
+        manifest = {**key, "backend": router.backend, "prices": _prices(catalog, data.candidates),
+                    "scored_at": catalog.to_dict() if catalog is not None else None, "curves": names,
+                    "n_train": evaluation.n_train, "n_test": len(evaluation.test)}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         swap_into_place(staging, target)
     except BaseException:
@@ -121,46 +129,69 @@ def _prices(catalog, names) -> dict | None:
 def load_evaluation(router, catalog, sample_dir: str | Path) -> Evaluation | None:
     """The sample evaluation from the shipped views, or None when they cannot give it (then evaluate as usual).
 
-    For the router the views were computed with, at its own prices, everything is read back. For another router (one
-    with an added model, or trained anew) at the same prices for the sample's models, the baselines are read back,
-    since they never depend on the router, and only the router's own curve is computed: a few seconds of encoding
-    instead of minutes of fitting. The held-out queries are re-read from labelled.csv and split as evaluate_router
-    splits them.
+    Nothing is fitted. Baselines never depend on the router: at the views' prices they are read back, at edited
+    prices they are re-priced from their cached price-free predictions. The router's curve is read back for the
+    router the views were computed with (its stored scores re-priced when the prices changed) and computed afresh for
+    another one (one with an added model, or trained anew): seconds of encoding instead of minutes of fitting. The
+    held-out queries are re-read from labelled.csv and split as evaluate_router splits them.
     """
     sample_dir = Path(sample_dir)
     manifest = _manifest(router, catalog, sample_dir, ("format_version", "labelled_sha256"))
     if manifest is None:
         return None
-    same_router = manifest.get("router_id") == router.id and manifest.get("catalog") == (catalog.digest if catalog else None)
+    same_router = manifest.get("router_id") == router.id
     folder = sample_dir / VIEWS_DIR
     try:
         data = load_labelled(sample_dir / "labelled.csv", router.catalog, name="labelled.csv")
-        if not same_router and (manifest.get("prices") != _prices(catalog, data.candidates)
-                                or any(c not in router.candidates for c in data.candidates)):
+        if any(c not in router.candidates for c in data.candidates):
             return None
+        same_prices = manifest.get("prices") == _prices(catalog, data.candidates)
         if catalog is not None and data.input_tokens is not None and data.output_tokens is not None:
             data = data.repriced(catalog)
         train, test = data.split(TEST_FRACTION, SPLIT_SEED)
         table = pq.read_table(folder / "table.parquet").to_pandas()
         curves = {name: pq.read_table(folder / f"curve_{i}.parquet").to_pandas() for i, name in enumerate(manifest["curves"])}
+        if not same_prices:
+            if catalog is None:
+                return None
+            predictions = _baseline_predictions(folder / BASELINE_PREDICTIONS)
+            repriced = repriced_baselines([n for n in curves if n != ROUTER_ROW], predictions, train, test, catalog)
+            if repriced is None:
+                return None
+            baselines = compare(repriced, test).assign(fit_seconds=table["fit_seconds"].drop(index=ROUTER_ROW))
+            table = pd.concat([table.loc[[ROUTER_ROW]], baselines])
+            curves = {ROUTER_ROW: curves[ROUTER_ROW], **repriced}
         if same_router:
             arrays = load_arrays((folder / "scores.safetensors").read_bytes())
             attention = np.split(arrays["attention"], np.cumsum(arrays["attention_lengths"])[:-1]) if len(test) else []
-            scores = Scores(list(test.queries), list(router.candidates), arrays["weights"], arrays["quality"], arrays["cost"],
+            cost = arrays["cost"]
+            if catalog is not None and manifest.get("scored_at") is not None:
+                cost = router.pricing.repriced(cost, arrays["input_tokens"], arrays["answer_tokens"],
+                                               Catalog.from_dict(manifest["scored_at"]), catalog)
+            scores = Scores(list(test.queries), list(router.candidates), arrays["weights"], arrays["quality"], cost,
                             arrays["input_tokens"], arrays["answer_tokens"], attention)
         else:
             scores = router.scores(test.queries, catalog=catalog).only(list(test.candidates))
+        if not (same_router and same_prices):
             curve = curve_from_scores(scores.quality, scores.cost, test, default_lams_for_comparison(),
                                       router.policy("linear"), weights=scores.weights)
             row = compare({ROUTER_ROW: curve}, test).assign(fit_seconds=router.training.seconds)
             table = pd.concat([row, table.drop(index=ROUTER_ROW)])
             curves = {ROUTER_ROW: curve, **{k: v for k, v in curves.items() if k != ROUTER_ROW}}
-    except (OSError, KeyError, ValueError, RouterInputError, pa.ArrowException):
+    except (OSError, KeyError, ValueError, RouterInputError, pa.ArrowException, SafetensorError):
         return None  # damaged views are only a lost shortcut: the caller evaluates from scratch
     if scores.quality.shape != test.quality.shape or len(test) != manifest.get("n_test") or len(train) != manifest.get("n_train"):
         return None
     unscored = tuple(c for c in router.candidates if c not in test.candidates)
     return Evaluation(table, curves, test, scores, len(train), unscored)
+
+
+def _baseline_predictions(path: Path) -> dict[str, dict[str, np.ndarray]]:
+    predictions: dict[str, dict[str, np.ndarray]] = {}
+    for key, values in load_arrays(path.read_bytes()).items():
+        name, field = key.rsplit("/", 1)
+        predictions.setdefault(name, {})[field] = values
+    return predictions
 
 
 def scored_log_path(router, catalog, sample_dir: str | Path) -> Path | None:

@@ -207,3 +207,30 @@ def test_every_row_of_a_comparison_is_described_for_the_dashboard():
 
     named = {n for n in BASELINES if n != "single"} | {"cross-attention", "single:<model>"}
     assert set(DESCRIPTIONS) == named and all(len(text) > 20 for text in DESCRIPTIONS.values())
+
+
+def test_cached_predictions_reprice_to_the_curve_a_refit_at_the_new_prices_gives(split):
+    from router_core.baselines import repriced_curve
+    from router_core.catalog import Candidate, Catalog
+
+    train, test, _ = split
+    # premium's price cut by 80%: the choices change, so an unchanged cost column would not pass
+    new = Catalog(tuple(Candidate(name, f"test/{name}", float(pin), float(pout)) for name, pin, pout in
+                        zip(CANDIDATES, PRICE_IN * [1, 1, 0.2], PRICE_OUT * [1, 1, 0.2])))
+    train_new, test_new = train.repriced(new), test.repriced(new)
+    assert not np.allclose(test_new.cost, test.cost)
+    policy_new = Policy(CostScale.from_costs(train_new.cost))
+    predictions = {}
+    run_baselines(train, test, default_lams(), Policy(CostScale.from_costs(train.cost)), names=PREDICTIVE,
+                  predictions=predictions)
+    assert set(predictions) == set(PREDICTIVE)
+    refit = run_baselines(train_new, test_new, default_lams(), policy_new, names=PREDICTIVE)
+    for name in PREDICTIVE:
+        cheap = repriced_curve(name, predictions[name], test_new, new, default_lams(), policy_new)
+        pd.testing.assert_frame_equal(cheap, refit[name], check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_a_set_without_token_counts_gives_no_price_free_predictions(split):
+    train, test, _ = split
+    bare = LabelledSet.from_arrays(train.features, train.quality, train.cost, train.candidates)
+    assert make_baseline("knn").fit(bare).predictions(test) is None

@@ -62,11 +62,39 @@ def test_shipped_views_equal_a_fresh_evaluation_and_a_fresh_scoring(sample, monk
     np.testing.assert_allclose(from_views.scored.cost, from_csv.scored.cost, rtol=1e-5)
 
 
-def test_views_are_not_used_for_other_prices_or_an_edited_sample(sample, tmp_path):
+def test_edited_prices_reprice_the_views_to_a_fresh_evaluation_at_those_prices_without_a_refit(sample, monkeypatch):
+    from router_core.baselines import PredictiveBaseline
+
+    folder, router = sample
+    monkeypatch.setattr("router_core.sample_views.evaluate_router",
+                        lambda *a, **k: evaluate_router(*a, **{**k, "baselines": BASELINES}))
+    precompute(router, folder)
+    # the premium model at a fifth of its price: choices along the curve change, so stale costs would not pass
+    edited = Catalog(tuple(dataclasses.replace(c, input_usd_per_1m=c.input_usd_per_1m / 5, output_usd_per_1m=c.output_usd_per_1m / 5)
+                           if c.name == "premium" else c for c in router.catalog.candidates))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a predictive baseline was refitted")
+
+    monkeypatch.setattr(PredictiveBaseline, "fit", refuse)
+    monkeypatch.setattr("router_core.scoring.ScoringPipeline.raw", refuse)  # nor is anything encoded
+    repriced = load_evaluation(router, edited, folder)
+    monkeypatch.undo()
+    fresh = evaluate_router(router, load_labelled(folder / "labelled.csv", router.catalog), catalog=edited,
+                            baselines=BASELINES)
+    assert repriced is not None and list(repriced.table.index) == list(fresh.table.index)
+    assert not np.allclose(repriced.curves["knn"]["cost"], load_evaluation(router, router.catalog, folder).curves["knn"]["cost"])
+    timing = ["fit_seconds"]
+    pd.testing.assert_frame_equal(repriced.table.drop(columns=timing), fresh.table.drop(columns=timing), rtol=1e-6)
+    for name in fresh.curves:
+        pd.testing.assert_frame_equal(repriced.curves[name], fresh.curves[name], rtol=1e-6)
+    np.testing.assert_allclose(repriced.scores.cost, fresh.scores.cost, rtol=1e-6)
+
+
+def test_views_are_not_used_for_an_edited_sample(sample, tmp_path):
     folder, router = shutil.copytree(sample[0], tmp_path / "sample"), sample[1]  # this test edits the sample files
     precompute(router, folder)
     dearer = Catalog(tuple(dataclasses.replace(c, input_usd_per_1m=c.input_usd_per_1m * 2) for c in router.catalog.candidates))
-    assert load_evaluation(router, dearer, folder) is None
     assert scored_log_path(router, dearer, folder) is not None  # a scored log is re-priced from its token counts
     with open(folder / "labelled.csv", "a") as f:
         f.write("q999,an extra query,hard,premium,0.5,1,1,0.001\n")
