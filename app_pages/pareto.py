@@ -10,6 +10,7 @@ from router_core.baselines import DESCRIPTIONS
 from router_core.comparison import ROUTER_ROW, evaluate_router
 from router_core.data import load_labelled
 from router_core.evaluate import category_breakdown, curve_from_scores, default_lams, soft_curve
+from router_core.schedule import usd
 from router_core.standing import best_baseline, display_name, standing_sentence
 from router_core.uploads import LABELLED_HINT, check_upload_size
 from router_core.views import as_text, escape_markdown, mix_figure, pareto_figure, single_models
@@ -73,11 +74,13 @@ single_quality, single_cost = single["quality"], single["cost"]
 best = single_quality.idxmax()
 best_name = escape_markdown(best)
 a, b, c = st.columns(3)
-a.metric("Mean cost at this λ", f"${point['cost']:.6f}", f"{point['cost'] / single_cost[best] - 1:+.0%} vs {best_name}", delta_color="inverse",
-         help=f"Measured: mean USD per request on the {n_test} held-out queries")
+a.metric("Mean cost at this λ", f"{usd(1000 * point['cost'])} per 1,000 requests",
+         f"{point['cost'] / single_cost[best] - 1:+.0%} vs {best_name}", delta_color="inverse",
+         help=f"Measured: the mean USD per request on the {n_test} held-out queries, times 1,000")
 b.metric("Mean quality at this λ", f"{point['quality']:.3f}", f"{point['quality'] - single_quality[best]:+.3f} vs {best_name}",
          help=f"Measured: mean labelled quality on the {n_test} held-out queries")
-c.metric("Best single model", best_name, f"quality {single_quality[best]:.3f} at ${single_cost[best]:.6f}", delta_color="off")
+c.metric("Best single model", best_name, f"quality {single_quality[best]:.3f} at {usd(1000 * single_cost[best])} per 1,000",
+         delta_color="off", help="Measured on the same held-out queries: the single model with the highest mean quality")
 
 soft = None
 if show_soft and catalog is None:
