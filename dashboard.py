@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from pathlib import Path
 
 import streamlit as st
@@ -71,7 +71,7 @@ def wait_for(future: Future, what: str):
         fraction, elapsed = status.get("fraction", 0.0), time.monotonic() - status.get("started", time.monotonic())
         left = f"about {elapsed / fraction - elapsed:.0f} s left" if fraction >= 0.05 else "estimating the time left"
         bar.progress(min(max(fraction, 0.0), 1.0), text=f"{what}: {status.get('stage', 'starting')} ({left})")
-        time.sleep(0.5)
+        wait([future], timeout=0.5)  # back as soon as it is done, else refresh the bar
     bar.empty()
     return future.result()
 
