@@ -332,6 +332,36 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from .serve.app import ServerOptions
+    from .serve.run import build_app
+
+    if not 0.0 <= args.lam <= 1.0:
+        raise RouterInputError(f"--lam: λ must be in [0, 1], got {args.lam}")
+    router = _load_router(args)
+    options = ServerOptions(lam=args.lam, routing_timeout=args.routing_timeout_ms / 1000, log_prompts=args.log_prompts)
+    app = build_app(router, args.models, demo=args.demo, log_dir=args.log, options=options,
+                    fallback=args.fallback.split(",") if args.fallback else None, upstream_timeout=args.upstream_timeout,
+                    num_retries=args.retries)
+    print(f"CrossRoute router {router.id} on http://{args.host}:{args.port}/v1 ({'demo: mock answers' if args.demo and not args.models else args.models}); "
+          f"decisions in {args.log}", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_decisions(args) -> int:
+    from .serve.run import read_since, summarise
+
+    lines, table = summarise(read_since(args.log, args.since))
+    for line in lines:
+        print(printable(line))
+    if not table.empty:
+        print(table.to_string(float_format=lambda x: f"{x:.4f}"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .config import ModelConfig, TrainingConfig  # dataclasses only: cheap, unlike the modules the verbs import
 
@@ -445,6 +475,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="labelled set of the router's models, for the int8 check (e.g. the router's own training file)")
     p.add_argument("--sample", type=positive_int, default=2000, help="queries of --data the int8 check uses (seeded; default 2000)")
     p.set_defaults(func=cmd_export_onnx)
+
+    p = verbs.add_parser("serve", help="an OpenAI-compatible router server in front of your models",
+                         description="Serve POST /v1/chat/completions (plain and streamed), GET /v1/models, /health and /metrics. "
+                                     "Ask for model 'crossroute' (the server's λ), 'crossroute-0.3' (λ = 0.3) or 'crossroute-0.3-k2' "
+                                     "(soft routing: top 2 and an aggregator). Upstream calls go through LiteLLM; a failing model "
+                                     "falls back to the next one; every decision is logged.")
+    p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
+    p.add_argument("--models", help="LiteLLM config.yaml whose model_list serves the router's models (by model_name, or "
+                                    "litellm_params.model = the catalog's provider_model_id)")
+    p.add_argument("--demo", action="store_true", help="answer with LiteLLM mock responses: no key, no network")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=positive_int, default=6060, help="port (default 6060)")
+    p.add_argument("--lam", type=float, default=0.2, help="λ for requests that name none (default 0.2)")
+    p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
+    p.add_argument("--log-prompts", action="store_true", help="keep prompt texts in the decision log (default: a hash only)")
+    p.add_argument("--fallback", help="comma-separated fallback order (default: best mean quality first)")
+    p.add_argument("--routing-timeout-ms", type=float, default=100.0,
+                   help="past this, a request goes to the fallback order unrouted (default 100)")
+    p.add_argument("--upstream-timeout", type=float, default=60.0, help="seconds per upstream call (default 60)")
+    p.add_argument("--retries", type=int, default=2, help="LiteLLM retries of a failed call before the fallback (default 2)")
+    _router_options(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = verbs.add_parser("decisions", help="summarise a server's decision log",
+                         description="Requests, failures, fallbacks, measured spend and the model mix from the decision log.")
+    p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
+    p.add_argument("--since", help="only the last 30m, 1h, 7d, ... (default: all)")
+    p.set_defaults(func=cmd_decisions)
 
     p = verbs.add_parser("sample-data", help="regenerate sample_data/ and its default router", description="Regenerate the synthetic sample data (catalog, labelled set, request log, README) with a fixed seed and retrain the default router.")
     p.add_argument("--out", default=str(SAMPLE_DIR), help=f"folder to write (default {SAMPLE_DIR})")

@@ -567,6 +567,21 @@ def _messages_text(messages) -> str | None:
     raise _NotAPrompt("messages hold no user message")
 
 
+def last_user_text(messages) -> str:
+    """The text of a chat request's last user message (what the router routes on).
+
+    Raises:
+        RouterInputError when there is no user message, its content is not text, or it is empty.
+    """
+    try:
+        text = _messages_text(messages)
+    except _NotAPrompt as e:
+        raise RouterInputError(str(e)) from e
+    if text is None:
+        raise RouterInputError("the last user message is empty")
+    return text
+
+
 def parse_prompt(value, messages_column: bool = False) -> str | None:
     """The query in a prompt cell: plain text, or the last user message of OpenAI-style `messages` JSON; None if empty.
 

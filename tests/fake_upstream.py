@@ -1,0 +1,113 @@
+"""A fake OpenAI-compatible upstream on 127.0.0.1 that can be told, per model, to answer, fail, stall, return malformed
+JSON or drop the connection. Every call it receives is recorded (model, stream, messages)."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PROMPT_TOKENS, COMPLETION_TOKENS = 40, 60  # the usage every answer reports, so measured costs are predictable
+MODES = ("ok", "fail", "stall", "malformed", "drop")
+
+
+class FakeUpstream:
+    def __init__(self):
+        self.modes: dict[str, str] = {}
+        self.calls: list[dict] = []
+        self.lock = threading.Lock()
+        self.stall_seconds = 30.0
+
+    def set(self, model: str, mode: str) -> None:
+        assert mode in MODES, mode
+        self.modes[model] = mode
+
+    def calls_to(self, model: str) -> int:
+        with self.lock:
+            return sum(1 for c in self.calls if c["model"] == model)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+        self.modes.clear()
+
+
+def _handler(fake: FakeUpstream):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # quiet
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            model = body.get("model", "")
+            with fake.lock:
+                fake.calls.append({"model": model, "stream": bool(body.get("stream")), "messages": body.get("messages")})
+            mode = fake.modes.get(model, "ok")
+            if mode == "drop":
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            if mode == "stall":
+                time.sleep(fake.stall_seconds)
+                return
+            if mode == "fail":
+                self._send(500, json.dumps({"error": {"message": "upstream exploded", "type": "server_error"}}).encode())
+                return
+            if mode == "malformed":
+                self._send(200, b'{"id": "x", "choices": [')
+                return
+            text = f"answer from {model}"
+            if body.get("stream"):
+                self._stream(model, text, (body.get("stream_options") or {}).get("include_usage", False))
+                return
+            self._send(200, json.dumps({
+                "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
+                          "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}}).encode())
+
+        def _send(self, status: int, payload: bytes) -> None:
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _stream(self, model: str, text: str, usage: bool) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("connection", "close")
+            self.end_headers()
+            base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+            events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": word + " "}}]}
+                      for word in text.split()]
+            events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            if usage:
+                events.append({**base, "choices": [], "usage": {"prompt_tokens": PROMPT_TOKENS,
+                                                                "completion_tokens": COMPLETION_TOKENS,
+                                                                "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}})
+            for event in events:
+                self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+            self.close_connection = True
+
+    return Handler
+
+
+@contextmanager
+def fake_upstream():
+    """Yield (base_url, FakeUpstream) for a server on 127.0.0.1 at a free port; stopped on exit."""
+    fake = FakeUpstream()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1", fake
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,296 @@
+"""The router server as a client meets it: started on 127.0.0.1 by the test, called with the official openai client,
+in front of a fake OpenAI-compatible upstream that can be told to fail. No key, no network."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from fake_upstream import COMPLETION_TOKENS, PROMPT_TOKENS, fake_upstream
+from router_core import Router
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_ROUTER = ROOT / "sample_data" / "router"
+MATHS = "Prove that the square root of 2 is irrational, step by step"
+CHAT = "hey! how was your weekend lol"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def models_yaml(path: Path, base_url: str, router: Router) -> Path:
+    entries = [{"model_name": c, "litellm_params": {"model": f"openai/{c}", "api_base": base_url, "api_key": "os.environ/FAKE_KEY"}}
+               for c in router.candidates]
+    entries.append({"model_name": "not-routed", "litellm_params": {"model": "openai/other", "api_base": base_url}})
+    path.write_text(yaml.safe_dump({"model_list": entries}))
+    return path
+
+
+@contextmanager
+def serve(*args: str, log_dir: Path, env_extra: dict | None = None, started: list | None = None):
+    """`python -m router_core serve ...` on a free port; yields its base URL once /health answers."""
+    port = free_port()
+    env = {**os.environ, "FAKE_KEY": "sk-fake", **(env_extra or {})}
+    command = [sys.executable, "-m", "router_core", "serve", "--port", str(port), "--log", str(log_dir), *args]
+    with open(log_dir.parent / f"serve-{port}.log", "wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        if started is not None:
+            started.append(process)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"server exited {process.returncode}: {(log_dir.parent / f'serve-{port}.log').read_text()}")
+                try:
+                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not become healthy")
+                time.sleep(0.2)
+            yield url
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def decisions(log_dir: Path, settle: float = 0.5) -> list[dict]:
+    time.sleep(settle)  # the writer commits every 50 ms
+    connection = sqlite3.connect(log_dir / "decisions.sqlite")
+    connection.row_factory = sqlite3.Row
+    rows = [dict(r) for r in connection.execute("SELECT * FROM decisions ORDER BY id")]
+    connection.close()
+    return rows
+
+
+@pytest.fixture(scope="module")
+def router():
+    return Router.load(SAMPLE_ROUTER)
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    with fake_upstream() as (url, fake):
+        yield url, fake
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, upstream, router):
+    folder = tmp_path_factory.mktemp("serve")
+    config = models_yaml(folder / "config.yaml", upstream[0], router)
+    with serve("--models", str(config), "--upstream-timeout", "1", "--retries", "1", log_dir=folder / "log") as url:
+        yield url, folder / "log"
+
+
+@pytest.fixture
+def fake(upstream):
+    upstream[1].reset()
+    yield upstream[1]
+    upstream[1].reset()
+
+
+def client(url: str):
+    import openai
+
+    return openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=60)
+
+
+def test_lambda_ends_route_to_the_models_the_library_chooses(server, fake, router):
+    url, log_dir = server
+    best_quality = router.route(MATHS, 0.0)[0].candidate
+    cheapest = router.route(MATHS, 1.0)[0].candidate
+    assert best_quality != cheapest
+    for model, expected, lam in (("crossroute-0", best_quality, 0.0), ("crossroute-1", cheapest, 1.0)):
+        raw = client(url).chat.completions.with_raw_response.create(model=model, messages=[{"role": "user", "content": MATHS}])
+        reply = raw.parse()
+        assert reply.model == expected and raw.headers["x-crossroute-model"] == expected
+        assert reply.choices[0].message.content == f"answer from {expected}"
+        assert float(raw.headers["x-crossroute-lambda"]) == lam
+        predicted = router.route(MATHS, lam)[0].predicted_cost_usd
+        assert float(raw.headers["x-crossroute-predicted-cost-usd"]) == pytest.approx(predicted, rel=1e-5)
+        assert fake.calls_to(expected) == 1
+    record = decisions(log_dir)[-1]
+    assert record["model"] == cheapest and record["lam"] == 1.0 and record["lam_source"] == "request"
+    assert record["status"] == "ok" and record["fallback_reason"] is None and record["prompt"] is None
+    assert set(json.loads(record["candidates"])) == set(router.candidates)
+    price = router.catalog[cheapest]
+    assert record["cost_usd"] == pytest.approx((PROMPT_TOKENS * price.input_usd_per_1m + COMPLETION_TOKENS * price.output_usd_per_1m) / 1e6)
+
+
+def test_extra_body_sets_lambda_and_the_server_lambda_applies_otherwise(server, fake, router):
+    url, log_dir = server
+    reply = client(url).chat.completions.create(model="crossroute", messages=[{"role": "user", "content": MATHS}],
+                                                extra_body={"crossroute": {"lambda": 1.0}}, user="ana",
+                                                metadata={"team": "search"})
+    assert reply.model == router.route(MATHS, 1.0)[0].candidate
+    record = decisions(log_dir)[-1]
+    assert (record["user"], record["team"], record["lam"]) == ("ana", "search", 1.0)
+    plain = client(url).chat.completions.create(model="crossroute", messages=[{"role": "user", "content": MATHS}])
+    assert plain.model == router.route(MATHS, 0.2)[0].candidate  # the server's --lam default
+    assert decisions(log_dir)[-1]["lam_source"] == "fixed"
+
+
+def test_streaming_ends_with_done_and_names_the_model_called(server, fake, router):
+    url, log_dir = server
+    expected = router.route(CHAT, 1.0)[0].candidate
+    stream = client(url).chat.completions.create(model="crossroute-1", messages=[{"role": "user", "content": CHAT}], stream=True)
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.strip() == f"answer from {expected}" and {c.model for c in chunks} == {expected}
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json={"model": "crossroute-1", "stream": True,
+                                                                  "messages": [{"role": "user", "content": CHAT}]}) as raw:
+        lines = [line for line in raw.iter_lines() if line]
+    assert lines[-1] == "data: [DONE]"
+    record = decisions(log_dir)[-1]
+    assert record["model"] == expected and record["output_tokens"] == COMPLETION_TOKENS and record["status"] == "ok"
+
+
+def test_soft_routing_calls_k_models_and_the_aggregator_and_records_the_summed_cost(server, fake, router):
+    url, log_dir = server
+    decision = router.route(MATHS, 0.3, k=2)[0]
+    reply = client(url).chat.completions.create(model="crossroute-0.3-k2", messages=[{"role": "user", "content": MATHS}])
+    assert reply.model == decision.aggregator and reply.choices[0].message.content == f"answer from {decision.aggregator}"
+    called = [c["model"] for c in fake.calls]
+    assert sorted(called) == sorted([*decision.candidates, decision.aggregator])
+    merge_call = fake.calls[-1]["messages"][-1]["content"]
+    assert all(f"answer from {m}" in merge_call for m in decision.candidates)  # the aggregator saw both answers
+    record = decisions(log_dir)[-1]
+    assert record["top_k"] == 2 and json.loads(record["called"]) == called
+    expected = sum((PROMPT_TOKENS * router.catalog[m].input_usd_per_1m + COMPLETION_TOKENS * router.catalog[m].output_usd_per_1m) / 1e6
+                   for m in called)
+    assert record["cost_usd"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("mode", ["fail", "stall", "malformed", "drop"])
+def test_every_upstream_fault_ends_in_a_fallback_answer_with_its_reason(server, fake, router, mode):
+    url, log_dir = server
+    chosen = router.route(MATHS, 0.0)[0].candidate
+    fake.set(chosen, mode)
+    for stream in (False, True):
+        if stream:
+            chunks = list(client(url).chat.completions.create(model="crossroute-0", stream=True,
+                                                              messages=[{"role": "user", "content": MATHS}]))
+            model, text = chunks[0].model, "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).strip()
+        else:
+            reply = client(url).chat.completions.create(model="crossroute-0", messages=[{"role": "user", "content": MATHS}])
+            model, text = reply.model, reply.choices[0].message.content
+        assert model != chosen and text == f"answer from {model}"
+        record = decisions(log_dir)[-1]
+        assert record["status"] == "ok" and record["model"] == model
+        assert record["fallback_reason"].startswith(f"{chosen} failed")
+
+
+def test_bad_requests_get_openai_style_errors_with_the_right_status(server):
+    url, _ = server
+    cases = [(b"{not json", 400, "invalid_json"),
+             (json.dumps({"model": "gpt-4", "messages": [{"role": "user", "content": "x"}]}).encode(), 404, "model_not_found"),
+             (json.dumps({"model": "crossroute-1.5", "messages": [{"role": "user", "content": "x"}]}).encode(), 400, None),
+             (json.dumps({"model": "crossroute", "crossroute": {"lambda": -0.1}, "messages": [{"role": "user", "content": "x"}]}).encode(), 400, None),
+             (json.dumps({"model": "crossroute", "messages": []}).encode(), 400, None),
+             (json.dumps({"model": "crossroute", "messages": [{"role": "user", "content": "x" * (5 * 2**20)}]}).encode(), 413, "request_too_large")]
+    for body, status, code in cases:
+        response = httpx.post(f"{url}/v1/chat/completions", content=body, headers={"content-type": "application/json"}, timeout=30)
+        assert response.status_code == status, (body[:80], response.text)
+        error = response.json()["error"]
+        assert error["message"] and error["type"] == "invalid_request_error"
+        if code:
+            assert error["code"] == code
+
+
+def test_models_health_and_metrics_describe_what_happened(server, fake):
+    url, _ = server
+    assert [m.id for m in client(url).models.list().data] == ["crossroute"]
+    assert httpx.get(f"{url}/health").json()["status"] == "ok"
+    client(url).chat.completions.create(model="crossroute-1", messages=[{"role": "user", "content": CHAT}])
+    metrics = httpx.get(f"{url}/metrics").text
+    assert "crossroute_routing_seconds_bucket" in metrics and 'crossroute_tokens_total{direction="output"' in metrics
+    assert "crossroute_spend_usd_total" in metrics and 'crossroute_rejected_requests_total{status="404"}' in metrics
+
+
+def test_a_corrupt_router_refuses_to_start_with_a_clear_error(tmp_path):
+    damaged = shutil.copytree(SAMPLE_ROUTER, tmp_path / "router")
+    weights = damaged / "router.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    result = subprocess.run([sys.executable, "-m", "router_core", "serve", "--router", str(damaged), "--demo",
+                             "--log", str(tmp_path / "log"), "--port", str(free_port())],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert result.stderr.startswith("error:") and "router.safetensors" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_config_that_misses_a_router_model_refuses_to_start(tmp_path, router):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"model_list": [{"model_name": router.candidates[0],
+                                                      "litellm_params": {"model": "openai/x"}}]}))
+    result = subprocess.run([sys.executable, "-m", "router_core", "serve", "--models", str(config), "--log",
+                             str(tmp_path / "log"), "--port", str(free_port())], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and "no model_list entry for" in result.stderr and router.candidates[1] in result.stderr
+
+
+def test_the_decision_log_is_intact_after_sigkill_mid_load(tmp_path, upstream, router):
+    url_upstream, fake = upstream
+    fake.reset()
+    log_dir = tmp_path / "log"
+    config = models_yaml(tmp_path / "config.yaml", url_upstream, router)
+    started = []
+    answered = []
+    with serve("--models", str(config), log_dir=log_dir, started=started) as url:
+        def one(i):
+            try:
+                client(url).chat.completions.create(model="crossroute", messages=[{"role": "user", "content": f"{CHAT} #{i}"}])
+                answered.append(i)
+            except Exception:  # the server is killed under some of them
+                pass
+
+        with ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(one, i) for i in range(200)]
+            while len(answered) < 40:
+                time.sleep(0.01)
+            os.killpg(started[0].pid, signal.SIGKILL)
+            for future in futures:
+                future.result()
+    connection = sqlite3.connect(log_dir / "decisions.sqlite")
+    assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = connection.execute("SELECT request_id, model, status, cost_usd FROM decisions").fetchall()
+    connection.close()
+    assert 0 < len(rows) <= 200 and len({r[0] for r in rows}) == len(rows)
+    assert all(r[1] in router.candidates and r[2] == "ok" and r[3] > 0 for r in rows)  # every record whole
+    assert len(rows) >= len(answered) - 8  # at most the in-flight batch is lost
+
+
+def test_demo_mode_answers_without_a_key_and_logs_real_decisions(tmp_path, router):
+    with serve("--demo", log_dir=tmp_path / "log") as url:
+        reply = client(url).chat.completions.create(model="crossroute-1", messages=[{"role": "user", "content": MATHS}])
+    expected = router.route(MATHS, 1.0)[0].candidate
+    assert reply.model == expected and "demo answer" in reply.choices[0].message.content
+    assert reply.usage.completion_tokens > 0
+    record = decisions(tmp_path / "log", settle=0)[-1]
+    assert record["model"] == expected and record["cost_usd"] > 0
+    summary = subprocess.run([sys.executable, "-m", "router_core", "decisions", "--log", str(tmp_path / "log"), "--since", "1h"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert summary.returncode == 0 and summary.stdout.startswith("1 requests from") and expected in summary.stdout
