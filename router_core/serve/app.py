@@ -3,12 +3,9 @@
 and one decision record."""
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -17,6 +14,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..data import last_user_text
 from ..errors import RouterInputError
+from .deciding import Decider, base_record, with_decision
 from .decision_log import DecisionLog
 from .metrics import Metrics
 from .names import ROUTER_MODEL, RequestError, parse_ask
@@ -80,38 +78,20 @@ def create_app(router, upstream: Upstream, log: DecisionLog | None, options: Ser
     """The server. `router` scores on a worker thread; `log` (if given) gets one record per request."""
     options = options or ServerOptions()
     metrics = Metrics()
-    scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crossroute-score")  # the scorer uses every core itself
+    decider = Decider(router, options.policy, options.routing_timeout)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        # The first query opens the encoder's sessions: do it before serving, not on a client's request.
-        await asyncio.get_running_loop().run_in_executor(scoring, score, "warm up the router", options.lam, 1)
+        await decider.warm(options.lam)  # before serving, not on a client's request
         try:
             yield
         finally:
-            scoring.shutdown(wait=False)
+            decider.close()
             if log is not None:
                 log.close()
 
     app = FastAPI(title="CrossRoute router", version="1", lifespan=lifespan)
     app.state.router, app.state.options, app.state.metrics, app.state.upstream = router, options, metrics, upstream
-
-    def score(prompt: str, lam: float, k: int):
-        scores = router.scores([prompt])
-        decision = router.decide(scores, lam, k=k, policy=options.policy)[0]
-        return decision, dict(zip(scores.candidates, scores.answer_tokens[0].tolist()))  # the demo's answer lengths
-
-    async def decide(prompt: str, lam: float, k: int):
-        """The decision, or (None, reason) when scoring failed or took too long: then the fallback order answers."""
-        started = time.perf_counter()
-        try:
-            future = asyncio.get_running_loop().run_in_executor(scoring, score, prompt, lam, k)
-            decision, answer_tokens = await asyncio.wait_for(future, timeout=options.routing_timeout)
-            return decision, answer_tokens, None, time.perf_counter() - started
-        except asyncio.TimeoutError:
-            reason = f"routing took over {options.routing_timeout * 1000:.0f} ms"
-        except Exception as e:  # noqa: BLE001 - a router failure must never lose the request
-            reason = f"routing failed ({type(e).__name__}: {str(e)[:200]})"
-        return None, {}, reason, time.perf_counter() - started
 
     @app.exception_handler(RequestError)
     async def request_error(request: Request, error: RequestError):
@@ -145,16 +125,12 @@ def create_app(router, upstream: Upstream, log: DecisionLog | None, options: Ser
         params = {k: body[k] for k in PASSED_THROUGH if k in body}
         request_id = f"chatcmpl-{uuid.uuid4().hex}"
         user, team = _who(body)
-        decision, answer_tokens, reason, routing_seconds = await decide(prompt, lam, ask.top_k)
+        decision, answer_tokens, reason, routing_seconds = await decider.decide(prompt, lam, ask.top_k)
         metrics.routing_seconds.observe(routing_seconds)
-        record = {"ts": arrived, "request_id": request_id, "user": user, "team": team,
-                  "prompt_sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest(),
-                  "prompt": prompt if options.log_prompts else None, "lam": lam,
-                  "lam_source": "request" if ask.source == "request" else "fixed", "policy": options.policy,
-                  "top_k": ask.top_k, "routing_ms": routing_seconds * 1000}
+        record = base_record(request_id, prompt, lam, "request" if ask.source == "request" else "fixed", options.policy,
+                             ask.top_k, user, team, options.log_prompts, arrived)
+        with_decision(record, decision, None, routing_seconds)
         if decision is not None:
-            record["candidates"] = decision.per_candidate
-            record["predicted_cost_usd"] = decision.predicted_cost_usd
             chosen, aggregator = list(decision.candidates), decision.aggregator
         else:
             chosen, aggregator = [upstream.fallback_order[0]], None

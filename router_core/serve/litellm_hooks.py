@@ -1,0 +1,154 @@
+"""CrossRoute inside LiteLLM, for teams that already run it.
+
+SDK: `CrossRouteStrategy` picks, per request, one deployment of a model group (`litellm.Router.register_plugin`, or
+the older `set_custom_routing_strategy`). Proxy: `CrossRouteHook` is a CustomLogger the proxy loads from its
+config.yaml (`litellm_settings: callbacks: ...`); it rewrites a request for `crossroute`, `crossroute-0.3`, ... to the
+model the router chooses. Both write the server's decision log (the decision; the call's outcome is LiteLLM's).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+import warnings
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch LiteLLM's price map at start
+
+from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
+from litellm.types.router import CustomRoutingStrategyBase, PreRoutingHookResponse  # noqa: E402
+
+from ..data import last_user_text  # noqa: E402
+from ..errors import RouterInputError  # noqa: E402
+from .deciding import Decider, base_record, with_decision  # noqa: E402
+from .decision_log import DecisionLog  # noqa: E402
+from .fallback import default_fallback_order  # noqa: E402
+from .names import RequestError, parse_ask  # noqa: E402
+
+
+def _load(router):
+    if isinstance(router, (str, os.PathLike)):
+        from ..router import Router
+
+        return Router.load(router)
+    return router
+
+
+def _candidate_of(deployment: dict, router) -> str | None:
+    """Which router model a deployment serves: model_info.crossroute_model, else the catalog's provider_model_id."""
+    info = deployment.get("model_info") or {}
+    if info.get("crossroute_model") in router.candidates:
+        return info["crossroute_model"]
+    model = (deployment.get("litellm_params") or {}).get("model")
+    catalog = router.catalog
+    if catalog is not None:
+        return next((c.name for c in catalog.candidates if c.provider_model_id == model), None)
+    return model if model in router.candidates else None
+
+
+class _Routing:
+    """What both integrations share: the router, λ, a decider and the decision log."""
+
+    def __init__(self, router, lam: float, log_dir, timeout: float, log_prompts: bool):
+        self.router = _load(router)
+        if not 0.0 <= lam <= 1.0:
+            raise RouterInputError(f"λ must be in [0, 1], got {lam}")
+        self.lam, self.log_prompts = lam, log_prompts
+        self.decider = Decider(self.router, timeout=timeout)
+        self.log = DecisionLog(log_dir) if log_dir is not None else None
+        self.fallback = default_fallback_order(self.router)
+
+    async def choose(self, messages, lam: float | None, source: str, user=None, team=None) -> str:
+        """The model for this request (the fallback order's first when scoring fails or is late); logs the decision."""
+        prompt = last_user_text(messages)
+        lam = self.lam if lam is None else lam
+        decision, _, reason, seconds = await self.decider.decide(prompt, lam)
+        model = decision.candidate if decision is not None else self.fallback[0]
+        record = with_decision(base_record(f"crossroute-{uuid.uuid4().hex}", prompt, lam, source, self.decider.policy, 1,
+                                           user, team, self.log_prompts), decision, reason, seconds)
+        record.update(model=model, called=[model], status="routed")
+        if self.log is not None:
+            self.log.append(record)
+        return model
+
+
+class CrossRouteStrategy(CustomRoutingStrategyBase):
+    """LiteLLM SDK routing strategy over the deployments of one model group, one deployment per router model.
+
+    Args:
+        llm_router: the litellm.Router whose model group this strategy serves.
+        router: a CrossRoute Router, or its artifact folder.
+        lam: λ of every request (a request's `metadata: {"crossroute_lambda": 0.3}` overrides it).
+    """
+
+    def __init__(self, llm_router, router, lam: float = 0.2, log_dir="crossroute-decisions", timeout: float = 0.1,
+                 log_prompts: bool = False):
+        self.llm_router = llm_router
+        self.routing = _Routing(router, lam, log_dir, timeout, log_prompts)
+
+    def install(self) -> "CrossRouteStrategy":
+        """Register with the litellm.Router (register_plugin where it exists, else set_custom_routing_strategy)."""
+        register = getattr(self.llm_router, "register_plugin", None) or self.llm_router.set_custom_routing_strategy
+        register(self)
+        return self
+
+    def _deployments(self, model: str) -> list[dict]:
+        with warnings.catch_warnings():  # model_list is the documented view of the deployments, deprecated or not
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return [d for d in self.llm_router.model_list if d.get("model_name") == model]
+
+    async def async_get_available_deployment(self, model, messages=None, input=None, specific_deployment=False,
+                                             request_kwargs=None):
+        deployments = self._deployments(model)
+        served = {_candidate_of(d, self.routing.router): d for d in deployments}
+        if not messages or not served:
+            return deployments[0] if deployments else None
+        metadata = (request_kwargs or {}).get("metadata") or {}
+        lam = metadata.get("crossroute_lambda")
+        user = (request_kwargs or {}).get("user")
+        chosen = await self.routing.choose(messages, float(lam) if lam is not None else None,
+                                           "request" if lam is not None else "fixed", user, metadata.get("team"))
+        return served.get(chosen) or next(served[m] for m in self.routing.fallback if m in served)
+
+    def get_available_deployment(self, model, messages=None, input=None, specific_deployment=False, request_kwargs=None):
+        return asyncio.run(self.async_get_available_deployment(model, messages, input, specific_deployment, request_kwargs))
+
+
+class CrossRouteHook(CustomLogger):
+    """LiteLLM proxy callback: a request for `crossroute[-λ]` goes to the model the router chooses.
+
+    The chosen router model must be a `model_name` of the proxy's model_list (or mapped to one with `model_names`).
+    In the proxy's folder, a file such as crossroute_callback.py holds
+        from router_core.serve.litellm_hooks import CrossRouteHook
+        proxy_handler_instance = CrossRouteHook("path/to/router", lam=0.2)
+    and config.yaml names it: `litellm_settings: {callbacks: crossroute_callback.proxy_handler_instance}`.
+    """
+
+    def __init__(self, router, lam: float = 0.2, log_dir="crossroute-decisions", timeout: float = 0.1,
+                 log_prompts: bool = False, model_names: dict[str, str] | None = None):
+        super().__init__()
+        self.routing = _Routing(router, lam, log_dir, timeout, log_prompts)
+        self.model_names = model_names or {}
+
+    async def _rewrite(self, model, messages, request: dict) -> str | None:
+        try:
+            ask = parse_ask(model, request.get("crossroute"), len(self.routing.router.candidates))
+        except RequestError:
+            return None  # not a CrossRoute model name: the proxy routes it as usual
+        metadata = request.get("metadata") or {}
+        chosen = await self.routing.choose(messages, ask.lam, ask.source if ask.source == "request" else "fixed",
+                                           request.get("user"), metadata.get("team"))
+        return self.model_names.get(chosen, chosen)
+
+    async def async_pre_call_hook(self, user_api_key_dict, cache, data: dict, call_type):
+        """The proxy's hook before a call: returns the request with its model rewritten (others unchanged)."""
+        rewritten = await self._rewrite(data.get("model"), data.get("messages"), data)
+        if rewritten is not None:
+            data["model"] = rewritten
+            data.pop("crossroute", None)
+        return data
+
+    async def async_pre_routing_hook(self, model, request_kwargs, messages=None, input=None, specific_deployment=False,
+                                     **kwargs):
+        """The routers that ask before picking a deployment get the chosen model here."""
+        rewritten = await self._rewrite(model, messages, request_kwargs or {})
+        return PreRoutingHookResponse(model=rewritten, messages=messages) if rewritten is not None else None
