@@ -38,6 +38,13 @@ class Scores:
     answer_tokens: np.ndarray  # (Q, M) predicted (or typical) answer tokens
     attention: list[np.ndarray] = field(repr=False)  # per query (L_i, M): token × candidate attention
 
+    def rows(self, index) -> "Scores":
+        """These scores for the queries at `index` (a list of positions), in that order."""
+        index = list(index)
+        return Scores([self.queries[i] for i in index], list(self.candidates), self.weights[index], self.quality[index],
+                      self.cost[index], self.input_tokens[index], self.answer_tokens[index],
+                      [self.attention[i] for i in index])
+
     def only(self, names: list[str]) -> "Scores":
         """These scores for `names` alone, in that order (a labelled set that lacks some of the router's models)."""
         missing = [n for n in names if n not in self.candidates]

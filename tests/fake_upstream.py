@@ -18,6 +18,8 @@ class FakeUpstream:
         self.calls: list[dict] = []
         self.lock = threading.Lock()
         self.stall_seconds = 30.0
+        self.delay = 0.0  # seconds before every answer (the load benchmark's fixed upstream latency)
+        self.record = True  # False: keep no call list (a long benchmark run)
 
     def set(self, model: str, mode: str) -> None:
         assert mode in MODES, mode
@@ -43,8 +45,9 @@ def _handler(fake: FakeUpstream):
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
             model = body.get("model", "")
-            with fake.lock:
-                fake.calls.append({"model": model, "stream": bool(body.get("stream")), "messages": body.get("messages")})
+            if fake.record:
+                with fake.lock:
+                    fake.calls.append({"model": model, "stream": bool(body.get("stream")), "messages": body.get("messages")})
             mode = fake.modes.get(model, "ok")
             if mode == "drop":
                 self.close_connection = True
@@ -59,6 +62,8 @@ def _handler(fake: FakeUpstream):
             if mode == "malformed":
                 self._send(200, b'{"id": "x", "choices": [')
                 return
+            if fake.delay:
+                time.sleep(fake.delay)
             text = f"answer from {model}"
             if body.get("stream"):
                 self._stream(model, text, (body.get("stream_options") or {}).get("include_usage", False))
@@ -103,6 +108,7 @@ def fake_upstream():
     """Yield (base_url, FakeUpstream) for a server on 127.0.0.1 at a free port; stopped on exit."""
     fake = FakeUpstream()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server.request_queue_size = 256  # the load benchmark opens many connections at once
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -111,3 +117,13 @@ def fake_upstream():
     finally:
         server.shutdown()
         server.server_close()
+
+
+if __name__ == "__main__":  # a stand-alone fake for the load benchmark: python tests/fake_upstream.py PORT DELAY
+    import sys
+
+    fake = FakeUpstream()
+    fake.delay, fake.record = float(sys.argv[2]), False
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), _handler(fake))
+    server.daemon_threads, server.request_queue_size = True, 256
+    server.serve_forever()

@@ -1,0 +1,210 @@
+"""Load on the router server: what routing adds to each request, against a pass-through server, in one run.
+
+    .venv/bin/python benchmarks/serve_load.py [--requests 5000] [--clients 50] [--latency 0.2]
+
+A fake OpenAI-compatible upstream on 127.0.0.1 (its own process) answers every call after a fixed latency. Two servers are started in
+turn on 127.0.0.1 in front of it: the router (`python -m router_core serve` with the bundled sample router and a
+model_list pointing at the fake) and a pass-through on the same stack that forwards to one model without routing
+(passthrough_app.py). Each gets the same requests (real query texts from ../shared/data, in a fixed order) from
+--clients concurrent clients. Reported: end-to-end latency, what each adds over the upstream's latency, the router's
+own routing time (from its decision log), throughput, errors, and each server's resident memory over the run.
+The client, both servers and the fake upstream share this machine's cores, so every figure includes their contention.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import yaml
+
+from results_io import Table, command_line, write_result
+
+ROOT = Path(__file__).resolve().parent.parent
+
+QUERY_SETS = ["routerarena.csv", "alpacaeval2.csv", "llmrouter_train.csv"]
+
+
+def queries(data_dir: Path, n: int) -> list[str]:
+    texts: list[str] = []
+    for name in QUERY_SETS:
+        path = data_dir / name
+        if path.exists():
+            texts += pd.read_csv(path, usecols=["query_id", "query"]).drop_duplicates("query_id")["query"].astype(str).tolist()
+    if not texts:
+        raise SystemExit(f"no query texts under {data_dir}: this benchmark reads the real routing sets there")
+    rng = np.random.default_rng(0)
+    return [texts[i] for i in rng.choice(len(texts), n, replace=len(texts) < n)]
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def start(command: list[str], env: dict, url: str, log: Path) -> subprocess.Popen:
+    process = subprocess.Popen(command, cwd=ROOT / "benchmarks", env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    process.kill()
+    raise SystemExit(f"server not healthy: {log.read_text()[-2000:]}")
+
+
+async def drive(url: str, prompts: list[str], clients: int, model: str) -> tuple[list[float], int, float]:
+    latencies, errors = [], 0
+    queue: asyncio.Queue = asyncio.Queue()
+    for prompt in prompts:
+        queue.put_nowait(prompt)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+        async def worker():
+            nonlocal errors
+            while not queue.empty():
+                prompt = queue.get_nowait()
+                started = time.perf_counter()
+                try:
+                    response = await client.post("/v1/chat/completions",
+                                                  json={"model": model, "messages": [{"role": "user", "content": prompt}]})
+                    if response.status_code != 200:
+                        errors += 1
+                        continue
+                except httpx.HTTPError:
+                    errors += 1
+                    continue
+                latencies.append(time.perf_counter() - started)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        return latencies, errors, time.perf_counter() - began
+
+
+def run(name: str, command: list[str], env: dict, port: int, prompts: list[str], clients: int, model: str,
+        folder: Path) -> dict:
+    url = f"http://127.0.0.1:{port}"
+    process = start(command, env, url, folder / f"{name}.log")
+    samples, stop = [], threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            samples.append(rss_kb(process.pid))
+            stop.wait(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    asyncio.run(drive(url, prompts[: max(clients * 2, 100)], clients, model))  # warm-up: connections, caches of code paths
+    warm_rss = rss_kb(process.pid)
+    latencies, errors, seconds = asyncio.run(drive(url, prompts, clients, model))
+    stop.set()
+    sampler.join()
+    process.terminate()
+    process.wait(timeout=30)
+    ms = np.array(latencies) * 1000
+    tail = samples[len(samples) // 2:] or [0]
+    return {"name": name, "p50": float(np.percentile(ms, 50)), "p99": float(np.percentile(ms, 99)), "n": len(ms),
+            "errors": errors, "rps": len(ms) / seconds, "rss_warm_mb": warm_rss / 1024, "rss_peak_mb": max(samples) / 1024,
+            "rss_end_mb": samples[-1] / 1024 if samples else 0.0, "rss_second_half_mb": statistics.mean(tail) / 1024}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--latency", type=float, default=0.2, help="the fake upstream's fixed latency in seconds (default 0.2)")
+    args = parser.parse_args()
+    data_dir = Path(args.data_dir)
+    if not data_dir.is_dir():
+        print(f"no data at {data_dir}: this benchmark reads the real routing sets there", file=sys.stderr)
+        return 2
+    prompts = queries(data_dir, args.requests)
+    started = time.perf_counter()
+    from router_core import Router
+
+    router = Router.load(ROOT / "sample_data" / "router")
+    from socket import socket
+
+    ports = []
+    for _ in range(3):
+        with socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    upstream_url = f"http://127.0.0.1:{ports[2]}/v1"
+    fake = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fake_upstream.py"), str(ports[2]), str(args.latency)])
+    with tempfile.TemporaryDirectory(prefix="crossroute-load-") as tmp:
+        folder = Path(tmp)
+        config = folder / "config.yaml"
+        config.write_text(yaml.safe_dump({"model_list": [
+            {"model_name": c, "litellm_params": {"model": f"openai/{c}", "api_base": upstream_url, "api_key": "fake"}}
+            for c in router.candidates]}))
+        env = {**os.environ, "CROSSROUTE_PASSTHROUGH_BASE": upstream_url, "PYTHONPATH": str(ROOT / "benchmarks")}
+        passthrough = run("pass-through (no routing)", [sys.executable, "-m", "uvicorn", "passthrough_app:app", "--port",
+                                                        str(ports[0]), "--log-level", "warning"],
+                          env, ports[0], prompts, args.clients, "gpt-4o-mini", folder)
+        log_dir = folder / "decisions"
+        routed = run("CrossRoute router", [sys.executable, "-m", "router_core", "serve", "--models", str(config), "--port",
+                                           str(ports[1]), "--log", str(log_dir), "--no-cache"],
+                     env, ports[1], prompts, args.clients, "crossroute", folder)
+        connection = sqlite3.connect(log_dir / "decisions.sqlite")
+        routing_ms = np.array([r[0] for r in connection.execute("SELECT routing_ms FROM decisions").fetchall()])
+        fallbacks = connection.execute("SELECT COUNT(*) FROM decisions WHERE fallback_reason IS NOT NULL").fetchone()[0]
+        logged = len(routing_ms)
+        connection.close()
+    fake.terminate()
+    latency_ms = args.latency * 1000
+    rows = []
+    for result in (passthrough, routed):
+        rows.append({"server": result["name"], "requests": result["n"], "errors": result["errors"],
+                     "throughput (req/s)": round(result["rps"], 1), "p50 end to end (ms)": round(result["p50"], 1),
+                     "p99 end to end (ms)": round(result["p99"], 1),
+                     "p50 added over upstream (ms)": round(result["p50"] - latency_ms, 1),
+                     "p99 added over upstream (ms)": round(result["p99"] - latency_ms, 1),
+                     "RSS after warm-up (MB)": round(result["rss_warm_mb"], 1), "RSS peak (MB)": round(result["rss_peak_mb"], 1),
+                     "RSS at end (MB)": round(result["rss_end_mb"], 1)})
+    table = pd.DataFrame(rows).set_index("server")
+    extra = {"p50 over pass-through (ms)": routed["p50"] - passthrough["p50"],
+             "p99 over pass-through (ms)": routed["p99"] - passthrough["p99"]}
+    notes = [f"fake upstream: fixed {latency_ms:.0f} ms per call; {args.clients} concurrent clients; {len(prompts):,} requests "
+             "of real query texts (routerarena, alpacaeval2, llmrouter_train; fixed order), after a warm-up pass",
+             f"routing added by CrossRoute over the pass-through on the same stack: p50 {extra['p50 over pass-through (ms)']:+.1f} ms, "
+             f"p99 {extra['p99 over pass-through (ms)']:+.1f} ms",
+             f"the router's own routing time (scoring and choosing, from its decision log, {logged:,} records): p50 "
+             f"{np.percentile(routing_ms, 50):.1f} ms, p99 {np.percentile(routing_ms, 99):.1f} ms; {fallbacks} requests fell back "
+             "(routing timeout 100 ms)",
+             "targets: added p50 ≤ 15 ms and p99 ≤ 60 ms at 50 clients, 0 errors, memory flat over the run",
+             "every process (client, both servers, fake upstream) shares the machine's cores: added latency includes queueing "
+             "for them"]
+    for line in [table.to_string(), *notes]:
+        print(line)
+    write_result("serve_load", command_line(), [Table("Router server under load vs a pass-through server (same run)", table)],
+                 notes=notes, seconds=time.perf_counter() - started,
+                 summary={"routing p50 ms": float(np.percentile(routing_ms, 50)), "routing p99 ms": float(np.percentile(routing_ms, 99)),
+                          **extra, "errors": routed["errors"], "fallbacks": int(fallbacks)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
