@@ -90,6 +90,12 @@ BENCHMARKS = {
         "time until the page shows and until its script finishes (medians), and the Pareto and Schedule pages after "
         "a price edit.",
         "python benchmarks/dashboard_cold.py"),
+    "serve_load": Benchmark(
+        "Router server under load",
+        "The router server and a pass-through server on the same stack (FastAPI, uvicorn, LiteLLM) in front of a fake "
+        "upstream with a fixed latency, the same real query texts from concurrent clients, in one run: the latency "
+        "each adds over the upstream, the router's own routing time, throughput, errors and memory.",
+        "python benchmarks/serve_load.py"),
     "dashboard_speed": Benchmark(
         "Dashboard speed",
         "Server-side dashboard speed in Streamlit's AppTest, caches warm: first render of each page, and the rerun after "
@@ -325,14 +331,13 @@ def render_block(results: list[dict], page_link: str) -> str:
         commands = list(dict.fromkeys(r["command"] for r in items))
         dates = sorted(date_text(r.get("date"))[:10] for r in items)
         when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
-        out += [f"**{title_of(name)}** ({machine_line(items[0].get('machine')).split(';')[0]}; {when}): "
-                + ", ".join(f"`{c}`" for c in commands), ""]
         rows = [row for r in items for row in r.get("summary") or []]
-        if rows:
-            columns = list(dict.fromkeys(k for row in rows for k in row))
-            out += [markdown_table(columns, rows), ""]
-        else:
-            out += [f"See [{page_link}]({page_link}).", ""]
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        kinds = {c: infer_kind(c) for c in columns}
+        facts = "; ".join(", ".join(f"{header(k)} {format_value(v, kinds[k])}" for k, v in row.items()) for row in rows)
+        out.append(f"- **{title_of(name)}** ({machine_line(items[0].get('machine')).split(';')[0]}; {when}; "
+                   + ", ".join(f"`{c}`" for c in commands) + f"): {facts or 'see the results page'}.")
+    out.append("")
     missing = [name for name, items in grouped(results).items() if not items]
     if missing:
         out += ["Not run yet: " + ", ".join(f"{title_of(n).lower()} (`{command_of(n)}`)" for n in missing) + ".", ""]

@@ -199,6 +199,7 @@ def main() -> int:
                     "CrossRoute AIQ": summary.loc[ROUTER, "aiq_mean"], "best baseline": learned.idxmax(),
                     "best baseline AIQ": learned.max(), "ratio": summary.loc[ROUTER, "aiq_mean"] / learned.max(),
                     "best single model AIQ": folds.loc[ROUTER, "best_single_aiq"].mean(),
+                    **({"task-type AIQ": summary.loc["task-type", "aiq_mean"]} if "task-type" in summary.index else {}),
                     "CrossRoute max quality": summary.loc[ROUTER, "max_quality_mean"]}
         write_result(f"routing_quality-{name}", command_line(),
                      [Table(f"{name}: {len(data)} queries × {len(data.candidates)} models{dropped}; {args.folds}-fold "

@@ -1,12 +1,13 @@
 """Load on the router server: what routing adds to each request, against a pass-through server, in one run.
 
-    .venv/bin/python benchmarks/serve_load.py [--requests 5000] [--clients 50] [--latency 0.2]
+    .venv/bin/python benchmarks/serve_load.py [--requests 5000] [--clients 50,4] [--latency 0.2]
 
 A fake OpenAI-compatible upstream on 127.0.0.1 (its own process) answers every call after a fixed latency. Two servers are started in
 turn on 127.0.0.1 in front of it: the router (`python -m router_core serve` with the bundled sample router and a
 model_list pointing at the fake) and a pass-through on the same stack that forwards to one model without routing
 (passthrough_app.py). Each gets the same requests (real query texts from ../shared/data, in a fixed order) from
---clients concurrent clients. Reported: end-to-end latency, what each adds over the upstream's latency, the router's
+each number of concurrent clients in --clients (the target's 50, and a light load for comparison; the light load
+sends at most 1,000 requests). Reported: end-to-end latency, what each adds over the upstream's latency, the router's
 own routing time (from its decision log), throughput, errors, and each server's resident memory over the run.
 The client, both servers and the fake upstream share this machine's cores, so every figure includes their contention.
 """
@@ -133,7 +134,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--clients", default="50,4", help="concurrent clients, one run per value (default 50,4)")
     parser.add_argument("--latency", type=float, default=0.2, help="the fake upstream's fixed latency in seconds (default 0.2)")
     args = parser.parse_args()
     data_dir = Path(args.data_dir)
@@ -161,48 +162,59 @@ def main() -> int:
             {"model_name": c, "litellm_params": {"model": f"openai/{c}", "api_base": upstream_url, "api_key": "fake"}}
             for c in router.candidates]}))
         env = {**os.environ, "CROSSROUTE_PASSTHROUGH_BASE": upstream_url, "PYTHONPATH": str(ROOT / "benchmarks")}
-        passthrough = run("pass-through (no routing)", [sys.executable, "-m", "uvicorn", "passthrough_app:app", "--port",
-                                                        str(ports[0]), "--log-level", "warning"],
-                          env, ports[0], prompts, args.clients, "gpt-4o-mini", folder)
-        log_dir = folder / "decisions"
-        routed = run("CrossRoute router", [sys.executable, "-m", "router_core", "serve", "--models", str(config), "--port",
-                                           str(ports[1]), "--log", str(log_dir), "--no-cache"],
-                     env, ports[1], prompts, args.clients, "crossroute", folder)
-        connection = sqlite3.connect(log_dir / "decisions.sqlite")
-        routing_ms = np.array([r[0] for r in connection.execute("SELECT routing_ms FROM decisions").fetchall()])
-        fallbacks = connection.execute("SELECT COUNT(*) FROM decisions WHERE fallback_reason IS NOT NULL").fetchone()[0]
-        logged = len(routing_ms)
-        connection.close()
+        results = []
+        for level, clients in enumerate(int(c) for c in args.clients.split(",")):
+            sent = prompts if level == 0 else prompts[:1000]
+            passthrough = run("pass-through (no routing)", [sys.executable, "-m", "uvicorn", "passthrough_app:app",
+                                                            "--port", str(ports[0]), "--log-level", "warning"],
+                              env, ports[0], sent, clients, "gpt-4o-mini", folder)
+            log_dir = folder / f"decisions-{clients}"
+            routed = run("CrossRoute router", [sys.executable, "-m", "router_core", "serve", "--models", str(config),
+                                               "--port", str(ports[1]), "--log", str(log_dir), "--no-cache"],
+                         env, ports[1], sent, clients, "crossroute", folder)
+            connection = sqlite3.connect(log_dir / "decisions.sqlite")
+            routing_ms = np.array([r[0] for r in connection.execute("SELECT routing_ms FROM decisions").fetchall()])
+            fallbacks = connection.execute("SELECT COUNT(*) FROM decisions WHERE fallback_reason IS NOT NULL").fetchone()[0]
+            connection.close()
+            results.append((clients, passthrough, routed, routing_ms, fallbacks))
     fake.terminate()
     latency_ms = args.latency * 1000
-    rows = []
-    for result in (passthrough, routed):
-        rows.append({"server": result["name"], "requests": result["n"], "errors": result["errors"],
-                     "throughput (req/s)": round(result["rps"], 1), "p50 end to end (ms)": round(result["p50"], 1),
-                     "p99 end to end (ms)": round(result["p99"], 1),
-                     "p50 added over upstream (ms)": round(result["p50"] - latency_ms, 1),
-                     "p99 added over upstream (ms)": round(result["p99"] - latency_ms, 1),
-                     "RSS after warm-up (MB)": round(result["rss_warm_mb"], 1), "RSS peak (MB)": round(result["rss_peak_mb"], 1),
-                     "RSS at end (MB)": round(result["rss_end_mb"], 1)})
-    table = pd.DataFrame(rows).set_index("server")
-    extra = {"p50 over pass-through (ms)": routed["p50"] - passthrough["p50"],
-             "p99 over pass-through (ms)": routed["p99"] - passthrough["p99"]}
-    notes = [f"fake upstream: fixed {latency_ms:.0f} ms per call; {args.clients} concurrent clients; {len(prompts):,} requests "
-             "of real query texts (routerarena, alpacaeval2, llmrouter_train; fixed order), after a warm-up pass",
-             f"routing added by CrossRoute over the pass-through on the same stack: p50 {extra['p50 over pass-through (ms)']:+.1f} ms, "
-             f"p99 {extra['p99 over pass-through (ms)']:+.1f} ms",
-             f"the router's own routing time (scoring and choosing, from its decision log, {logged:,} records): p50 "
-             f"{np.percentile(routing_ms, 50):.1f} ms, p99 {np.percentile(routing_ms, 99):.1f} ms; {fallbacks} requests fell back "
-             "(routing timeout 100 ms)",
+    rows, summary = [], []
+    for clients, passthrough, routed, routing_ms, fallbacks in results:
+        for result in (passthrough, routed):
+            rows.append({"clients": clients, "server": result["name"], "requests": result["n"], "errors": result["errors"],
+                         "throughput (req/s)": round(result["rps"], 1), "p50 end to end (ms)": round(result["p50"], 1),
+                         "p99 end to end (ms)": round(result["p99"], 1),
+                         "p50 added over upstream (ms)": round(result["p50"] - latency_ms, 1),
+                         "p99 added over upstream (ms)": round(result["p99"] - latency_ms, 1),
+                         "routing p50 (ms)": round(float(np.percentile(routing_ms, 50)), 1) if result is routed else None,
+                         "routing p99 (ms)": round(float(np.percentile(routing_ms, 99)), 1) if result is routed else None,
+                         "fell back": int(fallbacks) if result is routed else None,
+                         "RSS after warm-up (MB)": round(result["rss_warm_mb"], 1),
+                         "RSS peak (MB)": round(result["rss_peak_mb"], 1), "RSS at end (MB)": round(result["rss_end_mb"], 1)})
+        summary.append({"clients": clients, "p50 over pass-through (ms)": routed["p50"] - passthrough["p50"],
+                        "p99 over pass-through (ms)": routed["p99"] - passthrough["p99"],
+                        "routing p50 (ms)": float(np.percentile(routing_ms, 50)),
+                        "routing p99 (ms)": float(np.percentile(routing_ms, 99)),
+                        "share fallen back": fallbacks / max(len(routing_ms), 1), "errors": routed["errors"],
+                        "router req/s": routed["rps"], "pass-through req/s": passthrough["rps"]})
+    table = pd.DataFrame(rows).set_index(["clients", "server"])
+    notes = [f"fake upstream: fixed {latency_ms:.0f} ms per call, its own process; {len(prompts):,} requests of real query "
+             "texts (routerarena, alpacaeval2, llmrouter_train; fixed order) at the first client count, at most 1,000 at "
+             "the others, each after a warm-up pass",
+             *[f"{s['clients']} clients: CrossRoute adds p50 {s['p50 over pass-through (ms)']:+.1f} ms, p99 "
+               f"{s['p99 over pass-through (ms)']:+.1f} ms over the pass-through; its routing time (arrival to decision, "
+               f"from its decision log) p50 {s['routing p50 (ms)']:.1f} ms, p99 {s['routing p99 (ms)']:.1f} ms; "
+               f"{s['share fallen back']:.0%} of requests went to the fallback order (routing timeout 100 ms)" for s in summary],
              "targets: added p50 ≤ 15 ms and p99 ≤ 60 ms at 50 clients, 0 errors, memory flat over the run",
-             "every process (client, both servers, fake upstream) shares the machine's cores: added latency includes queueing "
-             "for them"]
-    for line in [table.to_string(), *notes]:
+             "every process (clients, both servers, the fake upstream) shares the machine's cores: added latency includes "
+             "queueing for them; routing time counts the wait for the scorer"]
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(table.to_string())
+    for line in notes:
         print(line)
     write_result("serve_load", command_line(), [Table("Router server under load vs a pass-through server (same run)", table)],
-                 notes=notes, seconds=time.perf_counter() - started,
-                 summary={"routing p50 ms": float(np.percentile(routing_ms, 50)), "routing p99 ms": float(np.percentile(routing_ms, 99)),
-                          **extra, "errors": routed["errors"], "fallbacks": int(fallbacks)})
+                 notes=notes, seconds=time.perf_counter() - started, summary=summary)
     return 0
 
 

@@ -82,8 +82,8 @@ def test_readme_block_is_replaced_and_the_rest_is_untouched(tmp_path, results):
     assert readme.startswith(README_BEFORE + START) and readme.endswith(END + README_AFTER)
     block = readme[readme.index(START):readme.index(END)]
     assert "old figures" not in readme
-    assert "| llmrouter_train | 0.6478 | cluster | 1.027× | $0.00123 |" in block
-    assert "| alpacaeval2 | 0.7194 | – | – | – |" in block  # columns it lacks are blank
+    assert "set llmrouter_train, CrossRoute AIQ 0.6478, best baseline cluster, ratio 1.027×, spend_usd $0.00123" in block
+    assert "; set alpacaeval2, CrossRoute AIQ 0.7194." in block  # a row lacking columns names only what it has
     assert "`python benchmarks/routing_quality.py --sets llmrouter_train --seeds 0`" in block
     assert "[docs/results.md](docs/results.md)" in block
     assert "latency and throughput (`python benchmarks/latency.py`)" in block  # not run, with its command
@@ -96,7 +96,7 @@ def test_readme_block_is_replaced_and_the_rest_is_untouched(tmp_path, results):
 def test_empty_results_say_how_to_produce_them(tmp_path):
     (tmp_path / "results").mkdir()
     page, readme = render_into(tmp_path, tmp_path / "results")
-    assert page.count("Not run yet") == len(BENCHMARKS) == 10  # every known benchmark says how to produce it
+    assert page.count("Not run yet") == len(BENCHMARKS) == 11  # every known benchmark says how to produce it
     assert "No results recorded yet" in readme and "`benchmarks/results/<name>.json`" in readme
 
 

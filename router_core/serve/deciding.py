@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 class Decider:
     """Scores requests in batches on one worker thread: while a batch is scored, new requests queue, and the next batch
     takes them all at once (the encoder is far faster per query in a batch than one by one). No request waits for
-    others to arrive.
+    others to arrive. Under overload the newest requests are scored first and those already past their deadline (gone
+    to the fallback order) not at all, so the scorer spends its time on requests it can still route.
 
     Args:
         timeout: seconds from arrival; past it (or when scoring raises) `decide` gives no decision and a reason, and
@@ -43,8 +44,11 @@ class Decider:
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._pending:
-            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
+        while True:
+            self._pending = [item for item in self._pending if not item[3].done()]  # timed out: already answered
+            if not self._pending:
+                break
+            batch, self._pending = self._pending[-self.max_batch:], self._pending[:-self.max_batch]
             try:
                 results = await loop.run_in_executor(self.pool, self.score_batch, [item[:3] for item in batch])
             except Exception as e:  # noqa: BLE001 - handed to each waiting request, which falls back
@@ -69,6 +73,7 @@ class Decider:
             decision, answer_tokens = await asyncio.wait_for(asyncio.shield(future), timeout=self.timeout)
             return decision, answer_tokens, None, time.perf_counter() - started
         except asyncio.TimeoutError:
+            future.cancel()  # nobody waits for it now: the worker skips it
             reason = f"routing took over {self.timeout * 1000:.0f} ms"
         except Exception as e:  # noqa: BLE001 - a router failure must never lose the request
             reason = f"routing failed ({type(e).__name__}: {str(e)[:200]})"
