@@ -332,6 +332,33 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_replay(args) -> int:
+    from .budget_replay import replay_policy
+    from .lambda_policy import load_policy
+    from .simulate import prepare_log
+
+    router = _load_router(args)
+    policy = load_policy(args.policy)
+    prepared = prepare_log(router, args.log, name=str(args.log))
+    result = replay_policy(prepared.scored, policy, router.policy(args.policy_rule))
+    print(printable(f"{args.log}: {prepared.n_requests:,} requests under {policy.describe()}; spend charged at the log's "
+                    "measured cost where it called the chosen model, else predicted; quality predicted"))
+    columns = [c for c in ("day", "requests", "budget_usd", "spend_usd", "spend_vs_budget", "quality", "mean_lam",
+                           "hindsight_lam", "hindsight_quality", "quality_vs_hindsight") if c in result.days]
+    print(result.days[columns].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    if args.out:
+        from .files import write_text_atomic
+
+        write_text_atomic(args.out, result.requests.to_csv(index=False))
+        print(f"wrote {args.out} (one row per request: time, λ, model, charged and predicted cost, predicted quality)")
+    if args.trace and not result.trace.empty:
+        from .files import write_text_atomic
+
+        write_text_atomic(args.trace, result.trace.to_csv(index=False))
+        print(f"wrote {args.trace} (λ and its target at each controller update)")
+    return 0
+
+
 def cmd_serve(args) -> int:
     import uvicorn
 
@@ -475,6 +502,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="labelled set of the router's models, for the int8 check (e.g. the router's own training file)")
     p.add_argument("--sample", type=positive_int, default=2000, help="queries of --data the int8 check uses (seeded; default 2000)")
     p.set_defaults(func=cmd_export_onnx)
+
+    p = verbs.add_parser("replay", help="replay a request log through a λ policy file (constant, schedule or budget)",
+                         description="Feed a timestamped log through the λ policy the server would run (policy.yaml: "
+                                     "`lambda: 0.3`, `schedule: business-hours` or `budget: {daily_usd: 50}`), in simulated "
+                                     "time with the server's budget controller, and print per day the spend against the "
+                                     "budget, predicted quality and the best constant λ in hindsight.")
+    p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
+    p.add_argument("--log", required=True, help="request log (CSV, JSONL, Parquet) or a score-log Parquet file")
+    p.add_argument("--policy", required=True, help="λ policy YAML file")
+    p.add_argument("--policy-rule", choices=POLICIES, default="linear", help="decision rule (default linear)")
+    p.add_argument("--out", help="write one row per request (CSV)")
+    p.add_argument("--trace", help="write the controller's λ at each update (CSV)")
+    _router_options(p)
+    p.set_defaults(func=cmd_replay)
 
     p = verbs.add_parser("serve", help="an OpenAI-compatible router server in front of your models",
                          description="Serve POST /v1/chat/completions (plain and streamed), GET /v1/models, /health and /metrics. "
