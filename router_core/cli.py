@@ -368,10 +368,18 @@ def cmd_serve(args) -> int:
     if not 0.0 <= args.lam <= 1.0:
         raise RouterInputError(f"--lam: λ must be in [0, 1], got {args.lam}")
     router = _load_router(args)
-    options = ServerOptions(lam=args.lam, routing_timeout=args.routing_timeout_ms / 1000, log_prompts=args.log_prompts)
+    import os
+
+    token = None
+    if args.admin_token_env:
+        token = os.environ.get(args.admin_token_env)
+        if not token:
+            raise RouterInputError(f"--admin-token-env: environment variable {args.admin_token_env} is not set or empty")
+    options = ServerOptions(lam=args.lam, routing_timeout=args.routing_timeout_ms / 1000, log_prompts=args.log_prompts,
+                            admin_token=token)
     app = build_app(router, args.models, demo=args.demo, log_dir=args.log, options=options,
                     fallback=args.fallback.split(",") if args.fallback else None, upstream_timeout=args.upstream_timeout,
-                    num_retries=args.retries)
+                    num_retries=args.retries, lambda_policy=args.lambda_policy)
     print(f"CrossRoute router {router.id} on http://{args.host}:{args.port}/v1 ({'demo: mock answers' if args.demo and not args.models else args.models}); "
           f"decisions in {args.log}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
@@ -529,6 +537,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=positive_int, default=6060, help="port (default 6060)")
     p.add_argument("--lam", type=float, default=0.2, help="λ for requests that name none (default 0.2)")
+    p.add_argument("--lambda-policy", help="λ policy YAML (`lambda: 0.3`, `schedule: business-hours`, `budget: {daily_usd: 50}`); "
+                                           "watched: an edit takes effect within 2 s, a broken file is refused and logged")
+    p.add_argument("--admin-token-env", help="environment variable holding the bearer token that turns on "
+                                             "GET/PUT /admin/lambda-policy (off by default)")
     p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
     p.add_argument("--log-prompts", action="store_true", help="keep prompt texts in the decision log (default: a hash only)")
     p.add_argument("--fallback", help="comma-separated fallback order (default: best mean quality first)")

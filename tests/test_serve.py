@@ -294,3 +294,68 @@ def test_demo_mode_answers_without_a_key_and_logs_real_decisions(tmp_path, route
     summary = subprocess.run([sys.executable, "-m", "router_core", "decisions", "--log", str(tmp_path / "log"), "--since", "1h"],
                              cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert summary.returncode == 0 and summary.stdout.startswith("1 requests from") and expected in summary.stdout
+
+
+def test_lambda_policy_file_edits_take_effect_and_a_broken_file_changes_nothing(tmp_path, upstream, router):
+    url_upstream, fake = upstream
+    fake.reset()
+    config = models_yaml(tmp_path / "config.yaml", url_upstream, router)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("lambda: 0\n")
+    best, cheapest = router.route(MATHS, 0.0)[0].candidate, router.route(MATHS, 1.0)[0].candidate
+    with serve("--models", str(config), "--lambda-policy", str(policy), "--admin-token-env", "ADMIN_TOKEN",
+               log_dir=tmp_path / "log", env_extra={"ADMIN_TOKEN": "s3cret"}) as url:
+        def ask():
+            return client(url).chat.completions.create(model="crossroute", messages=[{"role": "user", "content": MATHS}]).model
+
+        assert ask() == best
+        policy.write_text("lambda: 1\n")
+        deadline = time.monotonic() + 5
+        while ask() != cheapest:
+            assert time.monotonic() < deadline, "the edited policy file did not take effect within 5 s"
+            time.sleep(0.2)
+        record = decisions(tmp_path / "log")[-1]
+        assert (record["lam"], record["lam_source"]) == (1.0, "fixed")
+
+        policy.write_text("lambda: 7\n")  # broken: refused, λ = 1 stays in force
+        time.sleep(1.5)
+        assert ask() == cheapest
+        headers = {"authorization": "Bearer s3cret"}
+        state = httpx.get(f"{url}/admin/lambda-policy", headers=headers).json()
+        assert state["lambda"] == 1.0 and "lambda must be a number in [0, 1], got 7" in state["errors"][-1]
+
+        assert httpx.get(f"{url}/admin/lambda-policy").status_code == 401
+        assert httpx.get(f"{url}/admin/lambda-policy", headers={"authorization": "Bearer nope"}).status_code == 401
+        refused = httpx.put(f"{url}/admin/lambda-policy", headers=headers, content=b"schedule: weekends")
+        assert refused.status_code == 400 and "unknown preset" in refused.json()["error"]["message"]
+        hours = "schedule: {hours: [" + ", ".join(["0"] * 24) + "]}"
+        assert httpx.put(f"{url}/admin/lambda-policy", headers=headers, content=hours.encode()).json()["source"] == "schedule"
+        assert ask() == best
+        assert decisions(tmp_path / "log")[-1]["lam_source"] == "schedule"
+
+
+def test_the_admin_endpoint_is_off_without_a_token(server):
+    url, _ = server
+    response = httpx.get(f"{url}/admin/lambda-policy", headers={"authorization": "Bearer anything"})
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_a_budget_policy_routes_with_the_controllers_lambda_and_rebuilds_todays_spend(tmp_path, router):
+    from router_core.lambda_policy import Budget, LambdaPolicy
+    from router_core.serve.decision_log import DecisionLog
+    from router_core.serve.live_policy import LivePolicy
+
+    log = DecisionLog(tmp_path)
+    decision = router.route(MATHS, 0.2)[0]
+    for cost in (0.25, 0.5):  # two requests earlier today
+        log.append({"ts": time.time() - 60, "request_id": f"r{cost}", "status": "ok", "candidates": decision.per_candidate,
+                    "called": [decision.candidate], "cost_usd": cost, "lam": 0.2, "lam_source": "budget"})
+    log.append({"ts": time.time() - 3 * 86400, "request_id": "old", "status": "ok", "candidates": decision.per_candidate,
+                "called": [decision.candidate], "cost_usd": 9.0, "lam": 0.2, "lam_source": "budget"})
+    log.close()
+    live = LivePolicy(router, LambdaPolicy(budget=Budget(1.0, floor=0.1, ceiling=0.9)), log_dir=tmp_path)
+    assert live.controller.spent == pytest.approx(0.75)  # today's measured spend, not the older day's
+    lam, source = live.lam()
+    assert source == "budget" and 0.1 <= lam <= 0.9
+    live.set(LambdaPolicy(budget=Budget(0.5)))  # already over budget today: the cheapest routing
+    assert live.lam() == (1.0, "budget")

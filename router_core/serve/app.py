@@ -3,6 +3,8 @@
 and one decision record."""
 from __future__ import annotations
 
+import asyncio
+import hmac
 import json
 import time
 import uuid
@@ -14,8 +16,10 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..data import last_user_text
 from ..errors import RouterInputError
+from ..lambda_policy import LambdaPolicy
 from .deciding import Decider, base_record, with_decision
 from .decision_log import DecisionLog
+from .live_policy import LivePolicy
 from .metrics import Metrics
 from .names import ROUTER_MODEL, RequestError, parse_ask
 from .upstream import AllModelsFailed, Outcome, Upstream
@@ -31,6 +35,7 @@ class ServerOptions:
     routing_timeout: float = 0.1  # seconds; past it the request goes to the fallback order
     log_prompts: bool = False  # the decision log keeps a hash of the prompt, and its text only when asked
     max_body_bytes: int = 4 * 2**20
+    admin_token: str | None = None  # GET/PUT /admin/lambda-policy answer only with this bearer token; None: off
 
 
 def _error(status: int, message: str, code: str, param: str | None = None, kind: str | None = None) -> JSONResponse:
@@ -74,24 +79,56 @@ def _who(body: dict) -> tuple[str | None, str | None]:
     return (str(user) if user is not None else None), (str(team) if team is not None else None)
 
 
-def create_app(router, upstream: Upstream, log: DecisionLog | None, options: ServerOptions | None = None) -> FastAPI:
-    """The server. `router` scores on a worker thread; `log` (if given) gets one record per request."""
+def create_app(router, upstream: Upstream, log: DecisionLog | None, options: ServerOptions | None = None,
+               live: LivePolicy | None = None) -> FastAPI:
+    """The server. `router` scores on a worker thread; `log` (if given) gets one record per request; `live` is the λ
+    policy in force (default: the constant options.lam)."""
     options = options or ServerOptions()
     metrics = Metrics()
     decider = Decider(router, options.policy, options.routing_timeout)
+    live = live or LivePolicy(router, LambdaPolicy(lam=options.lam))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await decider.warm(options.lam)  # before serving, not on a client's request
+        await decider.warm(live.lam()[0])  # before serving, not on a client's request
+        watcher = asyncio.create_task(live.watch())
         try:
             yield
         finally:
+            watcher.cancel()
             decider.close()
             if log is not None:
                 log.close()
 
     app = FastAPI(title="CrossRoute router", version="1", lifespan=lifespan)
     app.state.router, app.state.options, app.state.metrics, app.state.upstream = router, options, metrics, upstream
+    app.state.live = live
+
+    def admin(request: Request) -> None:
+        if options.admin_token is None:
+            raise RequestError("the admin endpoint is off; start the server with --admin-token-env VAR to turn it on",
+                               404, "not_found")
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {options.admin_token}"
+        if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+            raise RequestError("missing or wrong bearer token", 401, "invalid_api_key")
+
+    def policy_state() -> dict:
+        lam, source = live.lam()
+        return {"policy": live.policy.describe(), "lambda": lam, "source": source, "errors": live.errors}
+
+    @app.get("/admin/lambda-policy")
+    async def get_policy(request: Request):
+        admin(request)
+        return policy_state()
+
+    @app.put("/admin/lambda-policy")
+    async def put_policy(request: Request):
+        admin(request)
+        error = live.reload(await _body(request, 64 * 1024), "PUT /admin/lambda-policy")
+        if error is not None:
+            raise RequestError(error, 400, "invalid_lambda_policy")
+        return policy_state()
 
     @app.exception_handler(RequestError)
     async def request_error(request: Request, error: RequestError):
@@ -100,7 +137,8 @@ def create_app(router, upstream: Upstream, log: DecisionLog | None, options: Ser
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "router": router.id, "models": list(router.candidates), "lambda": options.lam}
+        lam, source = live.lam()
+        return {"status": "ok", "router": router.id, "models": list(router.candidates), "lambda": lam, "lambda_source": source}
 
     @app.get("/v1/models")
     async def models():
@@ -121,14 +159,15 @@ def create_app(router, upstream: Upstream, log: DecisionLog | None, options: Ser
             prompt = last_user_text(body["messages"])
         except RouterInputError as e:
             raise RequestError(f"messages: {e}", param="messages") from e
-        lam = ask.lam if ask.lam is not None else options.lam
+        lam, lam_source = (ask.lam, "request") if ask.lam is not None else live.lam()
         params = {k: body[k] for k in PASSED_THROUGH if k in body}
         request_id = f"chatcmpl-{uuid.uuid4().hex}"
         user, team = _who(body)
         decision, answer_tokens, reason, routing_seconds = await decider.decide(prompt, lam, ask.top_k)
         metrics.routing_seconds.observe(routing_seconds)
-        record = base_record(request_id, prompt, lam, "request" if ask.source == "request" else "fixed", options.policy,
-                             ask.top_k, user, team, options.log_prompts, arrived)
+        record = base_record(request_id, prompt, lam, lam_source, options.policy, ask.top_k, user, team,
+                             options.log_prompts, arrived)
+        record["_decision"] = decision
         with_decision(record, decision, None, routing_seconds)
         if decision is not None:
             chosen, aggregator = list(decision.candidates), decision.aggregator
@@ -153,6 +192,7 @@ def create_app(router, upstream: Upstream, log: DecisionLog | None, options: Ser
         return JSONResponse(_completion(request_id, outcome, record), headers=headers)
 
     def _finish(record: dict, outcome: Outcome, started: float) -> None:
+        live.record(record.pop("_decision", None), outcome.cost_usd, [c.model for c in outcome.calls if c.error is None])
         record.update(called=[c.model for c in outcome.calls], model=outcome.model, input_tokens=outcome.input_tokens,
                       output_tokens=outcome.output_tokens, cost_usd=outcome.cost_usd,
                       upstream_ms=(time.perf_counter() - started) * 1000, status="ok",
@@ -165,6 +205,7 @@ def create_app(router, upstream: Upstream, log: DecisionLog | None, options: Ser
             log.append(record)
 
     def _failed(record: dict, detail: str, started: float) -> JSONResponse:
+        record.pop("_decision", None)
         record.update(status="error", error=detail[:1000], upstream_ms=(time.perf_counter() - started) * 1000)
         metrics.requests.labels("none", "error").inc()
         if log is not None:

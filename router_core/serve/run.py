@@ -16,10 +16,13 @@ DEFAULT_LOG_DIR = "crossroute-decisions"
 
 def build_app(router, models: str | Path | None = None, demo: bool = False, log_dir: str | Path | None = DEFAULT_LOG_DIR,
               options=None, fallback: list[str] | None = None, upstream_timeout: float = 60.0, num_retries: int = 2,
-              demo_latency: float = 0.05):
+              demo_latency: float = 0.05, lambda_policy: str | Path | None = None):
     """The FastAPI app for `router` over the deployments of `models` (a LiteLLM config.yaml), or mock answers with
-    `demo`. Raises RouterInputError for a missing or unusable config before anything listens."""
-    from .app import create_app
+    `demo`; λ from the `lambda_policy` file (watched) or the constant options.lam. Raises RouterInputError for a
+    missing or unusable config or policy file before anything listens."""
+    from ..lambda_policy import LambdaPolicy, load_policy
+    from .app import ServerOptions, create_app
+    from .live_policy import LivePolicy
     from .decision_log import DecisionLog
     from .deployments import demo_deployments, load_deployments
     from .fallback import checked_order, default_fallback_order
@@ -37,7 +40,11 @@ def build_app(router, models: str | Path | None = None, demo: bool = False, log_
         order = first + [m for m in order if m not in first]
     upstream = Upstream(deployments, router.catalog, order, demo=demo and models is None, timeout=upstream_timeout,
                         num_retries=num_retries, demo_latency=demo_latency)
-    return create_app(router, upstream, DecisionLog(log_dir) if log_dir is not None else None, options)
+    options = options or ServerOptions()
+    decisions = DecisionLog(log_dir) if log_dir is not None else None
+    policy = load_policy(lambda_policy) if lambda_policy is not None else LambdaPolicy(lam=options.lam)
+    live = LivePolicy(router, policy, lambda_policy, log_dir)
+    return create_app(router, upstream, decisions, options, live)
 
 
 _SINCE = re.compile(r"^(?P<n>[0-9]+(?:\.[0-9]+)?)(?P<unit>[smhd])$")

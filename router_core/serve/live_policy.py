@@ -1,0 +1,128 @@
+"""The λ policy in force while serving: from `--lambda-policy policy.yaml` (watched: a change takes effect within a
+couple of seconds; a broken file is refused with a logged error and the previous policy stays) or the admin endpoint.
+A budget policy runs the BudgetController, rebuilt at start from today's decision log and updated every minute."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..budget_controller import BudgetController
+from ..errors import RouterInputError
+from ..lambda_policy import LambdaPolicy, load_policy, read_policy
+from .decision_log import log_path
+
+log = logging.getLogger("crossroute.serve")
+WATCH_SECONDS = 0.5
+UPDATE_SECONDS = 60.0
+
+
+class LivePolicy:
+    def __init__(self, router, policy: LambdaPolicy, path: str | Path | None = None, log_dir: str | Path | None = None):
+        self.router, self.path, self.log_dir = router, Path(path) if path else None, log_dir
+        self.rule = router.policy("linear")
+        self.errors: list[str] = []  # the last refusals, newest last (for /admin and the tests)
+        self._digest = self._file_digest()
+        self.controller: BudgetController | None = None
+        self.set(policy)
+
+    def _file_digest(self) -> str | None:
+        try:
+            return hashlib.sha256(self.path.read_bytes()).hexdigest() if self.path else None
+        except OSError:
+            return None
+
+    def set(self, policy: LambdaPolicy) -> None:
+        """Put `policy` in force; a budget starts a controller from today's decision log."""
+        self.policy = policy
+        self.controller = None
+        if policy.budget is not None:
+            self.controller = BudgetController(policy.budget, self.rule)
+            self._rebuild()
+            self.controller.update(self._now())
+        log.warning("λ policy in force: %s", policy.describe())
+
+    def _now(self) -> pd.Timestamp:
+        return pd.Timestamp.now(tz="UTC").tz_convert(self.policy.timezone)
+
+    def lam(self) -> tuple[float, str]:
+        """λ for a request arriving now, and where it came from: fixed, schedule or budget."""
+        if self.policy.lam is not None:
+            return self.policy.lam, "fixed"
+        if self.policy.schedule is not None:
+            return float(self.policy.schedule.lam_at(pd.Series([pd.Timestamp.now(tz="UTC")]), self.policy.timezone)[0]), "schedule"
+        return float(self.controller.lam), "budget"
+
+    def record(self, decision, measured_usd: float, called: list[str]) -> None:
+        """What a request was predicted to cost and did cost: the controller's evidence."""
+        if self.controller is None or decision is None:
+            return
+        now = self._now()
+        names = list(self.router.candidates)
+        quality = np.array([[decision.per_candidate[m]["predicted_quality"] for m in names]])
+        cost = np.array([[decision.per_candidate[m]["predicted_cost_usd"] for m in names]])
+        self.controller.observe(now, quality, cost)
+        predicted = sum(decision.per_candidate[m]["predicted_cost_usd"] for m in called if m in decision.per_candidate)
+        self.controller.charge(now, measured_usd, predicted)
+
+    def _rebuild(self) -> None:
+        """Today's spend, traffic and recent predictions, and the hourly profile of earlier days, from the decision log."""
+        if self.log_dir is None or not log_path(self.log_dir).is_file():
+            return
+        since = time.time() - 8 * 86400
+        try:
+            connection = sqlite3.connect(f"file:{log_path(self.log_dir)}?mode=ro", uri=True, timeout=30)
+            rows = connection.execute("SELECT ts, candidates, called, cost_usd FROM decisions WHERE ts >= ? AND status = 'ok' "
+                                      "ORDER BY ts", (since,)).fetchall()
+            connection.close()
+        except sqlite3.Error as e:
+            log.error("decision log %s unreadable, the budget starts from nothing: %s", log_path(self.log_dir), e)
+            return
+        import json
+
+        names = list(self.router.candidates)
+        for ts, candidates, called, cost in rows:
+            when = pd.Timestamp(ts, unit="s", tz="UTC").tz_convert(self.policy.timezone)
+            try:
+                per = json.loads(candidates) if candidates else None
+                models = json.loads(called) if called else []
+            except ValueError:
+                continue
+            if not per or any(m not in per for m in names):
+                self.controller.charge(when, float(cost or 0.0), float(cost or 0.0))
+                continue
+            self.controller.observe(when, np.array([[per[m]["predicted_quality"] for m in names]]),
+                                    np.array([[per[m]["predicted_cost_usd"] for m in names]]))
+            self.controller.charge(when, float(cost or 0.0), sum(per[m]["predicted_cost_usd"] for m in models if m in per))
+
+    def reload(self, text: bytes | str | None = None, source: str | None = None) -> str | None:
+        """Read the policy file (or `text`) again; on an error log it, keep the policy in force and return the message."""
+        try:
+            policy = read_policy(text, source or "request body") if text is not None else load_policy(self.path)
+        except RouterInputError as e:
+            message = str(e)
+            self.errors = (self.errors + [message])[-10:]
+            log.error("λ policy refused, the previous one stays in force: %s", message)
+            return message
+        self.set(policy)
+        return None
+
+    async def watch(self) -> None:
+        """Poll the policy file; update the budget controller every minute."""
+        next_update = time.monotonic() + UPDATE_SECONDS
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            if self.path is not None:
+                digest = self._file_digest()
+                if digest is not None and digest != self._digest:
+                    self._digest = digest
+                    self.reload()
+            if self.controller is not None and time.monotonic() >= next_update:
+                self.controller.update(self._now())
+                next_update = time.monotonic() + UPDATE_SECONDS
