@@ -152,6 +152,7 @@ pages = [
     st.Page("app_pages/pareto.py", title="Pareto explorer", icon=":material/show_chart:", url_path="pareto"),
     st.Page("app_pages/schedule.py", title="Schedule simulator", icon=":material/schedule:", url_path="schedule"),
     st.Page("app_pages/models.py", title="Models and costs", icon=":material/payments:", url_path="models"),
+    st.Page("app_pages/monitoring.py", title="Monitoring", icon=":material/monitoring:", url_path="monitoring"),
 ]
 aliases = [st.Page(ROUTE_PAGE, title="Route a query", url_path=alias, visibility="hidden") for alias in ("route", "route_query")]
 navigation = st.navigation(pages + aliases)

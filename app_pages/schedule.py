@@ -7,15 +7,19 @@ import streamlit as st
 
 from router_core import RouterInputError
 from router_core.data import LOG_ALIASES, match_log_columns, read_table
+from router_core.budget_replay import replay_policy
+from router_core.lambda_policy import Budget, LambdaPolicy
 from router_core.log_scoring import is_scored_log
 from router_core.schedule import Schedule, better_constant, by_group, constant_frontier, suggested_daily_budget, usd
 from router_core.simulate import budget_schedule, prepare_log, simulate
 from router_core.uploads import check_upload_size
-from router_core.views import as_text, escape_markdown, hourly_figure, lam_by_hour_figure, mix_figure, schedule_table
+from router_core.views import (as_text, controller_lambda_figure, escape_markdown, hourly_figure, lam_by_hour_figure, mix_figure,
+                               schedule_table)
 
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
 policy = router.policy("linear")
-PRESETS = ["Business hours (seed)", "Constant λ", "Fit a daily budget", "Custom (edit the table)"]
+CONTROLLER = "Budget controller (as the server runs it)"
+PRESETS = ["Business hours (seed)", "Constant λ", "Fit a daily budget", CONTROLLER, "Custom (edit the table)"]
 COMPARED = (0.0, 0.2, 0.5, 1.0)  # constant-λ schedules shown beside the chosen one
 TIMEZONES = ["UTC", *sorted(zoneinfo.available_timezones() - {"UTC"})]
 
@@ -34,6 +38,35 @@ def score_upload(log, name: str, mapping: dict | None = None):
     prepared = prepare_log(router, log, catalog, mapping, progress=lambda done, total: bar.progress(done / max(total, 1)), name=name)
     bar.empty()
     return prepared
+
+
+def show_controller(prepared, budget: float, timezone: str) -> None:
+    """The server's budget controller replayed on this log minute by minute, beside the constant λ fitted offline."""
+    result = replay_policy(prepared.scored, LambdaPolicy(budget=Budget(budget), timezone=timezone), policy)
+    days = result.days
+    try:
+        constant = budget_schedule(prepared.scored, budget, policy).table[0, 0]
+    except RouterInputError:
+        constant = None
+    reachable = days[days.hindsight_lam > 0]
+    a, b, c = st.columns(3)
+    a.metric("Days within ±5% of the budget", f"{int((reachable.spend_vs_budget.abs() <= 0.05).sum())} of {len(reachable)}",
+             help="Days the budget can be reached at all (the best constant λ in hindsight is above 0); spend charged at "
+                  "the log's measured cost where it called the chosen model, else predicted")
+    b.metric("Quality against the best constant λ per day", f"{days.quality_vs_hindsight.min():.1%} (lowest day)",
+             help="Predicted quality of the controller's choices ÷ that of the best constant λ chosen in hindsight for each day")
+    c.metric("Constant λ fitted offline", f"{constant:.3f}" if constant is not None else "none fits",
+             help="The one λ whose mean predicted cost per day over the whole log fits the budget (the 'Fit a daily budget' preset)")
+    st.caption("The controller recomputes λ every simulated minute from the spend so far today, the time left and the "
+               "traffic it expects (learned from the days before), as the server does with `budget: {daily_usd: …}`.")
+    st.plotly_chart(controller_lambda_figure(result.requests, constant, timezone), width="stretch")
+    shown = days.rename(columns={"spend_usd": "spend", "spend_vs_budget": "spend vs budget", "quality": "quality (predicted)",
+                                 "mean_lam": "mean λ", "hindsight_lam": "best constant λ", "hindsight_quality": "its quality",
+                                 "quality_vs_hindsight": "quality vs it", "budget_usd": "budget"})
+    st.dataframe(as_text(shown, {"spend": "${:.2f}", "budget": "${:.2f}", "spend vs budget": "{:+.1%}", "quality (predicted)": "{:.3f}",
+                                 "mean λ": "{:.2f}", "best constant λ": "{:.2f}", "its quality": "{:.3f}", "quality vs it": "{:.1%}",
+                                 "hindsight_spend_usd": "${:.2f}"}), hide_index=True, width="stretch")
+    st.download_button("Download the controller's λ trace (CSV)", result.trace.to_csv(index=False), "controller_trace.csv", "text/csv")
 
 
 def column_mapping(frame) -> dict:
@@ -106,6 +139,11 @@ try:
         budget = st.number_input("Daily budget (USD)", min_value=0.0, value=suggested_daily_budget(prepared.scored), step=0.1, format="%.2f")
         schedule = budget_schedule(prepared.scored, budget, policy)
         st.success(f"λ = {schedule.table[0, 0]:.3f} is the most quality this traffic gets within {usd(budget)} per day (predicted).")
+    elif preset == CONTROLLER:
+        budget = st.number_input("Daily budget (USD)", min_value=0.01, value=max(0.01, suggested_daily_budget(prepared.scored)),
+                                 step=0.1, format="%.2f")
+        show_controller(prepared, budget, timezone)
+        st.stop()
     else:
         imported = st.file_uploader("Import a schedule (YAML exported here)", type=["yaml", "yml"], key="schedule_yaml")
         if imported is not None and st.session_state.get("schedule_yaml_seen") != imported.file_id:

@@ -96,6 +96,17 @@ BENCHMARKS = {
         "upstream with a fixed latency, the same real query texts from concurrent clients, in one run: the latency "
         "each adds over the upstream, the router's own routing time, throughput, errors and memory.",
         "python benchmarks/serve_load.py"),
+    "budget_controller": Benchmark(
+        "Budget controller",
+        "The server's budget controller replayed minute by minute on the bundled request log (and on the same log with "
+        "a 3× surge for two hours): each day's spend against its budget, and its predicted quality against the best "
+        "constant λ chosen in hindsight for that day; on the surge day, beside the constant λ fitted on the week before.",
+        "python benchmarks/budget_controller.py"),
+    "monitoring_speed": Benchmark(
+        "Monitoring page on a large decision log",
+        "The Monitoring page's SQL queries and its first render (server side, fresh process) on a decision log of one "
+        "million records.",
+        "python benchmarks/monitoring_speed.py"),
     "dashboard_speed": Benchmark(
         "Dashboard speed",
         "Server-side dashboard speed in Streamlit's AppTest, caches warm: first render of each page, and the rerun after "

@@ -16,7 +16,8 @@ from .schedule import ScoredLog, local_times
 
 @dataclass
 class ReplayResult:
-    requests: pd.DataFrame  # per request, in time order: time (local), lam, model, charged_usd, predicted_cost_usd, predicted_quality
+    requests: pd.DataFrame  # per request, in time order: log_row, prompt (score row), time (local), lam, model,
+    # charged_usd, predicted_cost_usd, predicted_quality
     days: pd.DataFrame  # per local day: requests, budget_usd, spend_usd, spend_vs_budget, quality, hindsight_lam, hindsight_quality, ...
     trace: pd.DataFrame  # per controller update: time, lam, target (empty for a constant or a schedule)
 
@@ -73,7 +74,7 @@ def replay_policy(log: ScoredLog, policy: LambdaPolicy, rule: Policy, update_sec
             controller.charge(when, float(_charged(log, order[rows], choice[rows]).sum()), float(cost[p, choice[rows]].sum()))
         trace = controller.trace
         budget_usd = policy.budget.daily_usd if budget_usd is None else budget_usd
-    requests = pd.DataFrame({"time": local, "lam": lam, "model": np.asarray(log.candidates)[choice],
+    requests = pd.DataFrame({"log_row": order, "prompt": prompts, "time": local, "lam": lam, "model": np.asarray(log.candidates)[choice],
                              "charged_usd": _charged(log, order, choice), "predicted_cost_usd": cost[prompts, choice],
                              "predicted_quality": quality[prompts, choice]})
     days = _day_table(log, order, local, prompts, requests, rule, budget_usd)

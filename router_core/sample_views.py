@@ -92,9 +92,11 @@ def precompute(router, sample_dir: str | Path, progress=None) -> Path:
              for field, values in fields.items()}))
         say("scoring the sample request log")
         score_log(sample_dir / "request_log.csv", router, staging / SCORED_LOG, catalog=catalog)
+        say("replaying the scored log through a daily budget into a demo decision log")
+        demo_budget = _write_demo_decisions(router, staging)
         manifest = {**key, "backend": router.backend, "prices": _prices(catalog, data.candidates),
                     "scored_at": catalog.to_dict() if catalog is not None else None, "curves": names,
-                    "n_train": evaluation.n_train, "n_test": len(evaluation.test)}
+                    "n_train": evaluation.n_train, "n_test": len(evaluation.test), "demo_budget_usd": demo_budget}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         swap_into_place(staging, target)
     except BaseException:
@@ -103,6 +105,33 @@ def precompute(router, sample_dir: str | Path, progress=None) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+DEMO_BUDGET_SHARE = 0.6  # the demo decision log's daily budget, as a share of sending everything to the dearest model
+
+
+def _write_demo_decisions(router, folder: Path) -> float:
+    """The Monitoring page's demo: the scored sample log replayed through the budget controller as decision records."""
+    from .lambda_policy import Budget, LambdaPolicy
+    from .replay_log import write_replay_log
+    from .simulate import prepare_log
+
+    log = prepare_log(router, folder / SCORED_LOG, router.catalog).scored
+    dearest = int(np.argmax(log.cost.mean(axis=0)))
+    budget = round(DEMO_BUDGET_SHARE * float(log.cost[log.prompt_index, dearest].sum()) / log.n_days, 4)
+    write_replay_log(log, LambdaPolicy(budget=Budget(budget)), router.policy("linear"), folder)
+    return budget
+
+
+def demo_decisions(sample_dir: str | Path) -> tuple[Path, float] | None:
+    """The shipped demo decision log and its daily budget, if present."""
+    folder = Path(sample_dir) / VIEWS_DIR
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    path = folder / "decisions.sqlite"
+    return (path, float(manifest["demo_budget_usd"])) if path.is_file() and manifest.get("demo_budget_usd") else None
 
 
 def _manifest(router, catalog, sample_dir: Path, fields: tuple[str, ...]) -> dict | None:

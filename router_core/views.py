@@ -249,3 +249,23 @@ def as_text(frame: pd.DataFrame, formats: dict[str, str], missing: str = "–") 
         if column in shown.columns:
             shown[column] = [missing if pd.isna(v) else fmt.format(v) for v in shown[column]]
     return shown
+
+
+def controller_lambda_figure(requests: pd.DataFrame, constant_lam: float | None, timezone: str = "UTC") -> go.Figure:
+    """The budget controller's λ by hour of day (mean, and the range over days) beside the offline constant-λ fit."""
+    hours = requests.assign(hour=requests["time"].dt.hour, day=requests["time"].dt.normalize())
+    per_day = hours.groupby(["day", "hour"])["lam"].mean().reset_index()
+    summary = per_day.groupby("hour")["lam"].agg(["mean", "min", "max"]).reindex(range(24))
+    figure = go.Figure()
+    figure.add_scatter(x=summary.index, y=summary["max"], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
+    figure.add_scatter(x=summary.index, y=summary["min"], mode="lines", line=dict(width=0), fill="tonexty",
+                       fillcolor="rgba(31,119,180,0.2)", name="controller: range over days")
+    figure.add_scatter(x=summary.index, y=summary["mean"], mode="lines+markers", name="controller: mean λ", line_color="#1f77b4")
+    if constant_lam is not None:
+        figure.add_scatter(x=[0, 23], y=[constant_lam, constant_lam], mode="lines", line=dict(dash="dash", color=CHOSEN),
+                           name=f"constant λ fitted offline ({constant_lam:.2f})")
+    figure.update_layout(title="λ by hour of day under the budget controller", height=320, margin=dict(l=50, r=20, t=50, b=40),
+                         legend=dict(orientation="h", y=-0.25))
+    figure.update_xaxes(title=f"hour ({safe(timezone)})", dtick=2)
+    figure.update_yaxes(title="λ", range=[-0.02, 1.02])
+    return figure

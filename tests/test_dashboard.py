@@ -403,3 +403,54 @@ def test_schedules_and_prices_export_and_import_again():
     at = open_page("models")  # the exports' contents are checked in test_schedule (they round-trip)
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Export the prices (catalog CSV)" in labels and "Export as a LiteLLM config.yaml" in labels
+
+
+def test_monitoring_page_reads_the_sample_demo_log_and_filters_it():
+    import sqlite3
+
+    from router_core.sample_views import demo_decisions
+
+    path, budget = demo_decisions(ROOT / "sample_data")
+    with sqlite3.connect(path) as connection:
+        total = connection.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+        support = connection.execute("SELECT COUNT(*) FROM decisions WHERE team = 'support'").fetchone()[0]
+    at = open_page("monitoring")
+    assert int(metric(at, "Requests").replace(",", "")) == total and metric(at, "Fell back") == "0"
+    assert metric(at, "Routing p50 / p99") == "not recorded"  # a replay measured no latency, and says so
+    assert at.number_input[0].value == pytest.approx(budget)
+    assert len(at.get("plotly_chart")) == 5 and "replay" in captions(at)
+    next(s for s in at.selectbox if s.label == "Team").set_value("support").run()
+    assert int(metric(at, "Requests").replace(",", "")) == support < total
+
+
+def test_monitoring_page_shows_a_servers_fallbacks_failures_and_latency(tmp_path, monkeypatch):
+    import time
+
+    from router_core.serve.decision_log import DecisionLog
+
+    log = DecisionLog(tmp_path)
+    now = time.time()
+    for i in range(30):
+        log.append({"ts": now - 600 + i, "request_id": f"r{i}", "status": "ok", "model": "gpt-4o-mini", "lam": 0.2,
+                    "lam_source": "fixed", "top_k": 1, "cost_usd": 0.001, "predicted_cost_usd": 0.0008, "routing_ms": 10.0 + i,
+                    "fallback_reason": "gpt-4o failed (APIError: boom)" if i < 3 else "routing took over 100 ms" if i < 5 else None})
+    log.append({"ts": now - 10, "request_id": "bad", "status": "error", "error": "every model failed", "lam": 0.2, "top_k": 1})
+    log.close()
+    monkeypatch.setenv("CROSSROUTE_DECISIONS", str(tmp_path))
+    at = open_page("monitoring")
+    assert metric(at, "Requests") == "31" and metric(at, "Fell back") == "5" and metric(at, "Failed") == "1"
+    p50, p99 = (float(x) for x in metric(at, "Routing p50 / p99").removesuffix(" ms").split(" / "))
+    assert 24 <= p50 <= 27 * 1.06 and 38 <= p99 <= 39 * 1.06  # 10..39 ms, read from 5%-wide bins
+    kinds = dict(zip(*[at.dataframe[1].value[c] for c in ("what happened", "requests")]))
+    assert kinds == {"fallback: model failed": 3, "fallback: routing timeout": 2, "failed: every model": 1}
+    costs = at.dataframe[0].value
+    assert costs["measured ÷ predicted"].iloc[0] == "1.25"
+
+
+def test_schedule_page_runs_the_budget_controller_as_a_preset():
+    at = open_page("schedule")
+    next(s for s in at.selectbox if s.label == "Preset").set_value("Budget controller (as the server runs it)").run()
+    assert not at.exception, [e.value for e in at.exception]
+    within, reachable = metric(at, "Days within ±5% of the budget").split(" of ")
+    assert int(within) <= int(reachable) <= 14
+    assert "controller" in captions(at) and len(at.get("plotly_chart")) == 1

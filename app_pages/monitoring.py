@@ -1,0 +1,101 @@
+"""Monitoring: what the router really did, from a decision log (the server's, or the sample's replayed demo)."""
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from router_core import RouterInputError
+from router_core import monitoring as mon
+from router_core.monitoring_views import lambda_figure, mix_over_time_figure, spend_figure, traffic_figure, weights_figure
+from router_core.sample_views import demo_decisions
+from router_core.schedule import usd
+from router_core.views import as_text, escape_markdown
+
+RANGES = {"Last hour": 3600, "Last 24 hours": 86400, "Last 7 days": 7 * 86400, "Everything": None}
+LIVE_SECONDS = 600  # a log written to within this long counts as live: the page refreshes itself
+
+st.title("Monitoring")
+demo = demo_decisions(st.session_state["sample_dir"])
+default = os.environ.get("CROSSROUTE_DECISIONS", "")
+source = st.text_input("Decision log folder (the server's `--log`); empty: the sample's demo log", value=default,
+                       help="The demo log is the bundled request log replayed through the budget controller at its own "
+                            "timestamps: decisions and costs as the server would have recorded them, no latencies.")
+try:
+    if source.strip():
+        connection, budget_default, label = mon.connect(Path(source.strip()).expanduser()), 0.0, f"`{escape_markdown(source.strip())}`"
+    elif demo is not None:
+        connection, budget_default, label = mon.connect(demo[0]), demo[1], "the sample's demo log (a replay)"
+    else:
+        st.info("No decision log yet: start the server (`crossroute serve --demo`) and give its `--log` folder here.")
+        st.stop()
+except RouterInputError as e:
+    st.error(escape_markdown(e))
+    st.stop()
+
+first, last, total = mon.span(connection)
+if not total:
+    st.info("The decision log is empty so far.")
+    st.stop()
+live = time.time() - last < LIVE_SECONDS
+left, middle, right, far = st.columns(4)
+span_name = left.selectbox("Time range", list(RANGES), index=3 if not live else 1)
+user = middle.selectbox("User", ["all", *mon.choices(connection, "user")])
+team = right.selectbox("Team", ["all", *mon.choices(connection, "team")])
+model = far.selectbox("Model answering", ["all", *mon.choices(connection, "model")])
+budget = st.number_input("Daily budget for the spend chart (USD, 0: none)", 0.0, 1e9, float(budget_default), step=1.0)
+refresh = st.toggle("Refresh every 5 seconds", value=live, help="On by default while the log is being written to")
+
+
+@st.fragment(run_every=5 if refresh else None)
+def panels():
+    newest = mon.span(connection)[1]
+    seconds = RANGES[span_name]
+    start = newest - seconds if seconds else first
+    filters = mon.Filters(start=start, user=None if user == "all" else user, team=None if team == "all" else team,
+                          model=None if model == "all" else model)
+    width = mon.bucket_seconds(start, newest + 1)
+    buckets = mon.over_time(connection, filters, width)
+    if buckets.empty:
+        st.info("No decisions match these filters.")
+        return
+    latency = mon.routing_latency(connection, filters)
+    st.caption(f"Reading {label}: {total:,} decisions from {pd.to_datetime(first, unit='s', utc=True):%Y-%m-%d %H:%M} to "
+               f"{pd.to_datetime(newest, unit='s', utc=True):%Y-%m-%d %H:%M} UTC. Counts, spend and latency are measured "
+               "from the log; predicted costs and routing weights are the router's predictions recorded with each decision.")
+    a, b, c, d, e = st.columns(5)
+    a.metric("Requests", f"{int(buckets.requests.sum()):,}", help="Measured: decisions in the log for these filters")
+    b.metric("Measured spend", usd(float(buckets.spend_usd.sum())), help="Measured: the sum of every call's usage × catalog price")
+    c.metric("Fell back", f"{int(buckets.fell_back.sum()):,}", help="Answered by a model of the fallback order")
+    d.metric("Failed", f"{int(buckets.failed.sum()):,}", help="Every model failed: the client got an error")
+    e.metric("Routing p50 / p99", f"{latency['p50_ms']:.1f} / {latency['p99_ms']:.1f} ms" if latency else "not recorded",
+             help="Measured: arrival to decision, from a histogram of the log (bins 5% wide); a replay records none")
+    st.plotly_chart(traffic_figure(buckets), width="stretch")
+    st.plotly_chart(mix_over_time_figure(mon.model_mix(connection, filters, width)), width="stretch")
+    st.plotly_chart(lambda_figure(mon.lambda_sources(connection, filters, width)), width="stretch")
+    st.plotly_chart(spend_figure(buckets, budget or None), width="stretch")
+    costs = mon.cost_by_model(connection, filters)
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Predicted against measured cost")
+        st.caption("Hard-routed requests that succeeded: the router's predicted cost of the model it chose against what "
+                   "the call measured. A ratio above 1: the router under-predicts that model's cost.")
+        shown = costs.rename(columns={"predicted_usd": "predicted USD", "measured_usd": "measured USD",
+                                      "measured_vs_predicted": "measured ÷ predicted"})
+        st.dataframe(as_text(shown, {"predicted USD": "${:.4f}", "measured USD": "${:.4f}", "measured ÷ predicted": "{:.2f}"}),
+                     hide_index=True, width="stretch")
+    with right:
+        st.subheader("Fallbacks and failures")
+        kinds = mon.reasons(connection, filters)
+        if kinds.empty:
+            st.caption("None in this range: every request was answered by the model the router chose.")
+        else:
+            st.dataframe(kinds.rename(columns={"kind": "what happened"}), hide_index=True, width="stretch")
+    weights, sampled = mon.weights_by_hour(connection, filters)
+    if not weights.empty:
+        st.plotly_chart(weights_figure(weights), width="stretch")
+        st.caption(f"Averaged over the newest {sampled:,} decisions in the range.")
+
+
+panels()

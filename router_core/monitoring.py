@@ -1,0 +1,170 @@
+"""What the router really did, read from its decision log with SQL (never loaded whole): requests over time, model
+mix, λ and its source, spend against a budget, predicted against measured cost per model, fallbacks and errors,
+routing latency, and where the routing weight goes by hour. Every figure is measured from the log, except the
+predicted costs and the routing weights, which are the router's predictions recorded with each decision."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import RouterInputError
+
+LOG_FILE = "decisions.sqlite"
+MAX_POINTS = 400  # time buckets per chart
+WEIGHT_SAMPLE = 20000  # decisions whose per-model weights are averaged by hour (JSON is parsed for these only)
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: float | None = None  # unix seconds
+    end: float | None = None
+    user: str | None = None
+    team: str | None = None
+    model: str | None = None
+
+    def where(self) -> tuple[str, list]:
+        clauses, params = [], []
+        for column, op, value in (("ts", ">=", self.start), ("ts", "<", self.end), ("user", "=", self.user),
+                                  ("team", "=", self.team), ("model", "=", self.model)):
+            if value is not None:
+                clauses.append(f"{column} {op} ?")
+                params.append(value)
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def connect(folder_or_file: str | Path) -> sqlite3.Connection:
+    """Read-only connection to a decision log (its folder or the .sqlite file)."""
+    path = Path(folder_or_file)
+    path = path / LOG_FILE if path.is_dir() else path
+    if not path.is_file():
+        raise RouterInputError(f"{path}: no decision log here (the server writes {LOG_FILE} under its --log folder)")
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+        connection.execute("SELECT ts, model, lam, lam_source, cost_usd, routing_ms FROM decisions LIMIT 1").fetchall()
+    except sqlite3.Error as e:
+        raise RouterInputError(f"{path}: not a CrossRoute decision log ({e})") from e
+    return connection
+
+
+def span(connection) -> tuple[float | None, float | None, int]:
+    first, last, n = connection.execute("SELECT MIN(ts), MAX(ts), COUNT(*) FROM decisions").fetchone()
+    return first, last, int(n or 0)
+
+
+def choices(connection, column: str) -> list[str]:
+    """Distinct values of user, team or model (for the filters), most frequent first, at most 200."""
+    if column not in ("user", "team", "model"):
+        raise ValueError(column)
+    rows = connection.execute(f"SELECT {column}, COUNT(*) AS n FROM decisions WHERE {column} IS NOT NULL "
+                              f"GROUP BY {column} ORDER BY n DESC LIMIT 200").fetchall()
+    return [r[0] for r in rows]
+
+
+def bucket_seconds(start: float, end: float) -> int:
+    """A bucket width from a ladder (1 min … 1 day) giving at most MAX_POINTS points."""
+    for width in (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400):
+        if (end - start) / width <= MAX_POINTS:
+            return width
+    return 7 * 86400
+
+
+def _frame(connection, sql: str, params) -> pd.DataFrame:
+    return pd.read_sql_query(sql, connection, params=params)
+
+
+def over_time(connection, filters: Filters, width: int) -> pd.DataFrame:
+    """Per time bucket: requests, failures, fallbacks, measured spend, mean λ."""
+    where, params = filters.where()
+    frame = _frame(connection, f"""SELECT CAST(ts / {width} AS INTEGER) * {width} AS t, COUNT(*) AS requests,
+        SUM(status = 'error') AS failed, SUM(fallback_reason IS NOT NULL) AS fell_back,
+        TOTAL(cost_usd) AS spend_usd, AVG(lam) AS mean_lambda
+        FROM decisions {where} GROUP BY t ORDER BY t""", params)
+    frame["time"] = pd.to_datetime(frame["t"], unit="s", utc=True)
+    frame["requests_per_minute"] = frame["requests"] / (width / 60)
+    return frame
+
+
+def model_mix(connection, filters: Filters, width: int) -> pd.DataFrame:
+    """Per time bucket and model answering: requests."""
+    where, params = filters.where()
+    frame = _frame(connection, f"""SELECT CAST(ts / {width} AS INTEGER) * {width} AS t, COALESCE(model, '(none)') AS model,
+        COUNT(*) AS requests FROM decisions {where} GROUP BY t, model ORDER BY t""", params)
+    frame["time"] = pd.to_datetime(frame["t"], unit="s", utc=True)
+    return frame
+
+
+def lambda_sources(connection, filters: Filters, width: int) -> pd.DataFrame:
+    where, params = filters.where()
+    frame = _frame(connection, f"""SELECT CAST(ts / {width} AS INTEGER) * {width} AS t, COALESCE(lam_source, '?') AS source,
+        AVG(lam) AS mean_lambda, COUNT(*) AS requests FROM decisions {where} GROUP BY t, source ORDER BY t""", params)
+    frame["time"] = pd.to_datetime(frame["t"], unit="s", utc=True)
+    return frame
+
+
+def cost_by_model(connection, filters: Filters) -> pd.DataFrame:
+    """Per model answering, hard-routed successful requests with a prediction: predicted and measured USD."""
+    where, params = filters.where()
+    extra = ("AND" if where else "WHERE") + " status = 'ok' AND top_k = 1 AND predicted_cost_usd IS NOT NULL"
+    frame = _frame(connection, f"""SELECT model, COUNT(*) AS requests, TOTAL(predicted_cost_usd) AS predicted_usd,
+        TOTAL(cost_usd) AS measured_usd FROM decisions {where} {extra} GROUP BY model ORDER BY requests DESC""", params)
+    frame["measured_vs_predicted"] = frame["measured_usd"] / frame["predicted_usd"].where(frame["predicted_usd"] > 0)
+    return frame
+
+
+def reasons(connection, filters: Filters) -> pd.DataFrame:
+    """Fallbacks and failures by kind."""
+    where, params = filters.where()
+    frame = _frame(connection, f"""SELECT CASE
+            WHEN status = 'error' THEN 'failed: every model'
+            WHEN fallback_reason LIKE 'routing took over%' THEN 'fallback: routing timeout'
+            WHEN fallback_reason LIKE 'routing failed%' THEN 'fallback: routing error'
+            WHEN fallback_reason LIKE 'aggregator%' THEN 'fallback: aggregator failed'
+            WHEN fallback_reason IS NOT NULL THEN 'fallback: model failed'
+            ELSE NULL END AS kind, COUNT(*) AS requests
+        FROM decisions {where} GROUP BY kind HAVING kind IS NOT NULL ORDER BY requests DESC""", params)
+    return frame
+
+
+def routing_latency(connection, filters: Filters) -> dict | None:
+    """p50 and p99 routing time in ms, from a histogram the database counts (log-spaced bins 5% wide, from 0.01 ms)."""
+    where, params = filters.where()
+    extra = ("AND" if where else "WHERE") + " routing_ms IS NOT NULL"
+    ratio = float(np.log(1.05))
+    rows = connection.execute(f"SELECT CAST(floor(ln(max(routing_ms, 0.01) / 0.01) / {ratio!r}) AS INTEGER) AS bin, "
+                              f"COUNT(*) FROM decisions {where} {extra} GROUP BY bin ORDER BY bin", params).fetchall()
+    if not rows:
+        return None
+    bins = np.array([r[0] for r in rows])
+    cumulative = np.cumsum([r[1] for r in rows]) / sum(r[1] for r in rows)
+    upper = 0.01 * np.exp((bins + 1) * ratio)  # each bin's upper edge: the percentile is at most this
+
+    def at(q: float) -> float:
+        return float(upper[min(np.searchsorted(cumulative, q), len(upper) - 1)])
+
+    return {"p50_ms": at(0.5), "p99_ms": at(0.99), "requests": int(sum(r[1] for r in rows))}
+
+
+def weights_by_hour(connection, filters: Filters, sample: int = WEIGHT_SAMPLE) -> tuple[pd.DataFrame, int]:
+    """Mean routing weight per model per hour of day (UTC), over the newest `sample` decisions in the filter."""
+    where, params = filters.where()
+    extra = ("AND" if where else "WHERE") + " candidates IS NOT NULL"
+    rows = connection.execute(f"SELECT ts, candidates FROM decisions {where} {extra} ORDER BY ts DESC LIMIT ?",
+                              [*params, sample]).fetchall()
+    records = []
+    for ts, candidates in rows:
+        try:
+            per = json.loads(candidates)
+        except ValueError:
+            continue
+        hour = time.gmtime(ts).tm_hour
+        records += [(hour, model, values.get("weight")) for model, values in per.items() if isinstance(values, dict)]
+    frame = pd.DataFrame(records, columns=["hour", "model", "weight"]).dropna()
+    if frame.empty:
+        return frame, 0
+    return frame.groupby(["hour", "model"], as_index=False)["weight"].mean(), len(rows)
