@@ -38,7 +38,7 @@ first, last, total = mon.span(connection)
 if not total:
     st.info("The decision log is empty so far.")
     st.stop()
-live = time.time() - last < LIVE_SECONDS
+live = 0 <= time.time() - last < LIVE_SECONDS
 left, middle, right, far = st.columns(4)
 span_name = left.selectbox("Time range", list(RANGES), index=3 if not live else 1)
 user = middle.selectbox("User", ["all", *mon.choices(connection, "user")])
@@ -55,9 +55,9 @@ def panels():
     start = newest - seconds if seconds else first
     filters = mon.Filters(start=start, user=None if user == "all" else user, team=None if team == "all" else team,
                           model=None if model == "all" else model)
-    width = mon.bucket_seconds(start, newest + 1)
-    buckets = mon.over_time(connection, filters, width)
-    if buckets.empty:
+    scanned = mon.scan(connection, filters, mon.bucket_seconds(start, newest + 1))
+    buckets = mon.over_time(scanned)
+    if scanned.empty:
         st.info("No decisions match these filters.")
         return
     latency = mon.routing_latency(connection, filters)
@@ -72,10 +72,10 @@ def panels():
     e.metric("Routing p50 / p99", f"{latency['p50_ms']:.1f} / {latency['p99_ms']:.1f} ms" if latency else "not recorded",
              help="Measured: arrival to decision, from a histogram of the log (bins 5% wide); a replay records none")
     st.plotly_chart(traffic_figure(buckets), width="stretch")
-    st.plotly_chart(mix_over_time_figure(mon.model_mix(connection, filters, width)), width="stretch")
-    st.plotly_chart(lambda_figure(mon.lambda_sources(connection, filters, width)), width="stretch")
+    st.plotly_chart(mix_over_time_figure(mon.model_mix(scanned)), width="stretch")
+    st.plotly_chart(lambda_figure(mon.lambda_sources(scanned)), width="stretch")
     st.plotly_chart(spend_figure(buckets, budget or None), width="stretch")
-    costs = mon.cost_by_model(connection, filters)
+    costs = mon.cost_by_model(scanned)
     left, right = st.columns(2)
     with left:
         st.subheader("Predicted against measured cost")

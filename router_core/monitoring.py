@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import RouterInputError
+from .serve.decision_log import ROLLUP_SUMS
 
+PRICED = "status = 'ok' AND top_k = 1 AND predicted_cost_usd IS NOT NULL"  # the requests the cost table compares
 LOG_FILE = "decisions.sqlite"
 MAX_POINTS = 400  # time buckets per chart
 WEIGHT_SAMPLE = 20000  # decisions whose per-model weights are averaged by hour (JSON is parsed for these only)
@@ -57,12 +59,13 @@ def span(connection) -> tuple[float | None, float | None, int]:
     return first, last, int(n or 0)
 
 
-def choices(connection, column: str) -> list[str]:
-    """Distinct values of user, team or model (for the filters), most frequent first, at most 200."""
+def choices(connection, column: str, recent: int = 100_000) -> list[str]:
+    """Values of user, team or model among the newest `recent` decisions (for the filters), most frequent first, at
+    most 200."""
     if column not in ("user", "team", "model"):
         raise ValueError(column)
-    rows = connection.execute(f"SELECT {column}, COUNT(*) AS n FROM decisions WHERE {column} IS NOT NULL "
-                              f"GROUP BY {column} ORDER BY n DESC LIMIT 200").fetchall()
+    rows = connection.execute(f"SELECT {column}, COUNT(*) AS n FROM (SELECT {column} FROM decisions ORDER BY ts DESC LIMIT ?) "
+                              f"WHERE {column} IS NOT NULL GROUP BY {column} ORDER BY n DESC LIMIT 200", (recent,)).fetchall()
     return [r[0] for r in rows]
 
 
@@ -78,43 +81,71 @@ def _frame(connection, sql: str, params) -> pd.DataFrame:
     return pd.read_sql_query(sql, connection, params=params)
 
 
-def over_time(connection, filters: Filters, width: int) -> pd.DataFrame:
-    """Per time bucket: requests, failures, fallbacks, measured spend, mean λ."""
-    where, params = filters.where()
-    frame = _frame(connection, f"""SELECT CAST(ts / {width} AS INTEGER) * {width} AS t, COUNT(*) AS requests,
-        SUM(status = 'error') AS failed, SUM(fallback_reason IS NOT NULL) AS fell_back,
-        TOTAL(cost_usd) AS spend_usd, AVG(lam) AS mean_lambda
-        FROM decisions {where} GROUP BY t ORDER BY t""", params)
+def scan(connection, filters: Filters, width: int, prefer_rollup: bool = True) -> pd.DataFrame:
+    """Per time bucket, answering model and λ source: the counts and sums every time chart and the cost table are
+    made of. Read from the log's per-minute rollup when it covers every decision and no user or team filter applies
+    (thousands of rows for millions of decisions); else one pass over the decisions' narrow covering index."""
+    if prefer_rollup and filters.user is None and filters.team is None and _rollup_complete(connection):
+        clauses, params = [], []
+        for column, op, value in (("minute", ">=", None if filters.start is None else int(filters.start // 60)),
+                                  ("minute", "<", None if filters.end is None else int(-(-filters.end // 60))),
+                                  ("model", "=", filters.model)):
+            if value is not None:
+                clauses.append(f"{column} {op} ?")
+                params.append(value)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        sums = ", ".join(f"TOTAL({c}) AS {c}" for c in ROLLUP_SUMS)
+        frame = _frame(connection, f"SELECT CAST(minute * 60 / {width} AS INTEGER) * {width} AS t, model, source, {sums} "
+                                   f"FROM rollup {where} GROUP BY t, model, source", params)
+    else:
+        where, params = filters.where()
+        frame = _frame(connection, f"""SELECT CAST(ts / {width} AS INTEGER) * {width} AS t, COALESCE(model, '(none)') AS model,
+            COALESCE(lam_source, '?') AS source, COUNT(*) AS requests, TOTAL(status = 'error') AS failed,
+            TOTAL(fallback_reason IS NOT NULL) AS fell_back, TOTAL(cost_usd) AS spend_usd, TOTAL(lam) AS lam_sum,
+            COUNT(lam) AS lam_n, TOTAL({PRICED}) AS priced,
+            TOTAL(CASE WHEN {PRICED} THEN predicted_cost_usd END) AS priced_predicted,
+            TOTAL(CASE WHEN {PRICED} THEN cost_usd END) AS priced_measured
+            FROM decisions {where} GROUP BY t, model, source""", params)
     frame["time"] = pd.to_datetime(frame["t"], unit="s", utc=True)
-    frame["requests_per_minute"] = frame["requests"] / (width / 60)
+    frame.attrs["width"] = width
     return frame
 
 
-def model_mix(connection, filters: Filters, width: int) -> pd.DataFrame:
+def _rollup_complete(connection) -> bool:
+    try:
+        in_rollup = connection.execute("SELECT TOTAL(requests) FROM rollup").fetchone()[0]
+    except sqlite3.Error:  # a log from before the rollup existed
+        return False
+    return int(in_rollup) == connection.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+
+
+def over_time(scanned: pd.DataFrame) -> pd.DataFrame:
+    """Per time bucket: requests, failures, fallbacks, measured spend, mean λ, requests per minute."""
+    frame = scanned.groupby("time", as_index=False)[["requests", "failed", "fell_back", "spend_usd", "lam_sum", "lam_n"]].sum()
+    frame["mean_lambda"] = frame["lam_sum"] / frame["lam_n"].where(frame["lam_n"] > 0)
+    frame["requests_per_minute"] = frame["requests"] / (scanned.attrs["width"] / 60)
+    return frame
+
+
+def model_mix(scanned: pd.DataFrame) -> pd.DataFrame:
     """Per time bucket and model answering: requests."""
-    where, params = filters.where()
-    frame = _frame(connection, f"""SELECT CAST(ts / {width} AS INTEGER) * {width} AS t, COALESCE(model, '(none)') AS model,
-        COUNT(*) AS requests FROM decisions {where} GROUP BY t, model ORDER BY t""", params)
-    frame["time"] = pd.to_datetime(frame["t"], unit="s", utc=True)
-    return frame
+    return scanned.groupby(["time", "model"], as_index=False)["requests"].sum()
 
 
-def lambda_sources(connection, filters: Filters, width: int) -> pd.DataFrame:
-    where, params = filters.where()
-    frame = _frame(connection, f"""SELECT CAST(ts / {width} AS INTEGER) * {width} AS t, COALESCE(lam_source, '?') AS source,
-        AVG(lam) AS mean_lambda, COUNT(*) AS requests FROM decisions {where} GROUP BY t, source ORDER BY t""", params)
-    frame["time"] = pd.to_datetime(frame["t"], unit="s", utc=True)
-    return frame
+def lambda_sources(scanned: pd.DataFrame) -> pd.DataFrame:
+    """Per time bucket and λ source: mean λ and requests."""
+    frame = scanned.groupby(["time", "source"], as_index=False)[["lam_sum", "lam_n", "requests"]].sum()
+    frame["mean_lambda"] = frame["lam_sum"] / frame["lam_n"].where(frame["lam_n"] > 0)
+    return frame.dropna(subset=["mean_lambda"])
 
 
-def cost_by_model(connection, filters: Filters) -> pd.DataFrame:
+def cost_by_model(scanned: pd.DataFrame) -> pd.DataFrame:
     """Per model answering, hard-routed successful requests with a prediction: predicted and measured USD."""
-    where, params = filters.where()
-    extra = ("AND" if where else "WHERE") + " status = 'ok' AND top_k = 1 AND predicted_cost_usd IS NOT NULL"
-    frame = _frame(connection, f"""SELECT model, COUNT(*) AS requests, TOTAL(predicted_cost_usd) AS predicted_usd,
-        TOTAL(cost_usd) AS measured_usd FROM decisions {where} {extra} GROUP BY model ORDER BY requests DESC""", params)
+    frame = scanned.groupby("model", as_index=False)[["priced", "priced_predicted", "priced_measured"]].sum()
+    frame = frame[frame["priced"] > 0].rename(columns={"priced": "requests", "priced_predicted": "predicted_usd",
+                                                       "priced_measured": "measured_usd"})
     frame["measured_vs_predicted"] = frame["measured_usd"] / frame["predicted_usd"].where(frame["predicted_usd"] > 0)
-    return frame
+    return frame.sort_values("requests", ascending=False).reset_index(drop=True)
 
 
 def reasons(connection, filters: Filters) -> pd.DataFrame:

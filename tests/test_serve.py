@@ -177,7 +177,7 @@ def test_soft_routing_calls_k_models_and_the_aggregator_and_records_the_summed_c
     merge_call = fake.calls[-1]["messages"][-1]["content"]
     assert all(f"answer from {m}" in merge_call for m in decision.candidates)  # the aggregator saw both answers
     record = decisions(log_dir)[-1]
-    assert record["top_k"] == 2 and json.loads(record["called"]) == called
+    assert record["top_k"] == 2 and sorted(json.loads(record["called"])) == sorted(called)  # the k calls run at once
     expected = sum((PROMPT_TOKENS * router.catalog[m].input_usd_per_1m + COMPLETION_TOKENS * router.catalog[m].output_usd_per_1m) / 1e6
                    for m in called)
     assert record["cost_usd"] == pytest.approx(expected)

@@ -26,7 +26,35 @@ COLUMNS = {  # name -> SQLite type; `candidates` and `called` hold JSON
     "predicted_cost_usd": "REAL", "routing_ms": "REAL", "upstream_ms": "REAL", "status": "TEXT NOT NULL",
     "fallback_reason": "TEXT", "error": "TEXT",
 }
-BATCH_SECONDS = 0.05  # how long the writer gathers records before one commit
+OVERVIEW = ("ts", "status", "model", "lam", "lam_source", "top_k", "cost_usd", "predicted_cost_usd", "routing_ms", "user",
+            "team", "fallback_reason")
+BATCH_SECONDS = 0.05
+# Per minute, answering model and λ source: the sums the monitoring charts are made of, kept up to date in the same
+# transaction as the decisions, so a page over millions of decisions reads thousands of rows.
+ROLLUP_TABLE = """CREATE TABLE IF NOT EXISTS rollup (minute INTEGER NOT NULL, model TEXT NOT NULL, source TEXT NOT NULL,
+    requests INTEGER NOT NULL, failed INTEGER NOT NULL, fell_back INTEGER NOT NULL, spend_usd REAL NOT NULL,
+    lam_sum REAL NOT NULL, lam_n INTEGER NOT NULL, priced INTEGER NOT NULL, priced_predicted REAL NOT NULL,
+    priced_measured REAL NOT NULL, PRIMARY KEY (minute, model, source))"""
+ROLLUP_SUMS = ("requests", "failed", "fell_back", "spend_usd", "lam_sum", "lam_n", "priced", "priced_predicted",
+               "priced_measured")
+_PRICED = "status = 'ok' AND top_k = 1 AND predicted_cost_usd IS NOT NULL"
+ROLLUP_SELECT = f"""SELECT CAST(ts / 60 AS INTEGER), COALESCE(model, '(none)'), COALESCE(lam_source, '?'), COUNT(*),
+    TOTAL(status = 'error'), TOTAL(fallback_reason IS NOT NULL), TOTAL(cost_usd), TOTAL(lam), COUNT(lam), TOTAL({_PRICED}),
+    TOTAL(CASE WHEN {_PRICED} THEN predicted_cost_usd END), TOTAL(CASE WHEN {_PRICED} THEN cost_usd END)
+    FROM decisions WHERE id > ? GROUP BY 1, 2, 3"""
+ROLLUP_UPSERT = (f"INSERT INTO rollup (minute, model, source, {', '.join(ROLLUP_SUMS)}) {ROLLUP_SELECT} "
+                 "ON CONFLICT (minute, model, source) DO UPDATE SET "
+                 + ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_SUMS))
+
+
+def rebuild_rollup(path: str | Path) -> None:
+    """Recompute the rollup table from every decision (for a log written by other means than DecisionLog)."""
+    connection = sqlite3.connect(path, timeout=30)
+    with connection:
+        connection.execute(ROLLUP_TABLE)
+        connection.execute("DELETE FROM rollup")
+        connection.execute(ROLLUP_UPSERT, (0,))
+    connection.close()  # how long the writer gathers records before one commit
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -50,6 +78,9 @@ class DecisionLog:
             columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
             connection.execute(f"CREATE TABLE IF NOT EXISTS decisions (id INTEGER PRIMARY KEY, {columns})")
             connection.execute("CREATE INDEX IF NOT EXISTS decisions_ts ON decisions (ts)")
+            # Every column the monitoring queries read but the JSON ones: they scan this, not the wide table.
+            connection.execute(f"CREATE INDEX IF NOT EXISTS decisions_overview ON decisions ({', '.join(OVERVIEW)})")
+            connection.execute(ROLLUP_TABLE)
         connection.close()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._write, name="crossroute-decision-log", daemon=True)
@@ -65,6 +96,7 @@ class DecisionLog:
 
     def _write(self) -> None:
         connection = _connect(self.path)
+        connection.isolation_level = None  # transactions by hand: BEGIN IMMEDIATE holds the write lock from the start
         names = list(COLUMNS)
         insert = f"INSERT INTO decisions ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
         while True:
@@ -84,8 +116,15 @@ class DecisionLog:
                     batch.append(item)
             if batch:
                 try:
-                    with connection:
+                    connection.execute("BEGIN IMMEDIATE")  # no other writer between reading the last id and inserting
+                    try:
+                        last = connection.execute("SELECT COALESCE(MAX(id), 0) FROM decisions").fetchone()[0]
                         connection.executemany(insert, [tuple(row.get(n) for n in names) for row in batch])
+                        connection.execute(ROLLUP_UPSERT, (last,))
+                        connection.execute("COMMIT")
+                    except BaseException:
+                        connection.execute("ROLLBACK")
+                        raise
                 except sqlite3.Error:
                     self.failures += len(batch)
             if stop:
