@@ -21,6 +21,7 @@ PAGES = [
     ("pareto", "/pareto", '[data-testid="stPlotlyChart"]', SAMPLE_JOBS_TIMEOUT_MS),
     ("schedule", "/schedule", '[data-testid="stFileUploader"]:has-text("Request log")', SAMPLE_JOBS_TIMEOUT_MS),
     ("models", "/models", '[data-testid="stDataFrame"]', IDLE_TIMEOUT_MS),
+    ("monitoring", "/monitoring", '[data-testid="stPlotlyChart"]', IDLE_TIMEOUT_MS),
 ]
 
 PROMPTS = ["Write a Python function that merges two sorted lists", "hey! how was your weekend lol",
@@ -149,9 +150,9 @@ def test_a_page_opened_by_its_url_as_a_new_servers_first_request_gets_the_app(br
         assert_no_exception(page, f"{path} as first request")
         assert page.url.rstrip("/").endswith(path)
         navigation = page.locator('[data-testid="stSidebarNav"]').inner_text()
-        icons = {"alt_route", "show_chart", "schedule", "payments"}  # material icon names render as text in innerText
+        icons = {"alt_route", "show_chart", "schedule", "payments", "monitoring"}  # icon names render as text in innerText
         assert [line.strip() for line in navigation.splitlines() if line.strip() and line.strip() not in icons] == \
-            ["Route a query", "Pareto explorer", "Schedule simulator", "Models and costs"]  # never file-named links
+            ["Route a query", "Pareto explorer", "Schedule simulator", "Models and costs", "Monitoring"]  # never file-named
         screenshot(page, f"first_request_{path.strip('/')}")
         context.close()
 
@@ -185,6 +186,19 @@ def test_adding_a_model_keeps_the_pareto_page_working_and_can_be_undone(page, ap
     assert "newcomer" not in page.locator('[data-testid="stSidebar"]').inner_text()
     assert "has no labels for newcomer" not in page.locator('[data-testid="stMain"]').inner_text()
     assert_no_exception(page, "/pareto back on the default router")
+
+
+def test_monitoring_page_shows_the_demo_log_and_filters_by_team(page, app_url):
+    open_page(page, app_url, "/monitoring")
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(state="visible", timeout=IDLE_TIMEOUT_MS)
+    wait_for_charts(page)
+    assert_no_exception(page, "/monitoring")
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 5
+    everyone = int(metric_text(page, "Requests").replace(",", ""))
+    screenshot(page, "monitoring")
+    choose_option(page, "Team", "support")
+    assert_no_exception(page, "/monitoring filtered to one team")
+    assert 0 < int(metric_text(page, "Requests").replace(",", "")) < everyone
 
 
 def test_a_stopped_server_exits_at_once_while_its_sample_jobs_still_run(browser):
