@@ -69,8 +69,9 @@ def panels():
     b.metric("Measured spend", usd(float(buckets.spend_usd.sum())), help="Measured: the sum of every call's usage × catalog price")
     c.metric("Fell back", f"{int(buckets.fell_back.sum()):,}", help="Answered by a model of the fallback order")
     d.metric("Failed", f"{int(buckets.failed.sum()):,}", help="Every model failed: the client got an error")
-    e.metric("Routing p50 / p99", f"{latency['p50_ms']:.1f} / {latency['p99_ms']:.1f} ms" if latency else "not recorded",
-             help="Measured: arrival to decision, from a histogram of the log (bins 5% wide); a replay records none")
+    e.metric("Routing p50 / p99 (ms)", f"{latency['p50_ms']:.1f} / {latency['p99_ms']:.1f}" if latency else "–",
+             help="Measured: arrival to decision, from a histogram of the log (bins 5% wide). – : nothing timed (a replay "
+                  "of a past log times no routing)")
     st.plotly_chart(traffic_figure(buckets), width="stretch")
     st.plotly_chart(mix_over_time_figure(mon.model_mix(scanned)), width="stretch")
     st.plotly_chart(lambda_figure(mon.lambda_sources(scanned)), width="stretch")
