@@ -75,3 +75,24 @@ def test_proxy_hook_rewrites_crossroute_requests_and_leaves_others_alone(router,
     assert routed.model == router.route(MATHS, 0.0)[0].candidate
     rows = logged(tmp_path)
     assert [r[0] for r in rows] == [cheapest, routed.model] and all(r[3] == "routed" and r[4] >= 0 for r in rows)
+
+
+def test_the_proxy_hook_follows_a_watched_lambda_policy_file(router, tmp_path):
+    from litellm.caching.dual_cache import DualCache
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    from router_core.serve.litellm_hooks import CrossRouteHook
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("lambda: 0\n")
+    hook = CrossRouteHook(router, log_dir=tmp_path, lambda_policy=policy)
+
+    def chosen():
+        data = {"model": "crossroute", "messages": [{"role": "user", "content": MATHS}]}
+        return asyncio.run(hook.async_pre_call_hook(UserAPIKeyAuth(), DualCache(), data, "completion"))["model"]
+
+    assert chosen() == router.route(MATHS, 0.0)[0].candidate
+    policy.write_text("lambda: 1\n")
+    time.sleep(0.6)  # the file is looked at no more than twice a second
+    assert chosen() == router.route(MATHS, 1.0)[0].candidate
+    assert logged(tmp_path)[-1][1:3] == (1.0, "fixed")

@@ -48,19 +48,26 @@ def _candidate_of(deployment: dict, router) -> str | None:
 class _Routing:
     """What both integrations share: the router, λ, a decider and the decision log."""
 
-    def __init__(self, router, lam: float, log_dir, timeout: float, log_prompts: bool):
+    def __init__(self, router, lam: float, log_dir, timeout: float, log_prompts: bool, lambda_policy=None):
+        from ..lambda_policy import LambdaPolicy, load_policy
+        from .live_policy import LivePolicy
+
         self.router = _load(router)
         if not 0.0 <= lam <= 1.0:
             raise RouterInputError(f"λ must be in [0, 1], got {lam}")
-        self.lam, self.log_prompts = lam, log_prompts
+        self.log_prompts = log_prompts
         self.decider = Decider(self.router, timeout=timeout)
         self.log = DecisionLog(log_dir) if log_dir is not None else None
         self.fallback = default_fallback_order(self.router)
+        policy = load_policy(lambda_policy) if lambda_policy is not None else LambdaPolicy(lam=lam)
+        self.live = LivePolicy(self.router, policy, lambda_policy, log_dir)
 
-    async def choose(self, messages, lam: float | None, source: str, user=None, team=None) -> str:
-        """The model for this request (the fallback order's first when scoring fails or is late); logs the decision."""
+    async def choose(self, messages, lam: float | None, user=None, team=None) -> str:
+        """The model for this request (the fallback order's first when scoring fails or is late); logs the decision.
+        λ: the request's, else the λ policy's (a watched file, as the server's)."""
         prompt = last_user_text(messages)
-        lam = self.lam if lam is None else lam
+        self.live.poll()
+        lam, source = (lam, "request") if lam is not None else self.live.lam()
         decision, _, reason, seconds = await self.decider.decide(prompt, lam)
         model = decision.candidate if decision is not None else self.fallback[0]
         record = with_decision(base_record(f"crossroute-{uuid.uuid4().hex}", prompt, lam, source, self.decider.policy, 1,
@@ -68,6 +75,8 @@ class _Routing:
         record.update(model=model, called=[model], status="routed")
         if self.log is not None:
             self.log.append(record)
+        if decision is not None:  # a budget counts the predicted cost: the call's outcome stays with LiteLLM
+            self.live.record(decision, decision.predicted_cost_usd, [model])
         return model
 
 
@@ -77,13 +86,14 @@ class CrossRouteStrategy(CustomRoutingStrategyBase):
     Args:
         llm_router: the litellm.Router whose model group this strategy serves.
         router: a CrossRoute Router, or its artifact folder.
-        lam: λ of every request (a request's `metadata: {"crossroute_lambda": 0.3}` overrides it).
+        lam: λ of every request (a request's `metadata: {"crossroute_lambda": 0.3}` overrides it), unless
+            `lambda_policy` names a policy file (watched, as the server's).
     """
 
     def __init__(self, llm_router, router, lam: float = 0.2, log_dir="crossroute-decisions", timeout: float = 0.1,
-                 log_prompts: bool = False):
+                 log_prompts: bool = False, lambda_policy=None):
         self.llm_router = llm_router
-        self.routing = _Routing(router, lam, log_dir, timeout, log_prompts)
+        self.routing = _Routing(router, lam, log_dir, timeout, log_prompts, lambda_policy)
 
     def install(self) -> "CrossRouteStrategy":
         """Register with the litellm.Router (register_plugin where it exists, else set_custom_routing_strategy)."""
@@ -105,8 +115,7 @@ class CrossRouteStrategy(CustomRoutingStrategyBase):
         metadata = (request_kwargs or {}).get("metadata") or {}
         lam = metadata.get("crossroute_lambda")
         user = (request_kwargs or {}).get("user")
-        chosen = await self.routing.choose(messages, float(lam) if lam is not None else None,
-                                           "request" if lam is not None else "fixed", user, metadata.get("team"))
+        chosen = await self.routing.choose(messages, float(lam) if lam is not None else None, user, metadata.get("team"))
         return served.get(chosen) or next(served[m] for m in self.routing.fallback if m in served)
 
     def get_available_deployment(self, model, messages=None, input=None, specific_deployment=False, request_kwargs=None):
@@ -124,9 +133,9 @@ class CrossRouteHook(CustomLogger):
     """
 
     def __init__(self, router, lam: float = 0.2, log_dir="crossroute-decisions", timeout: float = 0.1,
-                 log_prompts: bool = False, model_names: dict[str, str] | None = None):
+                 log_prompts: bool = False, model_names: dict[str, str] | None = None, lambda_policy=None):
         super().__init__()
-        self.routing = _Routing(router, lam, log_dir, timeout, log_prompts)
+        self.routing = _Routing(router, lam, log_dir, timeout, log_prompts, lambda_policy)
         self.model_names = model_names or {}
 
     async def _rewrite(self, model, messages, request: dict) -> str | None:
@@ -135,8 +144,7 @@ class CrossRouteHook(CustomLogger):
         except RequestError:
             return None  # not a CrossRoute model name: the proxy routes it as usual
         metadata = request.get("metadata") or {}
-        chosen = await self.routing.choose(messages, ask.lam, ask.source if ask.source == "request" else "fixed",
-                                           request.get("user"), metadata.get("team"))
+        chosen = await self.routing.choose(messages, ask.lam, request.get("user"), metadata.get("team"))
         return self.model_names.get(chosen, chosen)
 
     async def async_pre_call_hook(self, user_api_key_dict, cache, data: dict, call_type):

@@ -113,16 +113,26 @@ class LivePolicy:
         self.set(policy)
         return None
 
+    def poll(self) -> None:
+        """Re-read the policy file if it changed; update the budget controller if a minute has passed. Cheap enough
+        to call on every request (it acts at most every WATCH_SECONDS)."""
+        now = time.monotonic()
+        if now < getattr(self, "_next_poll", 0.0):
+            return
+        self._next_poll = now + WATCH_SECONDS
+        if self.path is not None:
+            digest = self._file_digest()
+            if digest is not None and digest != self._digest:
+                self._digest = digest
+                self.reload()
+        if self.controller is not None and now >= getattr(self, "_next_update", now + UPDATE_SECONDS):
+            self.controller.update(self._now())
+            self._next_update = now + UPDATE_SECONDS
+        elif not hasattr(self, "_next_update"):
+            self._next_update = now + UPDATE_SECONDS
+
     async def watch(self) -> None:
-        """Poll the policy file; update the budget controller every minute."""
-        next_update = time.monotonic() + UPDATE_SECONDS
+        """The server's loop: poll the policy file and the controller's clock."""
         while True:
             await asyncio.sleep(WATCH_SECONDS)
-            if self.path is not None:
-                digest = self._file_digest()
-                if digest is not None and digest != self._digest:
-                    self._digest = digest
-                    self.reload()
-            if self.controller is not None and time.monotonic() >= next_update:
-                self.controller.update(self._now())
-                next_update = time.monotonic() + UPDATE_SECONDS
+            self.poll()
