@@ -125,8 +125,8 @@ def main() -> int:
                  summary={"days": len(plain.days), "reachable days": len(reachable),
                           "worst spend gap on reachable days": float(reachable.spend_vs_budget.abs().max()),
                           "lowest quality vs hindsight": float(plain.days.quality_vs_hindsight.min()),
-                          "surge day, controller": float(surge_row.spend_vs_budget),
-                          "surge day, constant λ": float(constant_row.spend_vs_budget)})
+                          "surge day spend vs budget, controller": float(surge_row.spend_vs_budget),
+                          "surge day spend vs budget, constant λ": float(constant_row.spend_vs_budget)})
     return 0
 
 

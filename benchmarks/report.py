@@ -128,6 +128,8 @@ def infer_kind(column: str) -> str:
         return "percent2"
     if any(k in c for k in ("cost_at_best_single", "cost at best", "cpt", "calls_at", "calls at", "agreement", "percent")):
         return "percent"
+    if "vs_budget" in c or "vs budget" in c:
+        return "percent"
     if "usd" in c or "$" in c or c.startswith("cost") or c.startswith("spend"):
         return "usd"
     if any(k in c for k in ("aiq", "quality", "apgr")):
