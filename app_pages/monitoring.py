@@ -77,14 +77,14 @@ def panels():
     st.plotly_chart(lambda_figure(mon.lambda_sources(scanned)), width="stretch")
     st.plotly_chart(spend_figure(buckets, budget or None), width="stretch")
     costs = mon.cost_by_model(scanned)
-    left, right = st.columns(2)
+    left, right = st.columns([3, 2])
     with left:
         st.subheader("Predicted against measured cost")
         st.caption("Hard-routed requests that succeeded: the router's predicted cost of the model it chose against what "
                    "the call measured. A ratio above 1: the router under-predicts that model's cost.")
-        shown = costs.rename(columns={"predicted_usd": "predicted USD", "measured_usd": "measured USD",
+        shown = costs.rename(columns={"predicted_usd": "predicted", "measured_usd": "measured",
                                       "measured_vs_predicted": "measured ÷ predicted"})
-        st.dataframe(as_text(shown, {"predicted USD": "${:.4f}", "measured USD": "${:.4f}", "measured ÷ predicted": "{:.2f}"}),
+        st.dataframe(as_text(shown, {"predicted": "${:.4f}", "measured": "${:.4f}", "measured ÷ predicted": "{:.2f}"}),
                      hide_index=True, width="stretch")
     with right:
         st.subheader("Fallbacks and failures")

@@ -74,7 +74,7 @@ single_quality, single_cost = single["quality"], single["cost"]
 best = single_quality.idxmax()
 best_name = escape_markdown(best)
 a, b, c = st.columns(3)
-a.metric("Mean cost at this λ", f"{usd(1000 * point['cost'])} per 1,000 requests",
+a.metric("Mean cost at this λ, per 1,000 requests", usd(1000 * point["cost"]),
          f"{point['cost'] / single_cost[best] - 1:+.0%} vs {best_name}", delta_color="inverse",
          help=f"Measured: the mean USD per request on the {n_test} held-out queries, times 1,000")
 b.metric("Mean quality at this λ", f"{point['quality']:.3f}", f"{point['quality'] - single_quality[best]:+.3f} vs {best_name}",
