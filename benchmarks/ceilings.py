@@ -51,9 +51,10 @@ class CategoryKnown(PredictiveBaseline):
         self.quality_means_ = category_means(categories, train.quality)
         self.cost_means_ = category_means(categories, train.cost)
         self.mean_quality_ = train.quality.mean(axis=0)
+        self.mean_cost_ = train.cost.mean(axis=0)
         return self
 
-    def predict_quality_cost(self, features):
+    def predict_quality(self, features):
         raise RouterInputError(f"{self.name} reads the test set's categories; use curve(test, ...)")
 
     def known(self, test: LabelledSet) -> tuple[np.ndarray, np.ndarray]:
