@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # a test that imports litellm itself must not fetch prices
 # Score caches written by the CLI and dashboard under test go to a throwaway folder, never the user's ~/.cache.
 if "CROSSROUTE_CACHE_DIR" not in os.environ:
     import atexit

@@ -12,8 +12,6 @@ import os
 import uuid
 import warnings
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch LiteLLM's price map at start
-
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 from litellm.types.router import CustomRoutingStrategyBase, PreRoutingHookResponse  # noqa: E402
 

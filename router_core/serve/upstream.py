@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import time
 from dataclasses import dataclass, field
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch LiteLLM's price map at start
-
-from ..catalog import Catalog  # noqa: E402
-from ..encoder import estimate_tokens  # noqa: E402
-from .deployments import Deployments  # noqa: E402
+from ..catalog import Catalog
+from ..encoder import estimate_tokens
+from .deployments import Deployments
 
 AGGREGATE_PROMPT = ("You are given {k} candidate answers to the conversation above, from different models. Merge them "
                     "into one answer that keeps what is correct and useful in each, fixes their mistakes, and reads as "
