@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .budget_controller import GRID, BudgetController
+from .budget_controller import GRID, BudgetController, cost_at_grid
 from .lambda_policy import LambdaPolicy
 from .policy import Policy
 from .schedule import ScoredLog, local_times
@@ -56,7 +56,7 @@ def replay_policy(log: ScoredLog, policy: LambdaPolicy, rule: Policy, update_sec
             choice[rows] = rule.choose(quality[prompts[rows]], cost[prompts[rows]], float(value), weights[prompts[rows]])
     else:
         controller = BudgetController(policy.budget, rule)
-        at_grid = _prompt_cost_at_grid(rule, quality, cost, weights)  # (P, G): priced once per distinct prompt
+        at_grid = cost_at_grid(rule, quality, cost, weights)  # (P, G): priced once per distinct prompt
         minutes = local.floor("min")
         starts = np.flatnonzero(np.r_[True, minutes[1:] != minutes[:-1]])
         ends = np.r_[starts[1:], len(order)]
@@ -79,12 +79,6 @@ def replay_policy(log: ScoredLog, policy: LambdaPolicy, rule: Policy, update_sec
                              "predicted_quality": quality[prompts, choice]})
     days = _day_table(log, order, local, prompts, requests, rule, budget_usd)
     return ReplayResult(requests, days, pd.DataFrame(trace, columns=["time", "lam", "target"]))
-
-
-def _prompt_cost_at_grid(rule: Policy, quality, cost, weights) -> np.ndarray:
-    from .budget_controller import cost_at_grid
-
-    return cost_at_grid(rule, quality, cost, weights)
 
 
 def _day_table(log: ScoredLog, order, local, prompts, requests: pd.DataFrame, rule: Policy, budget_usd: float | None) -> pd.DataFrame:

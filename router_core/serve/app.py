@@ -22,7 +22,8 @@ from .decision_log import DecisionLog
 from .live_policy import LivePolicy
 from .metrics import Metrics
 from .names import ROUTER_MODEL, RequestError, parse_ask
-from .upstream import AllModelsFailed, Outcome, Upstream
+from ..encoder import estimate_tokens
+from .upstream import AllModelsFailed, Call, Outcome, Upstream, _error_text
 
 PASSED_THROUGH = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "presence_penalty",
                   "frequency_penalty", "seed", "response_format", "tools", "tool_choice", "logit_bias")
@@ -225,17 +226,7 @@ def create_app(router, upstream: Upstream, log: DecisionLog | None, options: Ser
             chunks = [_chunk(request_id, outcome.model, {"role": "assistant", "content": outcome.text}, None),
                       _chunk(request_id, outcome.model, {}, "stop")]
             return StreamingResponse(_sse(chunks), media_type="text/event-stream", headers=headers)
-        from .upstream import Call, _error_text
-
-        calls, prefix, rest, model = [], [], None, None
-        for candidate in [chosen[0]] + [m for m in upstream.fallback_order if m != chosen[0]]:
-            attempt = time.perf_counter()
-            try:
-                prefix, rest = await upstream.stream(candidate, messages, params, answer_tokens.get(candidate))
-                model = candidate
-                break
-            except Exception as e:  # noqa: BLE001 - nothing has reached the client yet: try the next model
-                calls.append(Call(candidate, seconds=time.perf_counter() - attempt, error=_error_text(e)))
+        model, prefix, rest, calls = await upstream.stream_with_fallback(chosen[0], messages, params, answer_tokens)
         if model is None:
             return _failed(record, "; ".join(f"{c.model}: {c.error}" for c in calls), started)
         if model != chosen[0]:
@@ -264,8 +255,6 @@ def create_app(router, upstream: Upstream, log: DecisionLog | None, options: Ser
                 yield f"data: {json.dumps({'error': {'message': f'upstream {model} failed mid-stream: {error}', 'type': 'upstream_error', 'code': 'stream_interrupted', 'param': None}})}\n\n"
             yield "data: [DONE]\n\n"
             answer = "".join(text)
-            from ..encoder import estimate_tokens
-
             input_tokens = int((usage or {}).get("prompt_tokens") or estimate_tokens(" ".join(str(m.get("content", "")) for m in messages)))
             output_tokens = int((usage or {}).get("completion_tokens") or estimate_tokens(answer))
             call = Call(model, answer, input_tokens, output_tokens,

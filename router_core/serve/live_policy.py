@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import sqlite3
 import time
@@ -29,6 +30,8 @@ class LivePolicy:
         self.rule = router.policy("linear")
         self.errors: list[str] = []  # the last refusals, newest last (for /admin and the tests)
         self._digest = self._file_digest()
+        self._next_poll = 0.0
+        self._next_update = time.monotonic() + UPDATE_SECONDS
         self.controller: BudgetController | None = None
         self.set(policy)
 
@@ -61,15 +64,18 @@ class LivePolicy:
 
     def record(self, decision, measured_usd: float, called: list[str]) -> None:
         """What a request was predicted to cost and did cost: the controller's evidence."""
-        if self.controller is None or decision is None:
-            return
-        now = self._now()
+        if self.controller is not None and decision is not None:
+            self._evidence(self._now(), decision.per_candidate, called, measured_usd)
+
+    def _evidence(self, when: pd.Timestamp, per_candidate: dict | None, called: list[str], measured_usd: float) -> None:
+        """One request for the controller, from a decision's per-model predictions (as the decision log keeps them)."""
         names = list(self.router.candidates)
-        quality = np.array([[decision.per_candidate[m]["predicted_quality"] for m in names]])
-        cost = np.array([[decision.per_candidate[m]["predicted_cost_usd"] for m in names]])
-        self.controller.observe(now, quality, cost)
-        predicted = sum(decision.per_candidate[m]["predicted_cost_usd"] for m in called if m in decision.per_candidate)
-        self.controller.charge(now, measured_usd, predicted)
+        if not per_candidate or any(m not in per_candidate for m in names):  # no predictions: spend only
+            self.controller.charge(when, measured_usd, measured_usd)
+            return
+        self.controller.observe(when, np.array([[per_candidate[m]["predicted_quality"] for m in names]]),
+                                np.array([[per_candidate[m]["predicted_cost_usd"] for m in names]]))
+        self.controller.charge(when, measured_usd, sum(per_candidate[m]["predicted_cost_usd"] for m in called if m in per_candidate))
 
     def _rebuild(self) -> None:
         """Today's spend, traffic and recent predictions, and the hourly profile of earlier days, from the decision log."""
@@ -84,22 +90,13 @@ class LivePolicy:
         except sqlite3.Error as e:
             log.error("decision log %s unreadable, the budget starts from nothing: %s", log_path(self.log_dir), e)
             return
-        import json
-
-        names = list(self.router.candidates)
         for ts, candidates, called, cost in rows:
-            when = pd.Timestamp(ts, unit="s", tz="UTC").tz_convert(self.policy.timezone)
             try:
                 per = json.loads(candidates) if candidates else None
                 models = json.loads(called) if called else []
             except ValueError:
                 continue
-            if not per or any(m not in per for m in names):
-                self.controller.charge(when, float(cost or 0.0), float(cost or 0.0))
-                continue
-            self.controller.observe(when, np.array([[per[m]["predicted_quality"] for m in names]]),
-                                    np.array([[per[m]["predicted_cost_usd"] for m in names]]))
-            self.controller.charge(when, float(cost or 0.0), sum(per[m]["predicted_cost_usd"] for m in models if m in per))
+            self._evidence(pd.Timestamp(ts, unit="s", tz="UTC").tz_convert(self.policy.timezone), per, models, float(cost or 0.0))
 
     def reload(self, text: bytes | str | None = None, source: str | None = None) -> str | None:
         """Read the policy file (or `text`) again; on an error log it, keep the policy in force and return the message."""
@@ -117,7 +114,7 @@ class LivePolicy:
         """Re-read the policy file if it changed; update the budget controller if a minute has passed. Cheap enough
         to call on every request (it acts at most every WATCH_SECONDS)."""
         now = time.monotonic()
-        if now < getattr(self, "_next_poll", 0.0):
+        if now < self._next_poll:
             return
         self._next_poll = now + WATCH_SECONDS
         if self.path is not None:
@@ -125,10 +122,8 @@ class LivePolicy:
             if digest is not None and digest != self._digest:
                 self._digest = digest
                 self.reload()
-        if self.controller is not None and now >= getattr(self, "_next_update", now + UPDATE_SECONDS):
+        if self.controller is not None and now >= self._next_update:
             self.controller.update(self._now())
-            self._next_update = now + UPDATE_SECONDS
-        elif not hasattr(self, "_next_update"):
             self._next_update = now + UPDATE_SECONDS
 
     async def watch(self) -> None:

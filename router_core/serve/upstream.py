@@ -171,6 +171,22 @@ class Upstream:
             return Outcome(best.model, best.text, calls, f"aggregator {aggregator} failed ({merged.error})")
         return Outcome(aggregator, merged.text, calls, note)
 
+    async def stream_with_fallback(self, model: str, messages: list[dict], params: dict, answer_tokens: dict[str, float]):
+        """Open a stream from `model`, else from each next model in the fallback order, until one starts answering.
+
+        Returns:
+            (model streaming or None when all failed, its chunks so far, the rest of its stream, the failed calls).
+        """
+        failed = []
+        for candidate in [model] + [m for m in self.fallback_order if m != model]:
+            started = time.perf_counter()
+            try:
+                prefix, rest = await self.stream(candidate, messages, params, answer_tokens.get(candidate))
+                return candidate, prefix, rest, failed
+            except Exception as e:  # noqa: BLE001 - nothing has reached the client yet: try the next model
+                failed.append(Call(candidate, seconds=time.perf_counter() - started, error=_error_text(e)))
+        return None, [], None, failed
+
     async def stream(self, model: str, messages: list[dict], params: dict, answer_tokens: float | None = None):
         """A streaming call: returns (the chunks up to the first that carries answer text, async iterator of the rest).
         Raises before anything is returned when the call fails or its stream ends with no answer, so the caller can
