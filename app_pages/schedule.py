@@ -62,10 +62,11 @@ def show_controller(prepared, budget: float, timezone: str) -> None:
     st.plotly_chart(controller_lambda_figure(result.requests, constant, timezone), width="stretch")
     shown = days.rename(columns={"spend_usd": "spend", "spend_vs_budget": "spend vs budget", "quality": "quality (predicted)",
                                  "mean_lam": "mean λ", "hindsight_lam": "best constant λ", "hindsight_quality": "its quality",
-                                 "quality_vs_hindsight": "quality vs it", "budget_usd": "budget"})
+                                 "quality_vs_hindsight": "quality vs it", "budget_usd": "budget",
+                                 "hindsight_spend_usd": "its spend"})
     st.dataframe(as_text(shown, {"spend": "${:.2f}", "budget": "${:.2f}", "spend vs budget": "{:+.1%}", "quality (predicted)": "{:.3f}",
                                  "mean λ": "{:.2f}", "best constant λ": "{:.2f}", "its quality": "{:.3f}", "quality vs it": "{:.1%}",
-                                 "hindsight_spend_usd": "${:.2f}"}), hide_index=True, width="stretch")
+                                 "its spend": "${:.2f}"}), hide_index=True, width="stretch")
     st.download_button("Download the controller's λ trace (CSV)", result.trace.to_csv(index=False), "controller_trace.csv", "text/csv")
 
 
