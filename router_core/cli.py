@@ -245,11 +245,34 @@ def _parse_mapping(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
+def cmd_score_log_ray(args) -> int:
+    from .ray_scoring import score_log_ray
+
+    if args.rejected:
+        raise RouterInputError("--rejected is for the local engine; the Ray engine writes unusable rows, with their "
+                               "reason, to OUT/_rejected/")
+    result = score_log_ray(args.log, args.router, args.out, mapping=_parse_mapping(args.map), backend=args.backend,
+                           address=args.address, workers=args.workers, partitions=args.partitions,
+                           chunk_rows=args.chunk_rows)
+    print(f"wrote {result.requests:,} scored requests from {result.files:,} file(s) to {result.path} "
+          f"({result.parts} parts) in {result.seconds:.1f} s on Ray with {result.workers} scoring worker(s); "
+          f"{result.distinct_prompts:,} distinct prompts scored")
+    if result.rejected:
+        print(printable(f"{result.rejected:,} rows could not be used ({result.rejection_summary}); written to "
+                        f"{result.path / '_rejected'}"), file=sys.stderr)
+    return 0
+
+
 def cmd_score_log(args) -> int:
     from tqdm import tqdm
 
     from .log_scoring import score_log
 
+    if args.engine == "ray":
+        return cmd_score_log_ray(args)
+    for flag, value in (("--address", args.address), ("--workers", args.workers), ("--partitions", args.partitions)):
+        if value is not None:
+            raise RouterInputError(f"{flag} is for --engine ray")
     router = _load_router(args)
     with tqdm(total=1, unit=" rows", unit_scale=True, desc=f"scoring ({router.backend})", disable=None, file=sys.stderr) as bar:
         def progress(done, total):
@@ -468,12 +491,20 @@ def build_parser() -> argparse.ArgumentParser:
                                      "each distinct prompt once, and write per request its timestamp, prompt key and every model's "
                                      "predicted quality, cost and weight to a Parquet file the dashboard's schedule simulator opens.")
     p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
-    p.add_argument("--log", required=True, help="request log: a timestamp and a prompt per row (LiteLLM spend logs, OpenAI messages work)")
-    p.add_argument("--out", required=True, help="Parquet file to write (atomically)")
+    p.add_argument("--log", required=True, help="request log: a timestamp and a prompt per row (LiteLLM spend logs, OpenAI messages work); "
+                                                "with --engine ray also a folder or a glob of such files")
+    p.add_argument("--out", required=True, help="Parquet file to write (atomically); with --engine ray, a folder")
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help="map a log column by hand, e.g. --map prompt=body (repeatable)")
     p.add_argument("--rejected", help="also write the unusable rows (row number, reason, cells) to this CSV")
     p.add_argument("--chunk-rows", type=positive_int, default=20_000, help="rows read and scored at a time; bounds memory (default 20000)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local (this process; default) or ray: many files scored on a Ray cluster into a folder of "
+                        "Parquet parts (--log may then be a folder or a glob; install with requirements-ray.txt)")
+    p.add_argument("--address", help="Ray: a running cluster (auto, or ray://HOST:PORT); default $RAY_ADDRESS, else a "
+                                     "Ray started on this machine")
+    p.add_argument("--workers", type=positive_int, help="Ray: scoring actors (default one per CPU of the cluster)")
+    p.add_argument("--partitions", type=positive_int, help="Ray: hash partitions of the prompts (default 4 per worker)")
     _router_options(p)
     p.set_defaults(func=cmd_score_log)
 

@@ -915,3 +915,13 @@ def iter_request_log(source, mapping: dict[str, str] | None = None, chunk_rows: 
         usable, rejected = parse_log_rows(frame, resolved, first_row)
         first_row += len(frame)
         yield RequestLog(usable, rejected, resolved, str(path), list(frame.columns))
+
+
+def log_mapping(source, mapping: dict[str, str] | None = None, chunk_rows: int = 20_000) -> dict[str, str] | None:
+    """The column mapping iter_request_log uses for `source` (resolved on its first chunk), without parsing a row.
+
+    None for a file with no rows at all (a header only)."""
+    path = _existing_file(source)
+    for frame in _table_chunks(path, chunk_rows):
+        return resolve_log_mapping(frame.columns, mapping, str(path))
+    return None

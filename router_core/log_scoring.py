@@ -263,14 +263,47 @@ def _metadata(file: pq.ParquetFile) -> dict | None:
     return json.loads(raw) if raw else None
 
 
+MANIFEST = "_crossroute.json"  # a folder of parts written by `score-log --engine ray` (router_core.ray_scoring)
+
+
+def _scored_folder(source) -> Path | None:
+    if isinstance(source, (str, Path)) and Path(source).is_dir():
+        return Path(source)
+    return None
+
+
 def is_scored_log(source) -> bool:
-    """Whether `source` (a path or bytes) is a Parquet file written by `score-log` (not a plain request log)."""
+    """Whether `source` (a path or bytes) is a Parquet file or a folder of parts written by `score-log`."""
+    if (folder := _scored_folder(source)) is not None:
+        return (folder / MANIFEST).is_file()
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     try:
         return (_metadata(pq.ParquetFile(source)) or {}).get("format") == FORMAT
     except Exception:  # not Parquet at all, or unreadable: then it is not ours either
         return False
+
+
+def _open_folder(folder: Path, name: str):
+    """(metadata, summary, Arrow dataset over the listed parts) of a scored folder; nothing is read but the footers."""
+    import pyarrow.dataset as ds  # Arrow's multi-file reader: for folders of parts only
+
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        parts = [folder / part for part in manifest["parts"]]
+    except FileNotFoundError as e:
+        raise RouterInputError(f"{name}: a folder without {MANIFEST}; not a finished `score-log --engine ray` run") from e
+    except (ValueError, KeyError, TypeError) as e:
+        raise RouterInputError(f"{name}/{MANIFEST}: not a readable manifest ({e})") from e
+    missing = [p.name for p in parts if not p.is_file()]
+    if missing:
+        raise RouterInputError(f"{name}: part(s) {', '.join(missing[:3])} listed in {MANIFEST} are missing; score the log again")
+    try:
+        dataset = ds.dataset([str(p) for p in parts], format="parquet")
+    except Exception as e:  # pyarrow raises several types for a damaged part
+        raise RouterInputError(f"{name}: a part is not readable Parquet ({type(e).__name__}: {e})") from e
+    summary = {k: manifest.get(k) for k in ("requests", "rejected", "first_rejection", "rejection_kinds")}
+    return manifest, summary, dataset
 
 
 def _repriced(router, cost: np.ndarray, input_tokens: np.ndarray, answer_tokens: np.ndarray, scored_with: dict | None,
@@ -281,22 +314,32 @@ def _repriced(router, cost: np.ndarray, input_tokens: np.ndarray, answer_tokens:
     return router.pricing.repriced(cost, input_tokens, answer_tokens, Catalog.from_dict(scored_with), catalog)
 
 
-def read_scored_log(source, router, catalog: Catalog | None = None, name: str | None = None) -> tuple[ScoredLog, dict]:
-    """Open a `score-log` Parquet file as the ScoredLog the schedule simulator replays.
+def read_scored_log(source, router, catalog: Catalog | None = None, name: str | None = None,
+                    batch_rows: int = 262_144) -> tuple[ScoredLog, dict]:
+    """Open a `score-log` Parquet file, or a folder of its parts, as the ScoredLog the schedule simulator replays.
 
+    The file is read in batches of the columns needed, and each distinct prompt's scores are kept once, so memory
+    grows with the requests' timestamps and the distinct prompts, not with every stored column.
     Args:
-        source: a path, or a binary file-like object (then `name` names it in messages).
+        source: a path (file or folder), or a binary file-like object (then `name` names it in messages).
         catalog: re-price the stored predictions at these prices (e.g. the dashboard's edited catalog).
     Returns:
-        (scored log, summary): summary holds source, requests, rejected, first_rejection and backend.
+        (scored log, summary): summary holds source, requests, rejected, first_rejection and backend. Requests of a
+        folder come in time order (its parts are in no order of their own).
     Raises:
         RouterInputError when the file is not a score-log file, lacks a column, or was scored by another router.
     """
     name = name or (str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "upload"))
-    if isinstance(source, (str, Path)):
-        recover_outputs(source)  # a run killed while renaming: finish it before reading
-    file = _parquet(source, name)
-    metadata = _metadata(file)
+    folder = _scored_folder(source)
+    if folder is not None:
+        metadata, summary, dataset = _open_folder(folder, name)
+        names = dataset.schema.names
+    else:
+        if isinstance(source, (str, Path)):
+            recover_outputs(source)  # a run killed while renaming: finish it before reading
+        file = _parquet(source, name)
+        metadata, names = _metadata(file), file.schema_arrow.names
+        summary = json.loads((file.metadata.metadata or {}).get(SUMMARY_KEY, b"{}"))
     if not metadata or metadata.get("format") != FORMAT:
         raise RouterInputError(f"{name}: not a file written by `python -m router_core score-log` (no CrossRoute metadata)")
     if metadata.get("version") != VERSION:
@@ -307,21 +350,50 @@ def read_scored_log(source, router, catalog: Catalog | None = None, name: str | 
                                f"({', '.join(router.candidates)}). Score the log again with this router: "
                                "`python -m router_core score-log --router FOLDER --log FILE --out FILE.parquet`")
     columns = candidate_columns(router.candidates)
-    needed = ["timestamp", "prompt_key", "input_tokens"] + [c for names in columns.values() for c in names]
-    missing = [c for c in needed if c not in file.schema_arrow.names]
+    needed = ["timestamp", "prompt_key", "input_tokens"] + [c for names_ in columns.values() for c in names_]
+    missing = [c for c in needed if c not in names]
     if missing:
         raise RouterInputError(f"{name}: column(s) {', '.join(missing)} missing; the file is damaged or not from score-log")
-    optional = [c for c in ("logged_model", "logged_cost_usd", *GROUP_COLUMNS) if c in file.schema_arrow.names]
-    frame = file.read(columns=needed + optional).to_pandas()
-    codes, keys = pd.factorize(frame["prompt_key"], sort=False)
-    first = np.unique(codes, return_index=True)[1]  # one row per distinct prompt: its scores repeat on every request
-    per_prompt = {kind: frame[names].to_numpy(dtype=float)[first] for kind, names in columns.items()}
-    cost = _repriced(router, per_prompt["predicted_cost_usd"], frame["input_tokens"].to_numpy(dtype=float)[first],
-                     per_prompt["answer_tokens"], metadata.get("catalog"), catalog)
-    scored = ScoredLog(frame["timestamp"], codes, list(router.candidates), per_prompt["predicted_quality"], cost,
-                       per_prompt["weight"],
-                       frame["logged_model"] if "logged_model" in frame else None,
-                       frame["logged_cost_usd"] if "logged_cost_usd" in frame else None,
-                       {g: frame[g] for g in GROUP_COLUMNS if g in frame} or None)
-    summary = json.loads((file.metadata.metadata or {}).get(SUMMARY_KEY, b"{}"))
-    return scored, {"source": metadata.get("source"), "backend": metadata.get("backend"), "distinct_prompts": len(keys), **summary}
+    optional = [c for c in ("logged_model", "logged_cost_usd", *GROUP_COLUMNS) if c in names]
+    batches = (dataset.to_batches(columns=needed + optional, batch_size=batch_rows) if folder is not None
+               else file.iter_batches(columns=needed + optional, batch_size=batch_rows))
+    scored = _stream_scored(batches, router, columns, optional, metadata.get("catalog"), catalog, sort=folder is not None)
+    return scored, {"source": metadata.get("source"), "backend": metadata.get("backend"),
+                    "distinct_prompts": len(scored.quality), **summary}
+
+
+def _stream_scored(batches, router, columns: dict[str, list[str]], optional: list[str], scored_with, catalog,
+                   sort: bool) -> ScoredLog:
+    """Requests' timestamps and prompt codes per batch; each prompt's stored scores once, from its first request."""
+    index: dict[str, int] = {}
+    times, codes, extra, first_rows = [], [], {c: [] for c in optional}, []
+    for batch in batches:
+        frame = batch.to_pandas()
+        local, keys = pd.factorize(frame["prompt_key"], sort=False)
+        known = np.array([index.get(k, -1) for k in keys], dtype=np.int64)
+        new = np.flatnonzero(known < 0)
+        known[new] = len(index) + np.arange(len(new))
+        index.update(zip(keys[new], known[new].tolist()))
+        if len(new):
+            first = np.unique(local, return_index=True)[1][new]  # the first request of each new prompt
+            first_rows.append(frame.iloc[first][["input_tokens"] + [c for n in columns.values() for c in n]])
+        codes.append(known[local])
+        times.append(frame["timestamp"])
+        for c in optional:
+            extra[c].append(frame[c])
+    if not codes:
+        raise RouterInputError("the scored log holds no request")
+    per_prompt_frame = pd.concat(first_rows, ignore_index=True)
+    per_prompt = {kind: per_prompt_frame[n].to_numpy(dtype=float) for kind, n in columns.items()}
+    cost = _repriced(router, per_prompt["predicted_cost_usd"], per_prompt_frame["input_tokens"].to_numpy(dtype=float),
+                     per_prompt["answer_tokens"], scored_with, catalog)
+    timestamps = pd.concat(times, ignore_index=True)
+    prompt_index = np.concatenate(codes)
+    extras = {c: pd.concat(parts, ignore_index=True) for c, parts in extra.items()}
+    if sort:
+        order = np.argsort(timestamps.to_numpy(), kind="stable")
+        timestamps, prompt_index = timestamps.iloc[order].reset_index(drop=True), prompt_index[order]
+        extras = {c: v.iloc[order].reset_index(drop=True) for c, v in extras.items()}
+    return ScoredLog(timestamps, prompt_index, list(router.candidates), per_prompt["predicted_quality"], cost,
+                     per_prompt["weight"], extras.get("logged_model"), extras.get("logged_cost_usd"),
+                     {g: extras[g] for g in GROUP_COLUMNS if g in extras} or None)
