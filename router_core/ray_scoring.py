@@ -58,6 +58,7 @@ class RayScoringResult:
     parts: int
     workers: int
     seconds: float
+    scoring_seconds: float  # summed over the scoring actors: encoding, scoring and writing parts (the rest is Ray's)
 
 
 def log_files(spec) -> list[Path]:
@@ -136,7 +137,8 @@ class _ScoreBlocks:
     def __call__(self, block: pd.DataFrame) -> pd.DataFrame:
         if block.empty:
             return pd.DataFrame({"part": pd.Series([], dtype=object), "rows": pd.Series([], dtype="int64"),
-                                 "prompts": pd.Series([], dtype="int64")})
+                                 "prompts": pd.Series([], dtype="int64"), "seconds": pd.Series([], dtype=float)})
+        started = time.perf_counter()
         frame = block.reset_index(drop=True)
         table = _chunk_table(frame, self.router, self.catalog, self.schema)
         # named by content: a block scored again after a failure overwrites its own part
@@ -147,7 +149,8 @@ class _ScoreBlocks:
         with pq.ParquetWriter(temp, self.schema, compression="zstd") as writer:
             writer.write_table(table)
         os.replace(temp, self.staging / name)
-        return pd.DataFrame({"part": [name], "rows": [len(frame)], "prompts": [frame["prompt_key"].nunique()]})
+        return pd.DataFrame({"part": [name], "rows": [len(frame)], "prompts": [frame["prompt_key"].nunique()],
+                             "seconds": [time.perf_counter() - started]})
 
 
 def _connect(ray, address: str | None, num_cpus: int | None) -> None:
@@ -229,7 +232,7 @@ def score_log_ray(spec, router_folder, out, mapping: dict[str, str] | None = Non
         raise
     return RayScoringResult(out, len(files), result["rows_in"], result["requests"], result["rejected"],
                             result["distinct_prompts"], result["rejection_summary"], result["parts"], workers,
-                            time.perf_counter() - started)
+                            time.perf_counter() - started, float(receipts["seconds"].sum()))
 
 
 def _finish(staging: Path, files: list[Path], receipts: pd.DataFrame, metadata: dict) -> dict:
