@@ -217,6 +217,9 @@ def score_log_ray(spec, router_folder, out, mapping: dict[str, str] | None = Non
                                   fn_kwargs={"mapping": mapping, "chunk_rows": chunk_rows, "staging": str(staging),
                                              "fields": fields})
         blocks = rows.repartition(partitions, keys=["prompt_key"])
+        if cluster_cpus < 2:
+            # the pool starts its first actor at once; on one CPU it would starve the parse and shuffle stages
+            blocks = blocks.materialize()
         receipts = blocks.map_batches(_ScoreBlocks, batch_size=None, batch_format="pandas", num_cpus=1,
                                       fn_constructor_args=(str(router_folder), backend, 1,
                                                            catalog.to_dict() if catalog is not None else None, schema,
