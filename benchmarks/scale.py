@@ -201,8 +201,8 @@ def main() -> int:
     projected = projection(best, log["requests"], log["distinct"], 2, shares)
     notes = [f"log: {log['requests']:,} requests in {log['files']} Parquet files, {log['distinct']:,} distinct prompts "
              f"({args.distinct_share:.0%}); the local engine reads the same rows as one file",
-             f"Ray's share of the job: the part of the workers' time not spent in the scoring actors' encode, score and "
-             f"write (reading, parsing, the hash shuffle, scheduling, actor start-up)",
+             "Ray's share of the job: the part of the workers' time not spent in the scoring actors' encode, score and "
+             "write (reading, parsing, the hash shuffle, scheduling, actor start-up)",
              "PROJECTION, not a measurement: 1 billion requests a day at the Ray 2-worker run's measured core-seconds per "
              "request and per distinct prompt, assuming they stay constant as nodes are added (no network or storage "
              "limit modelled)",
