@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -25,8 +24,10 @@ import numpy as np
 import pandas as pd
 
 try:
+    from benchmarks.latency import peak_rss_mb
     from benchmarks.results_io import Table, command_line, write_result
 except ImportError:  # run as `python benchmarks/scale.py`
+    from latency import peak_rss_mb
     from results_io import Table, command_line, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +109,7 @@ def run_local(folder: Path) -> dict:
     result = score_log(folder / "whole.parquet", router, folder / "local.parquet")
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "requests": result.requests,
-            "memory": {"local engine process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}
+            "memory": {"local engine process": peak_rss_mb()}}
 
 
 def run_ray(folder: Path, workers: int) -> dict:
@@ -127,7 +128,7 @@ def run_ray(folder: Path, workers: int) -> dict:
     memory.stop.set()
     ray.shutdown()
     peaks = memory.by_kind()
-    peaks["driver"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peaks["driver"] = peak_rss_mb()
     return {"seconds": result.seconds, "startup": startup, "requests": result.requests,
             "distinct_scored": result.distinct_prompts, "scoring_seconds": result.scoring_seconds,
             "parts": result.parts, "memory": peaks}
