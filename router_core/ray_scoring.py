@@ -216,15 +216,15 @@ def score_log_ray(spec, router_folder, out, mapping: dict[str, str] | None = Non
         rows = inputs.map_batches(_parse_files, batch_size=1, batch_format="numpy",
                                   fn_kwargs={"mapping": mapping, "chunk_rows": chunk_rows, "staging": str(staging),
                                              "fields": fields})
-        blocks = rows.repartition(partitions, keys=["prompt_key"])
-        if cluster_cpus < 2:
-            # the pool starts its first actor at once; on one CPU it would starve the parse and shuffle stages
-            blocks = blocks.materialize()
+        # The shuffle is a barrier anyway; materialising it first means the scoring actors, which hold a CPU each,
+        # never starve the parse and shuffle tasks, and the pool starts at full size instead of growing from one.
+        blocks = rows.repartition(partitions, keys=["prompt_key"]).materialize()
         receipts = blocks.map_batches(_ScoreBlocks, batch_size=None, batch_format="pandas", num_cpus=1,
                                       fn_constructor_args=(str(router_folder), backend, 1,
                                                            catalog.to_dict() if catalog is not None else None, schema,
                                                            str(staging)),
-                                      compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers)).to_pandas()
+                                      compute=ray.data.ActorPoolStrategy(min_size=min(workers, cluster_cpus),
+                                                                                 max_size=workers)).to_pandas()
         result = _finish(staging, files, receipts, metadata)
         swap_into_place(staging, out)
     except BaseException as e:
