@@ -112,6 +112,12 @@ BENCHMARKS = {
         "Server-side dashboard speed in Streamlit's AppTest, caches warm: first render of each page, and the rerun after "
         "a λ move or a preset change (medians).",
         "python benchmarks/dashboard_speed.py"),
+    "scale": Benchmark(
+        "Scoring a big request log on Ray",
+        "`score-log` on a generated 200,000-request log with repeated prompts: the local engine against the Ray engine "
+        "with 1 and 2 workers, each in a fresh process on this machine (throughput, peak memory per process, the share "
+        "of the time that is Ray's), then a projection, not a measurement, to a billion requests a day.",
+        "python benchmarks/scale.py"),
 }
 
 HEADERS = {"aiq": "AIQ", "max_quality": "max quality", "cost_at_best_single": "cost at best-single quality",
@@ -138,6 +144,8 @@ def infer_kind(column: str) -> str:
         return "ratio"
     if c.endswith("_ms") or "(ms)" in c or c.endswith(" ms") or "_ms_" in c:
         return "ms"
+    if "core-seconds per" in c:  # a unit cost, far below one: significant digits, not one decimal
+        return "auto"
     if "seconds" in c or c.endswith("_s") or "(s)" in c:
         return "seconds"
     if "qps" in c or "q/s" in c:
