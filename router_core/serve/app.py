@@ -86,6 +86,8 @@ def create_app(router, upstream: Upstream, log: DecisionLog | None, options: Ser
     policy in force (default: the constant options.lam)."""
     options = options or ServerOptions()
     metrics = Metrics()
+    if log is not None:
+        metrics.log_failures.set_function(lambda: log.failures)
     decider = Decider(router, options.policy, options.routing_timeout)
     live = live or LivePolicy(router, LambdaPolicy(lam=options.lam))
 

@@ -2,8 +2,9 @@
 
 Why SQLite: it is in the standard library; a commit is atomic, so `kill -9` loses at most the records not yet
 committed and never leaves a corrupt file; readers (the CLI, the dashboard) query it while the server writes; several
-server processes can write to one file (SQLite serialises them); an index on time keeps "the last hour" fast over
-millions of rows. Writes happen on one background thread, so a slow disk never blocks the event loop.
+server processes on one host can write to one file (SQLite serialises them; WAL needs that host's shared memory, so
+not a network file system); an index on time keeps "the last hour" fast over millions of rows. Writes happen on one
+background thread, so a slow disk never blocks the event loop.
 """
 from __future__ import annotations
 

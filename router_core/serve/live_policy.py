@@ -1,6 +1,9 @@
 """The λ policy in force while serving: from `--lambda-policy policy.yaml` (watched: a change takes effect within a
 couple of seconds; a broken file is refused with a logged error and the previous policy stays) or the admin endpoint.
-A budget policy runs the BudgetController, rebuilt at start from today's decision log and updated every minute."""
+A budget policy runs the BudgetController, rebuilt at start from today's decision log and updated every minute.
+
+With a decision log, the controller's evidence is the log itself, read again before every update: replicas of the
+server sharing one log then share one budget, each seeing every replica's spend within a minute."""
 from __future__ import annotations
 
 import asyncio
@@ -33,6 +36,7 @@ class LivePolicy:
         self._next_poll = 0.0
         self._next_update = time.monotonic() + UPDATE_SECONDS
         self.controller: BudgetController | None = None
+        self._last_id = 0  # the last decision-log row the controller has seen
         self.set(policy)
 
     def _file_digest(self) -> str | None:
@@ -47,7 +51,8 @@ class LivePolicy:
         self.controller = None
         if policy.budget is not None:
             self.controller = BudgetController(policy.budget, self.rule)
-            self._rebuild()
+            self._last_id = 0
+            self._read_log()
             self.controller.update(self._now())
         log.warning("λ policy in force: %s", policy.describe())
 
@@ -63,8 +68,9 @@ class LivePolicy:
         return float(self.controller.lam), "budget"
 
     def record(self, decision, measured_usd: float, called: list[str]) -> None:
-        """What a request was predicted to cost and did cost: the controller's evidence."""
-        if self.controller is not None and decision is not None:
+        """What a request was predicted to cost and did cost: the controller's evidence (from the decision log
+        instead, when there is one, so that no request is counted twice)."""
+        if self.controller is not None and decision is not None and not self._has_log():
             self._evidence(self._now(), decision.per_candidate, called, measured_usd)
 
     def _evidence(self, when: pd.Timestamp, per_candidate: dict | None, called: list[str], measured_usd: float) -> None:
@@ -77,20 +83,26 @@ class LivePolicy:
                                 np.array([[per_candidate[m]["predicted_cost_usd"] for m in names]]))
         self.controller.charge(when, measured_usd, sum(per_candidate[m]["predicted_cost_usd"] for m in called if m in per_candidate))
 
-    def _rebuild(self) -> None:
-        """Today's spend, traffic and recent predictions, and the hourly profile of earlier days, from the decision log."""
-        if self.log_dir is None or not log_path(self.log_dir).is_file():
+    def _has_log(self) -> bool:
+        return self.log_dir is not None and log_path(self.log_dir).is_file()
+
+    def _read_log(self) -> None:
+        """The decisions logged since the last read (at start: the last 8 days, for today's spend, traffic and recent
+        predictions and the hourly profile of earlier days), by every server writing to the log."""
+        if not self._has_log():
             return
         since = time.time() - 8 * 86400
         try:
             connection = sqlite3.connect(f"file:{log_path(self.log_dir)}?mode=ro", uri=True, timeout=30)
-            rows = connection.execute("SELECT ts, candidates, called, cost_usd FROM decisions WHERE ts >= ? AND status = 'ok' "
-                                      "ORDER BY ts", (since,)).fetchall()
+            rows = connection.execute("SELECT id, ts, candidates, called, cost_usd FROM decisions WHERE id > ? AND ts >= ? "
+                                      "AND status = 'ok' ORDER BY ts, id", (self._last_id, since)).fetchall()
             connection.close()
         except sqlite3.Error as e:
-            log.error("decision log %s unreadable, the budget starts from nothing: %s", log_path(self.log_dir), e)
+            log.error("decision log %s unreadable, the budget goes on without its latest records: %s",
+                      log_path(self.log_dir), e)
             return
-        for ts, candidates, called, cost in rows:
+        self._last_id = max([self._last_id, *(r[0] for r in rows)])
+        for _, ts, candidates, called, cost in rows:
             try:
                 per = json.loads(candidates) if candidates else None
                 models = json.loads(called) if called else []
@@ -123,6 +135,7 @@ class LivePolicy:
                 self._digest = digest
                 self.reload()
         if self.controller is not None and now >= self._next_update:
+            self._read_log()
             self.controller.update(self._now())
             self._next_update = now + UPDATE_SECONDS
 
