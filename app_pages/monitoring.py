@@ -8,6 +8,9 @@ import streamlit as st
 
 from router_core import RouterInputError
 from router_core import monitoring as mon
+from router_core.log_scoring import is_scored_log
+from router_core.replay_log import replayed_decisions
+from router_core.score_cache import default_cache_dir
 from router_core.monitoring_views import lambda_figure, mix_over_time_figure, spend_figure, traffic_figure, weights_figure
 from router_core.sample_views import demo_decisions
 from router_core.schedule import usd
@@ -19,14 +22,23 @@ LIVE_SECONDS = 600  # a log written to within this long counts as live: the page
 st.title("Monitoring")
 demo = demo_decisions(st.session_state["sample_dir"])
 default = os.environ.get("CROSSROUTE_DECISIONS", "")
-source = st.text_input("Decision log folder (the server's `--log`); empty: the sample's demo log", value=default,
-                       help="The demo log is the bundled request log replayed through the budget controller at its own "
+source = st.text_input("Decision log folder (the server's `--log`), or a scored request log (`score-log --out`: a "
+                       "Parquet file or a folder of parts) to replay; empty: the sample's demo log", value=default,
+                       help="A replay (the demo log too) runs a scored log through the budget controller at its own "
                             "timestamps: decisions and costs as the server would have recorded them, no latencies.")
 try:
-    if source.strip():
-        connection, budget_default, label = mon.connect(Path(source.strip()).expanduser()), 0.0, f"`{escape_markdown(source.strip())}`"
+    path = Path(source.strip()).expanduser()
+    if source.strip() and is_scored_log(path):
+        with st.spinner("Replaying the scored log through the budget controller (once per log, router and prices)…"):
+            replayed, budget_default = replayed_decisions(path, st.session_state["router"], default_cache_dir(),
+                                                          catalog=st.session_state["catalog"])
+        connection, replay = mon.connect(replayed), True
+        label = (f"{escape_markdown(source.strip())} replayed at a daily budget of {escape_markdown(usd(budget_default))} "
+                 "(a replay's costs: measured where the log called the chosen model, else predicted by the router)")
+    elif source.strip():
+        connection, budget_default, label, replay = mon.connect(path), 0.0, escape_markdown(source.strip()), False
     elif demo is not None:
-        connection, budget_default, label = mon.connect(demo[0]), demo[1], "the sample's demo log (a replay)"
+        connection, budget_default, label, replay = mon.connect(demo[0]), demo[1], "the sample's demo log (a replay)", True
     else:
         st.info("No decision log yet: start the server (`crossroute serve --demo`) and give its `--log` folder here.")
         st.stop()
@@ -66,7 +78,11 @@ def panels():
                "from the log; predicted costs and routing weights are the router's predictions recorded with each decision.")
     a, b, c, d, e = st.columns(5)
     a.metric("Requests", f"{int(buckets.requests.sum()):,}", help="Measured: decisions in the log for these filters")
-    b.metric("Measured spend", usd(float(buckets.spend_usd.sum())), help="Measured: the sum of every call's usage × catalog price")
+    if replay:
+        b.metric("Spend (replayed)", usd(float(buckets.spend_usd.sum())),
+                 help="A replay's charge: the log's measured cost where it called the chosen model, else predicted")
+    else:
+        b.metric("Measured spend", usd(float(buckets.spend_usd.sum())), help="Measured: the sum of every call's usage × catalog price")
     c.metric("Fell back", f"{int(buckets.fell_back.sum()):,}", help="Answered by a model of the fallback order")
     d.metric("Failed", f"{int(buckets.failed.sum()):,}", help="Every model failed: the client got an error")
     e.metric("Routing p50 / p99 (ms)", f"{latency['p50_ms']:.1f} / {latency['p99_ms']:.1f}" if latency else "–",
@@ -75,7 +91,7 @@ def panels():
     st.plotly_chart(traffic_figure(buckets), width="stretch")
     st.plotly_chart(mix_over_time_figure(mon.model_mix(scanned)), width="stretch")
     st.plotly_chart(lambda_figure(mon.lambda_sources(scanned)), width="stretch")
-    st.plotly_chart(spend_figure(buckets, budget or None), width="stretch")
+    st.plotly_chart(spend_figure(buckets, budget or None, replay), width="stretch")
     costs = mon.cost_by_model(scanned)
     left, right = st.columns([3, 2])
     with left:

@@ -2,6 +2,7 @@
 import hashlib
 import io
 import zoneinfo
+from pathlib import Path
 
 import streamlit as st
 
@@ -9,7 +10,7 @@ from router_core import RouterInputError
 from router_core.data import LOG_ALIASES, match_log_columns, read_table
 from router_core.budget_replay import replay_policy
 from router_core.lambda_policy import Budget, LambdaPolicy
-from router_core.log_scoring import is_scored_log
+from router_core.log_scoring import is_scored_log, scored_log_identity
 from router_core.schedule import Schedule, better_constant, by_group, constant_frontier, suggested_daily_budget, usd
 from router_core.simulate import budget_schedule, prepare_log, simulate
 from router_core.uploads import check_upload_size
@@ -88,8 +89,18 @@ st.title("Schedule simulator")
 upload = st.file_uploader("Request log (CSV, JSONL or Parquet: a timestamp and a prompt per row; LiteLLM spend logs and "
                           "OpenAI `messages` work), or a Parquet file `python -m router_core score-log` wrote for a log too big "
                           "for the browser", type=["csv", "jsonl", "json", "parquet"])
+scored_path = st.text_input("…or the path of a scored log on this machine (`score-log --out`: a Parquet file or a folder of "
+                            "parts from `--engine ray`), read in batches, never whole",
+                            help="For a log too big to upload: score it with `python -m router_core score-log` (on Ray "
+                                 "for many files), then open the result here; it replaces the upload above.").strip()
 try:
-    if upload is None:
+    if scored_path:
+        path = Path(scored_path).expanduser()
+        if not is_scored_log(path):
+            raise RouterInputError(f"{scored_path}: not a scored log (a Parquet file or folder written by `score-log --out`)")
+        prepared = once_per_upload((scored_log_identity(path), router.id, key(catalog)),
+                                   lambda: prepare_log(router, path, catalog, name=path.name))
+    elif upload is None:
         job = st.session_state["sample_log_job"](router.id, key(catalog), router, catalog)
         prepared = st.session_state["wait_for"](job, "Scoring the bundled two-week log with this router (the shipped "
                                                      "scores cover the sample router)")

@@ -6,6 +6,7 @@ the router (digest) that scored it, because scores from one router mean nothing 
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -282,6 +283,17 @@ def is_scored_log(source) -> bool:
         return (_metadata(pq.ParquetFile(source)) or {}).get("format") == FORMAT
     except Exception:  # not Parquet at all, or unreadable: then it is not ours either
         return False
+
+
+def scored_log_identity(path: str | Path) -> str:
+    """A digest that changes whenever the scored file or folder at `path` is written again (for caches keyed by it)."""
+    path = Path(path)
+    marker = path / MANIFEST if path.is_dir() else path
+    try:
+        stat = marker.stat()
+    except OSError as e:
+        raise RouterInputError(f"{path}: no scored log here ({e.strerror})") from e
+    return hashlib.sha256(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:24]
 
 
 def _open_folder(folder: Path, name: str):

@@ -42,13 +42,13 @@ def lambda_figure(sources: pd.DataFrame) -> go.Figure:
     return _layout(figure, "λ over time, by where it came from (recorded per request)")
 
 
-def spend_figure(buckets: pd.DataFrame, daily_budget: float | None) -> go.Figure:
-    """Cumulative measured spend per UTC day, against the daily budget."""
+def spend_figure(buckets: pd.DataFrame, daily_budget: float | None, replay: bool = False) -> go.Figure:
+    """Cumulative spend per UTC day (measured; for a replay, as the replay charged it), against the daily budget."""
     frame = buckets[["time", "spend_usd"]].copy()
     frame["day"] = frame["time"].dt.normalize()
     frame["cumulative"] = frame.groupby("day")["spend_usd"].cumsum()
     figure = go.Figure()
-    figure.add_scatter(x=frame["time"], y=frame["cumulative"], name="spend so far today (measured, USD)", mode="lines")
+    figure.add_scatter(x=frame["time"], y=frame["cumulative"], name=f"spend so far today ({'replayed' if replay else 'measured'}, USD)", mode="lines")
     if daily_budget:
         figure.add_scatter(x=frame["time"], y=[daily_budget] * len(frame), name=f"daily budget ${daily_budget:,.2f}",
                            mode="lines", line=dict(dash="dash", color="#d62728"))

@@ -3,14 +3,22 @@ log's own timestamps, through the same λ policy and controller (the Monitoring 
 Routing and upstream latency are not recorded (nothing was served); costs are charged as the replay charges them."""
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .budget_replay import replay_policy
-from .lambda_policy import LambdaPolicy
-from .schedule import ScoredLog
+from .errors import RouterInputError
+from .lambda_policy import Budget, LambdaPolicy
+from .schedule import ScoredLog, suggested_daily_budget
+from .simulate import prepare_log
 from .serve.decision_log import DecisionLog, log_path
 
 
@@ -38,8 +46,6 @@ def write_replay_log(log: ScoredLog, policy: LambdaPolicy, rule, folder: str | P
                        "policy": policy_name, "top_k": 1, "candidates": per, "called": [r.model], "model": r.model,
                        "cost_usd": float(r.charged_usd), "predicted_cost_usd": float(r.predicted_cost_usd), "status": "ok"})
     writer.close()
-    import sqlite3
-
     with sqlite3.connect(target) as connection:  # a shipped file: as small as it can be, with no write-ahead log beside it
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection = sqlite3.connect(target)
@@ -53,3 +59,33 @@ def _text(series, row: int):
         return None
     value = series.iloc[row]
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def replayed_decisions(source: str | Path, router, cache_dir: str | Path, budget_usd: float | None = None,
+                       catalog=None) -> tuple[Path, float]:
+    """A scored request log (a `score-log` file or folder of parts) replayed through the budget controller into a
+    decision log the Monitoring page reads, kept under `cache_dir` by the log's content, router, prices and budget.
+
+    Returns (decision log file, daily budget used: `budget_usd`, else the log's suggested one).
+    Raises RouterInputError when `source` is not a scored log of this router."""
+    from .log_scoring import is_scored_log, scored_log_identity  # pyarrow: for scored logs only
+
+    source = Path(source)
+    if not is_scored_log(source):
+        raise RouterInputError(f"{source}: neither a decision log nor a scored request log (`score-log --out`)")
+    prepared = prepare_log(router, source, catalog, name=source.name)
+    budget = float(budget_usd) if budget_usd else suggested_daily_budget(prepared.scored)
+    prices = json.dumps(catalog.to_dict() if catalog is not None else None, sort_keys=True)
+    key = hashlib.sha256("\0".join([scored_log_identity(source), router.id, prices, f"{budget:.10g}"]).encode()).hexdigest()[:24]
+    folder = Path(cache_dir) / "replays" / key
+    if not log_path(folder).is_file():
+        temp = folder.with_name(f".{key}.{uuid.uuid4().hex}")
+        try:
+            write_replay_log(prepared.scored, LambdaPolicy(budget=Budget(budget)), router.policy("linear"), temp)
+            try:
+                os.replace(temp, folder)  # readers see a whole log or none
+            except OSError:  # another session finished the same replay first
+                shutil.rmtree(temp, ignore_errors=True)
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+    return log_path(folder), budget

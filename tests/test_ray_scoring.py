@@ -167,29 +167,62 @@ def test_a_scoring_actor_killed_mid_job_leaves_no_request_missing_or_doubled(loc
     assert_same_requests(read_parts(out), local_rows)
 
 
-def test_a_folder_of_parts_replays_as_the_single_file(local_ray, router, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def folder_and_file(local_ray, router, tmp_path_factory):
+    """One multi-file log scored twice: on Ray into a folder of parts, and locally (as one file) into one Parquet file."""
+    tmp_path = tmp_path_factory.mktemp("pair")
     paths = make_logs(tmp_path / "logs", distinct=60, rows=300, seed=2)
     score_log_ray(tmp_path / "logs", ROUTER, tmp_path / "scored", partitions=5)
     whole = pd.concat([pd.read_csv(paths[0], dtype=str), pd.read_json(paths[1], lines=True, dtype=False).astype(str),
                        pd.read_parquet(paths[2]).astype(str)], ignore_index=True)
     whole.to_csv(tmp_path / "whole.csv", index=False)
     score_log(tmp_path / "whole.csv", router, tmp_path / "whole.parquet")
+    return tmp_path
 
-    folder = simulate(router, tmp_path / "scored", "business-hours")
-    single = simulate(router, tmp_path / "whole.parquet", "business-hours")
+
+def test_a_folder_of_parts_replays_as_the_single_file(folder_and_file, router, tmp_path, capsys):
+    pair = folder_and_file
+    folder = simulate(router, pair / "scored", "business-hours")
+    single = simulate(router, pair / "whole.parquet", "business-hours")
     pd.testing.assert_frame_equal(folder.by_hour, single.by_hour, rtol=1e-6)
     pd.testing.assert_frame_equal(folder.requests, single.requests, rtol=1e-6)  # request by request, in time order
     assert (folder.totals["requests"], folder.n_prompts, folder.n_rejected) == (294, single.n_prompts, 6)
-    scored, summary = read_scored_log(tmp_path / "scored", router)
+    scored, summary = read_scored_log(pair / "scored", router)
     assert summary["requests"] == 294 and scored.timestamps.is_monotonic_increasing
 
     policy = tmp_path / "policy.yaml"
     policy.write_text("budget: {daily_usd: 0.4}\n", encoding="utf-8")  # the controller sees requests in time order
     replays = [replay_policy(prepare_log(router, source).scored, load_policy(policy), router.policy("linear")).days
-               for source in (tmp_path / "scored", tmp_path / "whole.parquet")]
+               for source in (pair / "scored", pair / "whole.parquet")]
     pd.testing.assert_frame_equal(replays[0], replays[1], rtol=1e-6)
-    assert main(["replay", "--log", str(tmp_path / "scored"), "--policy", str(policy)]) == 0
+    assert main(["replay", "--log", str(pair / "scored"), "--policy", str(policy)]) == 0
     assert "294 requests under" in capsys.readouterr().out
+
+
+def page_with_path(page: str, label_start: str, path: Path):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=300).run()
+    at.switch_page(f"app_pages/{page}.py").run()
+    next(t for t in at.text_input if t.label.startswith(label_start)).set_value(str(path)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_the_dashboard_opens_a_folder_of_parts_by_path_as_the_single_file(folder_and_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("CROSSROUTE_CACHE_DIR", str(tmp_path / "cache"))
+    sources = (folder_and_file / "scored", folder_and_file / "whole.parquet")
+    schedule = [page_with_path("schedule", "…or the path of a scored log", s) for s in sources]
+    figures = [{m.label: m.value for m in at.metric} for at in schedule]
+    assert figures[0] == figures[1] and len(figures[0]) >= 3
+    assert all(any(c.value.startswith("294 requests from") for c in at.caption) for at in schedule)
+
+    monitoring = [page_with_path("monitoring", "Decision log folder", s) for s in sources]
+    figures = [{m.label: m.value for m in at.metric} for at in monitoring]
+    assert figures[0] == figures[1] and figures[0]["Requests"] == "294"  # one replayed decision per request
+    assert all("replayed at a daily budget" in "\n".join(c.value for c in at.caption) for at in monitoring)
+    assert len(list((tmp_path / "cache" / "replays").iterdir())) == 2  # kept, per scored log
 
 
 def test_bad_inputs_fail_before_ray_work_with_the_file_named(local_ray, tmp_path, capsys):
