@@ -48,7 +48,8 @@ def spend_figure(buckets: pd.DataFrame, daily_budget: float | None, replay: bool
     frame["day"] = frame["time"].dt.normalize()
     frame["cumulative"] = frame.groupby("day")["spend_usd"].cumsum()
     figure = go.Figure()
-    figure.add_scatter(x=frame["time"], y=frame["cumulative"], name=f"spend so far today ({'replayed' if replay else 'measured'}, USD)", mode="lines")
+    kind = "replayed" if replay else "measured"
+    figure.add_scatter(x=frame["time"], y=frame["cumulative"], name=f"spend so far today ({kind}, USD)", mode="lines")
     if daily_budget:
         figure.add_scatter(x=frame["time"], y=[daily_budget] * len(frame), name=f"daily budget ${daily_budget:,.2f}",
                            mode="lines", line=dict(dash="dash", color="#d62728"))

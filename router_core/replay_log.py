@@ -21,6 +21,8 @@ from .schedule import ScoredLog, suggested_daily_budget
 from .simulate import prepare_log
 from .serve.decision_log import DecisionLog, log_path
 
+BUDGET_FILE = "budget.json"  # beside a kept replay: the daily budget it was replayed at
+
 
 def write_replay_log(log: ScoredLog, policy: LambdaPolicy, rule, folder: str | Path, policy_name: str = "linear") -> Path:
     """Replay `log` under `policy` and write one decision record per request into folder/decisions.sqlite (replaced)."""
@@ -64,7 +66,8 @@ def _text(series, row: int):
 def replayed_decisions(source: str | Path, router, cache_dir: str | Path, budget_usd: float | None = None,
                        catalog=None) -> tuple[Path, float]:
     """A scored request log (a `score-log` file or folder of parts) replayed through the budget controller into a
-    decision log the Monitoring page reads, kept under `cache_dir` by the log's content, router, prices and budget.
+    decision log the Monitoring page reads, kept under `cache_dir` by the log's content, router, prices and budget;
+    a kept replay is returned without reading the log again.
 
     Returns (decision log file, daily budget used: `budget_usd`, else the log's suggested one).
     Raises RouterInputError when `source` is not a scored log of this router."""
@@ -73,19 +76,23 @@ def replayed_decisions(source: str | Path, router, cache_dir: str | Path, budget
     source = Path(source)
     if not is_scored_log(source):
         raise RouterInputError(f"{source}: neither a decision log nor a scored request log (`score-log --out`)")
-    prepared = prepare_log(router, source, catalog, name=source.name)
-    budget = float(budget_usd) if budget_usd else suggested_daily_budget(prepared.scored)
-    prices = json.dumps(catalog.to_dict() if catalog is not None else None, sort_keys=True)
-    key = hashlib.sha256("\0".join([scored_log_identity(source), router.id, prices, f"{budget:.10g}"]).encode()).hexdigest()[:24]
+    asked = f"{float(budget_usd):.10g}" if budget_usd else "suggested"
+    parts = [scored_log_identity(source), router.id, catalog.digest if catalog is not None else "router prices", asked]
+    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
     folder = Path(cache_dir) / "replays" / key
     if not log_path(folder).is_file():
+        prepared = prepare_log(router, source, catalog, name=source.name)
+        budget = float(budget_usd) if budget_usd else suggested_daily_budget(prepared.scored)
         temp = folder.with_name(f".{key}.{uuid.uuid4().hex}")
         try:
             write_replay_log(prepared.scored, LambdaPolicy(budget=Budget(budget)), router.policy("linear"), temp)
+            (temp / BUDGET_FILE).write_text(json.dumps({"daily_usd": budget}), encoding="utf-8")
             try:
-                os.replace(temp, folder)  # readers see a whole log or none
-            except OSError:  # another session finished the same replay first
-                shutil.rmtree(temp, ignore_errors=True)
+                os.replace(temp, folder)  # readers see a whole replay or none
+            except OSError:
+                if not log_path(folder).is_file():
+                    raise
+                # another session finished the same replay first
         finally:
             shutil.rmtree(temp, ignore_errors=True)
-    return log_path(folder), budget
+    return log_path(folder), float(json.loads((folder / BUDGET_FILE).read_text(encoding="utf-8"))["daily_usd"])

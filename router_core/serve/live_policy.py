@@ -70,7 +70,7 @@ class LivePolicy:
     def record(self, decision, measured_usd: float, called: list[str]) -> None:
         """What a request was predicted to cost and did cost: the controller's evidence (from the decision log
         instead, when there is one, so that no request is counted twice)."""
-        if self.controller is not None and decision is not None and not self._has_log():
+        if self.controller is not None and decision is not None and self.log_dir is None:
             self._evidence(self._now(), decision.per_candidate, called, measured_usd)
 
     def _evidence(self, when: pd.Timestamp, per_candidate: dict | None, called: list[str], measured_usd: float) -> None:
@@ -83,13 +83,10 @@ class LivePolicy:
                                 np.array([[per_candidate[m]["predicted_cost_usd"] for m in names]]))
         self.controller.charge(when, measured_usd, sum(per_candidate[m]["predicted_cost_usd"] for m in called if m in per_candidate))
 
-    def _has_log(self) -> bool:
-        return self.log_dir is not None and log_path(self.log_dir).is_file()
-
     def _read_log(self) -> None:
         """The decisions logged since the last read (at start: the last 8 days, for today's spend, traffic and recent
         predictions and the hourly profile of earlier days), by every server writing to the log."""
-        if not self._has_log():
+        if self.log_dir is None or not log_path(self.log_dir).is_file():
             return
         since = time.time() - 8 * 86400
         try:
