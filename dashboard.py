@@ -14,17 +14,17 @@ from pathlib import Path
 import streamlit as st
 
 from router_core import Router, RouterInputError
-from router_core.comparison import evaluate_router
-from router_core.data import load_labelled
-from router_core.sample_views import load_evaluation, scored_log_path
-from router_core.score_cache import default_cache_dir
-from router_core.simulate import prepare_log
-from router_core.views import escape_markdown, router_captions
+from router_core.dashboard_views.figures import escape_markdown, router_captions
+from router_core.data.labelled import load_labelled
+from router_core.demo.views import load_evaluation, scored_log_path
+from router_core.evaluation.comparison import evaluate_router
+from router_core.model.score_cache import default_cache_dir
+from router_core.traffic.simulate import prepare_log
 
 ROOT = Path(__file__).resolve().parent
 SAMPLE_DIR = ROOT / "sample_data"
 DEFAULT_ROUTER = SAMPLE_DIR / "router"
-BACKEND_ENV = "CROSSROUTE_BACKEND"  # auto (default), torch, onnx, onnx-fp32 or onnx-int8: see router_core.onnx_backend
+BACKEND_ENV = "CROSSROUTE_BACKEND"  # auto (default), torch, onnx, onnx-fp32 or onnx-int8: see router_core.model.onnx_backend
 
 st.set_page_config(page_title="CrossRoute", page_icon=":material/alt_route:", layout="wide")
 

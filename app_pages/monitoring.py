@@ -7,14 +7,20 @@ import pandas as pd
 import streamlit as st
 
 from router_core import RouterInputError
-from router_core import monitoring as mon
-from router_core.log_scoring import is_scored_log
-from router_core.replay_log import replayed_decisions
-from router_core.score_cache import default_cache_dir
-from router_core.monitoring_views import lambda_figure, mix_over_time_figure, spend_figure, traffic_figure, weights_figure
-from router_core.sample_views import demo_decisions
-from router_core.schedule import usd
-from router_core.views import as_text, escape_markdown
+from router_core.dashboard_views.figures import as_text, escape_markdown
+from router_core.dashboard_views.monitoring import (
+    lambda_figure,
+    mix_over_time_figure,
+    spend_figure,
+    traffic_figure,
+    weights_figure,
+)
+from router_core.decisionlog import queries as mon
+from router_core.demo.views import demo_decisions
+from router_core.model.score_cache import default_cache_dir
+from router_core.traffic.log_scoring import is_scored_log
+from router_core.traffic.replay_log import replayed_decisions
+from router_core.units import usd
 
 RANGES = {"Last hour": 3600, "Last 24 hours": 86400, "Last 7 days": 7 * 86400, "Everything": None}
 LIVE_SECONDS = 600  # a log written to within this long counts as live: the page refreshes itself

@@ -6,14 +6,29 @@ import pandas as pd
 import streamlit as st
 
 from router_core import RouterInputError
-from router_core.baselines import DESCRIPTIONS
-from router_core.comparison import ROUTER_ROW, evaluate_router
-from router_core.data import load_labelled
-from router_core.evaluate import category_breakdown, curve_from_scores, default_lams, soft_curve
-from router_core.schedule import usd
-from router_core.standing import best_baseline, display_name, standing_sentence
-from router_core.uploads import LABELLED_HINT, check_upload_size
-from router_core.views import as_text, escape_markdown, mix_figure, pareto_figure, single_models
+from router_core.dashboard_views.figures import (
+    as_text,
+    escape_markdown,
+    mix_figure,
+    pareto_figure,
+    single_models,
+)
+from router_core.dashboard_views.uploads import LABELLED_HINT, check_upload_size
+from router_core.data.labelled import load_labelled
+from router_core.evaluation.baselines import DESCRIPTIONS
+from router_core.evaluation.comparison import ROUTER_ROW, evaluate_router
+from router_core.evaluation.evaluate import (
+    category_breakdown,
+    curve_from_scores,
+    default_lams,
+    soft_curve,
+)
+from router_core.evaluation.standing import (
+    best_baseline,
+    display_name,
+    standing_sentence,
+)
+from router_core.units import usd
 
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
 policy = router.policy("linear")

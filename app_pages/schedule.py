@@ -7,15 +7,30 @@ from pathlib import Path
 import streamlit as st
 
 from router_core import RouterInputError
-from router_core.data import LOG_ALIASES, match_log_columns, read_table
-from router_core.budget_replay import replay_policy
-from router_core.lambda_policy import Budget, LambdaPolicy
-from router_core.log_scoring import is_scored_log, scored_log_identity
-from router_core.schedule import Schedule, better_constant, by_group, constant_frontier, suggested_daily_budget, usd
-from router_core.simulate import budget_schedule, prepare_log, simulate
-from router_core.uploads import check_upload_size
-from router_core.views import (as_text, controller_lambda_figure, escape_markdown, hourly_figure, lam_by_hour_figure, mix_figure,
-                               schedule_table)
+from router_core.dashboard_views.figures import (
+    as_text,
+    controller_lambda_figure,
+    escape_markdown,
+    hourly_figure,
+    lam_by_hour_figure,
+    mix_figure,
+    schedule_table,
+)
+from router_core.dashboard_views.uploads import check_upload_size
+from router_core.data.request_log import LOG_ALIASES, match_log_columns
+from router_core.data.tables import read_table
+from router_core.live.policy import Budget, LambdaPolicy, read_policy
+from router_core.live.schedule import Schedule
+from router_core.traffic.log_scoring import is_scored_log, scored_log_identity
+from router_core.traffic.replay import fit_constant_lam, replay
+from router_core.traffic.report import (
+    better_constant,
+    by_group,
+    constant_frontier,
+    suggested_daily_budget,
+)
+from router_core.traffic.simulate import prepare_log, simulate
+from router_core.units import usd
 
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
 policy = router.policy("linear")
@@ -43,10 +58,10 @@ def score_upload(log, name: str, mapping: dict | None = None):
 
 def show_controller(prepared, budget: float, timezone: str) -> None:
     """The server's budget controller replayed on this log minute by minute, beside the constant λ fitted offline."""
-    result = replay_policy(prepared.scored, LambdaPolicy(budget=Budget(budget), timezone=timezone), policy)
-    days = result.days
+    result = replay(prepared.scored, LambdaPolicy(budget=Budget(budget), timezone=timezone), policy)
+    days = result.days()
     try:
-        constant = budget_schedule(prepared.scored, budget, policy).table[0, 0]
+        constant = fit_constant_lam(prepared.scored, budget, policy)
     except RouterInputError:
         constant = None
     reachable = days[days.hindsight_lam > 0]
@@ -57,7 +72,8 @@ def show_controller(prepared, budget: float, timezone: str) -> None:
     b.metric("Quality against the best constant λ per day", f"{days.quality_vs_hindsight.min():.1%} (lowest day)",
              help="Predicted quality of the controller's choices ÷ that of the best constant λ chosen in hindsight for each day")
     c.metric("Constant λ fitted offline", f"{constant:.3f}" if constant is not None else "none fits",
-             help="The one λ whose mean predicted cost per day over the whole log fits the budget (the 'Fit a daily budget' preset)")
+             help="The lowest constant λ whose spend per day over the whole log fits the budget (the 'Fit a daily budget' "
+                  "preset); spend charged as in the table below")
     st.caption("The controller recomputes λ every simulated minute from the spend so far today, the time left and the "
                "traffic it expects (learned from the days before), as the server does with `budget: {daily_usd: …}`.")
     st.plotly_chart(controller_lambda_figure(result.requests, constant, timezone), width="stretch")
@@ -69,6 +85,8 @@ def show_controller(prepared, budget: float, timezone: str) -> None:
                                  "mean λ": "{:.2f}", "best constant λ": "{:.2f}", "its quality": "{:.3f}", "quality vs it": "{:.1%}",
                                  "its spend": "${:.2f}"}), hide_index=True, width="stretch")
     st.download_button("Download the controller's λ trace (CSV)", result.trace.to_csv(index=False), "controller_trace.csv", "text/csv")
+    st.download_button("Export this policy (YAML)", result.policy.to_yaml(), "policy.yaml", "application/yaml",
+                       help="`serve --lambda-policy policy.yaml` runs this controller; `replay --policy` replays it")
 
 
 def column_mapping(frame) -> dict:
@@ -149,18 +167,26 @@ try:
         schedule = Schedule.constant(st.slider("λ for every hour (0 = quality first, 1 = cost first)", 0.0, 1.0, 0.3, 0.05))
     elif preset == "Fit a daily budget":
         budget = st.number_input("Daily budget (USD)", min_value=0.0, value=suggested_daily_budget(prepared.scored), step=0.1, format="%.2f")
-        schedule = budget_schedule(prepared.scored, budget, policy)
-        st.success(f"λ = {schedule.table[0, 0]:.3f} is the most quality this traffic gets within {usd(budget)} per day (predicted).")
+        fitted = fit_constant_lam(prepared.scored, budget, policy)
+        schedule = Schedule.constant(fitted)
+        st.success(f"λ = {fitted:.3f} is the most quality this traffic gets within {usd(budget)} per day (spend charged at "
+                   "the log's measured cost where it called the chosen model, else predicted).")
     elif preset == CONTROLLER:
         budget = st.number_input("Daily budget (USD)", min_value=0.01, value=max(0.01, suggested_daily_budget(prepared.scored)),
                                  step=0.1, format="%.2f")
         show_controller(prepared, budget, timezone)
         st.stop()
     else:
-        imported = st.file_uploader("Import a schedule (YAML exported here)", type=["yaml", "yml"], key="schedule_yaml")
+        imported = st.file_uploader("Import a λ policy (a YAML file exported here, or a constant or schedule policy)",
+                                    type=["yaml", "yml"], key="schedule_yaml")
         if imported is not None and st.session_state.get("schedule_yaml_seen") != imported.file_id:
             check_upload_size(imported.name, imported.size, hint="a schedule is a few lines; check that this is the file")
-            loaded = Schedule.from_yaml(imported.getvalue(), imported.name)
+            imported_policy = read_policy(imported.getvalue(), imported.name)
+            if imported_policy.kind not in ("lambda", "schedule"):
+                raise RouterInputError(f"{imported.name}: a {imported_policy.kind.replace('_', ' ')} policy has no table to edit; "
+                                       "choose the 'Fit a daily budget' or budget controller preset with its daily budget")
+            loaded = (imported_policy.schedule if imported_policy.schedule is not None
+                      else Schedule.constant(imported_policy.lam))
             st.session_state["custom_schedule"] = loaded
             st.session_state["schedule_yaml_seen"] = imported.file_id  # applied once; later edits are kept
             st.session_state["per_weekday"] = bool((loaded.table != loaded.table[0]).any())  # show every day it sets
@@ -177,8 +203,9 @@ except RouterInputError as e:
     st.error(escape_markdown(e))
     st.stop()
 
-st.download_button("Export this schedule (YAML)", schedule.to_yaml(), "schedule.yaml", "application/yaml",
-                   help="Import it again under 'Custom (edit the table)'")
+st.download_button("Export this policy (YAML)", LambdaPolicy(schedule=schedule, timezone=timezone).to_yaml(), "policy.yaml",
+                   "application/yaml", help="`serve --lambda-policy policy.yaml` follows it; import it again under "
+                                        "'Custom (edit the table)'")
 report = simulate(router, prepared, schedule, policy=policy, timezone=timezone)
 result = report.totals
 best_name = escape_markdown(result["best_model"])

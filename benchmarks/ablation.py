@@ -7,10 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from router_core.baselines import LEARNED, SUPERVISED, run_baselines
-from router_core.comparison import ROUTER_ROW, default_lams_for_comparison, featurise, train_and_compare
-from router_core.evaluate import compare, curve_from_scores
-from router_core.policy import CostScale, Policy
+from router_core.evaluation.baselines import LEARNED, SUPERVISED, run_baselines
+from router_core.evaluation.comparison import (
+    ROUTER_ROW,
+    default_lams_for_comparison,
+    featurise,
+    train_and_compare,
+)
+from router_core.evaluation.evaluate import compare, curve_from_scores
+from router_core.policy.rule import CostScale, Policy
 
 NETWORK_ALONE = "cross-attention, network alone"
 

@@ -29,11 +29,11 @@ from results_io import Table, command_line, write_result
 
 ROOT = Path(__file__).resolve().parent.parent  # the data folder defaults to ROOT/../shared/data
 
-from router_core.comparison import featurise  # noqa: E402
 from router_core.config import RouterConfig  # noqa: E402
-from router_core.data import load_labelled  # noqa: E402
-from router_core.encoder import Encoder  # noqa: E402
-from router_core.evaluate import compare, curve_from_scores, default_lams  # noqa: E402
+from router_core.data.labelled import load_labelled  # noqa: E402
+from router_core.evaluation.comparison import featurise  # noqa: E402
+from router_core.evaluation.evaluate import compare, curve_from_scores, default_lams  # noqa: E402
+from router_core.model.encoder import Encoder  # noqa: E402
 from router_core.router import Router  # noqa: E402
 
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import RidgeCV
 
-from router_core.baselines import PredictiveBaseline
-from router_core.data import LabelledSet
+from router_core.data.labelled import LabelledSet
 from router_core.errors import RouterInputError
-from router_core.evaluate import curve_from_scores
+from router_core.evaluation.baselines import PredictiveBaseline
+from router_core.evaluation.evaluate import curve_from_scores
 
 RESIDUAL_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0)
 

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-
 from results_io import Table, command_line, write_result
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-
 from results_io import Table, command_line, write_result
 from streamlit.testing.v1 import AppTest
 

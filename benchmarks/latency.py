@@ -190,7 +190,7 @@ def run_child(folder: Path, backend: str, threads: int, queries_file: Path, args
 
 def prepare(folder: Path, workdir: Path, gate_data: Path, gate_sample: int) -> tuple[Path, dict]:
     """A copy of the router with fp32 and int8 graphs, int8 kept whatever the gate says (its figures are returned)."""
-    from router_core.onnx_export import Int8Gate, export_onnx
+    from router_core.model.onnx_export import Int8Gate, export_onnx
 
     copy = workdir / "router"
     shutil.copytree(folder, copy)
@@ -245,7 +245,7 @@ def main() -> int:
         print(line)
 
     say(machine())
-    from router_core.encoder import Encoder
+    from router_core.model.encoder import Encoder
 
     queries, origin = load_queries(Path(args.data_dir), max(args.log_queries, args.calls * args.repeats + 64 * args.repeats * 4))
     encoder = Encoder.load(lazy=True)
@@ -312,7 +312,6 @@ def write_latency_result(args, rows: dict, short_tokens: int, cached: dict, cach
                          auto_backend: str, notes: list[str]) -> None:
     """benchmarks/results/latency.json: the tables above as numbers (ms, queries per second, MB, s)."""
     import pandas as pd
-
     from results_io import Table, command_line, write_result
 
     variants = pd.DataFrame([{

@@ -22,15 +22,15 @@ import time
 from pathlib import Path
 
 import pandas as pd
-
 from results_io import Table, command_line, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from router_core import monitoring as mon  # noqa: E402
-from router_core.sample_views import demo_decisions  # noqa: E402
-from router_core.serve.decision_log import COLUMNS, DecisionLog, rebuild_rollup  # noqa: E402
+from router_core.decisionlog import queries as mon  # noqa: E402
+from router_core.decisionlog.schema import COLUMNS  # noqa: E402
+from router_core.decisionlog.store import DecisionLog, rebuild_rollup  # noqa: E402
+from router_core.demo.views import demo_decisions  # noqa: E402
 
 
 def build(records: int, folder: Path) -> Path:

@@ -23,12 +23,11 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pandas as pd
-from results_io import Table, command_line, write_result
-
 import reliability_artifacts
 import reliability_cache
 import reliability_parsers
 import reliability_score_log
+from results_io import Table, command_line, write_result
 
 FAILURES = {"parsers": ["crashes", "silent_corruptions"], "artifacts": ["wrong_results", "crashes", "outside_reads"],
             "kills": ["artifacts_lost"], "cache": ["lock_errors"]}

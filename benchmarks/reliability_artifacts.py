@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from router_core.artifact_schema import seal  # noqa: E402
+from router_core.artifact.schema import seal  # noqa: E402
 from router_core.errors import RouterInputError  # noqa: E402
 
 QUERIES = ["hello", "Write a Python function that merges two sorted lists", "Prove that there are infinitely many primes",
@@ -376,8 +376,8 @@ import os, sys, json
 os.environ["HF_HUB_OFFLINE"] = "1"
 op, kill_at, exchange, args = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", json.loads(sys.argv[4])
 import shutil
-import router_core.artifact as artifact
-import router_core.safe_files as safe_files
+import router_core.artifact.store as artifact
+import router_core.artifact.safe_files as safe_files
 calls = [0]
 def hooked(fn):
     def wrapper(*a, **k):
@@ -394,23 +394,23 @@ safe_files._exchange = hooked(safe_files._exchange if exchange else (lambda a, b
 artifact.save_file = hooked(artifact.save_file)
 artifact.save_arrays = hooked(artifact.save_arrays)
 artifact.write_meta = hooked(artifact.write_meta)
-import router_core.onnx_export as onnx_export
+import router_core.model.onnx_export as onnx_export
 onnx_export.write_meta = artifact.write_meta
 onnx_export.export_graphs = hooked(onnx_export.export_graphs)
-import router_core.artifact_upgrade as artifact_upgrade
+import router_core.artifact.upgrade as artifact_upgrade
 artifact_upgrade.write_meta = artifact.write_meta
 if op == "save":
-    from router_core.encoder import Encoder
+    from router_core.model.encoder import Encoder
     from router_core.router import Router
     Router.load(args["source"], encoder=Encoder.load(args["encoder"], 32)).save(args["dest"])
 elif op == "train":
     from router_core.cli import main
     main(["train", "--data", args["data"], "--out", args["dest"], "--epochs", "2", "--max-tokens", "32", "--encoder", args["encoder"]])
 elif op == "upgrade":
-    from router_core.artifact_upgrade import upgrade
+    from router_core.artifact.upgrade import upgrade
     upgrade(args["dest"])
 elif op == "export-onnx":
-    from router_core.onnx_export import export_onnx
+    from router_core.model.onnx_export import export_onnx
     export_onnx(args["dest"])
 print("CALLS", calls[0])
 '''
@@ -432,16 +432,15 @@ def tiny_setup(base: Path) -> dict:
     import numpy as np
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import make_tiny_table
-    from router_core.catalog import Candidate, Catalog
-    from router_core.config import RouterConfig
-    from router_core.data import labelled_from_frame
-    from router_core.encoder import Encoder
-    from router_core.router import Router
-    from transformers import BertConfig, BertModel, BertTokenizerFast
     import torch
+    from conftest import CANDIDATES, WORDS, make_tiny_table
+    from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    from conftest import CANDIDATES, WORDS
+    from router_core.config import RouterConfig
+    from router_core.data.catalog import Candidate, Catalog
+    from router_core.data.labelled import labelled_from_frame
+    from router_core.model.encoder import Encoder
+    from router_core.router import Router
 
     bert = base / "tiny_bert"
     bert.mkdir(parents=True)
@@ -470,7 +469,7 @@ def artifact_state(folder: Path, encoder, queries, references: dict) -> str:
 
     A router.json still waiting for `upgrade` (the old state of an interrupted upgrade) counts once upgrade completes it.
     """
-    from router_core.artifact_upgrade import upgrade
+    from router_core.artifact.upgrade import upgrade
     from router_core.router import Router
 
     try:
@@ -505,7 +504,7 @@ def kill_points(ops=("save", "upgrade", "train", "export-onnx"), max_points: int
     `exchanges`: run with the atomic exchange (True) and with the two-rename fallback (False); export-onnx runs the
     fallback only (its writes are the same as save's, and each run exports the graphs anew).
     """
-    from router_core.encoder import Encoder
+    from router_core.model.encoder import Encoder
     from router_core.router import Router
 
     counts = {"tried": 0, "artifacts_lost": 0, "leftovers_kept": 0, "details": []}

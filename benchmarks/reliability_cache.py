@@ -24,8 +24,8 @@ if str(ROOT) not in sys.path:
 def _open_once(path: str, barrier, results) -> None:
     import numpy as np
 
-    from router_core.score_cache import ScoreCache, ScoreCacheWarning
-    from router_core.scorer import RawScore
+    from router_core.model.score_cache import ScoreCache, ScoreCacheWarning
+    from router_core.model.scorer import RawScore
 
     score = RawScore(*(np.full(shape, 0.5, np.float32) for shape in ((2,), (2,), (2,), (1, 2), (4,))))
     with warnings.catch_warnings(record=True) as caught:
@@ -51,7 +51,7 @@ def concurrent_cache_opens(processes: int = 6, rounds: int = 20) -> dict:
         {"opens", "lock_errors", "fallbacks", "crashes", "unreadable"}: opens tried; opens or first writes that gave up
         on a lock; caches that set themselves aside for any reason; exceptions that escaped; entries not read back.
     """
-    import router_core.score_cache  # noqa: F401  imported once here, so forked workers start without importing torch again
+    import router_core.model.score_cache  # noqa: F401  imported once here, so forked workers start without importing torch again
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     totals = {"opens": 0, "lock_errors": 0, "fallbacks": 0, "crashes": 0, "unreadable": 0}

@@ -9,7 +9,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import seed as hypothesis_seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from parser_cases import OUTCOMES, PARSERS, judge  # noqa: E402

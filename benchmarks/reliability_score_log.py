@@ -29,7 +29,7 @@ KILLER = textwrap.dedent("""
     import json, os, signal, sys
     sys.path.insert(0, {tests!r})
     from scoring_stub import StubRouter
-    from router_core import log_scoring
+    from router_core.traffic import log_scoring
     import pyarrow.parquet as pq
     where, n = sys.argv[1], int(sys.argv[2])
     calls = {{"replace": 0, "write": 0}}
@@ -70,7 +70,7 @@ def write_log(path: Path, n_good: int, n_bad: int) -> Path:
 def output_pair(out: Path, rejected: Path) -> tuple[int, int]:
     """(scored requests, rejected rows) of a consistent pair; AssertionError if the two files are out of step."""
     from router_core.files import file_sha256
-    from router_core.log_scoring import SUMMARY_KEY
+    from router_core.traffic.log_scoring import SUMMARY_KEY
 
     summary = json.loads(pq.ParquetFile(out).metadata.metadata[SUMMARY_KEY])
     assert summary["rejected_sha256"] == file_sha256(rejected), "rejected CSV is not the one this Parquet file was written with"
@@ -84,8 +84,9 @@ def run_killed(folder: Path, where: str, n: int) -> tuple[subprocess.CompletedPr
 
     where: "write" (n-th Parquet write), "before-replace" / "after-replace" (n-th os.replace), or "none".
     """
-    from router_core.log_scoring import score_log
     from scoring_stub import StubRouter
+
+    from router_core.traffic.log_scoring import score_log
 
     out, rejected = folder / "out.parquet", folder / "rejected.csv"
     score_log(write_log(folder / "old.jsonl", 4, 1), StubRouter(), out, rejected_out=rejected)
@@ -103,7 +104,7 @@ def kill_points() -> dict:
         {"tried", "artifacts_lost", "leftovers_kept"}: kills made; runs whose output pair was neither the old nor the
         new one (or out of step); runs that left a temporary file beside the outputs after recovery.
     """
-    from router_core.log_scoring import recover_outputs
+    from router_core.traffic.log_scoring import recover_outputs
 
     with tempfile.TemporaryDirectory(prefix="crossroute-score-log-kill-") as tmp:
         run, _, _ = run_killed(Path(tmp), "none", 0)

@@ -25,14 +25,19 @@ from results_io import Table, command_line, write_result
 
 ROOT = Path(__file__).resolve().parent.parent  # the data folder defaults to ROOT/../shared/data
 
-from router_core.baselines import LEARNED, SUPERVISED, run_baselines  # noqa: E402
 from ceilings import CEILINGS, run_ceilings  # noqa: E402
-from router_core.comparison import default_lams_for_comparison, featurise, train_and_compare  # noqa: E402
+
 from router_core.config import RouterConfig  # noqa: E402
-from router_core.data import load_labelled  # noqa: E402
-from router_core.encoder import Encoder  # noqa: E402
-from router_core.evaluate import compare  # noqa: E402
-from router_core.policy import CostScale, Policy  # noqa: E402
+from router_core.data.labelled import load_labelled  # noqa: E402
+from router_core.evaluation.baselines import LEARNED, SUPERVISED, run_baselines  # noqa: E402
+from router_core.evaluation.comparison import (  # noqa: E402
+    default_lams_for_comparison,
+    featurise,
+    train_and_compare,
+)
+from router_core.evaluation.evaluate import compare  # noqa: E402
+from router_core.model.encoder import Encoder  # noqa: E402
+from router_core.policy.rule import CostScale, Policy  # noqa: E402
 
 FOLD_SEED = 0
 TARGET_RATIO = 1.06  # the llmrouter target: the router's AIQ at 1.06× the best of LEARNED

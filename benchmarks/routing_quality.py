@@ -24,24 +24,25 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 import shift_quality
+import torch
 from ablation import train_and_compare_with_ablations
 from results_io import Table, command_line, write_result
 
 ROOT = Path(__file__).resolve().parent.parent  # the data folder defaults to ROOT/../shared/data
 
 from router_core.config import RouterConfig  # noqa: E402
-from router_core.data import load_labelled  # noqa: E402
-from router_core.encoder import Encoder  # noqa: E402
-from router_core.evaluate import COMPARE_METRICS  # noqa: E402
-from router_core.metrics import paired_gap  # noqa: E402
+from router_core.data.labelled import load_labelled  # noqa: E402
+from router_core.evaluation.evaluate import COMPARE_METRICS  # noqa: E402
+from router_core.model.encoder import Encoder  # noqa: E402
+from router_core.policy.metrics import paired_gap  # noqa: E402
 
 DEFAULT_SETS = "llmrouter_train,alpacaeval2,routellm_gsm8k,routellm_mmlu,routerarena"
 SAMPLE_SET = "sample"  # `--sets sample`: the dashboard's demo set, 5-fold paired like the real ones
 SHIFT_SETS = "llmrouter_train,alpacaeval2,routellm_mmlu"  # the sets with task-type categories to shift
 METRICS = [*COMPARE_METRICS, "fit_seconds"]
-from router_core.baselines import LEARNED as LEARNED_BASELINES  # noqa: E402
+from router_core.evaluation.baselines import LEARNED as LEARNED_BASELINES  # noqa: E402
+
 ROUTER = "cross-attention"
 FOLD_SEED = 0
 

@@ -101,8 +101,8 @@ class PeakMemory:
 
 
 def run_local(folder: Path) -> dict:
-    from router_core.log_scoring import score_log
     from router_core.router import Router
+    from router_core.traffic.log_scoring import score_log
 
     started = time.perf_counter()
     router = Router.load(ROUTER)
@@ -115,7 +115,7 @@ def run_local(folder: Path) -> dict:
 def run_ray(folder: Path, workers: int) -> dict:
     import ray
 
-    from router_core.ray_scoring import score_log_ray
+    from router_core.traffic.ray_scoring import score_log_ray
 
     memory = PeakMemory()
     memory.thread.start()

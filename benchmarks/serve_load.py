@@ -29,7 +29,6 @@ import httpx
 import numpy as np
 import pandas as pd
 import yaml
-
 from results_io import Table, command_line, write_result
 
 ROOT = Path(__file__).resolve().parent.parent

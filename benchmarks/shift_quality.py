@@ -14,8 +14,8 @@ import pandas as pd
 from results_io import Table, command_line, write_result
 from shift_splits import SCHEMES, splits
 
-from router_core.baselines import LEARNED, SUPERVISED
-from router_core.metrics import paired_gap
+from router_core.evaluation.baselines import LEARNED, SUPERVISED
+from router_core.policy.metrics import paired_gap
 
 ROUTER = "cross-attention"
 NETWORK_ALONE = "cross-attention, network alone"

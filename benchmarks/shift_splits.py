@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from router_core.data import LabelledSet
+from router_core.data.labelled import LabelledSet
 
 SCHEMES = ("leave_type_out", "mix_shift", "hardest")
 

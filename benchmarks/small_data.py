@@ -21,11 +21,11 @@ import pandas as pd
 import torch
 from results_io import Table, command_line, write_result
 
-from router_core.baselines import LEARNED, SUPERVISED
-from router_core.comparison import train_and_compare
 from router_core.config import RouterConfig
-from router_core.data import load_labelled
-from router_core.encoder import Encoder
+from router_core.data.labelled import load_labelled
+from router_core.evaluation.baselines import LEARNED, SUPERVISED
+from router_core.evaluation.comparison import train_and_compare
+from router_core.model.encoder import Encoder
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTER = "cross-attention"

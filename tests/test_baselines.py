@@ -5,13 +5,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from router_core.baselines import (BASELINES, Baseline, CallEveryBaseline, ClusterBaseline, KnnBaseline,
-                                   MatrixFactorisationBaseline, PredictiveBaseline, baseline_names, make_baseline,
-                                   run_baselines)
+from router_core.data.labelled import LabelledSet
 from router_core.errors import RouterInputError
-from router_core.data import LabelledSet
-from router_core.evaluate import category_breakdown, compare, curve_from_scores, default_lams
-from router_core.policy import CostScale, Policy
+from router_core.evaluation.baselines import (
+    BASELINES,
+    Baseline,
+    CallEveryBaseline,
+    ClusterBaseline,
+    KnnBaseline,
+    MatrixFactorisationBaseline,
+    PredictiveBaseline,
+    baseline_names,
+    make_baseline,
+    run_baselines,
+)
+from router_core.evaluation.evaluate import (
+    category_breakdown,
+    compare,
+    curve_from_scores,
+    default_lams,
+)
+from router_core.policy.rule import CostScale, Policy
 
 CANDIDATES = ["budget", "mid", "premium"]
 PRICE_IN = np.array([0.1, 0.5, 2.5])  # USD per 1M tokens
@@ -203,15 +217,15 @@ def test_labelled_set_from_arrays_validates_and_subsets(split):
 
 
 def test_every_row_of_a_comparison_is_described_for_the_dashboard():
-    from router_core.baselines import DESCRIPTIONS
+    from router_core.evaluation.baselines import DESCRIPTIONS
 
     named = {n for n in BASELINES if n != "single"} | {"cross-attention", "single:<model>"}
     assert set(DESCRIPTIONS) == named and all(len(text) > 20 for text in DESCRIPTIONS.values())
 
 
 def test_cached_predictions_reprice_to_the_curve_a_refit_at_the_new_prices_gives(split):
-    from router_core.baselines import repriced_curve
-    from router_core.catalog import Candidate, Catalog
+    from router_core.data.catalog import Candidate, Catalog
+    from router_core.evaluation.baselines import repriced_curve
 
     train, test, _ = split
     # premium's price cut by 80%: the choices change, so an unchanged cost column would not pass

@@ -8,11 +8,24 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from browser_support import (IDLE_TIMEOUT_MS, SAMPLE_JOBS_TIMEOUT_MS, VIEWPORT, choose_option, error_texts,
-                             exception_texts, launch_chromium, metric_text, open_page, press_on_slider,
-                             require_chromium, screenshot, slider_thumb, streamlit_server, upload_file,
-                             wait_for_charts)
+from browser_support import (
+    IDLE_TIMEOUT_MS,
+    SAMPLE_JOBS_TIMEOUT_MS,
+    VIEWPORT,
+    choose_option,
+    error_texts,
+    exception_texts,
+    launch_chromium,
+    metric_text,
+    open_page,
+    press_on_slider,
+    require_chromium,
+    screenshot,
+    slider_thumb,
+    streamlit_server,
+    upload_file,
+    wait_for_charts,
+)
 
 # (screenshot name, url path, an element that proves the right page rendered, first-run timeout).
 # The default page ("Route a query") is served at "/"; /route and /route_query are hidden aliases of it.
@@ -159,7 +172,6 @@ def test_a_page_opened_by_its_url_as_a_new_servers_first_request_gets_the_app(br
 
 def test_adding_a_model_keeps_the_pareto_page_working_and_can_be_undone(page, app_url, tmp_path):
     import pandas as pd
-
     from browser_support import REPO_ROOT, interact_and_wait
 
     labelled = pd.read_csv(REPO_ROOT / "sample_data" / "labelled.csv")

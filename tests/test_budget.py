@@ -5,12 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from router_core.budget_controller import BudgetController
-from router_core.budget_replay import replay_policy
 from router_core.errors import RouterInputError
-from router_core.lambda_policy import Budget, LambdaPolicy, read_policy
-from router_core.policy import CostScale, Policy
-from router_core.schedule import ScoredLog
+from router_core.live.budget import BudgetController
+from router_core.live.policy import Budget, LambdaPolicy, read_policy
+from router_core.policy.rule import CostScale, Policy
+from router_core.traffic.replay import replay
+from router_core.traffic.scored_log import ScoredLog
 
 CANDIDATES = ["premium", "mid", "budget"]
 
@@ -70,8 +70,8 @@ def rule(log: ScoredLog) -> Policy:
 def test_the_controller_ends_each_day_near_its_budget_and_near_the_hindsight_quality():
     log = synthetic_log()
     premium_per_day = log.cost[log.prompt_index, 0].sum() / log.n_days
-    result = replay_policy(log, LambdaPolicy(budget=Budget(0.5 * premium_per_day)), rule(log))
-    days = result.days.iloc[1:]  # the first day has no profile to expect traffic from
+    result = replay(log, LambdaPolicy(budget=Budget(0.5 * premium_per_day)), rule(log))
+    days = result.days().iloc[1:]  # the first day has no profile to expect traffic from
     assert (days.spend_vs_budget.abs() <= 0.05).all(), days
     assert (days.quality_vs_hindsight >= 0.98).all(), days
     assert result.trace.lam.between(0, 1).all() and len(result.trace) > 1000  # an update per simulated minute
@@ -81,12 +81,12 @@ def test_under_a_surge_the_controller_holds_the_day_while_a_constant_lambda_over
     calm = synthetic_log()
     budget = 0.5 * calm.cost[calm.prompt_index, 0].sum() / calm.n_days
     surged = synthetic_log(surge={(5, 11), (5, 12)})
-    controlled = replay_policy(surged, LambdaPolicy(budget=Budget(budget)), rule(surged)).days.iloc[5]
+    controlled = replay(surged, LambdaPolicy(budget=Budget(budget)), rule(surged)).days().iloc[5]
     # the constant λ that spent the budget on the calm days
     lams = np.linspace(0, 1, 41)
-    spend = [replay_policy(calm, LambdaPolicy(lam=float(x)), rule(calm)).days.spend_usd.iloc[:5].mean() for x in lams]
+    spend = [replay(calm, LambdaPolicy(lam=float(x)), rule(calm)).days().spend_usd.iloc[:5].mean() for x in lams]
     constant_lam = float(lams[np.argmax(np.array(spend) <= budget)])
-    constant = replay_policy(surged, LambdaPolicy(lam=constant_lam), rule(surged), budget_usd=budget).days.iloc[5]
+    constant = replay(surged, LambdaPolicy(lam=constant_lam), rule(surged)).days(budget).iloc[5]
     assert abs(controlled.spend_vs_budget) <= 0.05
     assert constant.spend_vs_budget > 0.10
 
@@ -111,6 +111,6 @@ def test_a_restarted_controller_rebuilds_the_same_lambda_from_what_it_is_told_ag
 
 def test_budget_bounds_hold():
     log = synthetic_log(days=2)
-    tight = replay_policy(log, LambdaPolicy(budget=Budget(1e-6, floor=0.2, ceiling=0.7)), rule(log))
+    tight = replay(log, LambdaPolicy(budget=Budget(1e-6, floor=0.2, ceiling=0.7)), rule(log))
     assert tight.requests.lam.between(0.2, 0.7).all() and tight.requests.lam.max() == pytest.approx(0.7)
     assert dataclasses.replace(Budget(5.0), smoothing=1.0).smoothing == 1.0

@@ -2,11 +2,17 @@
 import numpy as np
 import pytest
 
-from benchmarks.ceilings import CategoryKnown, CategoryKnownResidual, CategoryOracle, CategoryOracleTrueCost, run_ceilings
+from benchmarks.ceilings import (
+    CategoryKnown,
+    CategoryKnownResidual,
+    CategoryOracle,
+    CategoryOracleTrueCost,
+    run_ceilings,
+)
+from router_core.data.labelled import LabelledSet
 from router_core.errors import RouterInputError
-from router_core.data import LabelledSet
-from router_core.evaluate import compare, default_lams
-from router_core.policy import CostScale, Policy
+from router_core.evaluation.evaluate import compare, default_lams
+from router_core.policy.rule import CostScale, Policy
 
 CANDIDATES = ["budget", "premium"]
 COST = np.array([1e-5, 1e-4])  # USD per call

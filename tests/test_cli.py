@@ -10,7 +10,7 @@ import pytest
 
 from router_core.cli import main
 from router_core.config import RouterConfig
-from router_core.data import labelled_from_frame
+from router_core.data.labelled import labelled_from_frame
 from router_core.router import Router
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,8 +24,9 @@ def run_cli(*args):
 def tiny_router_dir(tiny_bert_path, tmp_path_factory):
     sys.path.insert(0, str(Path(__file__).parent))
     from conftest import CANDIDATES, make_tiny_table
-    from router_core.catalog import Candidate, Catalog
-    from router_core.encoder import Encoder
+
+    from router_core.data.catalog import Candidate, Catalog
+    from router_core.model.encoder import Encoder
 
     catalog = Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
     data = labelled_from_frame(make_tiny_table(30), catalog)
@@ -110,7 +111,7 @@ def test_route_batch_with_no_usable_row_is_one_error_line(tiny_router_dir, tmp_p
 
 
 def test_router_core_never_imports_streamlit():
-    code = "import sys, router_core, router_core.cli, router_core.comparison; print('streamlit' in sys.modules)"
+    code = "import sys, router_core, router_core.cli, router_core.evaluation.comparison; print('streamlit' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "False", result.stderr
     offenders = [p.name for p in (ROOT / "router_core").rglob("*.py") if "import streamlit" in p.read_text()]
@@ -141,7 +142,7 @@ def test_simulate_replays_a_log_under_a_schedule_and_writes_the_decisions(tiny_r
 def test_simulate_refuses_a_bad_schedule_in_one_line(tiny_router_dir, tmp_path):
     result = run_cli("simulate", "--router", tiny_router_dir, "--log", _two_day_log(tmp_path / "log.csv"), "--schedule", "weekly:3", "--no-cache")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert result.stderr.startswith("error: schedule 'weekly:3'") and "business-hours" in result.stderr
+    assert result.stderr.startswith("error: policy 'weekly:3': not understood") and "business-hours" in result.stderr
 
 
 def test_upgrade_says_when_an_artifact_is_already_current(tiny_router_dir, capsys):

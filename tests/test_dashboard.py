@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from router_core.errors import RouterInputError
-from router_core.schedule import usd
+from router_core.units import usd
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,8 +114,8 @@ def test_schedule_page_presets_and_budget_solve():
 
 def test_schedule_page_headlines_savings_against_what_the_log_spent():
     from router_core import Router
-    from router_core.sample_views import scored_log_path
-    from router_core.simulate import simulate
+    from router_core.demo.views import scored_log_path
+    from router_core.traffic.simulate import simulate
 
     at = open_page("schedule")
     router = Router.load(ROOT / "sample_data" / "router")
@@ -171,7 +171,7 @@ def test_schedule_page_counts_every_kind_of_unusable_row_and_offers_them():
 
 
 def scored_parquet(tmp_path, router) -> bytes:
-    from router_core.log_scoring import score_log
+    from router_core.traffic.log_scoring import score_log
 
     (tmp_path / "log.csv").write_bytes(GOOD_LOG)
     score_log(tmp_path / "log.csv", router, tmp_path / "log.parquet")
@@ -192,9 +192,9 @@ def test_schedule_page_opens_a_log_scored_by_score_log_like_the_log_itself(tmp_p
 
 
 def test_schedule_page_says_when_a_file_was_scored_by_another_router(tmp_path):
-    from router_core import Router
-
     import copy
+
+    from router_core import Router
 
     router = Router.load(ROOT / "sample_data" / "router")
     net = copy.deepcopy(router.parts.pipeline.net)
@@ -226,7 +226,7 @@ def test_models_page_adds_a_model_from_a_few_labelled_queries():
     assert "has no labels for newcomer" in at.warning[0].value
     assert "CrossRoute" in at.info[0].value
 
-    from router_core.artifact_zip import router_zip
+    from router_core.artifact.archive import router_zip
 
     at.switch_page("app_pages/models.py").run()  # the extended router leaves as a zip and comes back the same
     assert "Download this router (zip)" in [b.proto.label for b in at.get("download_button")]
@@ -357,11 +357,12 @@ def hostile_router(tiny_bert_path):
     import sys
 
     from router_core import Router, RouterConfig
-    from router_core.data import labelled_from_frame
+    from router_core.data.labelled import labelled_from_frame
 
     sys.path.insert(0, str(Path(__file__).parent))
     from conftest import CANDIDATES, make_tiny_table
-    from router_core.catalog import Candidate, Catalog
+
+    from router_core.data.catalog import Candidate, Catalog
 
     names = {"premium": PHISH, "mid": "![img](https://evil.example/x.png)", "budget": "**cheap**"}
     catalog = Catalog(tuple(Candidate(names[n], pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
@@ -389,14 +390,17 @@ def test_route_page_shows_hostile_model_names_as_text_not_links(hostile_router):
 
 
 def test_schedules_and_prices_export_and_import_again():
-    from router_core.schedule import Schedule
+    from router_core.live.policy import LambdaPolicy, read_policy
+    from router_core.live.schedule import Schedule
 
     at = open_page("schedule")
-    assert "Export this schedule (YAML)" in [b.proto.label for b in at.get("download_button")]
+    assert "Export this policy (YAML)" in [b.proto.label for b in at.get("download_button")]
     at.selectbox[0].set_value("Custom (edit the table)").run()
     weekend = Schedule(tuple(tuple([0.1] * 24) if d < 5 else tuple([0.9] * 24) for d in range(7)), "weekend saver")
     uploader = next(u for u in at.file_uploader if "schedule" in u.label.lower())
-    uploader.upload("saver.yaml", weekend.to_yaml().encode(), "application/yaml").run()
+    exported = LambdaPolicy(schedule=weekend, name="weekend saver").to_yaml()
+    assert read_policy(exported).schedule.table.tolist() == weekend.table.tolist()  # what `serve --lambda-policy` reads
+    uploader.upload("saver.yaml", exported.encode(), "application/yaml").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.session_state["custom_schedule"].table.tolist() == weekend.table.tolist()
 
@@ -408,7 +412,7 @@ def test_schedules_and_prices_export_and_import_again():
 def test_monitoring_page_reads_the_sample_demo_log_and_filters_it():
     import sqlite3
 
-    from router_core.sample_views import demo_decisions
+    from router_core.demo.views import demo_decisions
 
     path, budget = demo_decisions(ROOT / "sample_data")
     with sqlite3.connect(path) as connection:
@@ -426,7 +430,7 @@ def test_monitoring_page_reads_the_sample_demo_log_and_filters_it():
 def test_monitoring_page_shows_a_servers_fallbacks_failures_and_latency(tmp_path, monkeypatch):
     import time
 
-    from router_core.serve.decision_log import DecisionLog
+    from router_core.decisionlog.store import DecisionLog
 
     log = DecisionLog(tmp_path)
     now = time.time()

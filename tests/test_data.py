@@ -6,8 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from router_core.data import (labelled_from_frame, load_catalog, load_labelled, load_request_log, match_log_columns,
-                              prompt_text, read_table)
+from router_core.data.catalog import load_catalog
+from router_core.data.labelled import labelled_from_frame, load_labelled
+from router_core.data.messages import prompt_text
+from router_core.data.request_log import load_request_log, match_log_columns
+from router_core.data.tables import read_table
 from router_core.errors import RouterInputError
 
 

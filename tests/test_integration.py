@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from router_core.config import RouterConfig
-from router_core.data import load_catalog, load_labelled
+from router_core.data.catalog import load_catalog
+from router_core.data.labelled import load_labelled
+from router_core.demo import generate
+from router_core.demo.router import SPLIT_SEED, TEST_FRACTION
 from router_core.router import Router
-from router_core.sample_data import generate
-from router_core.sample_router import SPLIT_SEED, TEST_FRACTION
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent

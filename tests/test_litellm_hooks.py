@@ -19,12 +19,20 @@ def router():
     return Router.load(ROOT / "sample_data" / "router")
 
 
-def logged(log_dir: Path) -> list[tuple]:
-    time.sleep(0.3)  # the writer commits every 50 ms
-    connection = sqlite3.connect(log_dir / "decisions.sqlite")
-    rows = connection.execute("SELECT model, lam, lam_source, status, routing_ms FROM decisions ORDER BY id").fetchall()
-    connection.close()
-    return rows
+ROUTING_LIMIT_S = 30.0  # a busy test machine must not turn a routing test into a fallback test
+
+
+def logged(log_dir: Path, at_least: int) -> list[tuple]:
+    """The log's rows once it holds `at_least` (the writer commits in the background)."""
+    deadline = time.monotonic() + 60
+    while True:
+        connection = sqlite3.connect(log_dir / "decisions.sqlite")
+        rows = connection.execute("SELECT model, lam, lam_source, status, routing_ms FROM decisions ORDER BY id").fetchall()
+        connection.close()
+        if len(rows) >= at_least:
+            return rows
+        assert time.monotonic() < deadline, f"{len(rows)} rows logged after 60 s, expected {at_least}"
+        time.sleep(0.05)
 
 
 def test_sdk_strategy_picks_the_deployment_of_the_model_the_router_chooses(router, tmp_path):
@@ -35,7 +43,7 @@ def test_sdk_strategy_picks_the_deployment_of_the_model_the_router_chooses(route
     group = [{"model_name": "crossroute", "litellm_params": {"model": c.provider_model_id, "mock_response": f"from {c.name}"}}
              for c in router.catalog.candidates]
     llm = litellm.Router(model_list=group)
-    CrossRouteStrategy(llm, router, lam=0.0, log_dir=tmp_path).install()
+    CrossRouteStrategy(llm, router, lam=0.0, log_dir=tmp_path, timeout=ROUTING_LIMIT_S).install()
 
     async def ask(metadata=None):
         response = await llm.acompletion(model="crossroute", messages=[{"role": "user", "content": MATHS}],
@@ -46,7 +54,7 @@ def test_sdk_strategy_picks_the_deployment_of_the_model_the_router_chooses(route
     assert best != cheapest
     assert asyncio.run(ask()) == f"from {best}"
     assert asyncio.run(ask({"crossroute_lambda": 1.0})) == f"from {cheapest}"
-    rows = logged(tmp_path)
+    rows = logged(tmp_path, 2)
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [(best, 0.0, "fixed", "routed"), (cheapest, 1.0, "request", "routed")]
 
 
@@ -57,7 +65,7 @@ def test_proxy_hook_rewrites_crossroute_requests_and_leaves_others_alone(router,
 
     from router_core.serve.litellm_hooks import CrossRouteHook
 
-    hook = CrossRouteHook(router, lam=0.2, log_dir=tmp_path)
+    hook = CrossRouteHook(router, lam=0.2, log_dir=tmp_path, timeout=ROUTING_LIMIT_S)
     cheapest = router.route(MATHS, 1.0)[0].candidate
     data = {"model": "crossroute-1", "messages": [{"role": "user", "content": MATHS}], "user": "ana"}
     rewritten = asyncio.run(hook.async_pre_call_hook(UserAPIKeyAuth(), DualCache(), data, "completion"))
@@ -73,7 +81,7 @@ def test_proxy_hook_rewrites_crossroute_requests_and_leaves_others_alone(router,
 
     routed = asyncio.run(hook.async_pre_routing_hook("crossroute-0", {}, messages=[{"role": "user", "content": MATHS}]))
     assert routed.model == router.route(MATHS, 0.0)[0].candidate
-    rows = logged(tmp_path)
+    rows = logged(tmp_path, 2)
     assert [r[0] for r in rows] == [cheapest, routed.model] and all(r[3] == "routed" and r[4] >= 0 for r in rows)
 
 
@@ -85,14 +93,54 @@ def test_the_proxy_hook_follows_a_watched_lambda_policy_file(router, tmp_path):
 
     policy = tmp_path / "policy.yaml"
     policy.write_text("lambda: 0\n")
-    hook = CrossRouteHook(router, log_dir=tmp_path, lambda_policy=policy)
+    hook = CrossRouteHook(router, log_dir=tmp_path, lambda_policy=policy, timeout=ROUTING_LIMIT_S)
+
+    asked = []
 
     def chosen():
+        asked.append(1)
         data = {"model": "crossroute", "messages": [{"role": "user", "content": MATHS}]}
         return asyncio.run(hook.async_pre_call_hook(UserAPIKeyAuth(), DualCache(), data, "completion"))["model"]
 
     assert chosen() == router.route(MATHS, 0.0)[0].candidate
     policy.write_text("lambda: 1\n")
-    time.sleep(0.6)  # the file is looked at no more than twice a second
-    assert chosen() == router.route(MATHS, 1.0)[0].candidate
-    assert logged(tmp_path)[-1][1:3] == (1.0, "fixed")
+    deadline = time.monotonic() + 30  # the file is looked at no more than twice a second
+    while chosen() != router.route(MATHS, 1.0)[0].candidate:
+        assert time.monotonic() < deadline, "the edited policy file did not take effect within 30 s"
+        time.sleep(0.1)
+    assert logged(tmp_path, len(asked))[-1][1:3] == (1.0, "fixed")
+
+
+def test_requests_routed_through_the_proxy_hook_charge_a_budget_and_lambda_rises(router, tmp_path):
+    from litellm.caching.dual_cache import DualCache
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    from router_core.serve.litellm_hooks import CrossRouteHook
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("budget: {daily_usd: 0.05, smoothing: 1}\n")
+    hook = CrossRouteHook(router, log_dir=tmp_path, lambda_policy=policy, timeout=ROUTING_LIMIT_S, budget_update_seconds=0.2)
+    live = hook.routing.service.live
+    assert live.lam() == (0.0, "budget")  # nothing spent yet: the most quality the budget allows
+    prompts = [f"{MATHS} (variant {i})" for i in range(100)]
+
+    async def route_all():
+        for prompt in prompts:
+            data = {"model": "crossroute", "messages": [{"role": "user", "content": prompt}]}
+            await hook.async_pre_call_hook(UserAPIKeyAuth(), DualCache(), data, "completion")
+
+    asyncio.run(route_all())
+    rows = logged(tmp_path, 100)
+    assert {r[3] for r in rows} == {"routed"} and {r[2] for r in rows} == {"budget"}
+    assert sum(router.route(p, 0.0)[0].predicted_cost_usd for p in prompts) > 0.05  # more than the day's budget at λ = 0
+    connection = sqlite3.connect(tmp_path / "decisions.sqlite")
+    charged = connection.execute("SELECT SUM(predicted_cost_usd), MAX(lam) FROM decisions").fetchone()
+    connection.close()
+    deadline = time.monotonic() + 30
+    while live.controller.spent < charged[0] * (1 - 1e-9):  # the controller reads the routed rows at each update
+        assert time.monotonic() < deadline, f"${live.controller.spent} charged after 30 s, ${charged[0]} logged"
+        time.sleep(0.25)
+        hook.routing.service.poll()
+    assert live.controller.spent == pytest.approx(charged[0], rel=1e-6)  # each routed row once, at its predicted cost
+    assert charged[1] > 0.0  # λ rose while the requests were still arriving
+    assert live.lam()[0] == 1.0  # overspent: the ceiling

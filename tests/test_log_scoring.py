@@ -10,11 +10,14 @@ import pytest
 
 from router_core.cli import main
 from router_core.config import RouterConfig
-from router_core.data import labelled_from_frame, load_request_log
+from router_core.data.labelled import labelled_from_frame
+from router_core.data.request_log import load_request_log
 from router_core.errors import RouterInputError
-from router_core.log_scoring import is_scored_log, read_scored_log, score_log
+from router_core.live.schedule import Schedule
 from router_core.router import Router
-from router_core.schedule import Schedule, replay, scored_log
+from router_core.traffic.log_scoring import is_scored_log, read_scored_log, score_log
+from router_core.traffic.replay import replay
+from router_core.traffic.scored_log import scored_log
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import make_tiny_table  # noqa: E402
@@ -36,7 +39,8 @@ def routers(tiny_bert_path, tiny_catalog_module, tmp_path_factory):
 @pytest.fixture(scope="module")
 def tiny_catalog_module():
     from conftest import CANDIDATES
-    from router_core.catalog import Candidate, Catalog
+
+    from router_core.data.catalog import Candidate, Catalog
 
     return Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
 
@@ -78,7 +82,7 @@ def test_a_log_scored_in_chunks_replays_like_one_scored_in_memory(routers, tmp_p
     assert summary["requests"] == 28 and summary["rejected"] == 2 and summary["distinct_prompts"] == len(PROMPTS)
     assert len(from_file.quality) == len(PROMPTS)  # each distinct prompt once
     for schedule in (Schedule.business_hours(), Schedule.constant(0.4)):
-        a, b = replay(from_file, schedule, router.policy()), replay(in_memory, schedule, router.policy())
+        a, b = replay(from_file, schedule, router.policy()).requests, replay(in_memory, schedule, router.policy()).requests
         assert a["model"].tolist() == b["model"].tolist()
         np.testing.assert_allclose(a["predicted_cost_usd"], b["predicted_cost_usd"], rtol=1e-9)
         np.testing.assert_allclose(a["predicted_quality"], b["predicted_quality"], rtol=1e-6)

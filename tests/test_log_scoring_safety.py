@@ -12,11 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from router_core.errors import RouterInputError
-from router_core.log_scoring import recover_outputs, score_log
+from router_core.traffic.log_scoring import recover_outputs, score_log
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from reliability_score_log import output_pair as pair, run_killed, write_log  # noqa: E402
+from reliability_score_log import output_pair as pair  # noqa: E402
+from reliability_score_log import run_killed, write_log
 from scoring_stub import StubRouter  # noqa: E402
 
 

@@ -7,11 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from router_core.dashboard_views.figures import escape_markdown
+from router_core.dashboard_views.uploads import (
+    DEFAULT_UPLOAD_LIMIT_MB,
+    UPLOAD_LIMIT_ENV,
+    check_upload_size,
+    upload_limit_mb,
+)
 from router_core.errors import RouterInputError
-from router_core.explain import why
+from router_core.policy.explain import why
 from router_core.router import RouteDecision
-from router_core.uploads import DEFAULT_UPLOAD_LIMIT_MB, UPLOAD_LIMIT_ENV, check_upload_size, upload_limit_mb
-from router_core.views import escape_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 PHISH = "[phish](https://evil.example)"

@@ -4,7 +4,15 @@ import math
 import numpy as np
 import pytest
 
-from router_core.metrics import aiq, apgr, calls_at_strong_share, cpt, paired_gap, summarize, upper_hull
+from router_core.policy.metrics import (
+    aiq,
+    apgr,
+    calls_at_strong_share,
+    cpt,
+    paired_gap,
+    summarize,
+    upper_hull,
+)
 
 # Three points with a concave corner: slopes 0.3 then 0.05.
 CORNER_COST = [1.0, 2.0, 4.0]

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from router_core import monitoring as mon
-from router_core.serve.decision_log import DecisionLog
+from router_core.decisionlog import queries as mon
+from router_core.decisionlog.store import DecisionLog
 
 
 def write_log(folder, n=500, seed=0):

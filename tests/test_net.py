@@ -1,7 +1,7 @@
 """RouterNet shapes, the attention distribution and padding masking."""
 import torch
 
-from router_core.net import RouterNet
+from router_core.model.net import RouterNet
 
 
 def make_batch():
@@ -47,7 +47,7 @@ def test_a_single_query_scores_the_same_alone_and_in_a_padded_batch():
 def test_length_bucketed_batches_cover_every_query_once_with_little_padding():
     import numpy as np
 
-    from router_core.train import length_bucketed
+    from router_core.model.train import length_bucketed
 
     rng = np.random.default_rng(0)
     lengths = np.concatenate([rng.integers(5, 40, 900), np.full(100, 128)])  # short prompts and a tail at the cut

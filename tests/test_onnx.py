@@ -11,9 +11,15 @@ import pytest
 
 from router_core.cli import main
 from router_core.config import RouterConfig
-from router_core.data import labelled_from_frame
+from router_core.data.labelled import labelled_from_frame
 from router_core.errors import RouterInputError
-from router_core.onnx_export import ENCODER_FILE, ENCODER_INT8_FILE, HEAD_FILE, Int8Gate, export_onnx
+from router_core.model.onnx_export import (
+    ENCODER_FILE,
+    ENCODER_INT8_FILE,
+    HEAD_FILE,
+    Int8Gate,
+    export_onnx,
+)
 from router_core.router import Router
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -33,7 +39,8 @@ def tiny_data(tiny_catalog_module):
 @pytest.fixture(scope="module")
 def tiny_catalog_module():
     from conftest import CANDIDATES
-    from router_core.catalog import Candidate, Catalog
+
+    from router_core.data.catalog import Candidate, Catalog
 
     return Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
 
@@ -181,7 +188,7 @@ def test_a_recorded_graph_missing_from_the_folder(exported, tmp_path):
 
 
 def test_saving_again_drops_the_export_and_new_weights_score_with_torch(exported, tmp_path, tiny_data):
-    from router_core.catalog import Candidate, Catalog
+    from router_core.data.catalog import Candidate, Catalog
 
     router = Router.load(exported)
     newbie = Candidate("newbie", "x/newbie", 0.1, 0.2, 150)
@@ -195,7 +202,7 @@ def test_saving_again_drops_the_export_and_new_weights_score_with_torch(exported
 
 
 def test_fine_tuned_encoder_layers_are_in_the_exported_graph(tiny_bert_path, tiny_data, tiny_catalog_module, tmp_path):
-    from router_core.encoder import Encoder
+    from router_core.model.encoder import Encoder
 
     config = RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=3, finetune_layers=1, finetune_min_queries=0, learning_rate=1e-2)
     tuned = Router(config).fit(tiny_data, tiny_catalog_module, show_bar=False)
@@ -266,7 +273,7 @@ def test_cli_export_prints_the_record_and_errors_are_one_line(saved_router, tmp_
 
 @pytest.mark.integration
 def test_the_bundled_router_on_onnx_fp32_decides_as_torch_on_the_whole_sample_set(real_encoder, tmp_path):
-    from router_core.data import load_labelled
+    from router_core.data.labelled import load_labelled
 
     root = Path(__file__).resolve().parent.parent
     folder = tmp_path / "router"

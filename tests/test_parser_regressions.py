@@ -8,9 +8,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from router_core.catalog import catalog_from_litellm_config
-from router_core.data import (iter_request_log, labelled_from_frame, load_catalog, load_labelled,
-                              load_request_log, read_table, request_log_from_frame)
+from router_core.data.catalog import catalog_from_litellm_config, load_catalog
+from router_core.data.labelled import labelled_from_frame, load_labelled
+from router_core.data.request_log import (
+    iter_request_log,
+    load_request_log,
+    request_log_from_frame,
+)
+from router_core.data.tables import read_table
 from router_core.errors import RouterInputError
 
 
@@ -217,9 +222,12 @@ def test_zero_chunk_rows_is_an_error(tmp_path):
         list(iter_request_log(tmp_path / "log.csv", chunk_rows=0))
 
 
-def test_an_uploaded_table_over_the_limit_is_refused_but_a_path_is_read(monkeypatch, tmp_path):
+def test_the_upload_limit_is_the_dashboards_and_the_library_reads_what_it_is_given(monkeypatch, tmp_path):
+    from router_core.dashboard_views.uploads import check_upload_size
+
     monkeypatch.setenv("CROSSROUTE_UPLOAD_MB", "0.001")
     with pytest.raises(RouterInputError, match="big.csv: .*over the dashboard's 0.001 MB upload limit"):
-        read_table(io.BytesIO(b"a\n" * 1000), "big.csv")
-    (tmp_path / "big.csv").write_bytes(b"a\n" * 1000)  # the CLI reads files it is given, whatever their size
+        check_upload_size("big.csv", 2000)  # what every upload on a page goes through before it is read
+    assert len(read_table(io.BytesIO(b"a\n" * 1000), "big.csv")) == 999  # the library itself applies no page's limit
+    (tmp_path / "big.csv").write_bytes(b"a\n" * 1000)
     assert len(read_table(tmp_path / "big.csv")) == 999

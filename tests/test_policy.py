@@ -3,7 +3,14 @@ import numpy as np
 import pytest
 
 from router_core.errors import RouterInputError
-from router_core.policy import CostScale, hard_choice, soft_cost, soft_quality_band, soft_top_k, utilities
+from router_core.policy.rule import (
+    CostScale,
+    hard_choice,
+    soft_cost,
+    soft_quality_band,
+    soft_top_k,
+    utilities,
+)
 
 
 @pytest.fixture
@@ -80,7 +87,7 @@ def test_soft_routing_costs_k_calls_plus_the_aggregator():
 def test_policy_chooses_as_the_kernels_do_and_undoes_kappa_for_comparison_policies(scores):
     from dataclasses import replace
 
-    from router_core.policy import Policy
+    from router_core.policy.rule import Policy
 
     quality, cost, scale = scores
     spread = replace(scale, weight=0.2)  # κ as training fits it
@@ -99,7 +106,7 @@ def test_policy_chooses_as_the_kernels_do_and_undoes_kappa_for_comparison_polici
 
 
 def test_policy_top_k_uses_its_own_temperature_and_refuses_bad_settings(scores):
-    from router_core.policy import Policy
+    from router_core.policy.rule import Policy
 
     quality, cost, scale = scores
     sharp, flat = Policy(scale, tau=0.01), Policy(scale, tau=10.0)

@@ -4,12 +4,17 @@ import json
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from router_core.quality import QualityStage, TaskTypeEvidence, as_memory, fit_quality_stage
+from router_core.model.validation_folds import cross_fit_folds
+from router_core.quality import (
+    QualityStage,
+    TaskTypeEvidence,
+    as_memory,
+    fit_quality_stage,
+)
 from router_core.quality.fit import build_stage
 from router_core.quality.linear import LinearEvidence
 from router_core.quality.neighbours import NeighbourEvidence
 from router_core.quality.peer import PeerEvidence
-from router_core.validation_folds import cross_fit_folds
 
 
 def _folds(n: int, k: int = 3):

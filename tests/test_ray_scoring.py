@@ -16,14 +16,14 @@ import pytest
 
 from router_core.cli import main
 from router_core.errors import RouterInputError
-from router_core.log_scoring import MANIFEST, read_scored_log, score_log
+from router_core.live.policy import load_policy
 from router_core.router import Router
-from router_core.budget_replay import replay_policy
-from router_core.lambda_policy import load_policy
-from router_core.simulate import prepare_log, simulate
+from router_core.traffic.log_scoring import MANIFEST, read_scored_log, score_log
+from router_core.traffic.replay import replay
+from router_core.traffic.simulate import prepare_log, simulate
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install -r requirements-ray.txt")
-from router_core.ray_scoring import REJECTED_FOLDER, score_log_ray  # noqa: E402
+from router_core.traffic.ray_scoring import REJECTED_FOLDER, score_log_ray  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTER = ROOT / "sample_data" / "router"
@@ -192,7 +192,7 @@ def test_a_folder_of_parts_replays_as_the_single_file(folder_and_file, router, t
 
     policy = tmp_path / "policy.yaml"
     policy.write_text("budget: {daily_usd: 0.4}\n", encoding="utf-8")  # the controller sees requests in time order
-    replays = [replay_policy(prepare_log(router, source).scored, load_policy(policy), router.policy("linear")).days
+    replays = [replay(prepare_log(router, source).scored, load_policy(policy), router.policy("linear")).days()
                for source in (pair / "scored", pair / "whole.parquet")]
     pd.testing.assert_frame_equal(replays[0], replays[1], rtol=1e-6)
     assert main(["replay", "--log", str(pair / "scored"), "--policy", str(policy)]) == 0

@@ -8,10 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-
 from fake_upstream import fake_upstream
+from serve_support import (
+    CHAT,
+    MATHS,
+    SAMPLE_ROUTER,
+    client,
+    decisions,
+    models_yaml,
+    serve,
+)
+
 from router_core import Router
-from serve_support import CHAT, MATHS, SAMPLE_ROUTER, client, decisions, models_yaml, serve
 
 PER_REPLICA = 120
 
@@ -55,9 +63,9 @@ def test_two_replicas_on_two_ports_write_one_decision_log_at_once(tmp_path, rout
 
 
 def test_replicas_sharing_a_log_share_one_budget(tmp_path, router):
-    from router_core.lambda_policy import Budget, LambdaPolicy
-    from router_core.serve.decision_log import DecisionLog
-    from router_core.serve.live_policy import LivePolicy
+    from router_core.decisionlog.store import DecisionLog
+    from router_core.live.policy import Budget, LambdaPolicy
+    from router_core.live.serving import LivePolicy
 
     policy = LambdaPolicy(budget=Budget(1.0, floor=0.0, ceiling=1.0))
     logs = [DecisionLog(tmp_path), DecisionLog(tmp_path)]  # one writer per replica, one file

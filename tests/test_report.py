@@ -5,7 +5,14 @@ import math
 import pandas as pd
 import pytest
 
-from benchmarks.report import BENCHMARKS, END, START, format_value, render, significant_usd
+from benchmarks.report import (
+    BENCHMARKS,
+    END,
+    START,
+    format_value,
+    render,
+    significant_usd,
+)
 from benchmarks.results_io import Table, command_line, write_result
 
 README_BEFORE = "# Project\n\nHow to use it.\n\n"

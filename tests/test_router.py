@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from router_core.config import RouterConfig
-from router_core.data import labelled_from_frame
+from router_core.data.labelled import labelled_from_frame
 from router_core.errors import RouterInputError
 from router_core.router import Router
 
@@ -16,7 +16,8 @@ def trained(tiny_encoder, tmp_path_factory):
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from conftest import CANDIDATES, make_tiny_table
-    from router_core.catalog import Candidate, Catalog
+
+    from router_core.data.catalog import Candidate, Catalog
 
     catalog = Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
     data = labelled_from_frame(make_tiny_table(40), catalog)
@@ -148,7 +149,8 @@ def test_fine_tuning_top_layers_changes_them_and_round_trips(tiny_bert_path, tmp
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from conftest import make_tiny_table
-    from router_core.encoder import Encoder
+
+    from router_core.model.encoder import Encoder
 
     encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
     before = {k: v.clone() for k, v in encoder.model.state_dict().items()}
@@ -171,7 +173,8 @@ def test_too_few_queries_keep_the_encoder_frozen(tiny_bert_path):
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from conftest import make_tiny_table
-    from router_core.encoder import Encoder
+
+    from router_core.model.encoder import Encoder
 
     encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
     data = labelled_from_frame(make_tiny_table(20))
@@ -190,7 +193,7 @@ def test_tuned_layers_on_cached_lower_states_match_the_full_encoder(tiny_bert_pa
     whatever queries share a batch (padding differs from the batch the lower states were computed in)."""
     import torch
 
-    from router_core.encoder import Encoder, pad_states
+    from router_core.model.encoder import Encoder, pad_states
 
     encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
     texts = ["easy question", "a hard question about the cost of models and routing", "routing", "cost of a question"]
@@ -211,14 +214,14 @@ def test_tuned_layers_on_cached_lower_states_match_the_full_encoder(tiny_bert_pa
 def test_adding_a_candidate_trains_only_its_own_rows(trained, tmp_path):
     import pandas as pd
 
-    from router_core.catalog import Candidate
+    from router_core.data.catalog import Candidate
     router, data, _ = trained
     # "newbie": good on easy queries only, priced like the budget model
     hard = np.array([c == "hard" for c in data.categories])
     rows = pd.DataFrame({"query_id": data.query_ids, "query": data.queries, "model": "newbie",
                          "quality": np.where(hard, 0.1, 0.9), "input_tokens": data.input_tokens, "output_tokens": 150})
     entry = Candidate("newbie", "x/newbie", 0.1, 0.2, 150)
-    samples = labelled_from_frame(rows, __import__("router_core.catalog", fromlist=["Catalog"]).Catalog((entry,)))
+    samples = labelled_from_frame(rows, __import__("router_core.data.catalog", fromlist=["Catalog"]).Catalog((entry,)))
     before = {k: v.clone() for k, v in router.parts.pipeline.net.state_dict().items()}
     extended = router.with_candidate(samples, entry, epochs=200)
     assert extended.candidates == ["premium", "mid", "budget", "newbie"]
@@ -256,7 +259,8 @@ def test_tuning_reuses_lower_states_and_primes_the_tuned_states(tiny_bert_path):
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from conftest import make_tiny_table
-    from router_core.encoder import Encoder
+
+    from router_core.model.encoder import Encoder
 
     encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
     data = labelled_from_frame(make_tiny_table(20))
@@ -266,7 +270,7 @@ def test_tuning_reuses_lower_states_and_primes_the_tuned_states(tiny_bert_path):
     assert shared == len(set(data.queries))
     second = Router(config).fit(data, encoder=encoder, show_bar=False)  # its copy shares the lower states
     assert len(encoder._lower_cache) == shared and second.encoder._lower_cache is encoder._lower_cache
-    primed = [router.encoder._cache[__import__("router_core.encoder", fromlist=["text_key"]).text_key(q)] for q in data.queries[:5]]
+    primed = [router.encoder._cache[__import__("router_core.model.encoder", fromlist=["text_key"]).text_key(q)] for q in data.queries[:5]]
     router.encoder.clear_cache()
     fresh = router.encoder.token_states(data.queries[:5])  # a full forward through the tuned encoder
     for a, b in zip(primed, fresh):
@@ -282,8 +286,9 @@ def test_a_tuned_encoder_is_never_the_base_of_a_new_router_nor_the_baselines_fea
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from conftest import make_tiny_table
-    from router_core.comparison import compare_router
-    from router_core.encoder import Encoder
+
+    from router_core.evaluation.comparison import compare_router
+    from router_core.model.encoder import Encoder
 
     stock = Encoder.load(str(tiny_bert_path), max_tokens=32)
     data = labelled_from_frame(make_tiny_table(20))
@@ -301,7 +306,7 @@ def test_a_tuned_encoder_is_never_the_base_of_a_new_router_nor_the_baselines_fea
     np.testing.assert_allclose(again.encoder.token_states(test.queries[:2])[1], stock.token_states(test.queries[:2])[1], atol=1e-5)
     table, _ = compare_router(tuned, train, test, baselines=["knn"])
     features_from = {}
-    import router_core.comparison as comparison
+    import router_core.evaluation.comparison as comparison
 
     original = comparison.featurise
     comparison.featurise = lambda data, encoder: features_from.setdefault(id(encoder), encoder) and original(data, encoder)
@@ -353,7 +358,7 @@ def test_a_version_1_artifact_is_refused_with_the_way_to_convert_it(trained, tmp
 def test_the_bundled_sample_router_loads_in_the_current_format():
     from pathlib import Path
 
-    from router_core.artifact import FORMAT_VERSION, read_meta
+    from router_core.artifact.store import FORMAT_VERSION, read_meta
 
     folder = Path(__file__).resolve().parent.parent / "sample_data" / "router"
     meta = read_meta(folder)
@@ -368,7 +373,7 @@ def _as_version_1(router, folder):
     import torch
     from safetensors.torch import save_file
 
-    from router_core.artifact import network_tensors
+    from router_core.artifact.store import network_tensors
 
     folder.mkdir(parents=True)
     pipeline, stage = router.parts.pipeline, router.parts.pipeline.quality
@@ -392,7 +397,7 @@ def _as_version_1(router, folder):
 
 
 def test_upgrade_converts_a_version_1_artifact_to_the_same_decisions(trained, tiny_encoder, tmp_path):
-    from router_core.artifact_upgrade import upgrade
+    from router_core.artifact.upgrade import upgrade
 
     router, data, _ = trained
     assert router.parts.pipeline.quality is not None and not router.parts.pipeline.quality.task_type
@@ -413,7 +418,8 @@ def test_training_cross_fits_the_stage_and_ships_a_network_trained_on_every_quer
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from conftest import make_tiny_table
-    from router_core.encoder import Encoder
+
+    from router_core.model.encoder import Encoder
 
     encoder = Encoder.load(str(tiny_bert_path), max_tokens=32)
     data = labelled_from_frame(make_tiny_table(30))

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from router_core import sample_data
-from router_core.catalog import CATALOG_COLUMNS, Catalog
-from router_core.sample_data import CATEGORIES, MODELS, generate, labelled_with_metadata
+from router_core import demo as sample_data
+from router_core.data.catalog import CATALOG_COLUMNS, Catalog
+from router_core.demo import CATEGORIES, MODELS, generate, labelled_with_metadata
 
 LABELLED_COLUMNS = ["query_id", "query", "category", "model", "quality", "input_tokens", "output_tokens", "cost_usd"]
 LOG_COLUMNS = ["timestamp", "prompt", "model", "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms", "user", "team"]

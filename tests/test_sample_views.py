@@ -6,15 +6,15 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import CANDIDATES, make_tiny_table
+
 from router_core import Router, RouterConfig
-from router_core.catalog import Candidate, Catalog
-from router_core.comparison import evaluate_router
-from router_core.data import labelled_from_frame, load_labelled
-from router_core.encoder import Encoder
-from router_core.sample_views import load_evaluation, precompute, scored_log_path
-from router_core.simulate import prepare_log
+from router_core.data.catalog import Candidate, Catalog
+from router_core.data.labelled import labelled_from_frame, load_labelled
+from router_core.demo.views import load_evaluation, precompute, scored_log_path
+from router_core.evaluation.comparison import evaluate_router
+from router_core.model.encoder import Encoder
+from router_core.traffic.simulate import prepare_log
 
 BASELINES = ["knn", "linear", "random", "oracle", "single"]
 
@@ -38,7 +38,7 @@ def sample(tiny_bert_path, tmp_path_factory):
 
 def test_shipped_views_equal_a_fresh_evaluation_and_a_fresh_scoring(sample, monkeypatch):
     folder, router = sample
-    monkeypatch.setattr("router_core.sample_views.evaluate_router",
+    monkeypatch.setattr("router_core.demo.views.evaluate_router",
                         lambda *a, **k: evaluate_router(*a, **{**k, "baselines": BASELINES}))
     precompute(router, folder)
     shipped = load_evaluation(router, router.catalog, folder)
@@ -63,10 +63,10 @@ def test_shipped_views_equal_a_fresh_evaluation_and_a_fresh_scoring(sample, monk
 
 
 def test_edited_prices_reprice_the_views_to_a_fresh_evaluation_at_those_prices_without_a_refit(sample, monkeypatch):
-    from router_core.baselines import PredictiveBaseline
+    from router_core.evaluation.baselines import PredictiveBaseline
 
     folder, router = sample
-    monkeypatch.setattr("router_core.sample_views.evaluate_router",
+    monkeypatch.setattr("router_core.demo.views.evaluate_router",
                         lambda *a, **k: evaluate_router(*a, **{**k, "baselines": BASELINES}))
     precompute(router, folder)
     # the premium model at a fifth of its price: choices along the curve change, so stale costs would not pass
@@ -77,7 +77,7 @@ def test_edited_prices_reprice_the_views_to_a_fresh_evaluation_at_those_prices_w
         raise AssertionError("a predictive baseline was refitted")
 
     monkeypatch.setattr(PredictiveBaseline, "fit", refuse)
-    monkeypatch.setattr("router_core.scoring.ScoringPipeline.raw", refuse)  # nor is anything encoded
+    monkeypatch.setattr("router_core.model.scoring.ScoringPipeline.raw", refuse)  # nor is anything encoded
     repriced = load_evaluation(router, edited, folder)
     monkeypatch.undo()
     fresh = evaluate_router(router, load_labelled(folder / "labelled.csv", router.catalog), catalog=edited,
@@ -105,14 +105,14 @@ def test_views_are_not_used_for_an_edited_sample(sample, tmp_path):
 
 def test_another_router_reuses_the_baselines_and_measures_only_itself(sample, tiny_bert_path, monkeypatch):
     folder, router = sample
-    monkeypatch.setattr("router_core.sample_views.evaluate_router",
+    monkeypatch.setattr("router_core.demo.views.evaluate_router",
                         lambda *a, **k: evaluate_router(*a, **{**k, "baselines": BASELINES}))
     precompute(router, folder)
     data = load_labelled(folder / "labelled.csv", router.catalog)
     other = Router(RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=2, seed=1)).fit(
         data, router.catalog, show_bar=False)
     assert other.id != router.id
-    monkeypatch.setattr("router_core.baselines.run_baselines", None)  # fitting a baseline now would fail the test
+    monkeypatch.setattr("router_core.evaluation.baselines.run_baselines", None)  # fitting a baseline now would fail the test
     reused = load_evaluation(other, router.catalog, folder)
     monkeypatch.undo()
     fresh = evaluate_router(other, data, catalog=router.catalog, baselines=BASELINES)

@@ -5,8 +5,16 @@ import pandas as pd
 import pytest
 
 from router_core.errors import RouterInputError
-from router_core.policy import Policy
-from router_core.schedule import Schedule, fit_daily_budget, replay, summarise, totals
+from router_core.live.schedule import Schedule
+from router_core.policy.rule import Policy
+from router_core.traffic.replay import fit_constant_lam as fit_daily_budget
+from router_core.traffic.replay import replay as run_replay
+from router_core.traffic.report import summarise, totals
+
+
+def replay(log, schedule, policy, timezone=None):
+    """The replay engine's per-request table, as these tests read it."""
+    return run_replay(log, schedule, policy, timezone).requests
 
 
 def test_business_hours_preset_matches_the_seed():
@@ -63,7 +71,7 @@ def test_totals_compare_with_everything_to_the_best_model(log, policy):
 
 
 def test_cost_calibration_compares_the_logged_calls_with_their_predicted_cost(log):
-    from router_core.schedule import cost_calibration
+    from router_core.traffic.report import cost_calibration
 
     calibration = cost_calibration(log)  # every request called big: predicted $0.01 each, logged $0.01 each
     assert calibration == {"requests": 8, "measured_usd": pytest.approx(0.08), "predicted_usd": pytest.approx(0.08),
@@ -76,14 +84,14 @@ def test_cost_calibration_compares_the_logged_calls_with_their_predicted_cost(lo
 
 
 def test_the_budget_starts_at_what_the_log_spent_per_day(log):
-    from router_core.schedule import suggested_daily_budget
+    from router_core.traffic.report import suggested_daily_budget
 
     assert suggested_daily_budget(log) == 0.04
     assert suggested_daily_budget(dataclasses.replace(log, logged_cost=None)) == round(0.04 / 3, 2)
 
 
 def test_a_constant_lambda_that_beats_a_schedule_is_found(log, policy):
-    from router_core.schedule import better_constant
+    from router_core.traffic.report import better_constant
 
     # A schedule that pays for big on the easy prompt by day and saves on the hard one at night does worse than a
     # constant λ that keeps the hard prompt on big: same cost, more quality.
@@ -117,14 +125,14 @@ def test_replay_decides_with_the_policy_it_is_given(log, policy):
 
 
 def test_a_policy_name_is_refused_because_it_could_disagree_with_the_router(log):
-    with pytest.raises(RouterInputError, match=r"expected a Policy such as router.policy\('linear'\), got 'linear'"):
+    with pytest.raises(RouterInputError, match=r"expected a decision rule such as router.policy\('linear'\), got 'linear'"):
         replay(log, Schedule.business_hours(), "linear")
-    with pytest.raises(RouterInputError, match="expected a Policy"):
+    with pytest.raises(RouterInputError, match="expected a decision rule"):
         fit_daily_budget(log, 0.01, "linear")
 
 
 def test_logged_cost_is_summed_per_hour_of_day(log):
-    from router_core.schedule import logged_cost_by_hour
+    from router_core.traffic.report import logged_cost_by_hour
 
     hourly = logged_cost_by_hour(log)
     assert len(hourly) == 24
@@ -132,24 +140,35 @@ def test_logged_cost_is_summed_per_hour_of_day(log):
     assert hourly.drop([3, 10]).sum() == 0
 
 
-def test_a_schedule_survives_its_yaml_export_and_bad_files_are_named():
+def test_a_schedule_survives_its_policy_export_and_bad_files_are_named():
+    from router_core.live.policy import LambdaPolicy, read_policy
+
     weekday = [0.05 if 9 <= h < 18 else 0.5 for h in range(24)]
     schedule = Schedule(tuple(tuple(weekday) if d < 5 else tuple([0.7] * 24) for d in range(7)), "weekdays")
-    again = Schedule.from_yaml(schedule.to_yaml())
-    assert again == schedule
-    assert Schedule.from_yaml("lambda_by_weekday_hour: [" + ", ".join(["0.3"] * 24) + "]") == Schedule.daily([0.3] * 24, "schedule")
+    exported = LambdaPolicy(schedule=schedule, timezone="Europe/Berlin", name="weekdays").to_yaml()
+    again = read_policy(exported, "policy.yaml")
+    assert again.schedule.table.tolist() == schedule.table.tolist() and again.timezone == "Europe/Berlin"
+    assert read_policy(exported.replace("weekdays:", "weekdays:", 1)).name == "weekdays"
+    legacy = "name: night\nlambda_by_weekday_hour: [" + ", ".join(["0.3"] * 24) + "]"  # what older dashboards exported
+    assert read_policy(legacy).schedule == Schedule.daily([0.3] * 24, "night")
     for text, expected in [("a: [", "mine.yaml: not a readable YAML file"),
-                           ("- 1", "expected a mapping with lambda_by_weekday_hour"),
-                           ("lambda_by_weekday_hour: {Mon: [0.1]}", "needs the 7 weekdays"),
-                           ("lambda_by_weekday_hour: [" + ", ".join(["2"] * 24) + "]", r"Mon 00:00 is 2.0; every λ must be in \[0, 1\]"),
-                           ("lambda_by_weekday_hour: [" + ", ".join(["x"] * 24) + "]", "every λ must be a number")]:
+                           ("- 1", "mine.yaml: expected a mapping with one of lambda, schedule, budget, fitted_budget"),
+                           ("lambda_by_weekday_hour: {Mon: [0.1]}", "must name each of mon, tue"),
+                           ("lambda_by_weekday_hour: [" + ", ".join(["2"] * 24) + "]", r"lambda_by_weekday_hour\[0\] must be a number in \[0, 1\], got 2"),
+                           ("lambda_by_weekday_hour: [" + ", ".join(["x"] * 24) + "]", r"must be a number in \[0, 1\], got 'x'")]:
         with pytest.raises(RouterInputError, match=expected):
-            Schedule.from_yaml(text, "mine.yaml")
+            read_policy(text, "mine.yaml")
 
 
 def test_a_catalog_survives_its_litellm_export():
-    from router_core.catalog import Candidate, Catalog, catalog_from_litellm_config, catalog_to_litellm_config
     import yaml
+
+    from router_core.data.catalog import (
+        Candidate,
+        Catalog,
+        catalog_from_litellm_config,
+        catalog_to_litellm_config,
+    )
 
     catalog = Catalog((Candidate("big", "openai/gpt-4o", 2.5, 10.0, 400), Candidate("small", "openai/gpt-4o-mini", 0.15, 0.6, 250)))
     again = catalog_from_litellm_config(yaml.safe_load(catalog_to_litellm_config(catalog)))
@@ -159,7 +178,7 @@ def test_a_catalog_survives_its_litellm_export():
 
 
 def test_a_schedules_hours_follow_the_chosen_time_zone(log, policy):
-    from router_core.schedule import check_timezone
+    from router_core.live.schedule import check_timezone
 
     # The log's 10:00 UTC requests are 12:00 in Berlin (summer time) and 03:00 UTC is 05:00 there.
     night_saver = Schedule.daily([0.9 if h < 8 else 0.0 for h in range(24)])
@@ -176,7 +195,7 @@ def test_a_schedules_hours_follow_the_chosen_time_zone(log, policy):
 
 
 def test_costs_break_down_by_team_with_the_logged_spend(log, policy):
-    from router_core.schedule import by_group
+    from router_core.traffic.report import by_group
 
     requests = replay(log, Schedule.constant(0.0), policy)  # every request to big: $0.01 predicted, $0.01 logged
     requests["logged_cost_usd"] = log.logged_cost.to_numpy()

@@ -8,13 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from router_core.config import RouterConfig
-from router_core.data import labelled_from_frame
-from router_core.encoder import Encoder
 from benchmarks.reliability_cache import concurrent_cache_opens
+from router_core.config import RouterConfig
+from router_core.data.labelled import labelled_from_frame
+from router_core.model.encoder import Encoder
+from router_core.model.score_cache import (
+    ScoreCache,
+    ScoreCacheWarning,
+    default_cache_dir,
+)
+from router_core.model.scorer import RawScore
 from router_core.router import Router
-from router_core.score_cache import ScoreCache, ScoreCacheWarning, default_cache_dir
-from router_core.scorer import RawScore
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import make_tiny_table  # noqa: E402
@@ -66,7 +70,7 @@ def test_a_reopened_router_reads_scores_instead_of_encoding(folder, tiny_bert_pa
 def test_backends_keep_their_own_entries(folder, tiny_bert_path, tmp_path):
     import shutil
 
-    from router_core.onnx_export import export_onnx
+    from router_core.model.onnx_export import export_onnx
 
     exported = tmp_path / "exported"
     shutil.copytree(folder, exported)

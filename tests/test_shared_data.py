@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from router_core.comparison import train_and_compare
 from router_core.config import RouterConfig
-from router_core.data import load_labelled
+from router_core.data.labelled import load_labelled
+from router_core.evaluation.comparison import train_and_compare
 
 pytestmark = pytest.mark.shared_data
 

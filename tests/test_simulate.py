@@ -8,12 +8,14 @@ import pandas as pd
 import pytest
 
 from router_core.config import RouterConfig
-from router_core.data import labelled_from_frame
+from router_core.data.labelled import labelled_from_frame
 from router_core.errors import RouterInputError
-from router_core.evaluate import curve_from_scores
+from router_core.evaluation.evaluate import curve_from_scores
+from router_core.live.schedule import Schedule
 from router_core.router import Router
-from router_core.schedule import Schedule, ScoredLog, fit_daily_budget, replay
-from router_core.simulate import ScheduleReport, prepare_log, simulate
+from router_core.traffic.replay import fit_constant_lam, replay
+from router_core.traffic.scored_log import ScoredLog
+from router_core.traffic.simulate import ScheduleReport, prepare_log, simulate
 
 
 def test_constant_zero_sends_everything_to_the_best_model_and_constant_one_to_the_cheapest(log, policy):
@@ -36,38 +38,53 @@ def test_constant_zero_sends_everything_to_the_best_model_and_constant_one_to_th
 def test_business_hours_is_the_seed_preset(log, policy):
     report = simulate(None, log, " Business-Hours ", policy=policy)
     assert report.schedule == Schedule.business_hours() and report.constant_lam is None
-    expected = replay(log, Schedule.business_hours(), policy)
-    pd.testing.assert_frame_equal(report.requests[expected.columns], expected)
+    expected = replay(log, Schedule.business_hours(), policy).requests
+    pd.testing.assert_frame_equal(report.requests, expected.drop(columns=["time", "prompt", "charged_usd"]).assign(
+        logged_model=log.logged_model.to_numpy(), logged_cost_usd=log.logged_cost.to_numpy(dtype=float)))
     assert report.by_hour.loc[10, "requests"] == 4 and report.by_day["requests"].tolist() == [4, 4]
 
 
-def test_a_budget_spec_uses_the_lam_fit_daily_budget_finds(log, policy):
-    report = simulate(None, log, "budget:0.022", policy=policy)
-    assert report.constant_lam == fit_daily_budget(log, 0.022, policy)
+def test_a_fitted_budget_uses_the_lam_fit_constant_lam_finds(log, policy):
+    report = simulate(None, log, "fitted-budget:0.022", policy=policy)
+    assert report.constant_lam == fit_constant_lam(log, 0.022, policy)
     assert report.constant_lam == pytest.approx(0.02 / 1.02, abs=2e-4)
-    assert report.budget_usd_per_day == 0.022
+    assert report.daily_usd == 0.022
     assert report.totals["cost_per_day_usd"] <= 0.022
     assert report.requests["model"].tolist() == ["small", "big"] * 4  # the easy prompt moved to small, the hard one stayed
-    assert simulate(None, log, "budget:$0.022", policy=policy).constant_lam == report.constant_lam
-    assert report.summary_lines()[0] == ("Schedule: daily budget $0.022 (constant λ=0.020), policy linear: "
-                                         "the lowest λ whose predicted cost fits the budget")
+    assert simulate(None, log, "fitted-budget:$0.022", policy=policy).constant_lam == report.constant_lam
+    assert report.summary_lines()[0] == ("λ policy: daily budget $0.022 (constant λ=0.020), decision rule linear: the lowest "
+                                         "λ whose spend fits the budget (charged at the log's measured cost where it called "
+                                         "that model, else predicted)")
+
+
+def test_a_budget_spec_runs_the_live_controller_as_a_policy_file_does(log, policy):
+    from router_core.live.policy import read_policy
+
+    report = simulate(None, log, "budget:0.022", policy=policy)
+    assert report.lambda_policy == read_policy("budget: {daily_usd: 0.022}") and report.daily_usd == 0.022
+    assert report.trace is not None and len(report.trace) > 0  # the controller updated λ as it went
+    assert report.summary_lines()[0] == "λ policy: budget $0.02/day, λ in [0, 1] (UTC), decision rule linear"
+    replayed = replay(log, read_policy("budget: {daily_usd: 0.022}"), policy).requests
+    assert report.requests["lam"].tolist() == replayed["lam"].tolist()
 
 
 @pytest.mark.parametrize("spec, reason", [
-    ("weekly", "not understood; use business-hours, constant:LAM"),
-    ("constant:", "not understood; use business-hours, constant:LAM"),
-    ("business-hours:2", "not understood"),
-    ("constant:abc", "'abc' is not a number"),
-    ("constant:1.5", "λ (lam) must be in [0, 1]"),
-    ("budget:nan", "'nan' is not a number"),
-    ("budget:-3", "daily budget must be a positive USD amount"),
-    ("budget:0.001", "below the cheapest routing of this traffic"),
-    (0.3, "expected a Schedule or one of business-hours, constant:LAM"),
+    ("weekly", "policy 'weekly': not understood; use business-hours, constant:LAM"),
+    ("constant:", "policy 'constant:': not understood; use business-hours, constant:LAM"),
+    ("business-hours:2", "policy 'business-hours:2': not understood"),
+    ("constant:abc", "policy 'constant:abc': 'abc' is not a number"),
+    ("constant:1.5", "policy 'constant:1.5': λ in [0, 1] must be a number in [0, 1], got 1.5"),
+    ("budget:nan", "policy 'budget:nan': 'nan' is not a number"),
+    ("budget:-3", "policy 'budget:-3': USD per day must be a number in [0, 1e+12], got -3.0"),
+    ("fitted-budget:0", "the daily budget must be a positive USD amount"),
+    ("fitted-budget:0.001", "below the cheapest routing of this traffic"),
+    ("missing.yaml", "missing.yaml: cannot be read"),
+    (None, "policy None: expected a λ policy, a Schedule, a λ or one of business-hours"),
 ])
 def test_a_bad_spec_is_refused_naming_it(log, policy, spec, reason):
     with pytest.raises(RouterInputError) as caught:
         simulate(None, log, spec, policy=policy)
-    assert f"schedule {spec!r}: " in str(caught.value) and reason in str(caught.value)
+    assert reason in str(caught.value)
 
 
 def test_write_csv_writes_what_to_frame_holds_and_leaves_nothing_half_written(log, policy, tmp_path, monkeypatch):
@@ -110,7 +127,7 @@ def test_write_csv_writes_what_to_frame_holds_and_leaves_nothing_half_written(lo
 def test_summary_lines_say_what_is_predicted_and_what_is_measured(log, policy):
     lines = simulate(None, log, "constant:0", policy=policy).summary_lines()
     text = "\n".join(lines)
-    assert lines[:2] == ["Schedule: constant λ=0, policy linear",
+    assert lines[:2] == ["λ policy: constant λ = 0, decision rule linear",
                          "Log: 8 requests from a scored log over 2 days; 2 distinct prompts scored"]
     assert "Cost, predicted by the router: $0.08 for the log, $0.04 per day, $1.22 per month" in text
     assert "Quality, predicted by the router: 0.900 mean per request" in text
@@ -143,7 +160,8 @@ def trained(tiny_encoder):
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from conftest import CANDIDATES, make_tiny_table
-    from router_core.catalog import Candidate, Catalog
+
+    from router_core.data.catalog import Candidate, Catalog
 
     catalog = Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
     data = labelled_from_frame(make_tiny_table(40), catalog)
@@ -186,7 +204,7 @@ def test_a_table_with_other_column_names_is_mapped(trained):
 
 
 def test_a_score_log_file_gives_the_same_report_as_the_log_itself(trained, tmp_path):
-    from router_core.log_scoring import score_log
+    from router_core.traffic.log_scoring import score_log
 
     router, _, _ = trained
     path = write_log(tmp_path / "log.csv", [(f"2026-10-0{5 + h // 24}T{h % 24:02d}:30:00Z", QUERIES[h % 4], "mid", 0.001)
@@ -225,7 +243,7 @@ def test_every_consumer_makes_the_same_decision_for_the_same_scores_lam_and_poli
             np.testing.assert_allclose(curve.loc[t, [f"share_{c}" for c in data.candidates]].to_numpy(dtype=float), shares,
                                        err_msg=f"{name} λ={lam}: evaluate's shares")
             names = np.asarray(scores.candidates)[decided].tolist()
-            assert replay(scored, Schedule.constant(lam), policy)["model"].tolist() == names, f"{name} λ={lam}: replay"
+            assert replay(scored, Schedule.constant(lam), policy).requests["model"].tolist() == names, f"{name} λ={lam}: replay"
             assert simulate(router, from_text, f"constant:{lam}", policy=name).requests["model"].tolist() == names, \
                 f"{name} λ={lam}: simulate from the texts"
         assert switches > 0, f"{name}: λ never changed a decision, so the comparison above proved little"
@@ -233,7 +251,7 @@ def test_every_consumer_makes_the_same_decision_for_the_same_scores_lam_and_poli
 
 def test_simulate_reads_the_schedule_on_the_chosen_clocks_and_refuses_an_unknown_zone(log, policy):
     tokyo = simulate(None, log, "business-hours", policy=policy, timezone="Asia/Tokyo")
-    assert tokyo.summary_lines()[0] == "Schedule: business hours (seed), policy linear, hours in Asia/Tokyo"
+    assert tokyo.summary_lines()[0] == "λ policy: schedule business hours (seed) (Asia/Tokyo), decision rule linear"
     assert sorted(tokyo.by_hour.index) == [12, 19]  # 03:00 and 10:00 UTC on Tokyo's clocks
     with pytest.raises(RouterInputError, match="time zone 'Tokyo': not an IANA time zone name"):
         simulate(None, log, "business-hours", policy=policy, timezone="Tokyo")

@@ -2,8 +2,8 @@
 below at their own cost."""
 import pandas as pd
 
-from router_core.comparison import ROUTER_ROW
-from router_core.standing import quality_at_cost, standing_sentence
+from router_core.evaluation.comparison import ROUTER_ROW
+from router_core.evaluation.standing import quality_at_cost, standing_sentence
 
 
 def curve(points):
@@ -41,7 +41,7 @@ def test_a_router_that_leads_says_so():
 
 
 def test_the_best_baseline_is_the_strongest_learned_router_other_than_ours():
-    from router_core.standing import best_baseline
+    from router_core.evaluation.standing import best_baseline
 
     table = pd.DataFrame({"aiq": [0.80, 0.82, 0.9, 0.81]}, index=[ROUTER_ROW, "knn", "oracle", "mlp"])
     assert best_baseline(table, ROUTER_ROW) == "knn"  # the oracle is a bound, not a router
@@ -51,7 +51,7 @@ def test_the_best_baseline_is_the_strongest_learned_router_other_than_ours():
 def test_tables_shown_as_text_never_say_none():
     import math
 
-    from router_core.views import as_text
+    from router_core.dashboard_views.figures import as_text
 
     frame = pd.DataFrame({"share": [0.25, math.nan], "cost": [1.5, 2.0], "name": ["a", "b"]})
     shown = as_text(frame, {"share": "{:.0%}", "cost": "${:.2f}"}, missing="never")

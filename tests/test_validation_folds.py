@@ -1,7 +1,7 @@
 """Cross-fitting folds: whole task types held out beside random rows, every row held out exactly once."""
 import numpy as np
 
-from router_core.validation_folds import cross_fit_folds, query_groups
+from router_core.model.validation_folds import cross_fit_folds, query_groups
 
 
 def test_half_the_task_types_are_held_out_whole_and_every_row_once():

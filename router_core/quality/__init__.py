@@ -5,9 +5,9 @@ Sources, one module each: the cross-attention network (its quality head, compute
 predicted from text), each model's prior, and peer evidence for a model added later. `stage.QualityStage` mixes them;
 `fit.fit_quality_stage` chooses the mix on cross-fitted, out-of-fold predictions.
 """
-from .fit import fit_quality_stage
-from .neighbours import as_memory, unit_rows
-from .stage import QualityStage
-from .task_type import TaskTypeEvidence, task_type_probabilities
+from router_core.quality.fit import fit_quality_stage
+from router_core.quality.neighbours import as_memory, unit_rows
+from router_core.quality.stage import QualityStage
+from router_core.quality.task_type import TaskTypeEvidence, task_type_probabilities
 
 __all__ = ["QualityStage", "TaskTypeEvidence", "as_memory", "fit_quality_stage", "task_type_probabilities", "unit_rows"]

@@ -10,11 +10,11 @@ from typing import Callable
 
 import numpy as np
 
-from .linear import LinearEvidence
-from .neighbours import NeighbourEvidence, as_memory
-from .peer import PeerEvidence
-from .stage import QualityStage
-from .task_type import TaskTypeEvidence
+from router_core.quality.linear import LinearEvidence
+from router_core.quality.neighbours import NeighbourEvidence, as_memory
+from router_core.quality.peer import PeerEvidence
+from router_core.quality.stage import QualityStage
+from router_core.quality.task_type import TaskTypeEvidence
 
 NEIGHBOUR_COUNTS = (10, 20, 50, 100)
 WEIGHT_STEP = 0.1

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .neighbours import unit_rows
+from router_core.quality.neighbours import unit_rows
 
 RIDGE_ALPHA = 1.0  # the linear baseline's
 
@@ -23,7 +23,9 @@ class LinearEvidence:
 
     @classmethod
     def fit(cls, memory: np.ndarray, quality: np.ndarray) -> "LinearEvidence":
-        from sklearn.linear_model import Ridge  # scikit-learn only when fitting; routing needs numpy alone
+        from sklearn.linear_model import (
+            Ridge,  # scikit-learn only when fitting; routing needs numpy alone
+        )
 
         model = Ridge(alpha=RIDGE_ALPHA).fit(memory, quality)
         return cls(np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_))

@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .linear import LinearEvidence
-from .neighbours import NeighbourEvidence
-from .peer import PeerEvidence
-from .task_type import TaskTypeEvidence
+from router_core.quality.linear import LinearEvidence
+from router_core.quality.neighbours import NeighbourEvidence
+from router_core.quality.peer import PeerEvidence
+from router_core.quality.task_type import TaskTypeEvidence
 
 WEIGHT_NAMES = ("network", "neighbours", "linear", "task_type")
 

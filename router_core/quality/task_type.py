@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .neighbours import unit_rows
+from router_core.quality.neighbours import unit_rows
 
 TASK_TYPE_C = 10.0  # inverse L2 penalty of the task-type classifier (scikit-learn's C)
 # A task type's mean quality counts this many pseudo-queries at the model's overall mean: rare types, and the types of
@@ -88,7 +88,9 @@ def task_type_probabilities(coef: np.ndarray, intercept: np.ndarray, embeddings:
 def fit_task_types(memory: np.ndarray, categories, quality: np.ndarray) -> dict:
     """Task-type classifier and per-type mean quality at full precision (types, coef, intercept, type_quality);
     {} when there are fewer than two known types."""
-    from sklearn.linear_model import LogisticRegression  # scikit-learn only when fitting
+    from sklearn.linear_model import (
+        LogisticRegression,  # scikit-learn only when fitting
+    )
 
     if categories is None:
         return {}

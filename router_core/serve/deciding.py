@@ -1,9 +1,7 @@
-"""Scoring a request and choosing its model(s), off the event loop and within a time limit; and the decision record
-every integration (the server, the LiteLLM strategy and proxy hook) writes."""
+"""Scoring a request and choosing its model(s), off the event loop and within a time limit."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -81,20 +79,3 @@ class Decider:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False)
-
-
-def base_record(request_id: str, prompt: str, lam: float, lam_source: str, policy: str, top_k: int, user=None, team=None,
-                log_prompts: bool = False, arrived: float | None = None) -> dict:
-    """The fields known before any model is called."""
-    return {"ts": arrived if arrived is not None else time.time(), "request_id": request_id, "user": user, "team": team,
-            "prompt_sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest(), "prompt": prompt if log_prompts else None,
-            "lam": lam, "lam_source": lam_source, "policy": policy, "top_k": top_k}
-
-
-def with_decision(record: dict, decision, reason: str | None, seconds: float) -> dict:
-    record["routing_ms"] = seconds * 1000
-    if decision is not None:
-        record.update(candidates=decision.per_candidate, predicted_cost_usd=decision.predicted_cost_usd)
-    if reason is not None:
-        record["fallback_reason"] = reason
-    return record

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..catalog import Catalog
-from ..errors import RouterInputError
+from router_core.data.catalog import Catalog
+from router_core.errors import RouterInputError
 
 ENV_PREFIX = "os.environ/"  # LiteLLM's convention for secrets kept out of the file
 

@@ -15,7 +15,7 @@ def default_fallback_order(router) -> list[str]:
 
 def checked_order(order: list[str], candidates: list[str]) -> list[str]:
     """A user's --fallback order: known names, each once; models it leaves out follow in the default order."""
-    from ..errors import RouterInputError
+    from router_core.errors import RouterInputError
 
     unknown = [m for m in order if m not in candidates]
     if unknown:

@@ -15,17 +15,16 @@ import warnings
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 from litellm.types.router import CustomRoutingStrategyBase, PreRoutingHookResponse  # noqa: E402
 
-from ..data import last_user_text  # noqa: E402
-from ..errors import RouterInputError  # noqa: E402
-from .deciding import Decider, base_record, with_decision  # noqa: E402
-from .decision_log import DecisionLog  # noqa: E402
-from .fallback import default_fallback_order  # noqa: E402
-from .names import RequestError, parse_ask  # noqa: E402
+from router_core.data.messages import last_user_text  # noqa: E402
+from router_core.decisionlog.store import DecisionLog  # noqa: E402
+from router_core.live.serving import UPDATE_SECONDS, LivePolicy  # noqa: E402
+from router_core.serve.names import Ask, RequestError, parse_ask  # noqa: E402
+from router_core.serve.service import RoutingService, ServerOptions  # noqa: E402
 
 
 def _load(router):
     if isinstance(router, (str, os.PathLike)):
-        from ..router import Router
+        from router_core.router import Router
 
         return Router.load(router)
     return router
@@ -44,37 +43,28 @@ def _candidate_of(deployment: dict, router) -> str | None:
 
 
 class _Routing:
-    """What both integrations share: the router, λ, a decider and the decision log."""
+    """What both integrations share: the routing service (router, λ policy, decider, decision log)."""
 
-    def __init__(self, router, lam: float, log_dir, timeout: float, log_prompts: bool, lambda_policy=None):
-        from ..lambda_policy import LambdaPolicy, load_policy
-        from .live_policy import LivePolicy
+    def __init__(self, router, lam: float, log_dir, timeout: float, log_prompts: bool, lambda_policy=None,
+                 budget_update_seconds: float = UPDATE_SECONDS):
+        from router_core.live.policy import LambdaPolicy, load_policy
 
-        self.router = _load(router)
-        if not 0.0 <= lam <= 1.0:
-            raise RouterInputError(f"λ must be in [0, 1], got {lam}")
-        self.log_prompts = log_prompts
-        self.decider = Decider(self.router, timeout=timeout)
-        self.log = DecisionLog(log_dir) if log_dir is not None else None
-        self.fallback = default_fallback_order(self.router)
-        policy = load_policy(lambda_policy) if lambda_policy is not None else LambdaPolicy(lam=lam)
-        self.live = LivePolicy(self.router, policy, lambda_policy, log_dir)
+        router = _load(router)
+        options = ServerOptions(lam=lam, routing_timeout=timeout, log_prompts=log_prompts)
+        policy = load_policy(lambda_policy) if lambda_policy is not None else LambdaPolicy(lam=options.lam)
+        live = LivePolicy(router, policy, lambda_policy, log_dir, budget_update_seconds)
+        self.service = RoutingService(router, live, options, DecisionLog(log_dir) if log_dir is not None else None)
+        self.router, self.fallback = router, self.service.fallback_order
 
-    async def choose(self, messages, lam: float | None, user=None, team=None) -> str:
+    async def choose(self, messages, lam: float | None, user=None, team=None, top_k: int = 1) -> str:
         """The model for this request (the fallback order's first when scoring fails or is late); logs the decision.
         λ: the request's, else the λ policy's (a watched file, as the server's)."""
         prompt = last_user_text(messages)
-        self.live.poll()
-        lam, source = (lam, "request") if lam is not None else self.live.lam()
-        decision, _, reason, seconds = await self.decider.decide(prompt, lam)
-        model = decision.candidate if decision is not None else self.fallback[0]
-        record = with_decision(base_record(f"crossroute-{uuid.uuid4().hex}", prompt, lam, source, self.decider.policy, 1,
-                                           user, team, self.log_prompts), decision, reason, seconds)
-        record.update(model=model, called=[model], status="routed")
-        if self.log is not None:
-            self.log.append(record)
-        if decision is not None:  # a budget counts the predicted cost: the call's outcome stays with LiteLLM
-            self.live.record(decision, decision.predicted_cost_usd, [model])
+        self.service.poll()
+        routed = await self.service.route(prompt, Ask(lam, top_k, "request" if lam is not None else "server"),
+                                          f"crossroute-{uuid.uuid4().hex}", user, team)
+        model = routed.chosen[0]
+        self.service.handed_over(routed, model)
         return model
 
 
@@ -89,9 +79,9 @@ class CrossRouteStrategy(CustomRoutingStrategyBase):
     """
 
     def __init__(self, llm_router, router, lam: float = 0.2, log_dir="crossroute-decisions", timeout: float = 0.1,
-                 log_prompts: bool = False, lambda_policy=None):
+                 log_prompts: bool = False, lambda_policy=None, budget_update_seconds: float = UPDATE_SECONDS):
         self.llm_router = llm_router
-        self.routing = _Routing(router, lam, log_dir, timeout, log_prompts, lambda_policy)
+        self.routing = _Routing(router, lam, log_dir, timeout, log_prompts, lambda_policy, budget_update_seconds)
 
     def install(self) -> "CrossRouteStrategy":
         """Register with the litellm.Router (register_plugin where it exists, else set_custom_routing_strategy)."""
@@ -131,9 +121,10 @@ class CrossRouteHook(CustomLogger):
     """
 
     def __init__(self, router, lam: float = 0.2, log_dir="crossroute-decisions", timeout: float = 0.1,
-                 log_prompts: bool = False, model_names: dict[str, str] | None = None, lambda_policy=None):
+                 log_prompts: bool = False, model_names: dict[str, str] | None = None, lambda_policy=None,
+                 budget_update_seconds: float = UPDATE_SECONDS):
         super().__init__()
-        self.routing = _Routing(router, lam, log_dir, timeout, log_prompts, lambda_policy)
+        self.routing = _Routing(router, lam, log_dir, timeout, log_prompts, lambda_policy, budget_update_seconds)
         self.model_names = model_names or {}
 
     async def _rewrite(self, model, messages, request: dict) -> str | None:

@@ -6,9 +6,9 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from ..catalog import Catalog
-from ..encoder import estimate_tokens
-from .deployments import Deployments
+from router_core.data.catalog import Catalog
+from router_core.model.text import estimate_tokens
+from router_core.serve.deployments import Deployments
 
 AGGREGATE_PROMPT = ("You are given {k} candidate answers to the conversation above, from different models. Merge them "
                     "into one answer that keeps what is correct and useful in each, fixes their mistakes, and reads as "

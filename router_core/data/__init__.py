@@ -1,0 +1,1 @@
+"""Reading users' files: tables, labelled routing sets, request logs, chat messages, catalogs, timestamps."""

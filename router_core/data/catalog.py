@@ -1,0 +1,309 @@
+"""The candidate LLMs, their list prices and what a call costs."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from router_core.data.tables import not_utf8, read_table, source_bytes
+from router_core.errors import RouterInputError
+
+CATALOG_COLUMNS = ["name", "provider_model_id", "input_usd_per_1m", "output_usd_per_1m", "typical_output_tokens"]
+
+
+def _not_a_number(value) -> bool:
+    """Booleans are ints to Python, but a `true` price is a typo, not $1."""
+    return isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating))
+
+
+def _is_empty(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or not str(value).strip()
+
+
+def _number(value, where: str, what: str) -> float:
+    """A number cell: numeric text is fine, booleans and words are not."""
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    elif not _not_a_number(value):
+        return float(value)
+    raise RouterInputError(f"{where}: {what} must be a number, got {value!r}")
+
+
+def _whole_number(value, where: str, what: str, default: int) -> int:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and not value.strip()):
+        return default
+    number = _number(value, where, what)
+    if not math.isfinite(number) or not number.is_integer() or number < 0:
+        raise RouterInputError(f"{where}: {what} must be a whole number >= 0, got {value!r}")
+    return int(number)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate LLM.
+
+    Args:
+        name: short name used in labelled data (the `model` column).
+        provider_model_id: LiteLLM-style id, e.g. ``openai/gpt-4o``.
+        input_usd_per_1m / output_usd_per_1m: list price in USD per 1M tokens.
+        typical_output_tokens: used to price a request whose answer has not been generated yet.
+    """
+
+    name: str
+    provider_model_id: str
+    input_usd_per_1m: float
+    output_usd_per_1m: float
+    typical_output_tokens: int = 300
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise RouterInputError(f"catalog: a candidate has an empty name ({self.name!r}); every model needs a name")
+        for field in ("input_usd_per_1m", "output_usd_per_1m"):
+            value = getattr(self, field)
+            if _not_a_number(value) or not math.isfinite(value) or value < 0:
+                raise RouterInputError(f"catalog: candidate {self.name!r} column {field} must be a price >= 0 in USD per 1M tokens, got {value!r}")
+        if (isinstance(self.typical_output_tokens, (bool, np.bool_)) or not isinstance(self.typical_output_tokens, (int, np.integer))
+                or self.typical_output_tokens < 0):
+            raise RouterInputError(f"catalog: candidate {self.name!r} column typical_output_tokens must be a whole number >= 0, got {self.typical_output_tokens!r}")
+
+    def cost_usd(self, input_tokens, output_tokens=None):
+        """USD for one call (arrays broadcast); output defaults to the typical answer length."""
+        if output_tokens is None:
+            output_tokens = self.typical_output_tokens
+        return (np.asarray(input_tokens, dtype=float) * self.input_usd_per_1m
+                + np.asarray(output_tokens, dtype=float) * self.output_usd_per_1m) / 1e6
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The candidates in a fixed order, plus the model that merges answers in soft routing."""
+
+    candidates: tuple[Candidate, ...]
+    aggregator: str | None = None  # None: the candidate with the highest output price aggregates
+
+    def __post_init__(self):
+        if not self.candidates:
+            raise RouterInputError("catalog: no candidates")
+        names = [c.name for c in self.candidates]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise RouterInputError(f"catalog: candidate names must be unique, repeated: {', '.join(duplicated)}")
+        if self.aggregator is not None and self.aggregator not in names:
+            raise RouterInputError(f"catalog: aggregator {self.aggregator!r} is not a candidate ({', '.join(names)})")
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.candidates]
+
+    def __getitem__(self, name: str) -> Candidate:
+        for c in self.candidates:
+            if c.name == name:
+                return c
+        raise RouterInputError(f"catalog: no candidate named {name!r}; the catalog has {', '.join(self.names)}")
+
+    @property
+    def aggregator_name(self) -> str:
+        if self.aggregator is not None:
+            return self.aggregator
+        return max(self.candidates, key=lambda c: (c.output_usd_per_1m, c.input_usd_per_1m)).name
+
+    def cost_matrix(self, input_tokens, output_tokens=None) -> np.ndarray:
+        """Cost in USD of sending each request to each candidate.
+
+        Args:
+            input_tokens: (Q,) prompt lengths.
+            output_tokens: (Q, M) answer lengths, or None for each candidate's typical length.
+        Returns:
+            (Q, M) USD, columns in catalog order.
+        """
+        input_tokens = np.asarray(input_tokens, dtype=float)
+        columns = []
+        for j, c in enumerate(self.candidates):
+            out = None if output_tokens is None else np.asarray(output_tokens, dtype=float)[:, j]
+            columns.append(c.cost_usd(input_tokens, out) * np.ones_like(input_tokens))
+        return np.stack(columns, axis=1)
+
+    def subset(self, names: list[str]) -> "Catalog":
+        agg = self.aggregator if self.aggregator in names else None
+        return Catalog(tuple(self[n] for n in names), agg)
+
+    def with_prices(self, name: str, **changes) -> "Catalog":
+        """A copy with one candidate's fields replaced (re-pricing never needs retraining)."""
+        return Catalog(tuple(dataclasses.replace(c, **changes) if c.name == name else c for c in self.candidates), self.aggregator)
+
+    def with_edits(self, frame: pd.DataFrame, source: str = "catalog table") -> "Catalog":
+        """This catalog with the prices of an edited copy of `to_frame()`: same models in the same order, aggregator kept.
+
+        Raises:
+            RouterInputError naming the row and column of a bad price, or the models added, removed or reordered.
+        """
+        edited = Catalog.from_frame(frame, source=source)  # the aggregator is set below, once the names are known to match
+        if edited.names != self.names:
+            raise RouterInputError(f"{source}: models must stay {', '.join(self.names)} in that order (prices only "
+                                   f"change); got {', '.join(edited.names)}")
+        return Catalog(edited.candidates, self.aggregator)
+
+    def with_prices_from(self, other: "Catalog", source: str = "imported prices") -> tuple["Catalog", list[str]]:
+        """Take input and output prices from `other` for the models both have; the rest stay as they are.
+
+        Returns:
+            (merged catalog, names of the models priced from `other`, in this catalog's order).
+        Raises:
+            RouterInputError when `other` prices none of this catalog's models.
+        """
+        shared = [name for name in self.names if name in set(other.names)]
+        if not shared:
+            raise RouterInputError(f"{source}: none of its models ({', '.join(other.names)}) is a candidate of this "
+                                   f"router ({', '.join(self.names)})")
+        merged = self
+        for name in shared:
+            merged = merged.with_prices(name, input_usd_per_1m=other[name].input_usd_per_1m,
+                                        output_usd_per_1m=other[name].output_usd_per_1m)
+        return merged, shared
+
+    def covers(self, names) -> bool:
+        """Whether every model in `names` has a price here."""
+        return set(names) <= set(self.names)
+
+    @property
+    def aggregator_entry(self) -> Candidate:
+        """The candidate that merges answers in soft routing."""
+        return self[self.aggregator_name]
+
+    @property
+    def digest(self) -> str:
+        """A short digest of names, prices and aggregator: caches of priced results key on it."""
+        return hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([dataclasses.asdict(c) for c in self.candidates], columns=CATALOG_COLUMNS)
+
+    def to_dict(self) -> dict:
+        return {"candidates": [dataclasses.asdict(c) for c in self.candidates], "aggregator": self.aggregator}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Catalog":
+        try:
+            return cls(tuple(Candidate(**c) for c in data["candidates"]), data.get("aggregator"))
+        except (KeyError, TypeError) as e:
+            raise RouterInputError(f"catalog: malformed entry ({e}); expected keys {', '.join(CATALOG_COLUMNS)}") from e
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, source: str = "catalog", aggregator: str | None = None) -> "Catalog":
+        """Build from a table with the columns of CATALOG_COLUMNS (typical_output_tokens optional)."""
+        missing = [c for c in CATALOG_COLUMNS[:4] if c not in frame.columns]
+        if missing:
+            raise RouterInputError(f"{source}: missing column(s) {', '.join(missing)}; expected {', '.join(CATALOG_COLUMNS)}")
+        candidates = []
+        for i, row in enumerate(frame.to_dict("records")):
+            where = f"{source} row {i + 2}"  # +2: header line, 1-based rows as a spreadsheet shows them
+            for column in ("name", "provider_model_id"):
+                if _is_empty(row[column]) or not isinstance(row[column], (str, int, np.integer)):
+                    raise RouterInputError(f"{where}: column {column} is empty or not text ({row[column]!r}); every model needs one")
+            prices = {k: _number(row[k], where, f"column {k}") for k in ("input_usd_per_1m", "output_usd_per_1m")}
+            typical = _whole_number(row.get("typical_output_tokens"), where, "column typical_output_tokens", 300)
+            try:
+                candidates.append(Candidate(str(row["name"]).strip(), str(row["provider_model_id"]).strip(),
+                                            typical_output_tokens=typical, **prices))
+            except RouterInputError as e:
+                raise RouterInputError(f"{where}: {e}") from e
+        return cls(tuple(candidates), aggregator)
+
+
+def _mapping(value, where: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RouterInputError(f"{where} must be a mapping of keys to values, got a {type(value).__name__}")
+    return value
+
+
+def catalog_from_litellm_config(config, source: str = "config.yaml", typical_output_tokens: int = 300) -> Catalog:
+    """Read candidates and prices from a LiteLLM proxy config (``model_list[].model_info``).
+
+    LiteLLM states prices per token (``input_cost_per_token``); we keep USD per 1M tokens. Every entry must be
+    usable: a model without prices is an error naming its entry, never left out silently.
+    Raises:
+        RouterInputError naming the key or the model_list entry whose structure or value is wrong.
+    """
+    if not isinstance(config, dict):
+        raise RouterInputError(f"{source}: expected a LiteLLM proxy config (a mapping with a model_list key), "
+                               f"got a {type(config).__name__}")
+    entries = config.get("model_list")
+    if not entries:
+        raise RouterInputError(f"{source}: no model_list; expected a LiteLLM proxy config with model_list entries")
+    if not isinstance(entries, list):
+        raise RouterInputError(f"{source}: model_list must be a list of models, got a {type(entries).__name__}")
+    candidates = []
+    for i, entry in enumerate(entries):
+        where = f"{source}: model_list[{i}]"
+        entry = _mapping(entry, where)
+        name = entry.get("model_name")
+        if not isinstance(name, (str, int)) or isinstance(name, bool) or not str(name).strip():
+            raise RouterInputError(f"{where} has no model_name (text), got {name!r}")
+        name = str(name).strip()
+        params = _mapping(entry.get("litellm_params"), f"{where}.litellm_params")
+        info = _mapping(entry.get("model_info"), f"{where}.model_info")
+        model = params.get("model", name)
+        if not isinstance(model, str) or not model.strip():
+            raise RouterInputError(f"{where}.litellm_params.model must be text such as openai/gpt-4o, got {model!r}")
+        prices = []
+        for key in ("input_cost_per_token", "output_cost_per_token"):
+            holder = "model_info" if key in info else "litellm_params"
+            value = info.get(key, params.get(key))
+            if value is None:
+                raise RouterInputError(f"{where} ({name}) has no {key} in model_info or litellm_params")
+            price = _number(value, f"{where}.{holder}.{key} ({name})", "a price per token")
+            if not math.isfinite(price) or price < 0:
+                raise RouterInputError(f"{where}.{holder}.{key} ({name}): a price per token must be a finite number >= 0, got {value!r}")
+            prices.append(price * 1e6)
+        typical = _whole_number(info.get("typical_output_tokens"), f"{where}.model_info.typical_output_tokens ({name})",
+                                "typical_output_tokens", typical_output_tokens)
+        candidate = Candidate(name, model.strip(), prices[0], prices[1], typical)
+        earlier = next((j for j, c in enumerate(candidates) if c.name == name), None)
+        if earlier is None:
+            candidates.append(candidate)
+        elif (candidates[earlier].input_usd_per_1m, candidates[earlier].output_usd_per_1m) != tuple(prices):
+            # several deployments of one model_name are load-balanced by LiteLLM; they must agree on its price
+            raise RouterInputError(f"{where} ({name}): priced differently from an earlier entry with the same model_name; "
+                                   "one model_name needs one price")
+    return Catalog(tuple(candidates))
+
+
+def catalog_to_litellm_config(catalog: Catalog) -> str:
+    """The catalog as a LiteLLM proxy config.yaml (model_list with per-token prices in model_info), which
+    catalog_from_litellm_config reads back to the same names and prices."""
+    import yaml
+
+    entries = [{"model_name": c.name, "litellm_params": {"model": c.provider_model_id},
+                "model_info": {"input_cost_per_token": c.input_usd_per_1m / 1e6, "output_cost_per_token": c.output_usd_per_1m / 1e6,
+                               "typical_output_tokens": int(c.typical_output_tokens)}}
+               for c in catalog.candidates]
+    return yaml.safe_dump({"model_list": entries}, sort_keys=False, allow_unicode=True)
+
+
+def load_catalog(source, name: str | None = None) -> Catalog:
+    """A catalog from a CSV/JSON table (columns of catalog.CATALOG_COLUMNS) or a LiteLLM proxy config.yaml."""
+    label = name or (Path(source).name if isinstance(source, (str, Path)) else getattr(source, "name", "catalog"))
+    if Path(label).suffix.lower() in (".yaml", ".yml"):
+        raw = source_bytes(source, label)
+        try:
+            config = yaml.safe_load(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError as e:
+            raise not_utf8(label, f"byte {e.start}") from e
+        except yaml.YAMLError as e:
+            raise RouterInputError(f"{label}: not a readable YAML file ({' '.join(str(e).split())})") from e
+        except RecursionError as e:
+            raise RouterInputError(f"{label}: nested too deeply to read") from e
+        return catalog_from_litellm_config(config, source=label)
+    return Catalog.from_frame(read_table(source, name), source=label)
