@@ -69,7 +69,7 @@ st.plotly_chart(prediction_bars(decision), width="stretch")
 st.subheader("Which words point to which model")
 st.caption("Attention of each word (word pieces merged, spelled as typed) over the candidate models; rows sum to 1. "
            "The routing weight of a model is this column averaged over all tokens.")
-words = word_attention(router.encoder, query, scores.attention[0], scores.candidates)
+words = word_attention(router.tokenizer, query, scores.attention[0], scores.candidates)
 show_all = st.toggle("Show every token", help="[CLS]/[SEP], punctuation and, for a long query, the words that lean least")
 every_word = informative_words(words, None)
 shown = words if show_all else informative_words(words, 20)

@@ -25,7 +25,7 @@ def _open_once(path: str, barrier, results) -> None:
     import numpy as np
 
     from router_core.model.score_cache import ScoreCache, ScoreCacheWarning
-    from router_core.model.scorer import RawScore
+    from router_core.model.scores import RawScore
 
     score = RawScore(*(np.full(shape, 0.5, np.float32) for shape in ((2,), (2,), (2,), (1, 2), (4,))))
     with warnings.catch_warnings(record=True) as caught:

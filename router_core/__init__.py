@@ -4,7 +4,7 @@ from router_core.data.catalog import Candidate, Catalog, load_catalog
 from router_core.data.labelled import LabelledSet, load_labelled
 from router_core.data.request_log import load_request_log
 from router_core.errors import RouterInputError
-from router_core.model.scoring import Scores
+from router_core.model.scores import Scores
 from router_core.policy.rule import Policy
 from router_core.router import RouteDecision, Router, SweepResult
 

@@ -1,14 +1,15 @@
 """The public facade: Router(config).fit(labelled set, catalog) -> scores / route / sweep / policy / save / load.
 
-The work happens in parts with one job each: fitting.py trains, scoring.py turns texts into Scores, policy.py
-decides, artifact.py reads and writes the folder. λ is an argument of every call and never stored: one router object
-may serve many users at once.
+The work happens in parts with one job each: model/fitting.py trains, model/scoring.py turns texts into Scores,
+policy/rule.py decides, artifact/store.py reads and writes the folder. λ is an argument of every call and never stored:
+one router object may serve many users at once. Routing with an ONNX export never imports torch; training does.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,11 +19,10 @@ from router_core.config import RouterConfig
 from router_core.data.catalog import Candidate, Catalog
 from router_core.data.labelled import LabelledSet
 from router_core.errors import RouterInputError
-from router_core.model.encoder import Encoder
-from router_core.model.fitting import RouterParts, TrainingRecord, fit_parts
+from router_core.model.parts import RouterParts, TrainingRecord
 from router_core.model.pricing import Pricing
 from router_core.model.score_cache import CACHE_FILE
-from router_core.model.scoring import Scores
+from router_core.model.scores import Scores
 from router_core.policy.rule import (
     CostScale,
     Policy,
@@ -30,6 +30,9 @@ from router_core.policy.rule import (
     soft_cost,
     soft_quality_band,
 )
+
+if TYPE_CHECKING:
+    from router_core.model.encoder import Encoder
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,13 @@ class Router:
 
     @property
     def encoder(self) -> Encoder:
+        """The torch encoder (built on first use: routing with ONNX Runtime never needs it)."""
         return self.parts.pipeline.encoder
+
+    @property
+    def tokenizer(self):
+        """The tokeniser the router reads queries with (model/tokenizer.py): what the route page splits words by."""
+        return self.parts.pipeline.tokenizer
 
     @property
     def id(self) -> str:
@@ -148,6 +157,8 @@ class Router:
             encoder: a loaded Encoder to share (default: load `config.model.encoder`).
             progress: callable(stage, done, total) for a progress bar; stage is "encoding" or "training".
         """
+        from router_core.model.fitting import fit_parts  # torch: only to train
+
         self._parts = fit_parts(data, self.config, catalog, encoder, progress, show_bar)
         return self
 

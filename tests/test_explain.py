@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from router_core.model.tokenizer import load_tokenizer
 from router_core.policy.explain import why, word_attention
 from router_core.router import RouteDecision
 
@@ -12,7 +13,7 @@ def test_word_pieces_are_merged_into_the_typed_words(tiny_encoder):
     n = len(ids)
     attention = np.tile(np.array([[0.5, 0.3, 0.2]]), (n, 1))
     attention[1] = [0.9, 0.05, 0.05]
-    table = word_attention(tiny_encoder, text, attention, ["a", "b", "c"])
+    table = word_attention(load_tokenizer(tiny_encoder.name, tiny_encoder.max_tokens), text, attention, ["a", "b", "c"])
     assert table.index[0] == "[CLS]" and table.index[-1] == "[SEP]"
     assert "SORTING" in table.index and "Hello" in table.index  # spelled as typed
     assert table.loc["Hello", "a"] == pytest.approx(0.9)

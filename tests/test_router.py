@@ -370,8 +370,7 @@ def _as_version_1(router, folder):
     import dataclasses
     import hashlib
 
-    import torch
-    from safetensors.torch import save_file
+    from safetensors.numpy import save_file
 
     from router_core.artifact.store import network_tensors
 
@@ -380,7 +379,7 @@ def _as_version_1(router, folder):
     tensors = network_tensors(pipeline)
     arrays = {"memory": stage.neighbours.memory.astype(np.float16), "memory_quality": stage.neighbours.memory_quality.astype(np.float16),
               "prior": stage.prior.astype(np.float32), "linear_coef": stage.linear.coef, "linear_intercept": stage.linear.intercept}
-    tensors.update({f"blend.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()})
+    tensors.update({f"blend.{k}": np.ascontiguousarray(v) for k, v in arrays.items()})
     save_file(tensors, str(folder / "router.safetensors"))
     config = {**dataclasses.asdict(router.config.model), **dataclasses.asdict(router.config.training),
               **dataclasses.asdict(router.config.policy), "pooled_feature": False, "early_stop_on": "quality", "ranking_loss_weight": 0.0}

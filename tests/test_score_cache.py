@@ -17,7 +17,7 @@ from router_core.model.score_cache import (
     ScoreCacheWarning,
     default_cache_dir,
 )
-from router_core.model.scorer import RawScore
+from router_core.model.scores import RawScore
 from router_core.router import Router
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -13,12 +13,10 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load as load_arrays
+from safetensors.numpy import save_file
 from safetensors.numpy import save_file as save_arrays
-from safetensors.torch import load as load_tensors
-from safetensors.torch import save_file
 
 from router_core.artifact.safe_files import (  # noqa: F401 (re-exported)
     read_confined,
@@ -31,13 +29,12 @@ from router_core.artifact.schema import META_DIGEST, check_meta, seal, seal_matc
 from router_core.config import DEFAULT_ENCODER, RouterConfig
 from router_core.data.catalog import Catalog
 from router_core.errors import RouterInputError
-from router_core.model.encoder import Encoder
-from router_core.model.fitting import RouterParts, TrainingRecord
-from router_core.model.net import RouterNet
 from router_core.model.onnx_backend import choose_variant, load_onnx_scorer
+from router_core.model.parts import RouterParts, TrainingRecord
 from router_core.model.pricing import Pricing
-from router_core.model.scoring import ScoringPipeline
-from router_core.model.text import encoder_fingerprint, resolve_encoder_path
+from router_core.model.scoring import Deferred, ScoringPipeline
+from router_core.model.text import check_max_tokens, encoder_fingerprint, plain_settings, resolve_encoder_path
+from router_core.model.tokenizer import load_tokenizer
 from router_core.policy.rule import CostScale
 from router_core.quality import QualityStage
 
@@ -53,10 +50,9 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def network_tensors(pipeline: ScoringPipeline) -> dict[str, torch.Tensor]:
-    tensors = {f"net.{k}": v.detach().contiguous() for k, v in pipeline.net.state_dict().items()}
-    tensors.update({f"encoder.{k}": v.contiguous() for k, v in pipeline.encoder_state.items()})
-    return tensors
+def network_tensors(pipeline: ScoringPipeline) -> dict[str, np.ndarray]:
+    """The network's and the tuned encoder layers' arrays, as router.safetensors stores them."""
+    return {k: v for k, v in pipeline.tensors().items() if k.startswith(("net.", "encoder."))}
 
 
 def _stored_config(config: RouterConfig, used_max_tokens: int | None = None) -> tuple[dict, str | None]:
@@ -202,14 +198,17 @@ def stored_encoder(folder: Path, meta: dict) -> str:
     return str(path)
 
 
-def load(folder: str | Path, encoder: Encoder | None = None, backend: str = "auto", threads: int | None = None) -> tuple[RouterConfig, RouterParts]:
-    """Rebuild a saved router's config and parts. See Router.load."""
+def load(folder: str | Path, encoder=None, backend: str = "auto", threads: int | None = None) -> tuple[RouterConfig, RouterParts]:
+    """Rebuild a saved router's config and parts. See Router.load.
+
+    With an ONNX export (and no encoder given) nothing here imports torch: the torch encoder and network are deferred
+    until something asks for them."""
     folder = Path(folder)
     meta = read_meta(folder)
     weights_path = folder / WEIGHTS_FILE
     weights = checked_bytes(weights_path, meta["weights_sha256"], meta["weights_bytes"])
     try:
-        tensors = load_tensors(weights)
+        arrays = load_arrays(weights)
         config = RouterConfig.from_dict(meta["config"])
         pricing_meta = meta["pricing"]
         catalog = Catalog.from_dict(pricing_meta["catalog"]) if pricing_meta.get("catalog") else None
@@ -218,8 +217,8 @@ def load(folder: str | Path, encoder: Encoder | None = None, backend: str = "aut
         record = TrainingRecord.from_dict(meta.get("training", {}))
         quality = None
         if meta.get("quality"):
-            arrays = load_quality_arrays(folder, meta["quality"]["sha256"], meta["quality"]["bytes"])
-            quality = QualityStage.from_tensors(arrays, meta["quality"])
+            quality_arrays = load_quality_arrays(folder, meta["quality"]["sha256"], meta["quality"]["bytes"])
+            quality = QualityStage.from_tensors(quality_arrays, meta["quality"])
             _check_quality_shape(folder, quality, len(pricing.candidates))
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, SafetensorError) as e:
         if isinstance(e, RouterInputError):
@@ -227,24 +226,57 @@ def load(folder: str | Path, encoder: Encoder | None = None, backend: str = "aut
         raise RouterInputError(f"{folder}: router artifact is incomplete or damaged ({type(e).__name__}: {e})") from e
     model = config.model
     variant = choose_variant(meta, folder, backend)
-    # With ONNX the torch encoder serves only its tokeniser (and baselines' features, on demand): load its weights late.
-    enc = encoder or _load_stored_encoder(folder, meta, model.max_tokens, lazy=variant is not None)
-    net = RouterNet(enc.dim, len(pricing.candidates), model.attention_dim, model.hidden_dim, model.dropout)
+    if variant is None or encoder is not None:  # torch scores (or an encoder was handed over): build it all now
+        enc, net, encoder_state = _torch_parts(folder, meta, config, arrays, len(pricing.candidates), encoder)
+        scorer = (load_onnx_scorer(folder, meta, variant, lambda: enc.tokenizer, enc.max_tokens, threads)
+                  if variant is not None else None)
+        pipeline = ScoringPipeline(enc, net, quality, pricing, encoder_state, scorer)
+        return config, RouterParts(pipeline, cost_scale, record)
+    name = stored_encoder(folder, meta)
+    path = resolve_encoder_path(name)
+    settings = plain_settings(path)
+    if settings is not None:
+        check_max_tokens(name, model.max_tokens, settings[1])
+    built: dict = {}
+
+    def torch_parts():  # one build for the three deferred parts
+        if not built:
+            built["parts"] = _torch_parts(folder, meta, config, arrays, len(pricing.candidates), None)
+        return built["parts"]
+
+    scorer = load_onnx_scorer(folder, meta, variant, lambda: load_tokenizer(path, model.max_tokens), model.max_tokens, threads)
+    pipeline = ScoringPipeline(Deferred(lambda: torch_parts()[0]), Deferred(lambda: torch_parts()[1]), quality, pricing,
+                               Deferred(lambda: torch_parts()[2]), scorer, weights=dict(arrays))
+    return config, RouterParts(pipeline, cost_scale, record)
+
+
+def _torch_parts(folder: Path, meta: dict, config: RouterConfig, arrays: dict, n_models: int, encoder=None):
+    """(encoder, network, tuned encoder layers) in torch, from the artifact's arrays."""
+    import torch
+
+    from router_core.model.net import RouterNet
+
+    model = config.model
+    enc = encoder or _load_stored_encoder(folder, meta, model.max_tokens, lazy=True)
+    tensors = {k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}
+    net = RouterNet(enc.dim, n_models, model.attention_dim, model.hidden_dim, model.dropout)
     try:
         net.load_state_dict({k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")})
     except RuntimeError as e:
-        raise RouterInputError(f"{weights_path}: weights do not fit router.json's configuration ({str(e).splitlines()[0]})") from e
+        raise RouterInputError(f"{folder / WEIGHTS_FILE}: weights do not fit router.json's configuration "
+                               f"({str(e).splitlines()[0]})") from e
     net.eval()
     encoder_state = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
     if encoder_state:
         if encoder is not None:
             enc = enc.copy()  # its tuned layers must not leak into the shared encoder
         enc.load_tuned_layers(encoder_state)
-    scorer = (load_onnx_scorer(folder, meta, variant, lambda: enc.tokenizer, enc.max_tokens, threads) if variant is not None else None)
-    return config, RouterParts(ScoringPipeline(enc, net, quality, pricing, encoder_state, scorer), cost_scale, record)
+    return enc, net, encoder_state
 
 
-def _load_stored_encoder(folder: Path, meta: dict, max_tokens: int, lazy: bool) -> Encoder:
+def _load_stored_encoder(folder: Path, meta: dict, max_tokens: int, lazy: bool):
+    from router_core.model.encoder import Encoder
+
     name = stored_encoder(folder, meta)
     try:
         return Encoder.load(name, max_tokens, lazy=lazy)

@@ -33,8 +33,8 @@ from router_core.config import RouterConfig
 from router_core.data.catalog import Catalog
 from router_core.errors import RouterInputError
 from router_core.model.encoder import Encoder
-from router_core.model.fitting import RouterParts, TrainingRecord
 from router_core.model.net import RouterNet
+from router_core.model.parts import RouterParts, TrainingRecord
 from router_core.model.pricing import Pricing
 from router_core.model.scoring import ScoringPipeline
 from router_core.policy.rule import CostScale

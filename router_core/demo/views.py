@@ -34,7 +34,7 @@ from router_core.evaluation.comparison import (
 )
 from router_core.evaluation.evaluate import compare, curve_from_scores
 from router_core.files import file_sha256
-from router_core.model.scoring import Scores
+from router_core.model.scores import Scores
 
 VIEWS_DIR = "views"
 MANIFEST = "manifest.json"

@@ -15,6 +15,7 @@ from router_core.config import DEFAULT_ENCODER
 from router_core.errors import RouterInputError
 from router_core.model.text import (
     capped,
+    check_max_tokens,
     plain_settings,
     resolve_encoder_path,
     text_key,
@@ -45,13 +46,9 @@ def position_limit(model_config, tokenizer) -> int | None:
 
 
 
-def _check_max_tokens(name: str, max_tokens: int, limit: int | None) -> None:
-    if limit is not None and max_tokens > limit:
-        raise RouterInputError(f"config: model.max_tokens={max_tokens} is more than encoder {name!r} can take ({limit} tokens); "
-                               f"choose --max-tokens {limit} or less")
 
 
-def _transformers_tokenizer(path: Path):
+def transformers_tokenizer(path: Path):
     from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -106,17 +103,17 @@ class Encoder:
         settings = plain_settings(path) if lazy else None
         if settings is not None:
             dim, limit = settings
-            _check_max_tokens(name, max_tokens, limit)
+            check_max_tokens(name, max_tokens, limit)
             return cls(None, None, name, max_tokens, cache_size, load_model=lambda: _transformers_model(path), dim=dim,
-                       limit=limit, load_tokenizer=lambda: _transformers_tokenizer(path))
+                       limit=limit, load_tokenizer=lambda: transformers_tokenizer(path))
         from transformers import (
             AutoConfig,  # seconds to import: only when an encoder loads
         )
 
-        tokenizer = _transformers_tokenizer(path)
+        tokenizer = transformers_tokenizer(path)
         model_config = AutoConfig.from_pretrained(str(path))
         limit = position_limit(model_config, tokenizer)
-        _check_max_tokens(name, max_tokens, limit)
+        check_max_tokens(name, max_tokens, limit)
         if lazy:
             return cls(None, tokenizer, name, max_tokens, cache_size, load_model=lambda: _transformers_model(path),
                        dim=model_config.hidden_size, limit=limit)

@@ -15,7 +15,7 @@ import numpy as np
 
 from router_core.artifact.safe_files import plain_name, read_confined
 from router_core.errors import RouterInputError
-from router_core.model.scorer import RawScore
+from router_core.model.scores import RawScore
 from router_core.model.text import capped
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-fp32", "onnx-int8")

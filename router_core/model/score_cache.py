@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from router_core.model.scorer import RawScore
+from router_core.model.scores import RawScore
 
 CACHE_FILE = "scores.sqlite"
 SCHEMA_VERSION = 1  # PRAGMA user_version; a file of another version is rebuilt (it only holds derived numbers)

@@ -5,25 +5,14 @@ policies) the same way for every backend, so a backend changes how fast the numb
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 import torch
 
 from router_core.model.encoder import Encoder, pad_states
 from router_core.model.net import RouterNet
+from router_core.model.scores import RawScore
 
 NET_BATCH = 256  # queries per RouterNet pass; the encoder has already done the heavy part
-
-
-class RawScore(NamedTuple):
-    """One query's scores before pricing. A tuple, so `raw[0]` … `raw[4]` index it as the score cache always did."""
-
-    weights: np.ndarray  # (M,) routing weights, attention averaged over tokens
-    quality: np.ndarray  # (M,) predicted quality in [0, 1]
-    cost: np.ndarray  # (M,) standardised predicted raw cost (log USD or log answer tokens)
-    attention: np.ndarray  # (L, M) token × candidate attention, real tokens only
-    mean_state: np.ndarray  # (d,) mean of the encoder's token states over real tokens (not normalised)
 
 
 class TorchScorer:

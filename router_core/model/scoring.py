@@ -1,62 +1,25 @@
 """The scoring pipeline: query texts -> Scores, through a backend (torch or ONNX Runtime), the quality stage and
-pricing, with a bounded in-memory cache and an optional SQLite cache so each distinct text is encoded once."""
+pricing, with a bounded in-memory cache and an optional SQLite cache so each distinct text is encoded once.
+
+A router that scores with ONNX Runtime holds its torch encoder and network as `Deferred` parts: they are built (and
+torch imported) only when something asks for them, such as training, an export or the baselines' features."""
 from __future__ import annotations
 
 import hashlib
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from router_core.data.catalog import Catalog
 from router_core.errors import RouterInputError
-from router_core.model.encoder import Encoder
-from router_core.model.net import RouterNet
 from router_core.model.pricing import Pricing
 from router_core.model.score_cache import CACHE_FILE, ScoreCache
-from router_core.model.scorer import RawScore, TorchScorer
+from router_core.model.scores import RawScore, Scores
 from router_core.model.text import estimate_tokens, sentence_embeddings, text_key
 from router_core.quality import QualityStage
-
-
-@dataclass(frozen=True)
-class Scores:
-    """What the router predicts for each query, computed once and re-used for every λ and policy.
-
-    Columns follow `candidates`. Costs are USD per request, priced by the catalog they were computed with.
-    """
-
-    queries: list[str]
-    candidates: list[str]
-    weights: np.ndarray  # (Q, M) routing weights (attention averaged over tokens)
-    quality: np.ndarray  # (Q, M) predicted quality in [0, 1]
-    cost: np.ndarray  # (Q, M) predicted USD
-    input_tokens: np.ndarray  # (Q,) estimated prompt tokens
-    answer_tokens: np.ndarray  # (Q, M) predicted (or typical) answer tokens
-    attention: list[np.ndarray] = field(repr=False)  # per query (L_i, M): token × candidate attention
-
-    def rows(self, index) -> "Scores":
-        """These scores for the queries at `index` (a list of positions), in that order."""
-        index = list(index)
-        return Scores([self.queries[i] for i in index], list(self.candidates), self.weights[index], self.quality[index],
-                      self.cost[index], self.input_tokens[index], self.answer_tokens[index],
-                      [self.attention[i] for i in index])
-
-    def only(self, names: list[str]) -> "Scores":
-        """These scores for `names` alone, in that order (a labelled set that lacks some of the router's models)."""
-        missing = [n for n in names if n not in self.candidates]
-        if missing:
-            raise RouterInputError(f"the router has no model {missing[0]!r}; its models are {', '.join(self.candidates)}")
-        columns = [self.candidates.index(n) for n in names]
-
-        def pick(array):
-            return np.ascontiguousarray(array[:, columns])  # column indexing can leave Fortran order behind
-        return Scores(self.queries, list(names), pick(self.weights), pick(self.quality), pick(self.cost),
-                      self.input_tokens, pick(self.answer_tokens), [pick(a) for a in self.attention])
 
 
 def _refuse_non_finite(raw: dict[str, RawScore], text_of: dict[str, str]) -> None:
@@ -68,32 +31,90 @@ def _refuse_non_finite(raw: dict[str, RawScore], text_of: dict[str, str]) -> Non
                                    f"its weights are damaged: train it again")
 
 
+class Deferred:
+    """A part built on first use: `build()` returns it."""
+
+    def __init__(self, build):
+        self.build = build
+
+
 class ScoringPipeline:
     """Texts -> Scores for one fitted network, quality stage and pricing. Thread-safe; caches are its own."""
 
     memory_cache_size = 50000  # distinct queries whose scores stay in memory (LRU); 0 keeps none
 
-    def __init__(self, encoder: Encoder, net: RouterNet, quality: QualityStage | None, pricing: Pricing,
-                 encoder_state: dict[str, torch.Tensor] | None = None, scorer=None):
-        self.encoder, self.net, self.quality, self.pricing = encoder, net, quality, pricing
-        self.encoder_state = dict(encoder_state or {})  # tuned top encoder layers, saved with the router
-        self._scorer = scorer  # None: torch
+    def __init__(self, encoder, net, quality: QualityStage | None, pricing: Pricing, encoder_state=None, scorer=None,
+                 weights: dict[str, np.ndarray] | None = None, tokenizer=None):
+        """Args:
+            encoder, net: the torch Encoder and RouterNet, or a Deferred of each.
+            encoder_state: the tuned top encoder layers (torch tensors, saved with the router), or a Deferred.
+            scorer: what computes raw scores; None scores with the torch encoder and network.
+            weights: the learned arrays behind `net` and `encoder_state` as numpy ("net.*", "encoder.*", as the
+                artifact stores them): the router's id without building the network.
+            tokenizer: how queries become tokens (model/tokenizer.py); default: the scorer's, else the encoder's.
+        """
+        self._parts = {"encoder": encoder, "net": net, "encoder_state": encoder_state if encoder_state is not None else {}}
+        self._parts_lock = threading.Lock()
+        self.quality, self.pricing = quality, pricing
+        self._scorer, self._weights, self._tokenizer = scorer, weights, tokenizer
         self._cache: OrderedDict[str, RawScore] = OrderedDict()
         self._lock = threading.Lock()
         self._disk: ScoreCache | None = None
         self._id: str | None = None
+
+    def _part(self, name: str):
+        part = self._parts[name]
+        if isinstance(part, Deferred):
+            with self._parts_lock:
+                part = self._parts[name]
+                if isinstance(part, Deferred):
+                    part = self._parts[name] = part.build()
+        return part
+
+    @property
+    def encoder(self):
+        """The torch Encoder (built on first use when deferred)."""
+        return self._part("encoder")
+
+    @property
+    def net(self):
+        """The torch RouterNet (built on first use when deferred)."""
+        return self._part("net")
+
+    @property
+    def encoder_state(self) -> dict:
+        """Tuned top encoder layers as torch tensors (empty when none were tuned)."""
+        return self._part("encoder_state")
+
+    @property
+    def tokenizer(self):
+        """The tokeniser the scores were computed with: the ONNX scorer's, else one for the encoder's folder."""
+        if self._tokenizer is None:
+            scorer_tokenizer = getattr(self._scorer, "tokenizer", None)
+            if scorer_tokenizer is not None and hasattr(scorer_tokenizer, "words"):
+                self._tokenizer = scorer_tokenizer
+            else:
+                from router_core.model.text import resolve_encoder_path
+                from router_core.model.tokenizer import load_tokenizer
+
+                encoder = self.encoder
+                self._tokenizer = load_tokenizer(resolve_encoder_path(encoder.name), encoder.max_tokens)
+        return self._tokenizer
 
     def replaced(self, **parts) -> "ScoringPipeline":
         """A pipeline with some parts swapped (encoder, net, quality, pricing, encoder_state, scorer).
 
         Its memory cache starts empty; the disk cache, keyed by each pipeline's own id, stays attached.
         """
-        current = {"encoder": self.encoder, "net": self.net, "quality": self.quality, "pricing": self.pricing,
-                   "encoder_state": self.encoder_state, "scorer": self._scorer}
+        current = {"encoder": self._parts["encoder"], "net": self._parts["net"], "quality": self.quality,
+                   "pricing": self.pricing, "encoder_state": self._parts["encoder_state"], "scorer": self._scorer}
         unknown = sorted(set(parts) - set(current))
         if unknown:
             raise TypeError(f"unknown pipeline part(s): {', '.join(unknown)}")
-        twin = ScoringPipeline(**{**current, **parts})
+        same_weights = not ({"net", "encoder_state"} & set(parts))
+        same_tokens = "encoder" not in parts and "scorer" not in parts
+        twin = ScoringPipeline(**{**current, **parts}, weights=self._weights if same_weights else None,
+                               tokenizer=self._tokenizer if same_tokens else None)
         twin._disk = self._disk
         return twin
 
@@ -101,8 +122,11 @@ class ScoringPipeline:
 
     def tensors(self) -> dict[str, np.ndarray]:
         """Every learned array behind the scores: network, tuned encoder layers, quality stage."""
-        arrays = {f"net.{k}": v.detach().contiguous().numpy() for k, v in self.net.state_dict().items()}
-        arrays.update({f"encoder.{k}": v.detach().contiguous().numpy() for k, v in self.encoder_state.items()})
+        if self._weights is not None:
+            arrays = dict(self._weights)
+        else:
+            arrays = {f"net.{k}": v.detach().contiguous().numpy() for k, v in self.net.state_dict().items()}
+            arrays.update({f"encoder.{k}": v.detach().contiguous().numpy() for k, v in self.encoder_state.items()})
         if self.quality is not None:
             arrays.update({f"quality.{k}": v for k, v in self.quality.to_tensors().items()})
         return arrays
@@ -120,7 +144,11 @@ class ScoringPipeline:
         return self._id
 
     def scorer(self):
-        return self._scorer or TorchScorer(self.encoder, self.net)
+        if self._scorer is not None:
+            return self._scorer
+        from router_core.model.scorer import TorchScorer  # torch: only for a router without an ONNX export
+
+        return TorchScorer(self.encoder, self.net)
 
     @property
     def backend(self) -> str:

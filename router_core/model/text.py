@@ -95,3 +95,9 @@ def sentence_embeddings(states: list[np.ndarray]) -> np.ndarray:
     """Mean-pooled, L2-normalised sentence vectors (how all-MiniLM-L6-v2 is meant to be pooled); (Q, d)."""
     pooled = np.stack([s.mean(axis=0) for s in states]).astype(np.float32)
     return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+def check_max_tokens(name: str, max_tokens: int, limit: int | None) -> None:
+    if limit is not None and max_tokens > limit:
+        raise RouterInputError(f"config: model.max_tokens={max_tokens} is more than encoder {name!r} can take ({limit} tokens); "
+                               f"choose --max-tokens {limit} or less")

@@ -9,20 +9,18 @@ import pandas as pd
 from router_core.router import RouteDecision
 
 
-def word_attention(encoder, text: str, attention: np.ndarray, candidates: list[str]) -> pd.DataFrame:
+def word_attention(tokenizer, text: str, attention: np.ndarray, candidates: list[str]) -> pd.DataFrame:
     """Token × candidate attention regrouped by the words the user typed.
 
     Word pieces of one word are averaged into that word, spelled as in the original text (case and accents kept);
     [CLS] and [SEP] keep their own rows because they take part in the routing weights too.
     Args:
+        tokenizer: the router's (Router.tokenizer), so the tokens are the ones the attention was computed over.
         attention: (L, M) from Scores.attention for this text.
     Returns:
         One row per word (index: the word, made unique with a position suffix when repeated), one column per candidate.
     """
-    batch = encoder.tokenizer([text], truncation=True, max_length=encoder.max_tokens, return_offsets_mapping=True)
-    word_ids = batch.word_ids(0)
-    offsets = batch["offset_mapping"][0]
-    tokens = encoder.tokenizer.convert_ids_to_tokens(batch["input_ids"][0])
+    tokens, word_ids, offsets = tokenizer.words(text)
     labels, groups = [], []
     for position, (word, (start, end), token) in enumerate(zip(word_ids, offsets, tokens)):
         if word is None:
