@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from router_core import Catalog, Router, RouterConfig, RouterInputError
-from router_core.artifact.archive import router_from_zip, router_zip
 from router_core.dashboard_views.figures import escape_markdown, predicted_curves_figure
 from router_core.dashboard_views.uploads import LABELLED_HINT, check_upload_size
 from router_core.data.catalog import Candidate, catalog_to_litellm_config, load_catalog
 from router_core.data.labelled import load_labelled
+from router_core.router_zip import router_from_zip, router_zip
 
 router, catalog = st.session_state["router"], st.session_state["catalog"]
 st.title("Models and costs")

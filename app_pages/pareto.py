@@ -17,16 +17,16 @@ from router_core.dashboard_views.uploads import LABELLED_HINT, check_upload_size
 from router_core.data.labelled import load_labelled
 from router_core.evaluation.baselines import DESCRIPTIONS
 from router_core.evaluation.comparison import ROUTER_ROW, evaluate_router
-from router_core.evaluation.evaluate import (
-    category_breakdown,
-    curve_from_scores,
-    default_lams,
-    soft_curve,
-)
 from router_core.evaluation.standing import (
     best_baseline,
     display_name,
     standing_sentence,
+)
+from router_core.policy.curves import (
+    category_breakdown,
+    curve_from_scores,
+    default_lams,
+    soft_curve,
 )
 from router_core.units import usd
 

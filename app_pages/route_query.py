@@ -2,13 +2,13 @@
 import streamlit as st
 
 from router_core import RouterInputError
+from router_core.dashboard_views.explain import informative_words, why, word_attention
 from router_core.dashboard_views.figures import (
     attention_heatmap,
     decision_table,
     escape_markdown,
     prediction_bars,
 )
-from router_core.policy.explain import informative_words, why, word_attention
 from router_core.policy.rule import POLICIES
 
 EXAMPLES = ["Write a Python function that merges two sorted lists",

@@ -14,7 +14,7 @@ from router_core.evaluation.comparison import (
     featurise,
     train_and_compare,
 )
-from router_core.evaluation.evaluate import compare, curve_from_scores
+from router_core.policy.curves import compare, curve_from_scores
 from router_core.policy.rule import CostScale, Policy
 
 NETWORK_ALONE = "cross-attention, network alone"

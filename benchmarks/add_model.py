@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent  # the data folder defaults to ROO
 from router_core.config import RouterConfig  # noqa: E402
 from router_core.data.labelled import load_labelled  # noqa: E402
 from router_core.evaluation.comparison import featurise  # noqa: E402
-from router_core.evaluation.evaluate import compare, curve_from_scores, default_lams  # noqa: E402
 from router_core.model.encoder import Encoder  # noqa: E402
+from router_core.policy.curves import compare, curve_from_scores, default_lams  # noqa: E402
 from router_core.router import Router  # noqa: E402
 
 

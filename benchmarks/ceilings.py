@@ -20,7 +20,7 @@ from sklearn.linear_model import RidgeCV
 from router_core.data.labelled import LabelledSet
 from router_core.errors import RouterInputError
 from router_core.evaluation.baselines import PredictiveBaseline
-from router_core.evaluation.evaluate import curve_from_scores
+from router_core.policy.curves import curve_from_scores
 
 RESIDUAL_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0)
 

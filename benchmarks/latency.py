@@ -190,7 +190,7 @@ def run_child(folder: Path, backend: str, threads: int, queries_file: Path, args
 
 def prepare(folder: Path, workdir: Path, gate_data: Path, gate_sample: int) -> tuple[Path, dict]:
     """A copy of the router with fp32 and int8 graphs, int8 kept whatever the gate says (its figures are returned)."""
-    from router_core.model.onnx_export import Int8Gate, export_onnx
+    from router_core.onnx_export import Int8Gate, export_onnx
 
     copy = workdir / "router"
     shutil.copytree(folder, copy)

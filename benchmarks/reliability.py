@@ -19,15 +19,18 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pandas as pd
-import reliability_artifacts
-import reliability_cache
-import reliability_parsers
-import reliability_score_log
-from results_io import Table, command_line, write_result
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the harnesses the tests use too
+import reliability_artifacts  # noqa: E402
+import reliability_cache  # noqa: E402
+import reliability_parsers  # noqa: E402
+import reliability_score_log  # noqa: E402
+from results_io import Table, command_line, write_result  # noqa: E402
 
 FAILURES = {"parsers": ["crashes", "silent_corruptions"], "artifacts": ["wrong_results", "crashes", "outside_reads"],
             "kills": ["artifacts_lost"], "cache": ["lock_errors"]}

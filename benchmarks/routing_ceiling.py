@@ -35,8 +35,8 @@ from router_core.evaluation.comparison import (  # noqa: E402
     featurise,
     train_and_compare,
 )
-from router_core.evaluation.evaluate import compare  # noqa: E402
 from router_core.model.encoder import Encoder  # noqa: E402
+from router_core.policy.curves import compare  # noqa: E402
 from router_core.policy.rule import CostScale, Policy  # noqa: E402
 
 FOLD_SEED = 0

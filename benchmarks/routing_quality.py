@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent  # the data folder defaults to ROO
 
 from router_core.config import RouterConfig  # noqa: E402
 from router_core.data.labelled import load_labelled  # noqa: E402
-from router_core.evaluation.evaluate import COMPARE_METRICS  # noqa: E402
 from router_core.model.encoder import Encoder  # noqa: E402
+from router_core.policy.curves import COMPARE_METRICS  # noqa: E402
 from router_core.policy.metrics import paired_gap  # noqa: E402
 
 DEFAULT_SETS = "llmrouter_train,alpacaeval2,routellm_gsm8k,routellm_mmlu,routerarena"

@@ -160,7 +160,7 @@ def _digest(data) -> str:
 def cmd_evaluate(args) -> int:
     from router_core.data.labelled import load_labelled
     from router_core.evaluation.comparison import compare_router
-    from router_core.evaluation.evaluate import COMPARE_METRICS
+    from router_core.policy.curves import COMPARE_METRICS
 
     router = _load_router(args)
     data = load_labelled(args.data, router.catalog, missing=args.missing)
@@ -293,7 +293,7 @@ def cmd_score_log(args) -> int:
 def cmd_export_onnx(args) -> int:
     from tqdm import tqdm
 
-    from router_core.model.onnx_export import export_onnx
+    from router_core.onnx_export import export_onnx
 
     bars = {}
 
@@ -384,7 +384,18 @@ def cmd_replay(args) -> int:
     return 0
 
 
+def _need_extra(modules: tuple[str, ...], extra: str, verb: str) -> None:
+    """A clear error, with the install line, when an optional part is not installed."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise RouterInputError(f"{verb} needs {', '.join(missing)}, which is not installed: pip install \"crossroute[{extra}]\" "
+                               "(or pip install -r requirements.txt)")
+
+
 def cmd_serve(args) -> int:
+    _need_extra(("fastapi", "uvicorn", "litellm", "prometheus_client"), "serve", "serve")
     import uvicorn
 
     from router_core.serve.run import build_app

@@ -62,11 +62,36 @@ CANDIDATES = {  # name: (provider id, USD per 1M in, USD per 1M out)
 }
 
 
-@pytest.fixture
-def tiny_catalog():
+def make_tiny_catalog():
     from router_core.data.catalog import Candidate, Catalog
 
     return Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
+
+
+@pytest.fixture
+def tiny_catalog():
+    return make_tiny_catalog()
+
+
+@pytest.fixture(scope="session")
+def tiny_router_folder(tiny_bert_path, tmp_path_factory):
+    """The one tiny router trained per test run (tiny BERT, 40 queries over 3 priced candidates), saved; tests that
+    change a router work on a copy (tiny_router_dir)."""
+    from router_core import Router, RouterConfig
+    from router_core.data.labelled import labelled_from_frame
+
+    catalog = make_tiny_catalog()
+    config = RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=30, seed=3)
+    router = Router(config).fit(labelled_from_frame(make_tiny_table(40), catalog), catalog, show_bar=False)
+    return router.save(tmp_path_factory.mktemp("tiny_router") / "router")
+
+
+@pytest.fixture
+def tiny_router_dir(tiny_router_folder, tmp_path_factory):
+    """A copy of the shared tiny router's folder, this test's to change."""
+    import shutil
+
+    return shutil.copytree(tiny_router_folder, tmp_path_factory.mktemp("tiny_router") / "router")
 
 
 def make_tiny_table(n_queries: int = 20, seed: int = 0) -> pd.DataFrame:

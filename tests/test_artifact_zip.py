@@ -5,27 +5,15 @@ import zipfile
 import pytest
 
 from router_core import Router
-from router_core.artifact.archive import router_from_zip, router_zip
 from router_core.errors import RouterInputError
+from router_core.router_zip import router_from_zip, router_zip
 
 QUERIES = ["write a python function that sorts list", "hello how are you", "prove theorem step by step"]
 
 
 @pytest.fixture(scope="module")
-def router(tiny_bert_path, tmp_path_factory):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from conftest import CANDIDATES, make_tiny_table
-
-    from router_core import RouterConfig
-    from router_core.data.catalog import Candidate, Catalog
-    from router_core.data.labelled import labelled_from_frame
-
-    catalog = Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
-    config = RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=3)
-    return Router(config).fit(labelled_from_frame(make_tiny_table(16), catalog), catalog, show_bar=False)
+def router(tiny_router_folder):
+    return Router.load(tiny_router_folder)
 
 
 def zipped(entries: dict[str, bytes]) -> bytes:
@@ -56,7 +44,7 @@ def test_a_zip_that_is_not_an_artifact_is_refused_naming_what_is_wrong(entries, 
 
 
 def test_a_zip_bomb_is_refused_before_it_is_unpacked(monkeypatch):
-    monkeypatch.setattr("router_core.artifact.archive.MAX_UNPACKED_BYTES", 1000)
+    monkeypatch.setattr("router_core.router_zip.MAX_UNPACKED_BYTES", 1000)
     with pytest.raises(RouterInputError, match="mine.zip: unpacks to over"):
         router_from_zip(zipped({"router.json": b"0" * 5000}), "mine.zip")  # compresses to a few bytes
 

@@ -19,7 +19,7 @@ from router_core.evaluation.baselines import (
     make_baseline,
     run_baselines,
 )
-from router_core.evaluation.evaluate import (
+from router_core.policy.curves import (
     category_breakdown,
     compare,
     curve_from_scores,

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from browser_support import (
+    ELEMENT_TIMEOUT_MS,
     IDLE_TIMEOUT_MS,
     SAMPLE_JOBS_TIMEOUT_MS,
     VIEWPORT,
@@ -26,6 +27,8 @@ from browser_support import (
     upload_file,
     wait_for_charts,
 )
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # (screenshot name, url path, an element that proves the right page rendered, first-run timeout).
 # The default page ("Route a query") is served at "/"; /route and /route_query are hidden aliases of it.
@@ -67,7 +70,7 @@ def browser():
 def page(browser):
     """A fresh browser context per test, so each test gets its own Streamlit session."""
     context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(ELEMENT_TIMEOUT_MS)
     yield context.new_page()
     context.close()
 

@@ -9,8 +9,6 @@ import pandas as pd
 import pytest
 
 from router_core.cli import main
-from router_core.config import RouterConfig
-from router_core.data.labelled import labelled_from_frame
 from router_core.router import Router
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,21 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "router_core", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture(scope="module")
-def tiny_router_dir(tiny_bert_path, tmp_path_factory):
-    sys.path.insert(0, str(Path(__file__).parent))
-    from conftest import CANDIDATES, make_tiny_table
-
-    from router_core.data.catalog import Candidate, Catalog
-    from router_core.model.encoder import Encoder
-
-    catalog = Catalog(tuple(Candidate(n, pid, pin, pout, 200) for n, (pid, pin, pout) in CANDIDATES.items()))
-    data = labelled_from_frame(make_tiny_table(30), catalog)
-    config = RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=20)
-    router = Router(config).fit(data, catalog, encoder=Encoder.load(str(tiny_bert_path), 32), show_bar=False)
-    return router.save(tmp_path_factory.mktemp("cli") / "router")
 
 
 def test_bad_labelled_file_is_one_line_and_exit_2(tmp_path):

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
+from router_core.dashboard_views.explain import why, word_attention
 from router_core.model.tokenizer import load_tokenizer
-from router_core.policy.explain import why, word_attention
 from router_core.router import RouteDecision
 
 
@@ -47,7 +47,7 @@ def test_a_quality_gap_that_rounds_to_zero_is_shown_with_its_digit():
 def test_informative_words_drop_special_tokens_and_punctuation_and_keep_the_leaning_words_in_order():
     import pandas as pd
 
-    from router_core.policy.explain import informative_words
+    from router_core.dashboard_views.explain import informative_words
 
     words = pd.DataFrame([[0.5, 0.5], [0.9, 0.1], [0.5, 0.5], [0.2, 0.8], [0.6, 0.4], [0.5, 0.5], [0.55, 0.45]],
                          index=["[CLS]", "prove", ",", "haiku", "the", "[SEP]", "the (2)"], columns=["big", "small"])

@@ -14,7 +14,7 @@ from router_core.demo import generate
 from router_core.demo.router import SPLIT_SEED, TEST_FRACTION
 from router_core.router import Router
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
 QUERY = "Write a Python function that merges two sorted lists"

@@ -4,8 +4,12 @@ leaves no staging or retired folder behind."""
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reliability_artifacts import kill_points  # noqa: E402
+
+pytestmark = [pytest.mark.slow]
 
 
 def _check(result: dict, at_least: int) -> None:

@@ -15,10 +15,12 @@ from router_core.errors import RouterInputError
 from router_core.traffic.log_scoring import recover_outputs, score_log
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reliability_score_log import output_pair as pair  # noqa: E402
 from reliability_score_log import run_killed, write_log
 from scoring_stub import StubRouter  # noqa: E402
+
+pytestmark = [pytest.mark.slow]
 
 
 def test_rejected_csv_keeps_one_column_set_when_jsonl_keys_differ_between_chunks(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from router_core.dashboard_views.explain import why
 from router_core.dashboard_views.figures import escape_markdown
 from router_core.dashboard_views.uploads import (
     DEFAULT_UPLOAD_LIMIT_MB,
@@ -15,7 +16,6 @@ from router_core.dashboard_views.uploads import (
     upload_limit_mb,
 )
 from router_core.errors import RouterInputError
-from router_core.policy.explain import why
 from router_core.router import RouteDecision
 
 ROOT = Path(__file__).resolve().parent.parent

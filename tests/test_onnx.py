@@ -13,7 +13,7 @@ from router_core.cli import main
 from router_core.config import RouterConfig
 from router_core.data.labelled import labelled_from_frame
 from router_core.errors import RouterInputError
-from router_core.model.onnx_export import (
+from router_core.onnx_export import (
     ENCODER_FILE,
     ENCODER_INT8_FILE,
     HEAD_FILE,
@@ -46,10 +46,8 @@ def tiny_catalog_module():
 
 
 @pytest.fixture(scope="module")
-def saved_router(tiny_bert_path, tiny_data, tiny_catalog_module, tmp_path_factory):
-    config = RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=30, seed=3)
-    router = Router(config).fit(tiny_data, tiny_catalog_module, show_bar=False)
-    return router.save(tmp_path_factory.mktemp("onnx") / "router")
+def saved_router(tiny_router_folder):
+    return tiny_router_folder  # trained on make_tiny_table(40) with the tiny catalog, as tiny_data
 
 
 @pytest.fixture(scope="module")

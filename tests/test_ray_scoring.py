@@ -25,6 +25,8 @@ from router_core.traffic.simulate import prepare_log, simulate
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install -r requirements-ray.txt")
 from router_core.traffic.ray_scoring import REJECTED_FOLDER, score_log_ray  # noqa: E402
 
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parents[1]
 ROUTER = ROOT / "sample_data" / "router"
 SCORES = ("weight_", "predicted_quality_", "predicted_cost_usd_")

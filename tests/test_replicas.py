@@ -21,6 +21,8 @@ from serve_support import (
 
 from router_core import Router
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
 PER_REPLICA = 120
 
 

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from reliability_cache import concurrent_cache_opens
 
-from benchmarks.reliability_cache import concurrent_cache_opens
-from router_core.config import RouterConfig
-from router_core.data.labelled import labelled_from_frame
 from router_core.model.encoder import Encoder
 from router_core.model.score_cache import (
     ScoreCache,
@@ -21,16 +19,13 @@ from router_core.model.scores import RawScore
 from router_core.router import Router
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import make_tiny_table  # noqa: E402
 
 QUERIES = ["prove theorem step by step", "hello how are you", "write a python function that sorts list", "thanks"]
 
 
 @pytest.fixture(scope="module")
-def folder(tiny_bert_path, tmp_path_factory):
-    data = labelled_from_frame(make_tiny_table(20))
-    config = RouterConfig.of(encoder=str(tiny_bert_path), max_tokens=32, epochs=5)
-    return Router(config).fit(data, show_bar=False).save(tmp_path_factory.mktemp("cache") / "router")
+def folder(tiny_router_folder):
+    return tiny_router_folder
 
 
 def counting_encoder(tiny_bert_path):
@@ -70,7 +65,7 @@ def test_a_reopened_router_reads_scores_instead_of_encoding(folder, tiny_bert_pa
 def test_backends_keep_their_own_entries(folder, tiny_bert_path, tmp_path):
     import shutil
 
-    from router_core.model.onnx_export import export_onnx
+    from router_core.onnx_export import export_onnx
 
     exported = tmp_path / "exported"
     shutil.copytree(folder, exported)

@@ -31,6 +31,8 @@ from serve_support import decision as decision_row
 
 from router_core import Router
 
+pytestmark = [pytest.mark.server]
+
 
 @pytest.fixture(scope="module")
 def router():

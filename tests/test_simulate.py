@@ -10,8 +10,8 @@ import pytest
 from router_core.config import RouterConfig
 from router_core.data.labelled import labelled_from_frame
 from router_core.errors import RouterInputError
-from router_core.evaluation.evaluate import curve_from_scores
 from router_core.live.schedule import Schedule
+from router_core.policy.curves import curve_from_scores
 from router_core.router import Router
 from router_core.traffic.replay import fit_constant_lam, replay
 from router_core.traffic.scored_log import ScoredLog

@@ -180,7 +180,7 @@ def _check_quality(c: _Checker, quality) -> None:
 
 def _check_file_entry(c: _Checker, entry, key: str, extra=()) -> None:
     c.obj(entry, key, ("file", "sha256", "bytes"), extra)
-    from router_core.artifact.safe_files import plain_name
+    from router_core.files import plain_name
 
     plain_name(entry["file"], f"{c.source}: {key}.file")
     c.hexdigest(entry["sha256"], f"{key}.sha256")

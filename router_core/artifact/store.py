@@ -18,17 +18,17 @@ from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save_file
 from safetensors.numpy import save_file as save_arrays
 
-from router_core.artifact.safe_files import (  # noqa: F401 (re-exported)
+from router_core.artifact.schema import META_DIGEST, check_meta, seal, seal_matches
+from router_core.config import DEFAULT_ENCODER, RouterConfig
+from router_core.data.catalog import Catalog
+from router_core.errors import RouterInputError
+from router_core.files import (  # noqa: F401 (re-exported)
     read_confined,
     recover,
     retired_name,
     staging_folder,
     swap_into_place,
 )
-from router_core.artifact.schema import META_DIGEST, check_meta, seal, seal_matches
-from router_core.config import DEFAULT_ENCODER, RouterConfig
-from router_core.data.catalog import Catalog
-from router_core.errors import RouterInputError
 from router_core.model.onnx_backend import choose_variant, load_onnx_scorer
 from router_core.model.parts import RouterParts, TrainingRecord
 from router_core.model.pricing import Pricing

@@ -13,7 +13,6 @@ from pathlib import Path
 from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 
-from router_core.artifact.safe_files import plain_name, read_confined, recover
 from router_core.artifact.schema import META_DIGEST, ONNX_DIGEST, check_meta, seal
 from router_core.artifact.store import (
     CONFIG_FILE,
@@ -32,6 +31,7 @@ from router_core.artifact.store import (
 from router_core.config import RouterConfig
 from router_core.data.catalog import Catalog
 from router_core.errors import RouterInputError
+from router_core.files import plain_name, read_confined, recover
 from router_core.model.encoder import Encoder
 from router_core.model.net import RouterNet
 from router_core.model.parts import RouterParts, TrainingRecord

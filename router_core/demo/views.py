@@ -20,7 +20,6 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as load_arrays
 from safetensors.numpy import save as save_arrays
 
-from router_core.artifact.safe_files import staging_folder, swap_into_place
 from router_core.data.catalog import Catalog
 from router_core.data.labelled import load_labelled
 from router_core.decisionlog.schema import log_path
@@ -32,9 +31,9 @@ from router_core.evaluation.comparison import (
     evaluate_router,
     repriced_baselines,
 )
-from router_core.evaluation.evaluate import compare, curve_from_scores
-from router_core.files import file_sha256
+from router_core.files import file_sha256, staging_folder, swap_into_place
 from router_core.model.scores import Scores
+from router_core.policy.curves import compare, curve_from_scores
 
 VIEWS_DIR = "views"
 MANIFEST = "manifest.json"

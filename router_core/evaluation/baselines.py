@@ -21,7 +21,7 @@ from sklearn.neural_network import MLPRegressor
 
 from router_core.data.labelled import LabelledSet
 from router_core.errors import RouterInputError
-from router_core.evaluation.evaluate import curve_frame, curve_from_scores
+from router_core.policy.curves import curve_frame, curve_from_scores
 from router_core.policy.rule import Policy, hard_choice, soft_cost, soft_quality_band
 from router_core.quality.neighbours import unit_rows
 from router_core.quality.task_type import fit_task_types, task_type_probabilities

@@ -10,9 +10,9 @@ import pandas as pd
 
 from router_core.data.labelled import LabelledSet
 from router_core.errors import RouterInputError
-from router_core.evaluation.evaluate import compare, curve_from_scores, default_lams
 from router_core.model.encoder import Encoder
 from router_core.model.text import sentence_embeddings
+from router_core.policy.curves import compare, curve_from_scores, default_lams
 from router_core.policy.rule import CostScale, Policy
 from router_core.router import Router
 

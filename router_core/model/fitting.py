@@ -13,7 +13,6 @@ from router_core.config import RouterConfig
 from router_core.data.catalog import Catalog
 from router_core.data.labelled import LabelledSet
 from router_core.errors import RouterInputError
-from router_core.evaluation.evaluate import measure
 from router_core.model.encoder import Encoder, pad_states
 from router_core.model.net import RouterNet
 from router_core.model.parts import RouterParts, TrainingRecord
@@ -22,6 +21,7 @@ from router_core.model.scoring import ScoringPipeline
 from router_core.model.text import sentence_embeddings
 from router_core.model.train import TrainingTargets, train_net
 from router_core.model.validation_folds import cross_fit_folds, query_groups
+from router_core.policy.curves import measure
 from router_core.policy.rule import CostScale, Policy
 from router_core.quality import fit_quality_stage
 

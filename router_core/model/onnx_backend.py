@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from router_core.artifact.safe_files import plain_name, read_confined
 from router_core.errors import RouterInputError
+from router_core.files import plain_name, read_confined
 from router_core.model.scores import RawScore
 from router_core.model.text import capped
 

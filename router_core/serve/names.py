@@ -2,9 +2,11 @@
 `crossroute-0.3-k2`) or from `extra_body={"crossroute": {"lambda": 0.3, "top_k": 2}}`."""
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
+
+from router_core.errors import RouterInputError
+from router_core.policy.rule import check_lam
 
 ROUTER_MODEL = "crossroute"
 _NAME = re.compile(r"^crossroute(?:-(?P<lam>[0-9]*\.?[0-9]+))?(?:-k(?P<k>[0-9]+))?$")
@@ -28,11 +30,10 @@ class Ask:
 
 
 def _lam(value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RequestError(f"{where}: λ must be a number in [0, 1], got {value!r}", param="crossroute.lambda")
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise RequestError(f"{where}: λ must be in [0, 1], got {value!r}", param="crossroute.lambda")
-    return float(value)
+    try:
+        return check_lam(value, f"{where}: λ")
+    except RouterInputError as e:
+        raise RequestError(str(e), param="crossroute.lambda") from e
 
 
 def _top_k(value, where: str, n_models: int) -> int:

@@ -23,7 +23,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from router_core.artifact.safe_files import recover, staging_folder, swap_into_place
 from router_core.data.catalog import Catalog
 from router_core.data.request_log import (
     format_reason_counts,
@@ -33,6 +32,7 @@ from router_core.data.request_log import (
 )
 from router_core.data.tables import TABLE_SUFFIXES
 from router_core.errors import RouterInputError
+from router_core.files import recover, staging_folder, swap_into_place
 from router_core.model.text import text_key
 from router_core.traffic.log_scoring import (
     FORMAT,
@@ -44,7 +44,7 @@ from router_core.traffic.log_scoring import (
     _schema,
 )
 
-INSTALL_HINT = "pip install -r requirements-ray.txt (or pip install 'ray[data]')"
+INSTALL_HINT = "pip install -r requirements-ray.txt (or pip install \"crossroute[ray]\")"
 REJECTED_FOLDER = "_rejected"  # underscore: Arrow and DuckDB readers of the folder skip it
 RECEIPTS_FOLDER = "_receipts"  # per input file: rows read and rejected, removed once the manifest is written
 OPTIONAL_FIELDS = ("model", "cost_usd", *GROUP_COLUMNS)  # canonical log fields the scored schema keeps when present

@@ -1,6 +1,6 @@
 """`score-log` killed at every write and every rename: the output pair must end as the old pair or the new one.
 
-    python benchmarks/reliability_score_log.py
+A harness shared by the tests and `benchmarks/reliability.py` (which reports its counts).
 
 A child process scores a log over a previous run's outputs (scored Parquet file + rejected-rows CSV) and SIGKILLs
 itself at the n-th Parquet write or just before / just after the n-th os.replace. The parent then runs
@@ -129,7 +129,3 @@ def kill_points() -> dict:
             counts["artifacts_lost"] += not whole
             counts["leftovers_kept"] += sorted(p.name for p in folder.iterdir()) != ["new.jsonl", "old.jsonl", "out.parquet", "rejected.csv"]
     return counts
-
-
-if __name__ == "__main__":
-    print(json.dumps(kill_points(), indent=2))

@@ -1,6 +1,6 @@
 """Reliability of router artifacts: deterministic corruptions of a saved router, and kills at every write and rename.
 
-    python benchmarks/reliability_artifacts.py [--seed 0] [--skip-kills]
+A harness shared by the tests and `benchmarks/reliability.py` (which reports its counts).
 
 `artifact_corruptions(seed)` damages a copy of the bundled router (sample_data/router) in many ways: hand edits of
 router.json (a stale content digest), the same invalid values re-sealed with a fresh digest (what a tool that knows
@@ -377,7 +377,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 op, kill_at, exchange, args = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", json.loads(sys.argv[4])
 import shutil
 import router_core.artifact.store as artifact
-import router_core.artifact.safe_files as safe_files
+import router_core.files as safe_files
 calls = [0]
 def hooked(fn):
     def wrapper(*a, **k):
@@ -394,7 +394,7 @@ safe_files._exchange = hooked(safe_files._exchange if exchange else (lambda a, b
 artifact.save_file = hooked(artifact.save_file)
 artifact.save_arrays = hooked(artifact.save_arrays)
 artifact.write_meta = hooked(artifact.write_meta)
-import router_core.model.onnx_export as onnx_export
+import router_core.onnx_export as onnx_export
 onnx_export.write_meta = artifact.write_meta
 onnx_export.export_graphs = hooked(onnx_export.export_graphs)
 import router_core.artifact.upgrade as artifact_upgrade
@@ -410,7 +410,7 @@ elif op == "upgrade":
     from router_core.artifact.upgrade import upgrade
     upgrade(args["dest"])
 elif op == "export-onnx":
-    from router_core.model.onnx_export import export_onnx
+    from router_core.onnx_export import export_onnx
     export_onnx(args["dest"])
 print("CALLS", calls[0])
 '''
@@ -551,28 +551,3 @@ def kill_points(ops=("save", "upgrade", "train", "export-onnx"), max_points: int
                     shutil.rmtree(dest.parent, ignore_errors=True)
                     k += 1
     return counts if details else {k: v for k, v in counts.items() if k != "details"}
-
-
-def main() -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-kills", action="store_true")
-    args = parser.parse_args()
-    corruptions = artifact_corruptions(args.seed, details=True)
-    for row in corruptions.pop("details"):
-        if row["result"] != "refused" or row["outside"]:
-            print(row)
-    print(corruptions)
-    if not args.skip_kills:
-        kills = kill_points(details=True)
-        for row in kills.pop("details"):
-            if row["state"] not in ("old", "new"):
-                print(row)
-        print(kills)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Concurrent opens of a fresh score cache: how many processes hit a lock error, how many fell back to no cache.
 
-    .venv/bin/python benchmarks/reliability_cache.py [--processes 6] [--rounds 20]
+A harness shared by the tests and `benchmarks/reliability.py` (which reports its counts).
 
 Each round starts `processes` processes on one new cache file behind a barrier, so they open it at the same instant;
 each then writes and reads back one entry. A lock error is an open (or that first write) that gave up on the lock;
@@ -8,8 +8,6 @@ a fallback is any cache that set itself aside (locked, damaged or unwritable). B
 """
 from __future__ import annotations
 
-import argparse
-import json
 import multiprocessing
 import sys
 import tempfile
@@ -72,15 +70,3 @@ def concurrent_cache_opens(processes: int = 6, rounds: int = 20) -> dict:
                 totals["lock_errors"] += any("locked" in message for message in outcome["warnings"])
                 totals["unreadable"] += outcome["enabled"] and not outcome["readable"]
     return totals
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, default=6)
-    parser.add_argument("--rounds", type=int, default=20)
-    args = parser.parse_args()
-    print(json.dumps(concurrent_cache_opens(args.processes, args.rounds), indent=2))
-
-
-if __name__ == "__main__":
-    main()

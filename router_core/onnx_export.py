@@ -29,9 +29,9 @@ from router_core.artifact.store import (
 )
 from router_core.data.labelled import LabelledSet, load_labelled
 from router_core.errors import RouterInputError
-from router_core.evaluation.evaluate import default_lams, measure
 from router_core.model.onnx_backend import HEAD_OUTPUTS, OnnxScorer
 from router_core.model.scorer import TorchScorer
+from router_core.policy.curves import default_lams, measure
 from router_core.router import Router
 
 OPSET = 18

@@ -11,7 +11,7 @@ from benchmarks.ceilings import (
 )
 from router_core.data.labelled import LabelledSet
 from router_core.errors import RouterInputError
-from router_core.evaluation.evaluate import compare, default_lams
+from router_core.policy.curves import compare, default_lams
 from router_core.policy.rule import CostScale, Policy
 
 CANDIDATES = ["budget", "premium"]
