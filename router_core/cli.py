@@ -193,7 +193,7 @@ def cmd_route(args) -> int:
 
 
 def decisions_frame(router, query_ids, scores, lams, policy: str = "linear") -> pd.DataFrame:
-    """DESIGN.md §4 decisions: query_id, lambda, model, then per-candidate weight/quality/cost columns."""
+    """The decisions table: query_id, lambda, model, then per-candidate weight/quality/cost columns."""
     sweep = router.sweep(scores, lams, policy)
     per_candidate = {}
     for j, name in enumerate(scores.candidates):

@@ -1,4 +1,4 @@
-"""Reading and validating labelled routing sets and request logs (DESIGN.md §4). The only module here that reads user files."""
+"""Reading and validating labelled routing sets: long format, or RouterBench's wide one; every problem named by row."""
 from __future__ import annotations
 
 import dataclasses

@@ -249,7 +249,7 @@ def request_log_from_frame(frame: pd.DataFrame, mapping: dict[str, str] | None =
 
 
 def load_request_log(source, mapping: dict[str, str] | None = None, name: str | None = None) -> RequestLog:
-    """Read a request log file (CSV, JSONL or Parquet), matching columns by alias (DESIGN.md §4)."""
+    """Read a request log file (CSV, JSONL or Parquet), matching columns by alias (LOG_ALIASES)."""
     label = name or (str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "upload"))
     return request_log_from_frame(read_table(source, name), mapping, source=label)
 

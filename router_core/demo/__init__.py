@@ -1,4 +1,4 @@
-"""Seeded synthetic routing data: a catalog, a labelled routing set and two weeks of request logs (DESIGN.md §6).
+"""Seeded synthetic routing data: a catalog, a labelled routing set and two weeks of request logs.
 
 Nothing here comes from a real model, a real user or a real benchmark. Quality labels follow a stated generative
 model:

@@ -1,4 +1,4 @@
-"""Baseline routers, run on the same split as CrossRoute's router (DESIGN.md §5).
+"""Baseline routers, run on the same split as CrossRoute's router.
 
 One abstract method (`curve`) plus a name -> class registry, like RouteLLM's ROUTER_CLS. Constructors only store
 hyperparameters; `fit(train, seed)` starts anew and returns self; learned attributes end in `_`.
@@ -375,7 +375,7 @@ class CallEveryBaseline(Baseline):
     """MoA-style: call every candidate, then the dearest merges the answers. One point, quality an ESTIMATE.
 
     Offline data holds each candidate's own quality, not the merged answer's, so `quality` is the best of all
-    answers (upper end of the band) and `quality_low` their mean; `estimate` is True (DESIGN.md §3).
+    answers (upper end of the band) and `quality_low` their mean; `estimate` is True (an estimate, never a measurement).
     """
 
     name = "call-every"

@@ -25,7 +25,7 @@ class TrainingTargets:
 
 def routing_loss(outputs: dict, quality: torch.Tensor, cost: torch.Tensor, cost_norm: torch.Tensor,
                  config: TrainingConfig, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
-    """Quality + cost prediction loss, plus the routing terms on the attention weights (DESIGN.md §2)."""
+    """Quality + cost prediction loss, plus the routing terms on the attention weights (docs/design.md, "The network")."""
     quality_loss = nn.functional.binary_cross_entropy_with_logits(outputs["quality_logit"], quality)
     cost_loss = nn.functional.smooth_l1_loss(outputs["cost"], cost)
     weights = outputs["weights"].clamp(min=1e-9)  # (B, M)

@@ -1,4 +1,4 @@
-"""Turn per-query scores into measured λ curves, per-category tables and a comparison table (DESIGN.md §5).
+"""Turn per-query scores into measured λ curves, per-category tables and a comparison table.
 
 Scores decide; the labelled set's MEASURED quality and cost of the chosen candidate are what gets averaged.
 """
@@ -14,7 +14,7 @@ from router_core.policy.rule import Policy, soft_cost, soft_quality_band
 
 
 def default_lams(n: int = 41) -> np.ndarray:
-    """The λ grid of a sweep: n evenly spaced points on [0, 1] (DESIGN.md asks for at least 41)."""
+    """The λ grid of a sweep: n evenly spaced points on [0, 1] (41 by default, so curves keep their bends)."""
     return np.linspace(0.0, 1.0, n)
 
 

@@ -1,4 +1,4 @@
-"""Routing-quality metrics over measured (cost, quality) curves (DESIGN.md §5). numpy (scipy for one t-test), no I/O.
+"""Routing-quality metrics over measured (cost, quality) curves. numpy (scipy for one t-test), no I/O.
 
 RouterBench: the non-decreasing upper convex hull of a λ sweep and AIQ, the mean height of that hull over the
 single models' cost range. RouteLLM (two-candidate sets): APGR and CPT over the fraction of strong-model calls.
@@ -88,7 +88,7 @@ def aiq(cost, quality, cost_low: float, cost_high: float) -> float:
 
 
 def summarize(curve_cost, curve_quality, single_cost, single_quality) -> dict:
-    """Headline numbers of a curve against the single models (DESIGN.md §5).
+    """Headline numbers of a curve against the single models.
 
     Args:
         curve_cost, curve_quality: (P,) the router's λ sweep.
