@@ -172,14 +172,17 @@ class Router:
 
     # ------------------------------------------------------------ scoring and deciding
 
-    def scores(self, queries: list[str] | str, catalog: Catalog | None = None, progress=None) -> Scores:
+    def scores(self, queries: list[str] | str, catalog: Catalog | None = None, progress=None,
+               input_tokens=None) -> Scores:
         """Predicted weights, quality and cost for each query (encoded once, then cached).
 
         Args:
             catalog: price with these prices instead of the router's own (re-pricing needs no retraining).
             progress: callable(done, total) while encoding.
+            input_tokens: the prompt tokens each query's call will send (a whole conversation, say), counted by the
+                caller; default: estimated from the query's text.
         """
-        return self.parts.pipeline.scores(queries, catalog, progress)
+        return self.parts.pipeline.scores(queries, catalog, progress, input_tokens)
 
     def policy(self, name: str | Policy = "linear") -> Policy:
         """The decision rule every consumer uses: this router's cost scale κ with the config's α and τ."""
@@ -188,11 +191,20 @@ class Router:
         return Policy(self.cost_scale, name, self.config.policy.exponential_alpha, self.config.policy.soft_temperature)
 
     def decide(self, scores: Scores, lam: float, k: int = 1, policy: str | Policy = "linear",
-               catalog: Catalog | None = None) -> list[RouteDecision]:
-        """Decisions from already computed scores: pure arithmetic, no encoding."""
+               catalog: Catalog | None = None, allowed: np.ndarray | None = None) -> list[RouteDecision]:
+        """Decisions from already computed scores: pure arithmetic, no encoding.
+
+        Args:
+            allowed: (Q, M) bool, the models each query may use (a request's own constraints); default all. With
+                k > 1 the aggregator merges and never also answers, so no model is called twice.
+        """
         lam = check_lam(lam)
         rule = self.policy(policy)
-        utility, choice = rule.utilities_and_choice(scores.quality, scores.cost, lam, scores.weights)
+        if allowed is not None:
+            allowed = np.asarray(allowed, dtype=bool)
+            if allowed.shape != scores.quality.shape or not allowed.any(axis=1).all():
+                raise RouterInputError("allowed must mark at least one of the router's models for every query")
+        utility, choice = rule.utilities_and_choice(scores.quality, scores.cost, lam, scores.weights, allowed)
         if k == 1:
             indices = choice[:, None]
             merge = np.ones_like(indices, dtype=float)
@@ -203,8 +215,10 @@ class Router:
             prices = self.pricing.catalog_for(catalog)
             if prices is None:
                 raise RouterInputError("soft routing needs a catalog with prices for the aggregator; this router has none")
-            indices, merge = rule.top_k(scores.quality, scores.cost, lam, k, scores.weights)
             merger = prices[prices.aggregator_name]
+            answerers = np.ones_like(scores.quality, dtype=bool) if allowed is None else allowed.copy()
+            answerers[:, list(scores.candidates).index(merger.name)] = False
+            indices, merge = rule.top_k(scores.quality, scores.cost, lam, k, scores.weights, answerers)
             total_cost = soft_cost(scores.cost, indices, scores.input_tokens, scores.answer_tokens,
                                    merger.input_usd_per_1m, merger.output_usd_per_1m, merger.typical_output_tokens)
             low, high = soft_quality_band(scores.quality, indices, merge)

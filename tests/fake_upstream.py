@@ -1,5 +1,8 @@
 """A fake OpenAI-compatible upstream on 127.0.0.1 that can be told, per model, to answer, fail, stall, return malformed
-JSON or drop the connection. Every call it receives is recorded (model, stream, messages)."""
+JSON or drop the connection. It answers as a real chat model does: with a tool call when it is offered tools and the
+conversation does not end in a tool result, with `n` choices, log-probabilities when asked, a system fingerprint and
+usage with cached and reasoning tokens, plain or streamed (tool-call arguments arrive over several chunks). Every call
+it receives is recorded (model, stream, messages and the whole body)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +12,9 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PROMPT_TOKENS, COMPLETION_TOKENS = 40, 60  # the usage every answer reports, so measured costs are predictable
-MODES = ("ok", "fail", "stall", "malformed", "drop")
+CACHED_TOKENS, REASONING_TOKENS = 8, 12
+FINGERPRINT = "fp_fake_upstream"
+MODES = ("ok", "fail", "stall", "malformed", "drop", "refuse")
 
 
 class FakeUpstream:
@@ -35,6 +40,36 @@ class FakeUpstream:
         self.modes.clear()
 
 
+def usage() -> dict:
+    return {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
+            "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS,
+            "prompt_tokens_details": {"cached_tokens": CACHED_TOKENS},
+            "completion_tokens_details": {"reasoning_tokens": REASONING_TOKENS}}
+
+
+def answer(model: str, body: dict, index: int) -> tuple[dict, str]:
+    """(message, finish reason) of choice `index`: a tool call when tools are offered and the last message is not a
+    tool result, else text (naming the tool result when there is one)."""
+    messages = body.get("messages") or []
+    tools = body.get("tools") or []
+    last = messages[-1] if messages else {}
+    if tools and last.get("role") != "tool":
+        function = tools[0].get("function", {})
+        arguments = json.dumps({name: "Paris" for name in (function.get("parameters", {}).get("properties") or {"q": {}})})
+        call = {"id": f"call_{model}_{index}", "type": "function",
+                "function": {"name": function.get("name", "tool"), "arguments": arguments}}
+        return {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
+    text = f"answer from {model}" if index == 0 else f"answer {index + 1} from {model}"
+    if last.get("role") == "tool":
+        text += f" using the tool result: {last.get('content')}"
+    return {"role": "assistant", "content": text}, "stop"
+
+
+def logprobs_of(text: str) -> dict:
+    return {"content": [{"token": word, "logprob": -0.5, "bytes": list(word.encode()), "top_logprobs": []}
+                        for word in (text or "").split()]}
+
+
 def _handler(fake: FakeUpstream):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -47,7 +82,8 @@ def _handler(fake: FakeUpstream):
             model = body.get("model", "")
             if fake.record:
                 with fake.lock:
-                    fake.calls.append({"model": model, "stream": bool(body.get("stream")), "messages": body.get("messages")})
+                    fake.calls.append({"model": model, "stream": bool(body.get("stream")), "messages": body.get("messages"),
+                                       "body": body})
             mode = fake.modes.get(model, "ok")
             if mode == "drop":
                 self.close_connection = True
@@ -64,15 +100,22 @@ def _handler(fake: FakeUpstream):
                 return
             if fake.delay:
                 time.sleep(fake.delay)
-            text = f"answer from {model}"
+            n = int(body.get("n") or 1)
             if body.get("stream"):
-                self._stream(model, text, (body.get("stream_options") or {}).get("include_usage", False))
+                self._stream(model, body, (body.get("stream_options") or {}).get("include_usage", False))
                 return
+            choices = []
+            for index in range(n):
+                message, finish = answer(model, body, index)
+                if mode == "refuse":
+                    message, finish = {"role": "assistant", "content": None, "refusal": "I can't help with that."}, "stop"
+                choice = {"index": index, "message": message, "finish_reason": finish}
+                if body.get("logprobs"):
+                    choice["logprobs"] = logprobs_of(message.get("content"))
+                choices.append(choice)
             self._send(200, json.dumps({
                 "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
-                          "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}}).encode())
+                "system_fingerprint": FINGERPRINT, "choices": choices, "usage": usage()}).encode())
 
         def _send(self, status: int, payload: bytes) -> None:
             self.send_response(status)
@@ -81,19 +124,30 @@ def _handler(fake: FakeUpstream):
             self.end_headers()
             self.wfile.write(payload)
 
-        def _stream(self, model: str, text: str, usage: bool) -> None:
+        def _stream(self, model: str, body: dict, include_usage: bool) -> None:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("connection", "close")
             self.end_headers()
-            base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
-            events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": word + " "}}]}
-                      for word in text.split()]
-            events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-            if usage:
-                events.append({**base, "choices": [], "usage": {"prompt_tokens": PROMPT_TOKENS,
-                                                                "completion_tokens": COMPLETION_TOKENS,
-                                                                "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}})
+            base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+                    "system_fingerprint": FINGERPRINT}
+            message, finish = answer(model, body, 0)
+            events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}]
+            if message.get("tool_calls"):
+                call = message["tool_calls"][0]
+                arguments = call["function"]["arguments"]
+                half = len(arguments) // 2
+                events.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
+                    {"index": 0, "id": call["id"], "type": "function",
+                     "function": {"name": call["function"]["name"], "arguments": arguments[:half]}}]}}]})
+                events.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
+                    {"index": 0, "function": {"arguments": arguments[half:]}}]}}]})
+            else:
+                events += [{**base, "choices": [{"index": 0, "delta": {"content": word + " "}}]}
+                           for word in message["content"].split()]
+            events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+            if include_usage:
+                events.append({**base, "choices": [], "usage": usage()})
             for event in events:
                 self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
             self.wfile.write(b"data: [DONE]\n\n")

@@ -151,3 +151,22 @@ def test_request_log_without_a_prompt_column_says_what_was_expected(tmp_path):
         load_request_log(write(tmp_path, "log.csv", log))
     result = load_request_log(write(tmp_path, "log.csv", log), mapping={"prompt": "body"})
     assert result.frame["prompt"].tolist() == ["hello"]
+
+
+def test_a_conversation_is_routed_on_its_last_user_turn_then_a_bounded_summary_of_its_context():
+    from router_core.data.messages import CONTEXT_CHARS, conversation
+
+    single = conversation([{"role": "user", "content": "  Prove that 2 is prime  "}])
+    assert single.routing_text == "Prove that 2 is prime" and single.single_turn and single.turns == 1
+    messages = [{"role": "system", "content": "You are a careful SQL tutor. " * 200},
+                {"role": "user", "content": "Explain window functions " + "in detail " * 100},
+                {"role": "assistant", "content": "Sure."},
+                {"role": "user", "content": [{"type": "text", "text": "now an example"},
+                                             {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}]},
+                {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function"}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "rows"}]
+    read = conversation(messages, tools=[{"type": "function", "function": {"name": "run_sql"}}])
+    assert read.last_user == "now an example" and read.routing_text.startswith("now an example\n\nTools: run_sql | Before: …")
+    assert "System: You are a careful SQL tutor." in read.routing_text
+    assert len(read.routing_text) <= len(read.last_user) + 2 + CONTEXT_CHARS
+    assert (read.turns, read.tool_names, read.has_images, read.single_turn) == (4, ("run_sql",), True, False)

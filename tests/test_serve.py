@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 import yaml
-from fake_upstream import COMPLETION_TOKENS, PROMPT_TOKENS, fake_upstream
+from fake_upstream import CACHED_TOKENS, COMPLETION_TOKENS, PROMPT_TOKENS, fake_upstream
 from serve_support import (
     CHAT,
     MATHS,
@@ -30,6 +30,7 @@ from serve_support import (
 from serve_support import decision as decision_row
 
 from router_core import Router
+from router_core.serve.tokens import prompt_tokens
 
 pytestmark = [pytest.mark.server]
 
@@ -71,7 +72,8 @@ def test_lambda_ends_route_to_the_models_the_library_chooses(server, fake, route
         assert reply.model == expected and raw.headers["x-crossroute-model"] == expected
         assert reply.choices[0].message.content == f"answer from {expected}"
         assert float(raw.headers["x-crossroute-lambda"]) == lam
-        predicted = router.route(MATHS, lam)[0].predicted_cost_usd
+        tokens = prompt_tokens([{"role": "user", "content": MATHS}])  # the whole prompt, counted as the server counts it
+        predicted = router.decide(router.scores([MATHS], input_tokens=[tokens]), lam)[0].predicted_cost_usd
         assert float(raw.headers["x-crossroute-predicted-cost-usd"]) == pytest.approx(predicted, rel=1e-5)
         assert fake.calls_to(expected) == 1
     record = decision(log_dir, reply.id)
@@ -111,20 +113,43 @@ def test_streaming_ends_with_done_and_names_the_model_called(server, fake, route
     assert record["model"] == expected and record["output_tokens"] == COMPLETION_TOKENS and record["status"] == "ok"
 
 
-def test_soft_routing_calls_k_models_and_the_aggregator_and_records_the_summed_cost(server, fake, router):
+def test_soft_routing_calls_each_model_once_names_them_and_sums_the_usage(server, fake, router):
     url, log_dir = server
     decision = router.route(MATHS, 0.3, k=2)[0]
-    reply = client(url).chat.completions.create(model="crossroute-0.3-k2", messages=[{"role": "user", "content": MATHS}])
-    assert reply.model == decision.aggregator and reply.choices[0].message.content == f"answer from {decision.aggregator}"
+    assert decision.aggregator not in decision.candidates  # the aggregator merges; it never also answers
+    raw = client(url).chat.completions.with_raw_response.create(model="crossroute-0.3-k2",
+                                                                messages=[{"role": "user", "content": MATHS}])
+    reply = raw.parse()
+    assert reply.model == "+".join(decision.candidates) == raw.headers["x-crossroute-model"]
+    assert raw.headers["x-crossroute-merged-by"] == decision.aggregator
+    assert reply.choices[0].message.content == f"answer from {decision.aggregator}"
     called = [c["model"] for c in fake.calls]
-    assert sorted(called) == sorted([*decision.candidates, decision.aggregator])
+    assert sorted(called) == sorted([*decision.candidates, decision.aggregator]) and len(set(called)) == len(called)
     merge_call = fake.calls[-1]["messages"][-1]["content"]
     assert all(f"answer from {m}" in merge_call for m in decision.candidates)  # the aggregator saw both answers
+    assert reply.usage.prompt_tokens == 3 * PROMPT_TOKENS and reply.usage.completion_tokens == 3 * COMPLETION_TOKENS
+    assert reply.usage.prompt_tokens_details.cached_tokens == 3 * CACHED_TOKENS  # every call's details, summed
+    extra = reply.model_extra["crossroute"]
+    assert extra["merged"] == list(decision.candidates) and extra["merged_by"] == decision.aggregator
     record = decision_row(log_dir, reply.id)
     assert record["top_k"] == 2 and sorted(json.loads(record["called"])) == sorted(called)  # the k calls run at once
     expected = sum((PROMPT_TOKENS * router.catalog[m].input_usd_per_1m + COMPLETION_TOKENS * router.catalog[m].output_usd_per_1m) / 1e6
                    for m in called)
     assert record["cost_usd"] == pytest.approx(expected)
+    chunks = list(client(url).chat.completions.create(model="crossroute-0.3-k2", messages=[{"role": "user", "content": MATHS}],
+                                                      stream=True, stream_options={"include_usage": True}))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == f"answer from {decision.aggregator}"
+    assert chunks[-1].usage.completion_tokens == 3 * COMPLETION_TOKENS and {c.model for c in chunks} == {reply.model}
+
+
+def test_a_soft_request_the_server_cannot_relay_whole_is_refused(server, fake):
+    url, _ = server
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}]
+    for extra, param in (({"tools": tools}, "model"), ({"n": 2}, "n"), ({"logprobs": True}, "logprobs")):
+        response = httpx.post(f"{url}/v1/chat/completions", json={"model": "crossroute-0.3-k2", **extra,
+                                                                  "messages": [{"role": "user", "content": MATHS}]})
+        assert response.status_code == 400 and response.json()["error"]["param"] == param, response.text
+    assert fake.calls == []  # refused before any model was called
 
 
 @pytest.mark.parametrize("mode", ["fail", "stall", "malformed", "drop"])

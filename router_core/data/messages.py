@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -87,3 +88,76 @@ def prompt_text(value) -> str | None:
         return parse_prompt(value)
     except NotAPrompt:
         return None
+
+
+# What the router reads of a conversation besides its last user turn, at most (the encoder sees about 128 tokens, and
+# the last user turn comes first, so a long turn leaves no room for context).
+CONTEXT_CHARS = 600
+SYSTEM_CHARS, EARLIER_CHARS, TOOLS_CHARS = 200, 250, 150
+
+
+def _text_of(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, (list, tuple)):
+        return " ".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def _has_image(content) -> bool:
+    return isinstance(content, (list, tuple)) and any(isinstance(p, dict) and p.get("type") in ("image_url", "input_image")
+                                                      for p in content)
+
+
+def _clip(text: str, limit: int, tail: bool = False) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return ("…" + text[-(limit - 1):]) if tail else (text[: limit - 1] + "…")
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What routing needs to know about a chat request."""
+
+    last_user: str  # the last user turn's text
+    routing_text: str  # what the router reads: the last user turn, then a bounded summary of the context
+    turns: int  # user and assistant messages
+    tool_names: tuple[str, ...]  # tools (or functions) the request offers
+    has_images: bool
+
+    @property
+    def single_turn(self) -> bool:
+        return self.routing_text == self.last_user
+
+
+def conversation(messages, tools=None, functions=None) -> Conversation:
+    """Read a chat request for routing. The router reads the last user turn first (it decides the answer most), then,
+    within CONTEXT_CHARS, the names of the offered tools, the end of the previous user turn and the start of the
+    system prompt. A single user message is routed on its own text, exactly as a query in a labelled set.
+
+    Raises:
+        RouterInputError as last_user_text does.
+    """
+    last = last_user_text(messages)
+    messages = [m for m in messages if isinstance(m, dict)]
+    names = []
+    for tool in list(tools or []) + [{"function": f} for f in (functions or [])]:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        name = function.get("name") if isinstance(function, dict) else None
+        if isinstance(name, str) and name:
+            names.append(name)
+    users = [i for i, m in enumerate(messages) if m.get("role", "user") == "user"]
+    system = " ".join(_text_of(m.get("content")) for m in messages if m.get("role") in ("system", "developer"))
+    earlier = _text_of(messages[users[-2]].get("content")) if len(users) > 1 else ""
+    context = []
+    if names:
+        context.append("Tools: " + _clip(", ".join(names), TOOLS_CHARS))
+    if earlier.strip():
+        context.append("Before: " + _clip(earlier, EARLIER_CHARS, tail=True))
+    if system.strip():
+        context.append("System: " + _clip(system, SYSTEM_CHARS))
+    summary = _clip(" | ".join(context), CONTEXT_CHARS)
+    turns = sum(1 for m in messages if m.get("role", "user") in ("user", "assistant"))
+    images = any(_has_image(m.get("content")) for m in messages)
+    return Conversation(last, f"{last}\n\n{summary}" if summary else last, turns, tuple(names), images)

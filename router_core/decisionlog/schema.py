@@ -29,7 +29,8 @@ COLUMNS = {  # name -> SQLite type; `candidates` and `called` hold JSON
     "prompt": "TEXT", "lam": "REAL", "lam_source": "TEXT", "policy": "TEXT", "top_k": "INTEGER", "candidates": "TEXT",
     "called": "TEXT", "model": "TEXT", "input_tokens": "INTEGER", "output_tokens": "INTEGER", "cost_usd": "REAL",
     "predicted_cost_usd": "REAL", "routing_ms": "REAL", "upstream_ms": "REAL", "status": "TEXT NOT NULL",
-    "fallback_reason": "TEXT", "error": "TEXT",
+    "fallback_reason": "TEXT", "error": "TEXT", "prompt_tokens": "INTEGER", "turns": "INTEGER", "tools_offered": "INTEGER",
+    "conversation": "TEXT",
 }
 JSON_COLUMNS = ("candidates", "called")
 
@@ -72,6 +73,10 @@ class DecisionRecord:
     status: str = Status.OK.value
     fallback_reason: str | None = None
     error: str | None = None
+    prompt_tokens: int | None = None  # the whole prompt (every message, the tool definitions), counted before the call
+    turns: int | None = None  # user and assistant messages in the conversation
+    tools_offered: int | None = None  # tools (or functions) the request offered
+    conversation: str | None = None  # the conversation id a request named (its later turns stay on one model)
 
     @classmethod
     def for_prompt(cls, request_id: str, prompt: str, keep_prompt: bool = False, **fields) -> "DecisionRecord":

@@ -74,6 +74,10 @@ def create(path: Path) -> None:
     with _connect(path) as connection:
         columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
         connection.execute(f"CREATE TABLE IF NOT EXISTS decisions (id INTEGER PRIMARY KEY, {columns})")
+        present = {row[1] for row in connection.execute("PRAGMA table_info(decisions)")}
+        for name, kind in COLUMNS.items():  # a log written by an older CrossRoute gains the newer columns, empty
+            if name not in present:
+                connection.execute(f"ALTER TABLE decisions ADD COLUMN {name} {kind.replace(' NOT NULL', '')}")
         connection.execute("CREATE INDEX IF NOT EXISTS decisions_ts ON decisions (ts)")
         # Every column the monitoring queries read but the JSON ones: they scan this, not the wide table.
         connection.execute(f"CREATE INDEX IF NOT EXISTS decisions_overview ON decisions ({', '.join(OVERVIEW)})")

@@ -206,12 +206,13 @@ class ScoringPipeline:
         # float32, as the disk cache stores it: fresh and cached scores must be the same numbers.
         return {k: raw[k]._replace(quality=quality[i].astype(np.float32)) for i, k in enumerate(keys)}
 
-    def scores(self, queries: list[str] | str, catalog: Catalog | None = None, progress=None) -> Scores:
+    def scores(self, queries: list[str] | str, catalog: Catalog | None = None, progress=None, input_tokens=None) -> Scores:
         """Predicted weights, quality and cost for each query.
 
         Args:
             catalog: price with these prices instead of the router's own (re-pricing needs no retraining).
             progress: callable(done, total) while encoding.
+            input_tokens: prompt tokens per query as counted by the caller; default: estimated from each query's text.
         """
         queries = [queries] if isinstance(queries, str) else list(queries)
         for i, q in enumerate(queries):
@@ -222,7 +223,11 @@ class ScoringPipeline:
             m = len(self.pricing.candidates)
             empty = np.zeros((0, m))
             return Scores([], list(self.pricing.candidates), empty, empty, empty, np.zeros(0), empty, [])
-        input_tokens = np.array([estimate_tokens(q) for q in queries], dtype=float)
+        if input_tokens is None:
+            input_tokens = [estimate_tokens(q) for q in queries]
+        input_tokens = np.asarray(input_tokens, dtype=float)
+        if input_tokens.shape != (len(queries),) or not np.all(np.isfinite(input_tokens)) or (input_tokens < 0).any():
+            raise RouterInputError(f"input_tokens must give a count of 0 or more for each of the {len(queries)} queries")
         cost, answer_tokens = self.pricing.price(np.stack([r.cost for r in raw]), input_tokens, catalog)
         if not np.all(np.isfinite(cost)):
             row = int(np.argwhere(~np.isfinite(cost))[0, 0])

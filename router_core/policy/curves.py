@@ -146,8 +146,10 @@ def soft_curve(quality_hat, cost_hat, data: LabelledSet, lams, policy: Policy, k
     input_tokens = np.zeros(data.n_queries) if data.input_tokens is None else data.input_tokens
     answers = (np.full_like(data.cost, aggregator_output_tokens) if data.output_tokens is None else data.output_tokens)
     cost, low, high, shares = [], [], [], []
+    answerers = np.ones_like(data.cost, dtype=bool)
+    answerers[:, aggregator] = False  # the aggregator merges; it never also answers (no model called twice)
     for lam in np.atleast_1d(np.asarray(lams, dtype=float)):
-        indices, merge = policy.top_k(quality_hat, cost_hat, lam, k)  # (Q, k)
+        indices, merge = policy.top_k(quality_hat, cost_hat, lam, k, allowed=answerers)  # (Q, k)
         cost.append(soft_cost(data.cost, indices, input_tokens, answers, *aggregator_prices, aggregator_output_tokens).mean())
         band = soft_quality_band(data.quality, indices, merge)
         low.append(band[0].mean())

@@ -111,12 +111,16 @@ class Policy:
         """(Q,) index of each query's candidate at λ; exact ties go to the cheaper one."""
         return self.utilities_and_choice(quality, cost, lam, weights)[1]
 
-    def utilities_and_choice(self, quality: np.ndarray, cost: np.ndarray, lam: float,
-                             weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(Q, M) utilities and the (Q,) choice they make, from one normalisation (what a decision record shows)."""
+    def utilities_and_choice(self, quality: np.ndarray, cost: np.ndarray, lam: float, weights: np.ndarray | None = None,
+                             allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, M) utilities and the (Q,) choice they make, from one normalisation (what a decision record shows).
+
+        Args:
+            allowed: (Q, M) bool, the candidates each query may use (at least one per query); others are never chosen.
+        """
         norm = self.normalised_cost(cost)
         utility = utilities(quality, norm, lam, self.name, weights, self.alpha)
-        return utility, hard_choice(utility, norm)
+        return utility, hard_choice(_masked(utility, allowed), norm)
 
     def choose_each(self, quality: np.ndarray, cost: np.ndarray, lams, weights: np.ndarray | None = None) -> np.ndarray:
         """(T, Q) choices for every λ in `lams`, normalising cost once (the sweep's fast path)."""
@@ -126,10 +130,22 @@ class Policy:
             raise RouterInputError("the λ grid (lams) is empty; give at least one λ in [0, 1]")
         return np.stack([hard_choice(utilities(quality, norm, lam, self.name, weights, self.alpha), norm) for lam in lams])
 
-    def top_k(self, quality: np.ndarray, cost: np.ndarray, lam: float, k: int,
-              weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Soft routing: the k best candidates per query (Q, k), best first, and their merge weights (Q, k)."""
-        return soft_top_k(self.utilities(quality, cost, lam, weights), k, self.tau)
+    def top_k(self, quality: np.ndarray, cost: np.ndarray, lam: float, k: int, weights: np.ndarray | None = None,
+              allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Soft routing: the k best candidates per query (Q, k), best first, and their merge weights (Q, k).
+
+        Args:
+            allowed: (Q, M) bool, the candidates each query may call (at least k per query); the aggregator is left
+                out of them, so no model is called twice for one request.
+        """
+        if allowed is not None and (np.asarray(allowed).sum(axis=1) < k).any():
+            raise RouterInputError(f"soft routing needs {k} models a request may call besides the aggregator")
+        return soft_top_k(_masked(self.utilities(quality, cost, lam, weights), allowed), k, self.tau)
+
+
+def _masked(utility: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Utilities with the candidates a query may not use set below every other (never chosen)."""
+    return utility if allowed is None else np.where(np.asarray(allowed, dtype=bool), utility, -np.inf)
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -6,6 +6,8 @@ Handlers are module-level functions over `app.state`: `service` (the RoutingServ
 decision log), `upstream` (LiteLLM calls with fallbacks) and `metrics`."""
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import hmac
 import json
 import time
@@ -16,18 +18,20 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
-from router_core.data.messages import last_user_text
+from router_core.data.messages import conversation as read_conversation
 from router_core.decisionlog.schema import Status
 from router_core.errors import RouterInputError
 from router_core.model.text import estimate_tokens
+from router_core.serve import relay
 from router_core.serve.metrics import Metrics
-from router_core.serve.names import ROUTER_MODEL, RequestError, parse_ask
-from router_core.serve.schemas import CrossRouteInfo, parse_chat
+from router_core.serve.names import MAX_CONVERSATION_ID, ROUTER_MODEL, RequestError, parse_ask
+from router_core.serve.schemas import parse_chat
 from router_core.serve.service import Routed, RoutingService, ServerOptions  # noqa: F401 (ServerOptions re-exported)
+from router_core.serve.tokens import prompt_tokens
 from router_core.serve.upstream import AllModelsFailed, Call, Outcome, Upstream, _error_text
 
-PASSED_THROUGH = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "presence_penalty",
-                  "frequency_penalty", "seed", "response_format", "tools", "tool_choice", "logit_bias")
+RESERVED = ("model", "messages", "stream", "crossroute")  # every other field of a request goes to LiteLLM as given
+CONVERSATION_HEADER = "x-crossroute-conversation"
 MAX_ADMIN_BODY = 64 * 1024
 MAX_ERROR_CHARS = 2000  # an error message a client gets back: enough to act on, never the whole input
 
@@ -112,41 +116,80 @@ async def chat(request: Request):
     state = request.app.state
     service: RoutingService = state.service
     chat_request, body = parse_chat(await _body(request, service.options.max_body_bytes))
-    ask = parse_ask(chat_request.model, chat_request.crossroute, len(service.router.candidates))
+    candidates = list(service.router.candidates)
+    ask = parse_ask(chat_request.model, chat_request.crossroute, len(candidates), candidates)
+    ask = _with_conversation_header(ask, request.headers.get(CONVERSATION_HEADER))
+    if ask.top_k > 1:
+        _check_soft(chat_request)
     try:
-        prompt = last_user_text(body["messages"])
+        conversation = read_conversation(body["messages"], body.get("tools"), body.get("functions"))
     except RouterInputError as e:
         raise RequestError(f"messages: {e}", param="messages") from e
+    loop = asyncio.get_running_loop()
+    tokens = await loop.run_in_executor(None, prompt_tokens, body["messages"], body.get("tools"))
     user, team = chat_request.who()
-    routed = await service.route(prompt, ask, f"chatcmpl-{uuid.uuid4().hex}", user, team, arrived)
+    routed = await service.route(conversation, ask, f"chatcmpl-{uuid.uuid4().hex}", user, team, arrived, tokens,
+                                 chat_request.offers_tools)
     state.metrics.routing_seconds.observe(routed.record.routing_ms / 1000)
-    params = {k: body[k] for k in PASSED_THROUGH if k in body}
-    decision = routed.decision
+    params = {k: v for k, v in body.items() if k not in RESERVED}
+    predicted = routed.predicted_cost_usd
     headers = {"x-crossroute-lambda": f"{routed.lam:g}", "x-crossroute-request-id": routed.record.request_id,
-               "x-crossroute-predicted-cost-usd": f"{decision.predicted_cost_usd:.8g}" if decision else "unknown"}
+               "x-crossroute-predicted-cost-usd": f"{predicted:.8g}" if predicted is not None else "unknown"}
     if chat_request.stream:
-        return await _stream(request, routed, body["messages"], params, headers)
+        return await _stream(request, routed, body["messages"], params, headers, chat_request.wants_usage_chunk)
     upstream: Upstream = state.upstream
     started = time.perf_counter()
     try:
         if len(routed.chosen) > 1:
-            outcome = await upstream.soft(routed.chosen, routed.aggregator, body["messages"], params, routed.answer_tokens)
+            outcome = await upstream.soft(routed.chosen, routed.aggregator, body["messages"], params, routed.answer_tokens,
+                                          order=routed.order)
         else:
             outcome = await upstream.hard(routed.chosen[0], body["messages"], params, routed.answer_tokens,
-                                          reason=routed.reason)
+                                          reason=routed.reason, order=routed.order)
     except AllModelsFailed as e:
         return _failed(request, routed, str(e), started)
     if routed.reason and not outcome.fallback_reason:
         outcome.fallback_reason = routed.reason
     _finish(request, routed, outcome, started)
-    headers["x-crossroute-model"] = outcome.model
-    return JSONResponse(_completion(routed, outcome), headers=headers)
+    headers.update(_answer_headers(outcome))
+    return JSONResponse(relay.completion(routed.record, outcome), headers=headers)
+
+
+def _with_conversation_header(ask, header: str | None):
+    if header is None or ask.conversation is not None:
+        return ask
+    if not header.strip() or len(header) > MAX_CONVERSATION_ID:
+        raise RequestError(f"{CONVERSATION_HEADER} must be a non-empty id of at most {MAX_CONVERSATION_ID} characters",
+                           param=CONVERSATION_HEADER)
+    return dataclasses.replace(ask, conversation=header.strip())
+
+
+def _check_soft(chat_request) -> None:
+    """Soft routing merges text answers: a request it cannot relay whole is refused, never answered differently."""
+    if chat_request.offers_tools:
+        raise RequestError("soft routing merges the text of several answers and cannot merge tool calls; ask for "
+                           "'crossroute' or 'crossroute-LAMBDA' (one model) when the request offers tools", param="model")
+    if (chat_request.n or 1) > 1:
+        raise RequestError("soft routing merges one answer per model; n > 1 needs one model: ask for 'crossroute' "
+                           "or 'crossroute-LAMBDA'", param="n")
+    if chat_request.logprobs:
+        raise RequestError("soft routing's merged answer has no log-probabilities; ask for one model to get them",
+                           param="logprobs")
+
+
+def _answer_headers(outcome: Outcome) -> dict:
+    headers = {"x-crossroute-model": relay.answered_as(outcome),
+               "x-crossroute-models-called": ",".join(c.model for c in outcome.calls)}
+    if outcome.merged:
+        headers["x-crossroute-merged-by"] = outcome.model
+    return headers
 
 
 def _finish(request: Request, routed: Routed, outcome: Outcome, started: float) -> None:
     """An answered request: charge the budget, fill in the record's outcome, count it and log it."""
     service, metrics = request.app.state.service, request.app.state.metrics
     service.charge(routed, outcome.cost_usd, [c.model for c in outcome.calls if c.error is None])
+    service.answered(routed, outcome.model)
     record = routed.record
     record.called, record.model = [c.model for c in outcome.calls], outcome.model
     record.input_tokens, record.output_tokens, record.cost_usd = outcome.input_tokens, outcome.output_tokens, outcome.cost_usd
@@ -171,22 +214,28 @@ def _failed(request: Request, routed: Routed, detail: str, started: float) -> JS
     return _error(502, f"every model failed: {detail}", "all_models_failed")
 
 
-async def _stream(request: Request, routed: Routed, messages: list, params: dict, headers: dict):
+async def _stream(request: Request, routed: Routed, messages: list, params: dict, headers: dict, wants_usage: bool):
     upstream: Upstream = request.app.state.upstream
     started = time.perf_counter()
     request_id = routed.record.request_id
     if len(routed.chosen) > 1:  # soft routing: the merged answer is known only at the end; it goes out as one chunk
         try:
-            outcome = await upstream.soft(routed.chosen, routed.aggregator, messages, params, routed.answer_tokens)
+            outcome = await upstream.soft(routed.chosen, routed.aggregator, messages, params, routed.answer_tokens,
+                                          order=routed.order)
         except AllModelsFailed as e:
             return _failed(request, routed, str(e), started)
         _finish(request, routed, outcome, started)
-        headers["x-crossroute-model"] = outcome.model
-        chunks = [_chunk(request_id, outcome.model, {"role": "assistant", "content": outcome.text}, None),
-                  _chunk(request_id, outcome.model, {}, "stop")]
+        headers.update(_answer_headers(outcome))
+        name = relay.answered_as(outcome)
+        chunks = [_chunk(request_id, name, {"role": "assistant", "content": outcome.text}, None),
+                  _chunk(request_id, name, {}, "stop")]
+        if wants_usage:
+            chunks.append({**_chunk(request_id, name, {}, None), "choices": [], "usage": relay.summed_usage(outcome.calls)})
+        chunks[-1]["crossroute"] = relay.info(routed.record, outcome)
         return StreamingResponse(_sse(chunks), media_type="text/event-stream", headers=headers)
     first = routed.chosen[0]
-    model, prefix, rest, calls = await upstream.stream_with_fallback(first, messages, params, routed.answer_tokens)
+    model, prefix, rest, calls = await upstream.stream_with_fallback(first, messages, params, routed.answer_tokens,
+                                                                     order=routed.order)
     if model is None:
         return _failed(request, routed, "; ".join(f"{c.model}: {c.error}" for c in calls), started)
     reason = routed.reason
@@ -206,11 +255,12 @@ async def _stream(request: Request, routed: Routed, messages: list, params: dict
         try:
             async for chunk in chunks():
                 data = chunk.model_dump(exclude_none=True)
-                data.update(id=request_id, model=model)
+                usage = data.get("usage") or usage
                 for choice in data.get("choices", []):
                     text.append((choice.get("delta") or {}).get("content") or "")
-                usage = data.get("usage") or usage
-                yield f"data: {json.dumps(data)}\n\n"
+                relayed = relay.chunk(data, request_id, model, wants_usage)
+                if relayed is not None:
+                    yield f"data: {json.dumps(relayed)}\n\n"
         except Exception as e:  # noqa: BLE001 - mid-stream: the client has part of an answer; say so and record it
             error = _error_text(e)
             failure = {"message": f"upstream {model} failed mid-stream: {error}", "type": "upstream_error",
@@ -218,7 +268,8 @@ async def _stream(request: Request, routed: Routed, messages: list, params: dict
             yield f"data: {json.dumps({'error': failure})}\n\n"
         yield "data: [DONE]\n\n"
         answer = "".join(text)
-        input_tokens = int((usage or {}).get("prompt_tokens") or estimate_tokens(" ".join(str(m.get("content", "")) for m in messages)))
+        input_tokens = int((usage or {}).get("prompt_tokens") or routed.record.prompt_tokens
+                           or estimate_tokens(" ".join(str(m.get("content", "")) for m in messages)))
         output_tokens = int((usage or {}).get("completion_tokens") or estimate_tokens(answer))
         call = Call(model, answer, input_tokens, output_tokens,
                     upstream._price(model, input_tokens, output_tokens, None), time.perf_counter() - started, error)
@@ -253,26 +304,6 @@ async def _sse(chunks):
     for chunk in chunks:
         yield f"data: {json.dumps(chunk)}\n\n"
     yield "data: [DONE]\n\n"
-
-
-def _completion(routed: Routed, outcome: Outcome) -> dict:
-    answering = next((c for c in reversed(outcome.calls) if c.model == outcome.model and c.error is None), None)
-    usage = {"prompt_tokens": answering.input_tokens if answering else 0,
-             "completion_tokens": answering.output_tokens if answering else 0}
-    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-    finish = "stop"
-    if answering is not None and answering.response is not None:
-        try:
-            finish = answering.response.choices[0].finish_reason or "stop"
-        except (AttributeError, IndexError):
-            pass
-    record = routed.record
-    info = CrossRouteInfo(lambda_=record.lam, lambda_source=record.lam_source, top_k=record.top_k,
-                          models_called=record.called, cost_usd=record.cost_usd,
-                          predicted_cost_usd=record.predicted_cost_usd, fallback_reason=record.fallback_reason)
-    return {"id": record.request_id, "object": "chat.completion", "created": int(record.ts), "model": outcome.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": outcome.text}, "finish_reason": finish}],
-            "usage": usage, "crossroute": info.to_json()}
 
 
 async def _request_error(request: Request, error: RequestError):

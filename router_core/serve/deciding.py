@@ -4,6 +4,61 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from router_core.model.text import estimate_tokens
+
+
+@dataclass
+class Ask:
+    """One request as the decider sees it."""
+
+    text: str  # what the router reads (the last user turn and a summary of the context)
+    lam: float
+    k: int = 1
+    input_tokens: int | None = None  # the whole prompt's tokens; None: estimated from `text`
+    allowed: np.ndarray | None = None  # (M,) bool: models the request may use before scoring (its own list, capabilities)
+    max_cost_usd: float | None = None  # predicted
+    min_quality: float | None = None  # predicted
+
+
+class Unsatisfiable(ValueError):
+    """No model meets the request's own constraints: a client mistake (400), never a fallback."""
+
+    def __init__(self, message: str, param: str):
+        super().__init__(message)
+        self.param = param
+
+
+def _usd(value: float) -> str:
+    return f"${value:.6g}"
+
+
+def constrained(ask: Ask, quality: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """(M,) the models a request may use once its predicted quality and cost are known.
+
+    Raises:
+        Unsatisfiable naming the constraint that leaves no model.
+    """
+    allowed = np.ones(len(quality), dtype=bool) if ask.allowed is None else ask.allowed.copy()
+    if ask.max_cost_usd is not None:
+        cheap = cost <= ask.max_cost_usd
+        if not (allowed & cheap).any():
+            raise Unsatisfiable(f"crossroute.max_cost_usd: no model this request may use is predicted to cost at most "
+                                f"{_usd(ask.max_cost_usd)} (the cheapest is predicted at {_usd(cost[allowed].min())})",
+                                "crossroute.max_cost_usd")
+        allowed &= cheap
+    if ask.min_quality is not None:
+        good = quality >= ask.min_quality
+        if not (allowed & good).any():
+            within = " within max_cost_usd" if ask.max_cost_usd is not None else ""
+            raise Unsatisfiable(f"crossroute.min_quality: no model this request may use{within} is predicted to reach "
+                                f"{ask.min_quality:g} (the best is predicted at {quality[allowed].max():.3f})",
+                                "crossroute.min_quality")
+        allowed &= good
+    return allowed
 
 
 class Decider:
@@ -21,60 +76,86 @@ class Decider:
     def __init__(self, router, policy: str = "linear", timeout: float = 0.1, max_batch: int = 32):
         self.router, self.policy, self.timeout, self.max_batch = router, policy, timeout, max_batch
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crossroute-score")
-        self._pending: list[tuple[str, float, int, asyncio.Future]] = []
+        self._pending: list[tuple[Ask, asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
 
-    def score_batch(self, requests: list[tuple[str, float, int]]) -> list[tuple]:
-        """[(prompt, λ, k)] -> [(decision, answer tokens per model)], one scoring pass for them all."""
-        scores = self.router.scores([prompt for prompt, _, _ in requests])
-        out: list = [None] * len(requests)
+    def score_batch(self, asks: list[Ask]) -> list:
+        """[Ask] -> [(decision, answer tokens per model) or Unsatisfiable], one scoring pass for them all."""
+        counts = [a.input_tokens if a.input_tokens is not None else estimate_tokens(a.text) for a in asks]
+        scores = self.router.scores([a.text for a in asks], input_tokens=counts)
+        out: list = [None] * len(asks)
         by_ask: dict[tuple[float, int], list[int]] = {}
-        for i, (_, lam, k) in enumerate(requests):
-            by_ask.setdefault((lam, k), []).append(i)
+        masks: dict[int, np.ndarray | None] = {}
+        for i, ask in enumerate(asks):
+            try:
+                plain = ask.allowed is None and ask.max_cost_usd is None and ask.min_quality is None
+                masks[i] = None if plain else constrained(ask, scores.quality[i], scores.cost[i])
+            except Unsatisfiable as e:
+                out[i] = e
+                continue
+            by_ask.setdefault((ask.lam, ask.k), []).append(i)
         for (lam, k), index in by_ask.items():
-            for i, decision in zip(index, self.router.decide(scores.rows(index), lam, k=k, policy=self.policy)):
+            allowed = None
+            if any(masks[i] is not None for i in index):
+                allowed = np.stack([masks[i] if masks[i] is not None else np.ones(len(scores.candidates), dtype=bool)
+                                    for i in index])
+            try:
+                decisions = self.router.decide(scores.rows(index), lam, k=k, policy=self.policy, allowed=allowed)
+            except ValueError as e:  # soft routing with too few models left (RouterInputError)
+                for i in index:
+                    out[i] = Unsatisfiable(f"crossroute: {e}", "crossroute")
+                continue
+            for i, decision in zip(index, decisions):
                 out[i] = (decision, dict(zip(scores.candidates, scores.answer_tokens[i].tolist())))  # the demo's lengths
         return out
 
     async def warm(self, lam: float) -> None:
         """Score once before serving: the first query opens the encoder's sessions."""
-        await asyncio.get_running_loop().run_in_executor(self.pool, self.score_batch, [("warm up the router", lam, 1)])
+        await asyncio.get_running_loop().run_in_executor(self.pool, self.score_batch, [Ask("warm up the router", lam)])
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            self._pending = [item for item in self._pending if not item[3].done()]  # timed out: already answered
+            self._pending = [item for item in self._pending if not item[1].done()]  # timed out: already answered
             if not self._pending:
                 break
             batch, self._pending = self._pending[-self.max_batch:], self._pending[:-self.max_batch]
             try:
-                results = await loop.run_in_executor(self.pool, self.score_batch, [item[:3] for item in batch])
+                results = await loop.run_in_executor(self.pool, self.score_batch, [ask for ask, _ in batch])
             except Exception as e:  # noqa: BLE001 - handed to each waiting request, which falls back
-                for *_, future in batch:
+                for _, future in batch:
                     if not future.done():
                         future.set_exception(e)
                 continue
-            for (*_, future), result in zip(batch, results):
+            for (_, future), result in zip(batch, results):
                 if not future.done():
                     future.set_result(result)
         self._worker = None
 
-    async def decide(self, prompt: str, lam: float, k: int = 1):
+    async def decide(self, ask: Ask):
         """(decision, answer tokens per model, fallback reason, seconds); decision is None when scoring failed or
-        took longer than the timeout."""
+        took longer than the timeout.
+
+        Raises:
+            Unsatisfiable when the request's own constraints leave no model.
+        """
         started = time.perf_counter()
         future = asyncio.get_running_loop().create_future()
-        self._pending.append((prompt, lam, k, future))
+        self._pending.append((ask, future))
         if self._worker is None:
             self._worker = asyncio.create_task(self._drain())
         try:
-            decision, answer_tokens = await asyncio.wait_for(asyncio.shield(future), timeout=self.timeout)
-            return decision, answer_tokens, None, time.perf_counter() - started
+            result = await asyncio.wait_for(asyncio.shield(future), timeout=self.timeout)
         except asyncio.TimeoutError:
             future.cancel()  # nobody waits for it now: the worker skips it
             reason = f"routing took over {self.timeout * 1000:.0f} ms"
         except Exception as e:  # noqa: BLE001 - a router failure must never lose the request
             reason = f"routing failed ({type(e).__name__}: {str(e)[:200]})"
+        else:
+            if isinstance(result, Unsatisfiable):
+                raise result
+            decision, answer_tokens = result
+            return decision, answer_tokens, None, time.perf_counter() - started
         return None, {}, reason, time.perf_counter() - started
 
     def close(self) -> None:

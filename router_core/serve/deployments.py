@@ -59,7 +59,10 @@ def match_deployments(config, candidates: list[str], catalog: Catalog | None, so
         if candidate is None:
             ignored.append(f"{name or params['model']}: not one of the router's models ({', '.join(candidates)})")
             continue
-        matched.append({"model_name": candidate, "litellm_params": _resolved(params, f"{where}.litellm_params")})
+        deployment = {"model_name": candidate, "litellm_params": _resolved(params, f"{where}.litellm_params")}
+        if isinstance(entry.get("model_info"), dict):
+            deployment["model_info"] = dict(entry["model_info"])  # what the operator states the model can take
+        matched.append(deployment)
     missing = [c for c in candidates if c not in {e["model_name"] for e in matched}]
     if missing:
         raise RouterInputError(f"{source}: no model_list entry for {', '.join(missing)}; the router may choose "

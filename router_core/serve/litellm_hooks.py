@@ -15,11 +15,12 @@ import warnings
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 from litellm.types.router import CustomRoutingStrategyBase, PreRoutingHookResponse  # noqa: E402
 
-from router_core.data.messages import last_user_text  # noqa: E402
+from router_core.data.messages import conversation as read_conversation  # noqa: E402
 from router_core.decisionlog.store import DecisionLog  # noqa: E402
 from router_core.live.serving import UPDATE_SECONDS, LivePolicy  # noqa: E402
 from router_core.serve.names import Ask, RequestError, parse_ask  # noqa: E402
 from router_core.serve.service import RoutingService, ServerOptions  # noqa: E402
+from router_core.serve.tokens import prompt_tokens  # noqa: E402
 
 
 def _load(router):
@@ -56,13 +57,14 @@ class _Routing:
         self.service = RoutingService(router, live, options, DecisionLog(log_dir) if log_dir is not None else None)
         self.router, self.fallback = router, self.service.fallback_order
 
-    async def choose(self, messages, lam: float | None, user=None, team=None, top_k: int = 1) -> str:
+    async def choose(self, messages, lam: float | None, user=None, team=None, top_k: int = 1, tools=None) -> str:
         """The model for this request (the fallback order's first when scoring fails or is late); logs the decision.
         λ: the request's, else the λ policy's (a watched file, as the server's)."""
-        prompt = last_user_text(messages)
+        conversation = read_conversation(messages, tools)
         self.service.poll()
-        routed = await self.service.route(prompt, Ask(lam, top_k, "request" if lam is not None else "server"),
-                                          f"crossroute-{uuid.uuid4().hex}", user, team)
+        routed = await self.service.route(conversation, Ask(lam, top_k, "request" if lam is not None else "server"),
+                                          f"crossroute-{uuid.uuid4().hex}", user, team,
+                                          prompt_tokens=prompt_tokens(messages, tools), wants_tools=bool(tools))
         model = routed.chosen[0]
         self.service.handed_over(routed, model)
         return model
@@ -103,7 +105,8 @@ class CrossRouteStrategy(CustomRoutingStrategyBase):
         metadata = (request_kwargs or {}).get("metadata") or {}
         lam = metadata.get("crossroute_lambda")
         user = (request_kwargs or {}).get("user")
-        chosen = await self.routing.choose(messages, float(lam) if lam is not None else None, user, metadata.get("team"))
+        chosen = await self.routing.choose(messages, float(lam) if lam is not None else None, user, metadata.get("team"),
+                                           tools=(request_kwargs or {}).get("tools"))
         return served.get(chosen) or next(served[m] for m in self.routing.fallback if m in served)
 
     def get_available_deployment(self, model, messages=None, input=None, specific_deployment=False, request_kwargs=None):
@@ -133,7 +136,8 @@ class CrossRouteHook(CustomLogger):
         except RequestError:
             return None  # not a CrossRoute model name: the proxy routes it as usual
         metadata = request.get("metadata") or {}
-        chosen = await self.routing.choose(messages, ask.lam, request.get("user"), metadata.get("team"))
+        chosen = await self.routing.choose(messages, ask.lam, request.get("user"), metadata.get("team"),
+                                           tools=request.get("tools"))
         return self.model_names.get(chosen, chosen)
 
     async def async_pre_call_hook(self, user_api_key_dict, cache, data: dict, call_type):

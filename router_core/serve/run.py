@@ -1,6 +1,7 @@
 """Starting the server (what `python -m router_core serve` does) and summarising its decision log."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -20,6 +21,7 @@ def build_app(router, models: str | Path | None = None, demo: bool = False, log_
     from router_core.live.policy import LambdaPolicy, load_policy
     from router_core.live.serving import LivePolicy
     from router_core.serve.app import create_app
+    from router_core.serve.capabilities import capabilities
     from router_core.serve.deployments import demo_deployments, load_deployments
     from router_core.serve.fallback import checked_order, default_fallback_order
     from router_core.serve.service import RoutingService, ServerOptions
@@ -38,7 +40,10 @@ def build_app(router, models: str | Path | None = None, demo: bool = False, log_
     upstream = Upstream(deployments, router.catalog, order, demo=demo and models is None, timeout=upstream_timeout,
                         num_retries=num_retries, demo_latency=demo_latency)
     options = options or ServerOptions()
+    if fallback:
+        options = dataclasses.replace(options, fallback=tuple(order))
     decisions = DecisionLog(log_dir) if log_dir is not None else None
     policy = load_policy(lambda_policy) if lambda_policy is not None else LambdaPolicy(lam=options.lam)
     live = LivePolicy(router, policy, lambda_policy, log_dir)
-    return create_app(RoutingService(router, live, options, decisions, order), upstream)
+    able = {} if models is None else capabilities(deployments.model_list, router.catalog)
+    return create_app(RoutingService(router, live, options, decisions, order, able), upstream)

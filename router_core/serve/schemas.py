@@ -3,25 +3,56 @@ mistake becomes one RequestError naming the field."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from router_core.serve.names import RequestError
 
 MAX_JSON_DEPTH = 64  # nesting a chat request never needs; deeper bodies are refused before they are walked
+PARAM_RULES = {  # what a checked parameter must be, as the error says it
+    "temperature": "a number from 0 to 2", "top_p": "a number from 0 to 1", "n": "a whole number from 1 to 128",
+    "max_tokens": "a whole number of at least 1", "max_completion_tokens": "a whole number of at least 1",
+    "presence_penalty": "a number from -2 to 2", "frequency_penalty": "a number from -2 to 2",
+    "logprobs": "true or false", "top_logprobs": "a whole number from 0 to 20", "seed": "a whole number",
+    "stop": "a text or a list of at most 4 texts", "tools": "a list of {type, function: {name, ...}} objects",
+    "functions": "a list of {name, ...} objects", "tool_choice": "a text or an object",
+    "parallel_tool_calls": "true or false", "response_format": "an object such as {\"type\": \"json_object\"}",
+    "stream_options": "an object such as {\"include_usage\": true}",
+}
+
+
+Number = StrictInt | float  # a JSON number; text such as "hot" is refused, not coerced
+ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    role: str
+    role: StrictStr
     content: Any = None
+
+    def model_post_init(self, _context) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, got {self.role[:40]!r}")
+
+
+class Function(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: StrictStr = Field(min_length=1, max_length=256)
+
+
+class Tool(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: StrictStr = "function"
+    function: Function | None = None
 
 
 class ChatRequest(BaseModel):
-    """POST /v1/chat/completions. Fields beyond these are the client's parameters for the model (temperature,
-    tools, …); the server passes on those it knows (see app.PASSED_THROUGH)."""
+    """POST /v1/chat/completions. Every field but model, messages, stream and crossroute goes to LiteLLM as the client
+    gave it; the common model parameters are checked here first, so a typo is a 400 and not a failed call per model."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -30,7 +61,33 @@ class ChatRequest(BaseModel):
     stream: StrictBool = False
     user: Any = None
     metadata: Any = None
-    crossroute: Any = None  # {"lambda": 0.3, "top_k": 2}: checked by names.parse_ask
+    crossroute: Any = None  # {"lambda": 0.3, "top_k": 2, "models": [...], ...}: checked by names.parse_ask
+    # The model's parameters the server checks before any call (the rest go to LiteLLM as given):
+    temperature: Annotated[Number, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[Number, Field(ge=0, le=1)] | None = None
+    n: Annotated[StrictInt, Field(ge=1, le=128)] | None = None
+    max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_completion_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    presence_penalty: Annotated[Number, Field(ge=-2, le=2)] | None = None
+    frequency_penalty: Annotated[Number, Field(ge=-2, le=2)] | None = None
+    logprobs: StrictBool | None = None
+    top_logprobs: Annotated[StrictInt, Field(ge=0, le=20)] | None = None
+    seed: StrictInt | None = None
+    stop: StrictStr | Annotated[list[StrictStr], Field(max_length=4)] | None = None
+    tools: list[Tool] | None = None
+    functions: list[Function] | None = None
+    tool_choice: StrictStr | dict | None = None
+    parallel_tool_calls: StrictBool | None = None
+    response_format: dict | None = None
+    stream_options: dict | None = None
+
+    @property
+    def wants_usage_chunk(self) -> bool:
+        return bool((self.stream_options or {}).get("include_usage"))
+
+    @property
+    def offers_tools(self) -> bool:
+        return bool(self.tools or self.functions)
 
     def who(self) -> tuple[str | None, str | None]:
         """(user, team) for the decision log: `user`, else metadata.user; metadata.team."""
@@ -48,10 +105,13 @@ class CrossRouteInfo(BaseModel):
     lambda_: float = Field(serialization_alias="lambda")
     lambda_source: str
     top_k: int
-    models_called: list[str]
-    cost_usd: float | None = None
+    models_called: list[str]  # every call, in order (a fallback's failed calls too)
+    merged_by: str | None = None  # soft routing: the aggregator that merged the answers
+    merged: list[str] = []  # soft routing: the models whose answers it merged
+    cost_usd: float | None = None  # measured, every call
     predicted_cost_usd: float | None = None
     fallback_reason: str | None = None
+    conversation: str | None = None
 
     def to_json(self) -> dict:
         return self.model_dump(by_alias=True)
@@ -102,5 +162,8 @@ def parse_chat(raw: bytes) -> tuple[ChatRequest, dict]:
             raise RequestError("messages must be a non-empty list of {role, content} objects", param="messages") from e
         if field == "stream":
             raise RequestError("stream must be true or false", param="stream") from e
-        where = ".".join(str(part) for part in error["loc"])
-        raise RequestError(f"{where}: {error['msg']}"[:300], param=field) from e
+        given = body.get(field)
+        shown = f", got {json.dumps(given)[:60]}" if isinstance(given, (str, int, float, bool)) or given is None else ""
+        if field in PARAM_RULES:
+            raise RequestError(f"{field} must be {PARAM_RULES[field]}{shown}", param=field) from e
+        raise RequestError(f"{field}: {error['msg']}"[:300], param=field) from e

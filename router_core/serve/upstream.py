@@ -31,12 +31,19 @@ class Call:
 
 @dataclass
 class Outcome:
-    """What answered a request: the model whose answer the client gets, every call made, and any fallback."""
+    """What answered a request: the model whose answer the client gets, every call made, and any fallback. With soft
+    routing, `merged` names the models whose answers the aggregator (`model`) merged."""
 
     model: str
     text: str
     calls: list[Call] = field(default_factory=list)
     fallback_reason: str | None = None
+    merged: tuple[str, ...] = ()
+
+    @property
+    def answer(self) -> Call | None:
+        """The call whose response the client gets."""
+        return next((c for c in reversed(self.calls) if c.model == self.model and c.error is None), None)
 
     @property
     def cost_usd(self) -> float:
@@ -60,10 +67,13 @@ class MalformedAnswer(ValueError):
 
 
 def _answer_text(response) -> str:
+    """The first choice's text ("" for an answer that is a tool call or a refusal); MalformedAnswer for no answer."""
     choices = getattr(response, "choices", None)
     message = getattr(choices[0], "message", None) if choices else None
     content = getattr(message, "content", None)
-    if message is None or (not isinstance(content, str) and not getattr(message, "tool_calls", None)):
+    answered = (isinstance(content, str) or getattr(message, "tool_calls", None) or getattr(message, "function_call", None)
+                or getattr(message, "refusal", None))
+    if message is None or not answered:
         raise MalformedAnswer("the upstream's answer holds no message")
     return content or ""
 
@@ -128,14 +138,15 @@ class Upstream:
         return Call(model, text, input_tokens, output_tokens, self._price(model, input_tokens, output_tokens, response),
                     time.perf_counter() - started, response=response)
 
-    def order_after(self, failed: list[str]) -> list[str]:
-        return [m for m in self.fallback_order if m not in failed]
+    def order_after(self, failed: list[str], order: list[str] | None = None) -> list[str]:
+        return [m for m in (order or self.fallback_order) if m not in failed]
 
     async def hard(self, model: str, messages: list[dict], params: dict, answer_tokens: dict[str, float],
-                   reason: str | None = None, exclude: tuple[str, ...] = ()) -> Outcome:
-        """Call `model`; if it fails, each next model in the fallback order (but `exclude`) until one answers."""
+                   reason: str | None = None, exclude: tuple[str, ...] = (), order: list[str] | None = None) -> Outcome:
+        """Call `model`; if it fails, each next model of `order` (default: the server's fallback order), but `exclude`
+        and models already tried, until one answers. No model is called twice."""
         calls = []
-        for candidate in [model] + [m for m in self.fallback_order if m != model and m not in exclude]:
+        for candidate in [model] + [m for m in (order or self.fallback_order) if m != model and m not in exclude]:
             call = await self.call(candidate, messages, params, answer_tokens.get(candidate))
             calls.append(call)
             if call.error is None:
@@ -145,18 +156,18 @@ class Upstream:
         raise AllModelsFailed("; ".join(f"{c.model}: {c.error}" for c in calls))
 
     async def soft(self, models: list[str], aggregator: str, messages: list[dict], params: dict,
-                   answer_tokens: dict[str, float]) -> Outcome:
+                   answer_tokens: dict[str, float], order: list[str] | None = None) -> Outcome:
         """Call `models` at once, then `aggregator` to merge their answers. With one answer left it is returned as is;
-        with none, hard routing's fallback takes over."""
+        with none, hard routing's fallback takes over along `order`. No model is called twice."""
         calls = list(await asyncio.gather(*(self.call(m, messages, params, answer_tokens.get(m)) for m in models)))
         answered = [c for c in calls if c.error is None]
         failed = [c for c in calls if c.error is not None]
         note = "; ".join(f"{c.model} failed ({c.error})" for c in failed) or None
         if not answered:
-            rest = self.order_after(models)
+            rest = self.order_after(models, order)
             if not rest:
                 raise AllModelsFailed(note or "no model answered")
-            outcome = await self.hard(rest[0], messages, params, answer_tokens, reason=note, exclude=tuple(models))
+            outcome = await self.hard(rest[0], messages, params, answer_tokens, reason=note, exclude=tuple(models), order=rest)
             outcome.calls = calls + outcome.calls
             outcome.fallback_reason = note
             return outcome
@@ -169,16 +180,18 @@ class Upstream:
         if merged.error is not None:
             best = answered[0]  # models are best first
             return Outcome(best.model, best.text, calls, f"aggregator {aggregator} failed ({merged.error})")
-        return Outcome(aggregator, merged.text, calls, note)
+        return Outcome(aggregator, merged.text, calls, note, tuple(c.model for c in answered))
 
-    async def stream_with_fallback(self, model: str, messages: list[dict], params: dict, answer_tokens: dict[str, float]):
-        """Open a stream from `model`, else from each next model in the fallback order, until one starts answering.
+    async def stream_with_fallback(self, model: str, messages: list[dict], params: dict, answer_tokens: dict[str, float],
+                                   order: list[str] | None = None):
+        """Open a stream from `model`, else from each next model of `order` (default the fallback order), until one
+        starts answering.
 
         Returns:
             (model streaming or None when all failed, its chunks so far, the rest of its stream, the failed calls).
         """
         failed = []
-        for candidate in [model] + [m for m in self.fallback_order if m != model]:
+        for candidate in [model] + [m for m in (order or self.fallback_order) if m != model]:
             started = time.perf_counter()
             try:
                 prefix, rest = await self.stream(candidate, messages, params, answer_tokens.get(candidate))
@@ -194,12 +207,15 @@ class Upstream:
         extra = self._demo_kwargs(model, messages, answer_tokens) if self.demo else {}
         if self.demo:
             await asyncio.sleep(self.demo_latency)
+        # Usage is always asked for, to measure the call's cost; the relay drops it when the client did not ask.
         response = await self.router.acompletion(model=model, messages=messages, stream=True,
-                                                 stream_options={"include_usage": True}, **params, **extra)
+                                                 **{**params, "stream_options": {**(params.get("stream_options") or {}),
+                                                                                 "include_usage": True}}, **extra)
         iterator = response.__aiter__()
         prefix = []
         async for chunk in iterator:
             prefix.append(chunk)
-            if any(getattr(c.delta, "content", None) or getattr(c.delta, "tool_calls", None) for c in chunk.choices or []):
+            if any(getattr(c.delta, "content", None) or getattr(c.delta, "tool_calls", None)
+                   or getattr(c.delta, "function_call", None) or getattr(c.delta, "refusal", None) for c in chunk.choices or []):
                 return prefix, iterator
         raise MalformedAnswer("the upstream's stream ended with no answer")
