@@ -118,6 +118,13 @@ BENCHMARKS = {
         "with 1 and 2 workers, each in a fresh process on this machine (throughput, peak memory per process, the share "
         "of the time that is Ray's), then a projection, not a measurement, to a billion requests a day.",
         "python benchmarks/scale.py"),
+    "conversation_routing": Benchmark(
+        "Routing a request as the server reads it",
+        "Held-out labelled queries routed by their own text, as a single-turn chat request (identical by design), and "
+        "behind a generic system prompt whose start the router also reads; measured AIQ and the share of decisions "
+        "(21 λ values) that change.",
+        "python benchmarks/conversation_routing.py",
+        ("sample", "alpacaeval2")),
 }
 
 HEADERS = {"aiq": "AIQ", "max_quality": "max quality", "cost_at_best_single": "cost at best-single quality",

@@ -65,6 +65,36 @@ def answer(model: str, body: dict, index: int) -> tuple[dict, str]:
     return {"role": "assistant", "content": text}, "stop"
 
 
+def response_output(model: str, body: dict) -> tuple[list[dict], str]:
+    """The Responses API's output items: a function call when tools are offered and the input does not end in a
+    function call's output, else a message (naming that output when there is one); and the text."""
+    items = body.get("input") if isinstance(body.get("input"), list) else []
+    last = items[-1] if items else {}
+    tools = body.get("tools") or []
+    if tools and last.get("type") != "function_call_output":
+        name = tools[0].get("name") or (tools[0].get("function") or {}).get("name") or "tool"
+        return [{"type": "function_call", "id": f"fc_{model}", "call_id": f"call_{model}", "name": name,
+                 "arguments": json.dumps({"city": "Paris"}), "status": "completed"}], ""
+    text = f"answer from {model}"
+    if last.get("type") == "function_call_output":
+        text += f" using the tool result: {last.get('output')}"
+    return [{"type": "message", "id": f"msg_{model}", "status": "completed", "role": "assistant",
+             "content": [{"type": "output_text", "text": text, "annotations": []}]}], text
+
+
+def responses_usage() -> dict:
+    return {"input_tokens": PROMPT_TOKENS, "output_tokens": COMPLETION_TOKENS, "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS,
+            "input_tokens_details": {"cached_tokens": CACHED_TOKENS}, "output_tokens_details": {"reasoning_tokens": REASONING_TOKENS}}
+
+
+def response_object(model: str, body: dict, output: list[dict], status: str = "completed") -> dict:
+    return {"id": f"resp_{model}_{int(time.time() * 1e6)}", "object": "response", "created_at": int(time.time()),
+            "status": status, "model": model, "output": output, "usage": responses_usage() if status == "completed" else None,
+            "parallel_tool_calls": True, "tool_choice": "auto", "tools": body.get("tools") or [], "text": {"format": {"type": "text"}},
+            "instructions": body.get("instructions"), "previous_response_id": body.get("previous_response_id"),
+            "error": None, "incomplete_details": None, "metadata": {}, "temperature": 1.0, "top_p": 1.0}
+
+
 def logprobs_of(text: str) -> dict:
     return {"content": [{"token": word, "logprob": -0.5, "bytes": list(word.encode()), "top_logprobs": []}
                         for word in (text or "").split()]}
@@ -100,6 +130,9 @@ def _handler(fake: FakeUpstream):
                 return
             if fake.delay:
                 time.sleep(fake.delay)
+            if self.path.rstrip("/").endswith("/responses"):
+                self._responses(model, body)
+                return
             n = int(body.get("n") or 1)
             if body.get("stream"):
                 self._stream(model, body, (body.get("stream_options") or {}).get("include_usage", False))
@@ -116,6 +149,34 @@ def _handler(fake: FakeUpstream):
             self._send(200, json.dumps({
                 "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
                 "system_fingerprint": FINGERPRINT, "choices": choices, "usage": usage()}).encode())
+
+        def _responses(self, model: str, body: dict) -> None:
+            output, text = response_output(model, body)
+            final = response_object(model, body, output)
+            if not body.get("stream"):
+                self._send(200, json.dumps(final).encode())
+                return
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("connection", "close")
+            self.end_headers()
+            events = [("response.created", {"response": {**final, "status": "in_progress", "output": [], "usage": None}})]
+            for index, item in enumerate(output):
+                events.append(("response.output_item.added", {"output_index": index, "item": {**item, "status": "in_progress",
+                                                                                              **({"content": []} if item["type"] == "message" else {})}}))
+                if item["type"] == "message":
+                    for word in text.split():
+                        events.append(("response.output_text.delta", {"item_id": item["id"], "output_index": index,
+                                                                      "content_index": 0, "delta": word + " ", "logprobs": []}))
+                    events.append(("response.output_text.done", {"item_id": item["id"], "output_index": index,
+                                                                 "content_index": 0, "text": text, "logprobs": []}))
+                events.append(("response.output_item.done", {"output_index": index, "item": item}))
+            events.append(("response.completed", {"response": final}))
+            for number, (kind, event) in enumerate(events):
+                event = {"type": kind, "sequence_number": number, **event}
+                self.wfile.write(f"event: {kind}\ndata: {json.dumps(event)}\n\n".encode())
+            self.wfile.flush()
+            self.close_connection = True
 
         def _send(self, status: int, payload: bytes) -> None:
             self.send_response(status)

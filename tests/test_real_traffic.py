@@ -258,11 +258,11 @@ def test_litellm_as_a_client_gets_plain_and_streamed_answers(server, fake, route
     assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices).strip() == f"answer from {expected}"
 
 
-def test_the_openai_agents_sdk_runs_a_tool_through_the_router(server, fake):
+def run_weather_agent(url: str, responses_api: bool) -> tuple[list, str]:
+    """The OpenAI Agents SDK with one tool, through the router (chat completions or the Responses API)."""
     agents = pytest.importorskip("agents")
     from openai import AsyncOpenAI
 
-    url, _ = server
     seen = []
 
     @agents.function_tool
@@ -271,9 +271,44 @@ def test_the_openai_agents_sdk_runs_a_tool_through_the_router(server, fake):
         seen.append(city)
         return "18°C and sunny"
 
-    model = agents.OpenAIChatCompletionsModel(model="crossroute-0.5",
-                                              openai_client=AsyncOpenAI(base_url=f"{url}/v1", api_key="unused"))
-    agent = agents.Agent(name="weather", instructions="Answer with the tool.", model=model, tools=[get_weather])
+    client_ = AsyncOpenAI(base_url=f"{url}/v1", api_key="unused")
+    kind = agents.OpenAIResponsesModel if responses_api else agents.OpenAIChatCompletionsModel
+    agent = agents.Agent(name="weather", instructions="Answer with the tool.", tools=[get_weather],
+                         model=kind(model="crossroute-0.5", openai_client=client_))
     agents.set_tracing_disabled(True)
-    result = asyncio.run(agents.Runner.run(agent, "What is the weather in Paris today?"))
-    assert seen == ["Paris"] and result.final_output.endswith("using the tool result: 18°C and sunny")
+    return seen, asyncio.run(agents.Runner.run(agent, "What is the weather in Paris today?")).final_output
+
+
+def test_the_openai_agents_sdk_runs_a_tool_through_the_router(server, fake):
+    seen, answer = run_weather_agent(server[0], responses_api=False)
+    assert seen == ["Paris"] and answer.endswith("using the tool result: 18°C and sunny")
+
+
+def test_the_responses_api_is_routed_relayed_whole_and_chained_to_the_model_that_holds_it(server, fake, router):
+    url, log_dir = server
+    expected = router.route(CHAT, 1.0)[0].candidate
+    raw = client(url).responses.with_raw_response.create(model="crossroute-1", input=CHAT, instructions="Be brief.")
+    reply = raw.parse()
+    assert reply.output_text == f"answer from {expected}" and raw.headers["x-crossroute-model"] == expected
+    assert reply.usage.input_tokens_details.cached_tokens == CACHED_TOKENS
+    assert fake.calls[-1]["body"]["instructions"] == "Be brief." and fake.calls[-1]["body"]["input"] == CHAT
+    row = decision(log_dir, raw.headers["x-crossroute-request-id"])
+    assert row["model"] == expected and row["turns"] == 1 and row["cost_usd"] > 0
+    # the next turn names the previous response: it goes to the model holding it, whatever λ would choose now
+    chained = client(url).responses.create(model="crossroute-0", input="Prove that the square root of 2 is irrational",
+                                           previous_response_id=reply.id)
+    assert chained.output_text == f"answer from {expected}"
+    tools = [{"type": "function", "name": "get_weather", "parameters": WEATHER["function"]["parameters"]}]
+    called = client(url).responses.create(model="crossroute-0.5", input="What is the weather in Paris today?", tools=tools)
+    call = next(item for item in called.output if item.type == "function_call")
+    done = client(url).responses.create(model="crossroute-0.5", tools=tools, previous_response_id=called.id,
+                                        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "18°C"}])
+    assert done.output_text.endswith("using the tool result: 18°C")
+    events = list(client(url).responses.create(model="crossroute-1", input=CHAT, stream=True))
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta").strip() == f"answer from {expected}"
+    assert events[-1].type == "response.completed" and events[-1].response.usage.output_tokens == COMPLETION_TOKENS
+
+
+def test_the_openai_agents_sdk_on_the_responses_api_runs_a_tool_through_the_router(server, fake):
+    seen, answer = run_weather_agent(server[0], responses_api=True)
+    assert seen == ["Paris"] and answer.endswith("using the tool result: 18°C and sunny")

@@ -22,10 +22,10 @@ from router_core.data.messages import conversation as read_conversation
 from router_core.decisionlog.schema import Status
 from router_core.errors import RouterInputError
 from router_core.model.text import estimate_tokens
-from router_core.serve import relay
+from router_core.serve import relay, responses
 from router_core.serve.metrics import Metrics
 from router_core.serve.names import MAX_CONVERSATION_ID, ROUTER_MODEL, RequestError, parse_ask
-from router_core.serve.schemas import parse_chat
+from router_core.serve.schemas import json_object, parse_chat
 from router_core.serve.service import Routed, RoutingService, ServerOptions  # noqa: F401 (ServerOptions re-exported)
 from router_core.serve.tokens import prompt_tokens
 from router_core.serve.upstream import AllModelsFailed, Call, Outcome, Upstream, _error_text
@@ -153,6 +153,109 @@ async def chat(request: Request):
     _finish(request, routed, outcome, started)
     headers.update(_answer_headers(outcome))
     return JSONResponse(relay.completion(routed.record, outcome), headers=headers)
+
+
+@routes.post("/v1/responses")
+async def responses_api(request: Request):
+    arrived = time.time()
+    state = request.app.state
+    service: RoutingService = state.service
+    body = json_object(await _body(request, service.options.max_body_bytes))
+    asked = responses.parse_responses(body)
+    candidates = list(service.router.candidates)
+    ask = _with_conversation_header(parse_ask(asked.model, asked.crossroute, len(candidates), candidates),
+                                    request.headers.get(CONVERSATION_HEADER))
+    if ask.top_k > 1:
+        raise RequestError("soft routing is offered on /v1/chat/completions only; ask for 'crossroute' or "
+                           "'crossroute-LAMBDA' here", param="model")
+    holder = service.conversations.get(f"response:{asked.previous_response_id}") if asked.previous_response_id else None
+    if holder is not None:  # the model that holds the previous response answers the next one
+        ask = dataclasses.replace(ask, models=(holder[0],), exclude=())
+    messages, tools = responses.as_chat(asked)
+    try:
+        conversation = read_conversation(messages, tools)
+    except RouterInputError as e:
+        if not asked.previous_response_id or not messages:
+            raise RequestError(f"input: {e}", param="input") from e
+        # A turn that only answers the previous response's tool calls: routed on what it hands back.
+        conversation = read_conversation([*messages[:-1], {"role": "user", "content": messages[-1]["content"] or "…"}], tools)
+    tokens = await asyncio.get_running_loop().run_in_executor(None, prompt_tokens, messages, tools)
+    user, team = (str(asked.user) if isinstance(asked.user, str) else None), None
+    if isinstance(asked.metadata, dict) and asked.metadata.get("team") is not None:
+        team = str(asked.metadata["team"])
+    routed = await service.route(conversation, ask, f"resp-{uuid.uuid4().hex}", user, team, arrived, tokens, bool(tools))
+    state.metrics.routing_seconds.observe(routed.record.routing_ms / 1000)
+    params = {k: v for k, v in body.items() if k not in responses.RESERVED}
+    params["input"] = body["input"]
+    predicted = routed.predicted_cost_usd
+    headers = {"x-crossroute-lambda": f"{routed.lam:g}", "x-crossroute-request-id": routed.record.request_id,
+               "x-crossroute-predicted-cost-usd": f"{predicted:.8g}" if predicted is not None else "unknown"}
+    upstream: Upstream = state.upstream
+    started = time.perf_counter()
+    if asked.stream:
+        return await _stream_response(request, routed, params, headers, started)
+    try:
+        answer = await responses.respond(upstream.router, routed.order, params)
+    except AllModelsFailed as e:
+        return _failed(request, routed, str(e), started)
+    _finish_response(request, routed, answer.model, answer.response, answer.failed, started)
+    headers["x-crossroute-model"] = answer.model
+    return JSONResponse({**answer.response, "crossroute": relay.info(routed.record)}, headers=headers)
+
+
+def _finish_response(request: Request, routed: Routed, model: str, response: dict | None, failed: list, started: float,
+                     error: str | None = None) -> None:
+    """A Responses API call's outcome into the record, the budget, the metrics and the log."""
+    upstream: Upstream = request.app.state.upstream
+    input_tokens, output_tokens = responses.usage_of(response)
+    calls = [Call(m, error=e) for m, e in failed] + [Call(model, "", input_tokens, output_tokens,
+                                                          upstream._price(model, input_tokens, output_tokens, None))]
+    reason = routed.reason or (f"{failed[0][0]} failed ({failed[0][1]})" if failed else None)
+    outcome = Outcome(model, "", calls, reason)
+    if response and response.get("id"):
+        request.app.state.service.conversations.put(f"response:{response['id']}", model, routed.lam)
+    if error is None:
+        _finish(request, routed, outcome, started)
+        return
+    record = routed.record
+    record.called, record.model = [c.model for c in calls], model
+    record.input_tokens, record.output_tokens, record.cost_usd = input_tokens, output_tokens, outcome.cost_usd
+    record.fallback_reason = reason
+    _failed(request, routed, f"{model} failed mid-stream: {error}", started)
+
+
+async def _stream_response(request: Request, routed: Routed, params: dict, headers: dict, started: float):
+    upstream: Upstream = request.app.state.upstream
+    model, held, rest, failed = await responses.open_stream(upstream.router, routed.order, params)
+    if model is None:
+        return _failed(request, routed, "; ".join(f"{m}: {e}" for m, e in failed), started)
+    headers["x-crossroute-model"] = model
+
+    async def events():
+        final, error = None, None
+
+        async def every():
+            for event in held:
+                yield event
+            async for event in rest:
+                yield responses.dumped(event)
+
+        try:
+            async for event in every():
+                if event.get("type") in ("response.completed", "response.incomplete"):
+                    final = event.get("response")
+                    record = routed.record
+                    record.called, record.model = [m for m, _ in failed] + [model], model
+                    record.cost_usd = upstream._price(model, *responses.usage_of(final), None)
+                    event = {**event, "response": {**(final or {}), "crossroute": relay.info(record)}}
+                yield f"event: {event.get('type', 'message')}\ndata: {json.dumps(event)}\n\n"
+        except Exception as e:  # noqa: BLE001 - mid-stream: the client has part of an answer; say so and record it
+            error = _error_text(e)
+            failure = {"type": "error", "code": "stream_interrupted", "message": f"upstream {model} failed mid-stream: {error}"}
+            yield f"event: error\ndata: {json.dumps(failure)}\n\n"
+        _finish_response(request, routed, model, final, failed, started, error)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
 def _with_conversation_header(ask, header: str | None):

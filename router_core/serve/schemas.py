@@ -139,12 +139,8 @@ def _depth(raw: bytes) -> int:
     return deepest
 
 
-def parse_chat(raw: bytes) -> tuple[ChatRequest, dict]:
-    """The request as a type and as the JSON object it came as (whose messages go upstream as sent).
-
-    Raises:
-        RequestError (400) naming the field at fault.
-    """
+def json_object(raw: bytes) -> dict:
+    """A request body as a JSON object. Raises RequestError (400) for anything else."""
     if _depth(raw) > MAX_JSON_DEPTH:
         raise RequestError(f"request body is nested more than {MAX_JSON_DEPTH} levels deep", code="invalid_json")
     try:
@@ -153,6 +149,16 @@ def parse_chat(raw: bytes) -> tuple[ChatRequest, dict]:
         raise RequestError(f"request body is not valid JSON ({str(e)[:200]})", code="invalid_json") from e
     if not isinstance(body, dict):
         raise RequestError("request body must be a JSON object", code="invalid_json")
+    return body
+
+
+def parse_chat(raw: bytes) -> tuple[ChatRequest, dict]:
+    """The request as a type and as the JSON object it came as (whose messages go upstream as sent).
+
+    Raises:
+        RequestError (400) naming the field at fault.
+    """
+    body = json_object(raw)
     try:
         return ChatRequest.model_validate(body), body
     except ValidationError as e:
