@@ -82,7 +82,7 @@ def panels():
     st.caption(f"Reading {label}: {total:,} decisions from {pd.to_datetime(first, unit='s', utc=True):%Y-%m-%d %H:%M} to "
                f"{pd.to_datetime(newest, unit='s', utc=True):%Y-%m-%d %H:%M} UTC. Counts, spend and latency are measured "
                "from the log; predicted costs and routing weights are the router's predictions recorded with each decision.")
-    a, b, c, d, e = st.columns(5)
+    a, b, c, g, d, e = st.columns(6)
     a.metric("Requests", f"{int(buckets.requests.sum()):,}", help="Measured: decisions in the log for these filters")
     if replay:
         b.metric("Spend (replayed)", usd(float(buckets.spend_usd.sum())),
@@ -90,6 +90,10 @@ def panels():
     else:
         b.metric("Measured spend", usd(float(buckets.spend_usd.sum())), help="Measured: the sum of every call's usage × catalog price")
     c.metric("Fell back", f"{int(buckets.fell_back.sum()):,}", help="Answered by a model of the fallback order")
+    requests = max(int(buckets.requests.sum()), 1)
+    g.metric("Degraded", f"{int(buckets.degraded.sum()) / requests:.1%}",
+             help="Measured: decisions taken from each model's typical quality and cost (still at the request's λ) "
+                  "because scoring could not keep up; the reasons are in the table below")
     d.metric("Failed", f"{int(buckets.failed.sum()):,}", help="Every model failed: the client got an error")
     e.metric("Routing p50 / p99 (ms)", f"{latency['p50_ms']:.1f} / {latency['p99_ms']:.1f}" if latency else "–",
              help="Measured: arrival to decision, from a histogram of the log (bins 5% wide). – : nothing timed (a replay "
@@ -109,10 +113,10 @@ def panels():
         st.dataframe(as_text(shown, {"predicted": "${:.4f}", "measured": "${:.4f}", "measured ÷ predicted": "{:.2f}"}),
                      hide_index=True, width="stretch")
     with right:
-        st.subheader("Fallbacks and failures")
+        st.subheader("Degraded decisions, fallbacks and failures")
         kinds = mon.reasons(connection, filters)
         if kinds.empty:
-            st.caption("None in this range: every request was answered by the model the router chose.")
+            st.caption("None in this range: every request was scored and answered by the model the router chose.")
         else:
             st.dataframe(kinds.rename(columns={"kind": "what happened"}), hide_index=True, width="stretch")
     weights, sampled = mon.weights_by_hour(connection, filters)

@@ -184,6 +184,28 @@ class Router:
         """
         return self.parts.pipeline.scores(queries, catalog, progress, input_tokens)
 
+    def typical_scores(self, queries: list[str] | str, input_tokens=None, catalog: Catalog | None = None) -> Scores:
+        """Scores without encoding anything: each model's mean training quality (the quality stage's prior) and the cost
+        of its typical answer at these prompt lengths. What a degraded decision reads when scoring cannot keep up: it
+        still honours λ, as the best fixed model at that λ."""
+        from router_core.model.text import estimate_tokens
+
+        queries = [queries] if isinstance(queries, str) else list(queries)
+        n, names = len(queries), list(self.candidates)
+        tokens = np.asarray(input_tokens if input_tokens is not None else [estimate_tokens(q) for q in queries], dtype=float)
+        quality_stage = self.parts.pipeline.quality
+        prior = quality_stage.prior if quality_stage is not None else np.full(len(names), 0.5)
+        prices = self.pricing.catalog_for(catalog)
+        if prices is not None:
+            answers = np.tile([c.typical_output_tokens for c in prices.candidates], (n, 1)).astype(float)
+            cost = prices.cost_matrix(tokens, answers)
+        else:  # no prices: cost cannot tell the models apart, so λ has nothing to trade
+            answers = np.full((n, len(names)), np.nan)
+            cost = np.full((n, len(names)), float(np.exp(self.pricing.cost_standardise[0])))
+        quality = np.tile(np.asarray(prior, dtype=float), (n, 1))
+        weights = np.full((n, len(names)), 1.0 / len(names))
+        return Scores(queries, names, weights, quality, cost, tokens, answers, [np.zeros((0, len(names))) for _ in queries])
+
     def policy(self, name: str | Policy = "linear") -> Policy:
         """The decision rule every consumer uses: this router's cost scale κ with the config's α and τ."""
         if isinstance(name, Policy):

@@ -427,7 +427,7 @@ def test_monitoring_page_reads_the_sample_demo_log_and_filters_it():
     assert int(metric(at, "Requests").replace(",", "")) == support < total
 
 
-def test_monitoring_page_shows_a_servers_fallbacks_failures_and_latency(tmp_path, monkeypatch):
+def test_monitoring_page_shows_a_servers_degraded_decisions_fallbacks_failures_and_latency(tmp_path, monkeypatch):
     import time
 
     from router_core.decisionlog.store import DecisionLog
@@ -437,16 +437,19 @@ def test_monitoring_page_shows_a_servers_fallbacks_failures_and_latency(tmp_path
     for i in range(30):
         log.append({"ts": now - 600 + i, "request_id": f"r{i}", "status": "ok", "model": "gpt-4o-mini", "lam": 0.2,
                     "lam_source": "fixed", "top_k": 1, "cost_usd": 0.001, "predicted_cost_usd": 0.0008, "routing_ms": 10.0 + i,
-                    "fallback_reason": "gpt-4o failed (APIError: boom)" if i < 3 else "routing took over 100 ms" if i < 5 else None})
+                    "fallback_reason": "gpt-4o failed (APIError: boom)" if i < 3 else "routing took over 100 ms" if i < 5 else None,
+                    "degraded": "queue" if 10 <= i < 16 else "timeout" if 16 <= i < 18 else None})
     log.append({"ts": now - 10, "request_id": "bad", "status": "error", "error": "every model failed", "lam": 0.2, "top_k": 1})
     log.close()
     monkeypatch.setenv("CROSSROUTE_DECISIONS", str(tmp_path))
     at = open_page("monitoring")
     assert metric(at, "Requests") == "31" and metric(at, "Fell back") == "5" and metric(at, "Failed") == "1"
+    assert metric(at, "Degraded") == f"{8 / 31:.1%}"
     p50, p99 = (float(x) for x in metric(at, "Routing p50 / p99").split(" / "))
     assert 24 <= p50 <= 27 * 1.06 and 38 <= p99 <= 39 * 1.06  # 10..39 ms, read from 5%-wide bins
     kinds = dict(zip(*[at.dataframe[1].value[c] for c in ("what happened", "requests")]))
-    assert kinds == {"fallback: model failed": 3, "fallback: routing timeout": 2, "failed: every model": 1}
+    assert kinds == {"fallback: model failed": 3, "fallback: routing timeout": 2, "failed: every model": 1,
+                     "degraded: scorer queue full": 6, "degraded: scoring past the time limit": 2}
     costs = at.dataframe[0].value
     assert costs["measured ÷ predicted"].iloc[0] == "1.25"
 

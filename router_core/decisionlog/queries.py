@@ -49,17 +49,39 @@ class Filters:
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def connect(folder_or_file: str | Path) -> sqlite3.Connection:
+class LogConnection(sqlite3.Connection):
+    """A read-only connection that knows which columns the log has: a log written by an older CrossRoute lacks the
+    newer ones, which then read as empty."""
+
+    columns: frozenset = frozenset()
+    rollup_columns: frozenset = frozenset()
+
+    def column(self, name: str, empty: str = "NULL") -> str:
+        return name if name in self.columns else empty
+
+    def rollup_column(self, name: str) -> str:
+        return name if name in self.rollup_columns else "0"
+
+
+def connect(folder_or_file: str | Path) -> LogConnection:
     """Read-only connection to a decision log (its folder or the .sqlite file)."""
     path = log_file(folder_or_file)
     if not path.is_file():
         raise RouterInputError(f"{path}: no decision log here (the server writes {LOG_FILE} under its --log folder)")
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, check_same_thread=False,
+                                     factory=LogConnection)
         connection.execute("SELECT ts, model, lam, lam_source, cost_usd, routing_ms FROM decisions LIMIT 1").fetchall()
+        connection.columns = frozenset(r[1] for r in connection.execute("PRAGMA table_info(decisions)"))
+        connection.rollup_columns = frozenset(r[1] for r in connection.execute("PRAGMA table_info(rollup)"))
     except sqlite3.Error as e:
         raise RouterInputError(f"{path}: not a CrossRoute decision log ({e})") from e
     return connection
+
+
+def _column(connection, name: str) -> str:
+    """`name`, or NULL when the log (an older one) lacks that column."""
+    return connection.column(name) if isinstance(connection, LogConnection) else name
 
 
 def span(connection) -> tuple[float | None, float | None, int]:
@@ -102,7 +124,8 @@ def scan(connection, filters: Filters, width: int, prefer_rollup: bool = True) -
                 clauses.append(f"{column} {op} ?")
                 params.append(value)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        sums = ", ".join(f"TOTAL({c}) AS {c}" for c in ROLLUP_SUMS)
+        sums = ", ".join(f"TOTAL({connection.rollup_column(c) if isinstance(connection, LogConnection) else c}) AS {c}"
+                         for c in ROLLUP_SUMS)
         frame = _frame(connection, f"SELECT CAST(minute * 60 / {width} AS INTEGER) * {width} AS t, model, source, {sums} "
                                    f"FROM rollup {where} GROUP BY t, model, source", params)
     else:
@@ -112,7 +135,8 @@ def scan(connection, filters: Filters, width: int, prefer_rollup: bool = True) -
             TOTAL(fallback_reason IS NOT NULL) AS fell_back, TOTAL({CHARGED_USD_SQL}) AS spend_usd, TOTAL(lam) AS lam_sum,
             COUNT(lam) AS lam_n, TOTAL({PRICED_SQL}) AS priced,
             TOTAL(CASE WHEN {PRICED_SQL} THEN predicted_cost_usd END) AS priced_predicted,
-            TOTAL(CASE WHEN {PRICED_SQL} THEN cost_usd END) AS priced_measured
+            TOTAL(CASE WHEN {PRICED_SQL} THEN cost_usd END) AS priced_measured,
+            TOTAL({_column(connection, "degraded")} IS NOT NULL) AS degraded
             FROM decisions {where} GROUP BY t, model, source""", params)
     frame["time"] = pd.to_datetime(frame["t"], unit="s", utc=True)
     frame.attrs["width"] = width
@@ -128,8 +152,9 @@ def _rollup_complete(connection) -> bool:
 
 
 def over_time(scanned: pd.DataFrame) -> pd.DataFrame:
-    """Per time bucket: requests, failures, fallbacks, measured spend, mean λ, requests per minute."""
-    frame = scanned.groupby("time", as_index=False)[["requests", "failed", "fell_back", "spend_usd", "lam_sum", "lam_n"]].sum()
+    """Per time bucket: requests, failures, fallbacks, degraded decisions, measured spend, mean λ, requests per minute."""
+    frame = scanned.groupby("time", as_index=False)[["requests", "failed", "fell_back", "degraded", "spend_usd", "lam_sum",
+                                                      "lam_n"]].sum()
     frame["mean_lambda"] = frame["lam_sum"] / frame["lam_n"].where(frame["lam_n"] > 0)
     frame["requests_per_minute"] = frame["requests"] / (scanned.attrs["width"] / 60)
     return frame
@@ -157,10 +182,14 @@ def cost_by_model(scanned: pd.DataFrame) -> pd.DataFrame:
 
 
 def reasons(connection, filters: Filters) -> pd.DataFrame:
-    """Fallbacks and failures by kind."""
+    """Degraded decisions, fallbacks and failures by kind."""
     where, params = filters.where()
+    degraded = _column(connection, "degraded")
     frame = _frame(connection, f"""SELECT CASE
             WHEN {FAILED_SQL} THEN 'failed: every model'
+            WHEN {degraded} = 'queue' THEN 'degraded: scorer queue full'
+            WHEN {degraded} = 'timeout' THEN 'degraded: scoring past the time limit'
+            WHEN {degraded} LIKE 'error%' THEN 'degraded: scoring failed'
             WHEN fallback_reason LIKE 'routing took over%' THEN 'fallback: routing timeout'
             WHEN fallback_reason LIKE 'routing failed%' THEN 'fallback: routing error'
             WHEN fallback_reason LIKE 'aggregator%' THEN 'fallback: aggregator failed'

@@ -30,7 +30,7 @@ COLUMNS = {  # name -> SQLite type; `candidates` and `called` hold JSON
     "called": "TEXT", "model": "TEXT", "input_tokens": "INTEGER", "output_tokens": "INTEGER", "cost_usd": "REAL",
     "predicted_cost_usd": "REAL", "routing_ms": "REAL", "upstream_ms": "REAL", "status": "TEXT NOT NULL",
     "fallback_reason": "TEXT", "error": "TEXT", "prompt_tokens": "INTEGER", "turns": "INTEGER", "tools_offered": "INTEGER",
-    "conversation": "TEXT",
+    "conversation": "TEXT", "degraded": "TEXT",
 }
 JSON_COLUMNS = ("candidates", "called")
 
@@ -77,6 +77,7 @@ class DecisionRecord:
     turns: int | None = None  # user and assistant messages in the conversation
     tools_offered: int | None = None  # tools (or functions) the request offered
     conversation: str | None = None  # the conversation id a request named (its later turns stay on one model)
+    degraded: str | None = None  # why the decision came from each model's typical quality and cost, not from scoring
 
     @classmethod
     def for_prompt(cls, request_id: str, prompt: str, keep_prompt: bool = False, **fields) -> "DecisionRecord":

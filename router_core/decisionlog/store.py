@@ -38,13 +38,14 @@ MAX_PROMPT = 200_000
 ROLLUP_TABLE = """CREATE TABLE IF NOT EXISTS rollup (minute INTEGER NOT NULL, model TEXT NOT NULL, source TEXT NOT NULL,
     requests INTEGER NOT NULL, failed INTEGER NOT NULL, fell_back INTEGER NOT NULL, spend_usd REAL NOT NULL,
     lam_sum REAL NOT NULL, lam_n INTEGER NOT NULL, priced INTEGER NOT NULL, priced_predicted REAL NOT NULL,
-    priced_measured REAL NOT NULL, PRIMARY KEY (minute, model, source))"""
+    priced_measured REAL NOT NULL, degraded INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (minute, model, source))"""
 ROLLUP_SUMS = ("requests", "failed", "fell_back", "spend_usd", "lam_sum", "lam_n", "priced", "priced_predicted",
-               "priced_measured")
+               "priced_measured", "degraded")
 ROLLUP_SELECT = f"""SELECT CAST(ts / 60 AS INTEGER), COALESCE(model, '(none)'), COALESCE(lam_source, '?'), COUNT(*),
     TOTAL({FAILED_SQL}), TOTAL(fallback_reason IS NOT NULL), TOTAL({CHARGED_USD_SQL}),
     TOTAL(lam), COUNT(lam), TOTAL({PRICED_SQL}),
-    TOTAL(CASE WHEN {PRICED_SQL} THEN predicted_cost_usd END), TOTAL(CASE WHEN {PRICED_SQL} THEN cost_usd END)
+    TOTAL(CASE WHEN {PRICED_SQL} THEN predicted_cost_usd END), TOTAL(CASE WHEN {PRICED_SQL} THEN cost_usd END),
+    TOTAL(degraded IS NOT NULL)
     FROM decisions WHERE id > ? GROUP BY 1, 2, 3"""
 ROLLUP_UPSERT = (f"INSERT INTO rollup (minute, model, source, {', '.join(ROLLUP_SUMS)}) {ROLLUP_SELECT} "
                  "ON CONFLICT (minute, model, source) DO UPDATE SET "
@@ -82,6 +83,9 @@ def create(path: Path) -> None:
         # Every column the monitoring queries read but the JSON ones: they scan this, not the wide table.
         connection.execute(f"CREATE INDEX IF NOT EXISTS decisions_overview ON decisions ({', '.join(OVERVIEW)})")
         connection.execute(ROLLUP_TABLE)
+        rollup = {row[1] for row in connection.execute("PRAGMA table_info(rollup)")}
+        if "degraded" not in rollup:  # a rollup from an older CrossRoute: its rows had no degraded decisions
+            connection.execute("ALTER TABLE rollup ADD COLUMN degraded INTEGER NOT NULL DEFAULT 0")
     connection.close()
 
 

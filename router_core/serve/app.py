@@ -130,7 +130,7 @@ async def chat(request: Request):
     user, team = chat_request.who()
     routed = await service.route(conversation, ask, f"chatcmpl-{uuid.uuid4().hex}", user, team, arrived, tokens,
                                  chat_request.offers_tools)
-    state.metrics.routing_seconds.observe(routed.record.routing_ms / 1000)
+    _observe_routing(state.metrics, routed)
     params = {k: v for k, v in body.items() if k not in RESERVED}
     predicted = routed.predicted_cost_usd
     headers = {"x-crossroute-lambda": f"{routed.lam:g}", "x-crossroute-request-id": routed.record.request_id,
@@ -184,7 +184,7 @@ async def responses_api(request: Request):
     if isinstance(asked.metadata, dict) and asked.metadata.get("team") is not None:
         team = str(asked.metadata["team"])
     routed = await service.route(conversation, ask, f"resp-{uuid.uuid4().hex}", user, team, arrived, tokens, bool(tools))
-    state.metrics.routing_seconds.observe(routed.record.routing_ms / 1000)
+    _observe_routing(state.metrics, routed)
     params = {k: v for k, v in body.items() if k not in responses.RESERVED}
     params["input"] = body["input"]
     predicted = routed.predicted_cost_usd
@@ -256,6 +256,12 @@ async def _stream_response(request: Request, routed: Routed, params: dict, heade
         _finish_response(request, routed, model, final, failed, started, error)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+def _observe_routing(metrics, routed: Routed) -> None:
+    metrics.routing_seconds.observe(routed.record.routing_ms / 1000)
+    if routed.degraded is not None:
+        metrics.degraded.labels(routed.degraded.split(":")[0]).inc()
 
 
 def _with_conversation_header(ask, header: str | None):
@@ -391,10 +397,9 @@ async def _stream(request: Request, routed: Routed, messages: list, params: dict
 
 def _reason_kind(reason: str) -> str:
     """A bounded label for the metrics: the kind of fallback, not its free text."""
-    for kind in ("routing took over", "routing failed", "aggregator", "failed"):
+    for kind in ("aggregator", "failed"):
         if kind in reason:
-            return {"routing took over": "routing_timeout", "routing failed": "routing_error",
-                    "aggregator": "aggregator_error", "failed": "upstream_error"}[kind]
+            return {"aggregator": "aggregator_error", "failed": "upstream_error"}[kind]
     return "other"
 
 

@@ -61,15 +61,28 @@ def constrained(ask: Ask, quality: np.ndarray, cost: np.ndarray) -> np.ndarray:
     return allowed
 
 
+@dataclass
+class Decided:
+    """What `Decider.decide` gives: a decision (scored, or degraded: from each model's typical quality and cost, which
+    still honours λ), answer tokens per model, why it was degraded (None when scored) and the seconds it took."""
+
+    decision: object
+    answer_tokens: dict
+    degraded: str | None
+    seconds: float
+
+
 class Decider:
     """Scores requests in batches on one worker thread: while a batch is scored, new requests queue, and the next batch
-    takes them all at once (the encoder is far faster per query in a batch than one by one). No request waits for
-    others to arrive. Under overload the newest requests are scored first and those already past their deadline (gone
-    to the fallback order) not at all, so the scorer spends its time on requests it can still route.
+    takes them all at once. No request waits for others to arrive; identical prompts waiting together are scored once.
+
+    When scoring cannot keep up, a request is decided at once on the degraded path (Router.typical_scores: the best
+    fixed model at its λ) instead of waiting: when the queue ahead of it would take longer than the time limit, when
+    its scoring passes the limit, or when scoring fails. Under overload the newest requests are scored first and those
+    already decided on the degraded path not at all, so the scorer spends its time on requests it can still route.
 
     Args:
-        timeout: seconds from arrival; past it (or when scoring raises) `decide` gives no decision and a reason, and
-            the caller falls back.
+        timeout: seconds from arrival within which a request is scored, else degraded.
         max_batch: most queries scored together.
     """
 
@@ -78,6 +91,8 @@ class Decider:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crossroute-score")
         self._pending: list[tuple[Ask, asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
+        self._in_flight = 0  # queries in the batch being scored now
+        self.seconds_per_query = 0.02  # scoring time per query, learned from every batch (a moving average)
 
     def score_batch(self, asks: list[Ask]) -> list:
         """[Ask] -> [(decision, answer tokens per model) or Unsatisfiable], one scoring pass for them all."""
@@ -109,9 +124,33 @@ class Decider:
                 out[i] = (decision, dict(zip(scores.candidates, scores.answer_tokens[i].tolist())))  # the demo's lengths
         return out
 
+    def typical(self, ask: Ask):
+        """A degraded decision: the best fixed model at the request's λ, from each model's typical quality and cost.
+
+        Raises:
+            Unsatisfiable when the request's own constraints leave no model.
+        """
+        scores = self.router.typical_scores([ask.text], None if ask.input_tokens is None else [ask.input_tokens])
+        allowed = constrained(ask, scores.quality[0], scores.cost[0])
+        try:
+            decision = self.router.decide(scores, ask.lam, k=ask.k, policy=self.policy, allowed=allowed[None, :])[0]
+        except ValueError as e:
+            raise Unsatisfiable(f"crossroute: {e}", "crossroute") from e
+        return decision, dict(zip(scores.candidates, scores.answer_tokens[0].tolist()))
+
+    def expected_wait(self) -> float:
+        """Seconds a request arriving now would wait for its score: the queue ahead of it and the batch in flight."""
+        waiting = sum(1 for _, future in self._pending if not future.done())
+        return (waiting + self._in_flight) * self.seconds_per_query
+
     async def warm(self, lam: float) -> None:
-        """Score once before serving: the first query opens the encoder's sessions."""
-        await asyncio.get_running_loop().run_in_executor(self.pool, self.score_batch, [Ask("warm up the router", lam)])
+        """Score a few times before serving: the first query opens the encoder's sessions; the rest time a query."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.pool, self.score_batch, [Ask("warm up the router", lam)])
+        started = time.perf_counter()
+        texts = [f"warm-up query number {i}: how long does one take to score?" for i in range(8)]
+        await loop.run_in_executor(self.pool, self.score_batch, [Ask(text, lam) for text in texts])
+        self.seconds_per_query = (time.perf_counter() - started) / len(texts)
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -120,43 +159,52 @@ class Decider:
             if not self._pending:
                 break
             batch, self._pending = self._pending[-self.max_batch:], self._pending[:-self.max_batch]
+            self._in_flight = len(batch)
+            started = time.perf_counter()
             try:
                 results = await loop.run_in_executor(self.pool, self.score_batch, [ask for ask, _ in batch])
-            except Exception as e:  # noqa: BLE001 - handed to each waiting request, which falls back
+            except Exception as e:  # noqa: BLE001 - handed to each waiting request, which is degraded
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(e)
                 continue
+            finally:
+                self._in_flight = 0
+            per_query = (time.perf_counter() - started) / len(batch)
+            self.seconds_per_query = 0.8 * self.seconds_per_query + 0.2 * per_query
             for (_, future), result in zip(batch, results):
                 if not future.done():
                     future.set_result(result)
         self._worker = None
 
-    async def decide(self, ask: Ask):
-        """(decision, answer tokens per model, fallback reason, seconds); decision is None when scoring failed or
-        took longer than the timeout.
+    async def decide(self, ask: Ask) -> Decided:
+        """The request's decision, scored within the time limit or else degraded (Decided.degraded says why).
 
         Raises:
             Unsatisfiable when the request's own constraints leave no model.
         """
         started = time.perf_counter()
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((ask, future))
-        if self._worker is None:
-            self._worker = asyncio.create_task(self._drain())
-        try:
-            result = await asyncio.wait_for(asyncio.shield(future), timeout=self.timeout)
-        except asyncio.TimeoutError:
-            future.cancel()  # nobody waits for it now: the worker skips it
-            reason = f"routing took over {self.timeout * 1000:.0f} ms"
-        except Exception as e:  # noqa: BLE001 - a router failure must never lose the request
-            reason = f"routing failed ({type(e).__name__}: {str(e)[:200]})"
+        if self.expected_wait() > self.timeout:
+            reason = "queue"  # the scorer is behind: waiting would only end in the degraded path, later
         else:
-            if isinstance(result, Unsatisfiable):
-                raise result
-            decision, answer_tokens = result
-            return decision, answer_tokens, None, time.perf_counter() - started
-        return None, {}, reason, time.perf_counter() - started
+            future = asyncio.get_running_loop().create_future()
+            self._pending.append((ask, future))
+            if self._worker is None:
+                self._worker = asyncio.create_task(self._drain())
+            try:
+                result = await asyncio.wait_for(asyncio.shield(future), timeout=self.timeout)
+            except asyncio.TimeoutError:
+                future.cancel()  # nobody waits for it now: the worker skips it
+                reason = "timeout"
+            except Exception as e:  # noqa: BLE001 - a router failure must never lose the request
+                reason = f"error: {type(e).__name__}: {str(e)[:200]}"
+            else:
+                if isinstance(result, Unsatisfiable):
+                    raise result
+                decision, answer_tokens = result
+                return Decided(decision, answer_tokens, None, time.perf_counter() - started)
+        decision, answer_tokens = self.typical(ask)
+        return Decided(decision, answer_tokens, reason, time.perf_counter() - started)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False)

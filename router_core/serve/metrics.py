@@ -1,4 +1,5 @@
-"""Prometheus metrics of one server: requests and tokens per model called, routing latency, fallbacks, spend."""
+"""Prometheus metrics of one server: requests and tokens per model called, routing latency, degraded decisions,
+fallbacks, spend."""
 from __future__ import annotations
 
 from prometheus_client import (
@@ -28,6 +29,9 @@ class Metrics:
                                  registry=self.registry)
         self.routing_seconds = Histogram("crossroute_routing_seconds", "Time to score a request and choose its model(s)",
                                          buckets=ROUTING_BUCKETS, registry=self.registry)
+        self.degraded = Counter("crossroute_degraded_decisions", "Decisions taken from each model's typical quality and "
+                                "cost because scoring could not keep up, by reason (queue, timeout, error)", ["reason"],
+                                registry=self.registry)
         self.rejected = Counter("crossroute_rejected_requests", "Bad requests answered with a 4xx, by status", ["status"],
                                 registry=self.registry)
         self.log_failures = Gauge("crossroute_decision_log_failures", "Decision records that could not be written",

@@ -50,7 +50,7 @@ class Routed:
     outcome still to fill in."""
 
     record: DecisionRecord
-    decision: object | None  # RouteDecision, None when routing failed or was late (`reason` says why)
+    decision: object  # RouteDecision: scored, or degraded (see `degraded`)
     lam: float
     lam_source: str
     top_k: int
@@ -58,9 +58,10 @@ class Routed:
     aggregator: str | None
     order: list[str] = field(default_factory=list)  # every model this request may use, in the order to try
     answer_tokens: dict = field(default_factory=dict)  # predicted answer tokens per model (the demo's lengths)
-    reason: str | None = None
+    reason: str | None = None  # why the first model was not the router's choice, when it was not
     conversation: str | None = None
     pinned: bool = False  # the model was kept from the conversation's earlier turn
+    degraded: str | None = None  # why the decision came from each model's typical quality and cost (queue, timeout, error)
 
     @property
     def predicted_cost_usd(self) -> float | None:
@@ -159,20 +160,20 @@ class RoutingService:
         decision_ask = DecisionAsk(conversation.routing_text, lam, ask.top_k, prompt_tokens, None if plain else allowed,
                                    ask.max_cost_usd, ask.min_quality)
         try:
-            decision, answer_tokens, reason, seconds = await self.decider.decide(decision_ask)
+            decided = await self.decider.decide(decision_ask)
         except Unsatisfiable as e:
             raise RequestError(str(e), param=e.param) from e
-        record.with_decision(decision, seconds)
+        decision = decided.decision
+        record.with_decision(decision, decided.seconds)
+        record.degraded = decided.degraded
         pinned = self._pinned(ask, lam, allowed)
         if pinned is not None:
             chosen, aggregator = [pinned], None
-        elif decision is not None:
-            chosen, aggregator = list(decision.candidates), decision.aggregator
         else:
-            chosen, aggregator = [self._order(None, allowed, None)[0]], None
+            chosen, aggregator = list(decision.candidates), decision.aggregator
         order = self._order(decision, allowed, chosen[0])
-        routed = Routed(record, decision, lam, source, ask.top_k, chosen, aggregator, order, answer_tokens, reason,
-                        ask.conversation, pinned is not None)
+        routed = Routed(record, decision, lam, source, ask.top_k, chosen, aggregator, order, decided.answer_tokens, None,
+                        ask.conversation, pinned is not None, decided.degraded)
         if pinned is not None and decision is not None:
             record.predicted_cost_usd = routed.predicted_cost_usd
         return routed
