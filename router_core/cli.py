@@ -96,6 +96,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one `error:` line (exit 2) like every other error, pointing to --help."""
 
@@ -410,13 +421,16 @@ def cmd_serve(args) -> int:
         if not token:
             raise RouterInputError(f"--admin-token-env: environment variable {args.admin_token_env} is not set or empty")
     options = ServerOptions(lam=args.lam, routing_timeout=args.routing_timeout_ms / 1000, log_prompts=args.log_prompts,
-                            admin_token=token)
+                            admin_token=token, client_seconds=args.client_timeout)
     app = build_app(router, args.models, demo=args.demo, log_dir=args.log, options=options,
                     fallback=args.fallback.split(",") if args.fallback else None, upstream_timeout=args.upstream_timeout,
                     num_retries=args.retries, lambda_policy=args.lambda_policy)
     print(f"CrossRoute router {router.id} on http://{args.host}:{args.port}/v1 ({'demo: mock answers' if args.demo and not args.models else args.models}); "
           f"decisions in {args.log}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    from router_core.serve.connections import header_deadline_protocol
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=header_deadline_protocol(args.client_timeout),
+                timeout_keep_alive=args.client_timeout)
     return 0
 
 
@@ -589,6 +603,9 @@ def build_parser() -> argparse.ArgumentParser:
                                              "GET/PUT /admin/lambda-policy (off by default)")
     p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
     p.add_argument("--log-prompts", action="store_true", help="keep prompt texts in the decision log (default: a hash only)")
+    p.add_argument("--client-timeout", type=positive_float, default=10.0,
+                   help="seconds a client has to send a request's headers, and again its body; an idle kept-alive "
+                        "connection is closed after as long (default 10)")
     p.add_argument("--fallback", help="comma-separated fallback order (default: best mean quality first)")
     p.add_argument("--routing-timeout-ms", type=float, default=100.0,
                    help="past this, a request goes to the fallback order unrouted (default 100)")

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 PROMPT_TOKENS, COMPLETION_TOKENS = 40, 60  # the usage every answer reports, so measured costs are predictable
 CACHED_TOKENS, REASONING_TOKENS = 8, 12
 FINGERPRINT = "fp_fake_upstream"
-MODES = ("ok", "fail", "stall", "malformed", "drop", "refuse")
+MODES = ("ok", "fail", "stall", "malformed", "drop", "refuse", "slow")  # slow: streams a chunk every 0.3 s
 
 
 class FakeUpstream:
@@ -209,8 +209,12 @@ def _handler(fake: FakeUpstream):
             events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
             if include_usage:
                 events.append({**base, "choices": [], "usage": usage()})
-            for event in events:
+            slow = fake.modes.get(model) == "slow"
+            for event in events * (20 if slow else 1):
                 self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                if slow:
+                    self.wfile.flush()
+                    time.sleep(0.3)
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
             self.close_connection = True

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from router_core.data.tables import not_utf8, read_table, source_bytes
+from router_core.data.tables import read_table, source_bytes
+from router_core.data.yaml_files import load_yaml
 from router_core.errors import RouterInputError
 
 CATALOG_COLUMNS = ["name", "provider_model_id", "input_usd_per_1m", "output_usd_per_1m", "typical_output_tokens"]
@@ -283,7 +284,6 @@ def catalog_from_litellm_config(config, source: str = "config.yaml", typical_out
 def catalog_to_litellm_config(catalog: Catalog) -> str:
     """The catalog as a LiteLLM proxy config.yaml (model_list with per-token prices in model_info), which
     catalog_from_litellm_config reads back to the same names and prices."""
-    import yaml
 
     entries = [{"model_name": c.name, "litellm_params": {"model": c.provider_model_id},
                 "model_info": {"input_cost_per_token": c.input_usd_per_1m / 1e6, "output_cost_per_token": c.output_usd_per_1m / 1e6,
@@ -296,14 +296,5 @@ def load_catalog(source, name: str | None = None) -> Catalog:
     """A catalog from a CSV/JSON table (columns of catalog.CATALOG_COLUMNS) or a LiteLLM proxy config.yaml."""
     label = name or (Path(source).name if isinstance(source, (str, Path)) else getattr(source, "name", "catalog"))
     if Path(label).suffix.lower() in (".yaml", ".yml"):
-        raw = source_bytes(source, label)
-        try:
-            config = yaml.safe_load(raw.decode("utf-8-sig"))
-        except UnicodeDecodeError as e:
-            raise not_utf8(label, f"byte {e.start}") from e
-        except yaml.YAMLError as e:
-            raise RouterInputError(f"{label}: not a readable YAML file ({' '.join(str(e).split())})") from e
-        except RecursionError as e:
-            raise RouterInputError(f"{label}: nested too deeply to read") from e
-        return catalog_from_litellm_config(config, source=label)
+        return catalog_from_litellm_config(load_yaml(source_bytes(source, label), label), source=label)
     return Catalog.from_frame(read_table(source, name), source=label)

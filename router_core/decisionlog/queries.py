@@ -187,6 +187,7 @@ def reasons(connection, filters: Filters) -> pd.DataFrame:
     degraded = _column(connection, "degraded")
     frame = _frame(connection, f"""SELECT CASE
             WHEN {FAILED_SQL} THEN 'failed: every model'
+            WHEN status = 'cancelled' THEN 'cancelled: the client left mid-stream'
             WHEN {degraded} = 'queue' THEN 'degraded: scorer queue full'
             WHEN {degraded} = 'timeout' THEN 'degraded: scoring past the time limit'
             WHEN {degraded} LIKE 'error%' THEN 'degraded: scoring failed'

@@ -15,6 +15,7 @@ class Status(str, enum.Enum):
     OK = "ok"  # answered by the server; cost_usd is what the calls measured
     ERROR = "error"  # every model failed; nothing was answered
     ROUTED = "routed"  # a LiteLLM strategy or proxy hook chose the model and LiteLLM made the call; cost is predicted
+    CANCELLED = "cancelled"  # the client left mid-stream; the upstream was called, and cost_usd is what it had used
 
 
 # The USD a row is charged (its spend, and what a daily budget counts): the measured cost when the row has one (a failed

@@ -18,9 +18,11 @@ line the short forms `constant:0.3`, `business-hours`, `budget:50` and `fitted-b
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from router_core.data.yaml_files import load_yaml
 from router_core.errors import RouterInputError
 from router_core.live.schedule import WEEKDAYS, Schedule, check_timezone
 from router_core.policy.rule import check_lam
@@ -132,10 +134,13 @@ def _number(value, where: str, low: float = 0.0, high: float = 1.0) -> float:
     return number
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxlevel, _SHORT.maxlong = 50, 50, 4, 4, 2, 30
+
+
 def _shown(value) -> str:
-    """A user's value in an error message: its repr, cut to a readable length."""
-    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a number too large"
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A user's value in an error message: a short repr, never the whole of a big value."""
+    return _SHORT.repr(value)
 
 
 def _hours(values, where: str) -> list[float]:
@@ -232,16 +237,9 @@ def parse_policy(data, source: str = "policy.yaml") -> LambdaPolicy:
 
 def read_policy(text: str | bytes, source: str = "policy.yaml") -> LambdaPolicy:
     """A policy from YAML text. Raises RouterInputError with one line naming `source` for anything unreadable."""
-    import yaml
-
     if len(text) > MAX_POLICY_BYTES:
         raise RouterInputError(f"{source}: {len(text):,} bytes; a λ policy is a few lines (at most {MAX_POLICY_BYTES:,} bytes)")
-    try:
-        data = yaml.safe_load(text.decode("utf-8-sig") if isinstance(text, bytes) else text)
-    except (UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError) as e:
-        detail = str(e).splitlines()[0][:200] if str(e) else ""
-        raise RouterInputError(f"{source}: not a readable YAML file ({type(e).__name__}: {detail})") from e
-    return parse_policy(data, source)
+    return parse_policy(load_yaml(text, source), source)
 
 
 def load_policy(path) -> LambdaPolicy:

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import logging
 import sqlite3
+import stat
 import time
 from pathlib import Path
 
@@ -20,11 +21,12 @@ from router_core.decisionlog.queries import charges_since
 from router_core.decisionlog.schema import log_path
 from router_core.errors import RouterInputError
 from router_core.live.budget import BudgetController
-from router_core.live.policy import LambdaPolicy, load_policy, read_policy
+from router_core.live.policy import MAX_POLICY_BYTES, LambdaPolicy, load_policy, read_policy
 
 log = logging.getLogger("crossroute.serve")
 WATCH_SECONDS = 0.5
 UPDATE_SECONDS = 60.0
+MAX_ERROR_CHARS = 1000  # a refusal kept for GET /admin/lambda-policy: enough to act on, never the whole input
 
 
 def check_servable(policy: LambdaPolicy) -> LambdaPolicy:
@@ -42,6 +44,7 @@ class LivePolicy:
         self.router, self.path, self.log_dir = router, Path(path) if path else None, log_dir
         self.rule = router.policy("linear")
         self.errors: list[str] = []  # the last refusals, newest last (for /admin and the tests)
+        self.failures = 0  # policies refused and watcher failures since start (counted in /metrics)
         self._digest = self._file_digest()
         self._next_poll = 0.0
         self.update_seconds = update_seconds  # how often a budget moves λ
@@ -51,8 +54,15 @@ class LivePolicy:
         self.set(policy)
 
     def _file_digest(self) -> str | None:
+        """The policy file's digest; a file that is not a regular one (a FIFO, a device) or is too big to be a policy
+        gets a digest of what it is, so it is refused with a reason, never read (a FIFO would block the server)."""
+        if self.path is None:
+            return None
         try:
-            return hashlib.sha256(self.path.read_bytes()).hexdigest() if self.path else None
+            info = self.path.stat()
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_POLICY_BYTES:
+                return f"not a regular policy file: mode {info.st_mode:o}, {info.st_size} bytes"
+            return hashlib.sha256(self.path.read_bytes()).hexdigest()
         except OSError:
             return None
 
@@ -116,30 +126,40 @@ class LivePolicy:
         try:
             policy = read_policy(text, source or "request body") if text is not None else load_policy(self.path)
             check_servable(policy)
-        except RouterInputError as e:
-            message = str(e)
-            self.errors = (self.errors + [message])[-10:]
-            log.error("λ policy refused, the previous one stays in force: %s", message)
-            return message
-        self.set(policy)
+            self.set(policy)
+        except Exception as e:  # noqa: BLE001 - whatever a file holds, the policy in force stays and serving goes on
+            message = str(e) if isinstance(e, RouterInputError) else f"{source or self.path}: {type(e).__name__}: {e}"
+            return self._refused(message)
         return None
+
+    def _refused(self, message: str) -> str:
+        message = message if len(message) <= MAX_ERROR_CHARS else message[:MAX_ERROR_CHARS] + "…"
+        self.errors = (self.errors + [message])[-10:]
+        self.failures += 1
+        log.error("λ policy refused, the previous one stays in force: %s", message)
+        return message
 
     def poll(self) -> None:
         """Re-read the policy file if it changed; update the budget controller if a minute has passed. Cheap enough
-        to call on every request (it acts at most every WATCH_SECONDS)."""
+        to call on every request (it acts at most every WATCH_SECONDS). Never raises: a failure is logged, counted and
+        kept in `errors`, and the next poll tries again."""
         now = time.monotonic()
         if now < self._next_poll:
             return
         self._next_poll = now + WATCH_SECONDS
-        if self.path is not None:
-            digest = self._file_digest()
-            if digest is not None and digest != self._digest:
-                self._digest = digest
-                self.reload()
-        if self.controller is not None and now >= self._next_update:
-            self._read_log()
-            self.controller.update(self._now())
-            self._next_update = now + self.update_seconds
+        try:
+            if self.path is not None:
+                digest = self._file_digest()
+                if digest is not None and digest != self._digest:
+                    self._digest = digest
+                    self.reload()
+            if self.controller is not None and now >= self._next_update:
+                self._next_update = now + self.update_seconds
+                self._read_log()
+                self.controller.update(self._now())
+        except Exception as e:  # noqa: BLE001 - the watcher and the budget's updates must outlive anything
+            log.exception("λ policy watcher: %s", e)
+            self._refused(f"the policy watcher failed once and goes on: {type(e).__name__}: {e}")
 
     async def watch(self) -> None:
         """The server's loop: poll the policy file and the controller's clock."""

@@ -25,7 +25,7 @@ from router_core.model.text import estimate_tokens
 from router_core.serve import relay, responses
 from router_core.serve.metrics import Metrics
 from router_core.serve.names import MAX_CONVERSATION_ID, ROUTER_MODEL, RequestError, parse_ask
-from router_core.serve.schemas import json_object, parse_chat
+from router_core.serve.schemas import json_object, parse_chat, refuse_surrogates
 from router_core.serve.service import Routed, RoutingService, ServerOptions  # noqa: F401 (ServerOptions re-exported)
 from router_core.serve.tokens import prompt_tokens
 from router_core.serve.upstream import AllModelsFailed, Call, Outcome, Upstream, _error_text
@@ -45,12 +45,22 @@ def _error(status: int, message: str, code: str, param: str | None = None, kind:
 
 
 async def _body(request: Request, limit: int) -> bytes:
+    """The request body, within the size limit and the time a client has to send it."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestError(f"request body of {int(declared)} bytes is over this server's limit of {limit}", 413,
                            "request_too_large")
+    seconds = request.app.state.service.options.client_seconds
     chunks, size = [], 0
-    async for chunk in request.stream():
+    stream = request.stream().__aiter__()
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), timeout=max(0.0, deadline - time.monotonic()))
+        except StopAsyncIteration:
+            break
+        except asyncio.TimeoutError:
+            raise RequestError(f"the request body did not arrive within {seconds:g} s", 408, "request_timeout") from None
         size += len(chunk)
         if size > limit:
             raise RequestError(f"request body is over this server's limit of {limit} bytes", 413, "request_too_large")
@@ -161,6 +171,7 @@ async def responses_api(request: Request):
     state = request.app.state
     service: RoutingService = state.service
     body = json_object(await _body(request, service.options.max_body_bytes))
+    refuse_surrogates(body.get("input"), "input")
     asked = responses.parse_responses(body)
     candidates = list(service.router.candidates)
     ask = _with_conversation_header(parse_ask(asked.model, asked.crossroute, len(candidates), candidates),
@@ -240,20 +251,29 @@ async def _stream_response(request: Request, routed: Routed, params: dict, heade
             async for event in rest:
                 yield responses.dumped(event)
 
+        done = False
         try:
-            async for event in every():
-                if event.get("type") in ("response.completed", "response.incomplete"):
-                    final = event.get("response")
-                    record = routed.record
-                    record.called, record.model = [m for m, _ in failed] + [model], model
-                    record.cost_usd = upstream._price(model, *responses.usage_of(final), None)
-                    event = {**event, "response": {**(final or {}), "crossroute": relay.info(record)}}
-                yield f"event: {event.get('type', 'message')}\ndata: {json.dumps(event)}\n\n"
-        except Exception as e:  # noqa: BLE001 - mid-stream: the client has part of an answer; say so and record it
-            error = _error_text(e)
-            failure = {"type": "error", "code": "stream_interrupted", "message": f"upstream {model} failed mid-stream: {error}"}
-            yield f"event: error\ndata: {json.dumps(failure)}\n\n"
-        _finish_response(request, routed, model, final, failed, started, error)
+            try:
+                async for event in every():
+                    if event.get("type") in ("response.completed", "response.incomplete"):
+                        final = event.get("response")
+                        record = routed.record
+                        record.called, record.model = [m for m, _ in failed] + [model], model
+                        record.cost_usd = upstream._price(model, *responses.usage_of(final), None)
+                        event = {**event, "response": {**(final or {}), "crossroute": relay.info(record)}}
+                    yield f"event: {event.get('type', 'message')}\ndata: {json.dumps(event)}\n\n"
+            except Exception as e:  # noqa: BLE001 - mid-stream: the client has part of an answer; say so and record it
+                error = _error_text(e)
+                failure = {"type": "error", "code": "stream_interrupted", "message": f"upstream {model} failed mid-stream: {error}"}
+                yield f"event: error\ndata: {json.dumps(failure)}\n\n"
+            done = True
+        finally:
+            if done:
+                _finish_response(request, routed, model, final, failed, started, error)
+            else:  # the client went away: the upstream was called, so the request is recorded all the same
+                record = routed.record
+                record.called, record.model = [m for m, _ in failed] + [model], model
+                _left(request, routed, started)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
@@ -323,6 +343,15 @@ def _failed(request: Request, routed: Routed, detail: str, started: float) -> JS
     return _error(502, f"every model failed: {detail}", "all_models_failed")
 
 
+def _left(request: Request, routed: Routed, started: float) -> None:
+    """The client closed the connection mid-stream: recorded as cancelled, with what the upstream was paid so far."""
+    record = routed.record
+    record.status, record.error = Status.CANCELLED.value, "the client closed the connection mid-stream"
+    record.upstream_ms = (time.perf_counter() - started) * 1000
+    request.app.state.metrics.requests.labels(record.model or "none", "cancelled").inc()
+    request.app.state.service.write(record)
+
+
 async def _stream(request: Request, routed: Routed, messages: list, params: dict, headers: dict, wants_usage: bool):
     upstream: Upstream = request.app.state.upstream
     started = time.perf_counter()
@@ -353,7 +382,7 @@ async def _stream(request: Request, routed: Routed, messages: list, params: dict
     headers["x-crossroute-model"] = model
 
     async def events():
-        text, usage, error = [], None, None
+        text, usage, error, done = [], None, None, False
 
         async def chunks():
             for chunk in prefix:
@@ -362,35 +391,41 @@ async def _stream(request: Request, routed: Routed, messages: list, params: dict
                 yield chunk
 
         try:
-            async for chunk in chunks():
-                data = chunk.model_dump(exclude_none=True)
-                usage = data.get("usage") or usage
-                for choice in data.get("choices", []):
-                    text.append((choice.get("delta") or {}).get("content") or "")
-                relayed = relay.chunk(data, request_id, model, wants_usage)
-                if relayed is not None:
-                    yield f"data: {json.dumps(relayed)}\n\n"
-        except Exception as e:  # noqa: BLE001 - mid-stream: the client has part of an answer; say so and record it
-            error = _error_text(e)
-            failure = {"message": f"upstream {model} failed mid-stream: {error}", "type": "upstream_error",
-                       "code": "stream_interrupted", "param": None}
-            yield f"data: {json.dumps({'error': failure})}\n\n"
-        yield "data: [DONE]\n\n"
-        answer = "".join(text)
-        input_tokens = int((usage or {}).get("prompt_tokens") or routed.record.prompt_tokens
-                           or estimate_tokens(" ".join(str(m.get("content", "")) for m in messages)))
-        output_tokens = int((usage or {}).get("completion_tokens") or estimate_tokens(answer))
-        call = Call(model, answer, input_tokens, output_tokens,
-                    upstream._price(model, input_tokens, output_tokens, None), time.perf_counter() - started, error)
-        outcome = Outcome(model, answer, calls + [call], reason)
-        if error is None:
-            _finish(request, routed, outcome, started)
-        else:
+            try:
+                async for chunk in chunks():
+                    data = chunk.model_dump(exclude_none=True)
+                    usage = data.get("usage") or usage
+                    for choice in data.get("choices", []):
+                        text.append((choice.get("delta") or {}).get("content") or "")
+                    relayed = relay.chunk(data, request_id, model, wants_usage)
+                    if relayed is not None:
+                        yield f"data: {json.dumps(relayed)}\n\n"
+            except Exception as e:  # noqa: BLE001 - mid-stream: the client has part of an answer; say so and record it
+                error = _error_text(e)
+                failure = {"message": f"upstream {model} failed mid-stream: {error}", "type": "upstream_error",
+                           "code": "stream_interrupted", "param": None}
+                yield f"data: {json.dumps({'error': failure})}\n\n"
+            yield "data: [DONE]\n\n"
+            done = True
+        finally:  # runs when the client leaves mid-stream too: the upstream was called, so the request is recorded
+            answer = "".join(text)
+            input_tokens = int((usage or {}).get("prompt_tokens") or routed.record.prompt_tokens
+                               or estimate_tokens(" ".join(str(m.get("content", "")) for m in messages)))
+            output_tokens = int((usage or {}).get("completion_tokens") or estimate_tokens(answer or " "))
+            call = Call(model, answer, input_tokens, output_tokens,
+                        upstream._price(model, input_tokens, output_tokens, None), time.perf_counter() - started, error)
+            outcome = Outcome(model, answer, calls + [call], reason)
             record = routed.record
-            record.called, record.model = [c.model for c in outcome.calls], model
-            record.input_tokens, record.output_tokens, record.cost_usd = input_tokens, output_tokens, outcome.cost_usd
-            record.fallback_reason = reason
-            _failed(request, routed, f"{model} failed mid-stream: {error}", started)
+            if done and error is None:
+                _finish(request, routed, outcome, started)
+            else:
+                record.called, record.model = [c.model for c in outcome.calls], model
+                record.input_tokens, record.output_tokens, record.cost_usd = input_tokens, output_tokens, outcome.cost_usd
+                record.fallback_reason = reason
+                if done:
+                    _failed(request, routed, f"{model} failed mid-stream: {error}", started)
+                else:
+                    _left(request, routed, started)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
@@ -444,6 +479,9 @@ def create_app(service: RoutingService, upstream: Upstream) -> FastAPI:
     if service.log is not None:
         log = service.log
         metrics.log_failures.set_function(lambda: log.failures)
+        metrics.log_errors.set_function(lambda: log.errors)
+    live = service.live
+    metrics.policy_failures.set_function(lambda: live.failures)
     app.state.service, app.state.upstream, app.state.metrics = service, upstream, metrics
     app.include_router(routes)
     app.add_exception_handler(RequestError, _request_error)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from router_core.data.catalog import Catalog
+from router_core.data.yaml_files import load_yaml
 from router_core.errors import RouterInputError
 
 ENV_PREFIX = "os.environ/"  # LiteLLM's convention for secrets kept out of the file
@@ -72,16 +73,12 @@ def match_deployments(config, candidates: list[str], catalog: Catalog | None, so
 
 
 def load_deployments(path: str | Path, candidates: list[str], catalog: Catalog | None) -> Deployments:
-    import yaml
-
     path = Path(path)
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_bytes()
     except OSError as e:
         raise RouterInputError(f"{path}: cannot be read ({e.strerror})") from e
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise RouterInputError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from e
-    return match_deployments(config, candidates, catalog, source=str(path))
+    return match_deployments(load_yaml(text, str(path)), candidates, catalog, source=str(path))
 
 
 def demo_deployments(candidates: list[str], catalog: Catalog | None) -> Deployments:

@@ -36,6 +36,10 @@ class Metrics:
                                 registry=self.registry)
         self.log_failures = Gauge("crossroute_decision_log_failures", "Decision records that could not be written",
                                   registry=self.registry)
+        self.log_errors = Gauge("crossroute_decision_log_errors", "Batches the decision log's writer could not write at "
+                                "once (written again record by record, or counted as failures)", registry=self.registry)
+        self.policy_failures = Gauge("crossroute_lambda_policy_failures", "λ policies refused and policy-watcher "
+                                     "failures since start (the policy in force stayed)", registry=self.registry)
 
     def observe_calls(self, calls) -> None:
         for call in calls:

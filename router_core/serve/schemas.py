@@ -139,6 +139,15 @@ def _depth(raw: bytes) -> int:
     return deepest
 
 
+def refuse_surrogates(value, field: str) -> None:
+    """A lone UTF-16 surrogate (JSON "\\ud800" without its pair) is not text a model can read: 400 naming the field."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise RequestError(f"{field}: holds a lone UTF-16 surrogate ({e.object[e.start:e.end]!a}), which is not valid text",
+                           param=field) from e
+
+
 def json_object(raw: bytes) -> dict:
     """A request body as a JSON object. Raises RequestError (400) for anything else."""
     if _depth(raw) > MAX_JSON_DEPTH:
@@ -159,6 +168,7 @@ def parse_chat(raw: bytes) -> tuple[ChatRequest, dict]:
         RequestError (400) naming the field at fault.
     """
     body = json_object(raw)
+    refuse_surrogates(body.get("messages"), "messages")
     try:
         return ChatRequest.model_validate(body), body
     except ValidationError as e:

@@ -39,6 +39,7 @@ class ServerOptions:
     max_body_bytes: int = 4 * 2**20
     admin_token: str | None = None  # GET/PUT /admin/lambda-policy answer only with this bearer token; None: off
     fallback: tuple[str, ...] | None = None  # an operator's fallback order, which wins over each request's own
+    client_seconds: float = 10.0  # a client's time to send a request's headers, and again its body; then it is cut off
 
     def __post_init__(self):
         self.lam = check_lam(self.lam, "λ (--lam)")
