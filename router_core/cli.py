@@ -229,6 +229,8 @@ def cmd_route_batch(args) -> int:
     lams = _lams(args.lams)  # before the router loads: a typo should not cost the load
     mapping = _parse_mapping(args.map)
     batch, rejected = prompts_from_frame(read_table(args.input), str(args.input), mapping)
+    if batch.empty and rejected.empty:
+        raise RouterInputError(f"{args.input}: holds no rows (a header and nothing else); route-batch needs queries")
     if batch.empty:
         raise RouterInputError(f"{args.input}: no usable query; every row was set aside (first, row "
                                f"{rejected['row'].iloc[0]}: {rejected['reason'].iloc[0]})")
@@ -245,8 +247,8 @@ def cmd_route_batch(args) -> int:
     return 0
 
 
-def _parse_mapping(pairs: list[str]) -> dict[str, str]:
-    from router_core.data.request_log import LOG_ALIASES
+def _parse_mapping(pairs: list[str], order: str | None = None) -> dict[str, str]:
+    from router_core.data.request_log import DATE_ORDER, LOG_ALIASES
 
     mapping = {}
     for pair in pairs:
@@ -254,6 +256,8 @@ def _parse_mapping(pairs: list[str]) -> dict[str, str]:
         if not column or field not in LOG_ALIASES:
             raise RouterInputError(f"--map {pair!r}: expected FIELD=COLUMN with FIELD one of {', '.join(LOG_ALIASES)}")
         mapping[field] = column
+    if order is not None:
+        mapping[DATE_ORDER] = order
     return mapping
 
 
@@ -263,7 +267,7 @@ def cmd_score_log_ray(args) -> int:
     if args.rejected:
         raise RouterInputError("--rejected is for the local engine; the Ray engine writes unusable rows, with their "
                                "reason, to OUT/_rejected/")
-    result = score_log_ray(args.log, args.router, args.out, mapping=_parse_mapping(args.map), backend=args.backend,
+    result = score_log_ray(args.log, args.router, args.out, mapping=_parse_mapping(args.map, args.date_order), backend=args.backend,
                            address=args.address, workers=args.workers, partitions=args.partitions,
                            chunk_rows=args.chunk_rows)
     print(f"wrote {result.requests:,} scored requests from {result.files:,} file(s) to {result.path} "
@@ -291,7 +295,7 @@ def cmd_score_log(args) -> int:
             bar.total = total
             bar.n = int(done)
             bar.refresh()
-        result = score_log(args.log, router, args.out, mapping=_parse_mapping(args.map), chunk_rows=args.chunk_rows,
+        result = score_log(args.log, router, args.out, mapping=_parse_mapping(args.map, args.date_order), chunk_rows=args.chunk_rows,
                            progress=progress, rejected_out=args.rejected)
     print(f"wrote {result.requests:,} scored requests to {result.path} "
           f"in {result.seconds:.1f} s ({router.backend}; router {router.id})")
@@ -378,6 +382,8 @@ def cmd_replay(args) -> int:
     result = replay(prepared.scored, policy, router.policy(args.policy_rule))
     print(printable(f"{args.log}: {prepared.n_requests:,} requests under {result.policy.describe()}; spend charged at the "
                     "log's measured cost where it called the chosen model, else predicted; quality predicted"))
+    if prepared.n_rejected:
+        print(printable(f"Unusable rows left out: {prepared.n_rejected:,} ({prepared.rejection_summary or prepared.first_rejection})"))
     days = result.days()
     columns = [c for c in ("day", "requests", "budget_usd", "spend_usd", "spend_vs_budget", "quality", "mean_lam",
                            "hindsight_lam", "hindsight_quality", "quality_vs_hindsight") if c in days]
@@ -524,6 +530,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="Parquet file to write (atomically); with --engine ray, a folder")
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help="map a log column by hand, e.g. --map prompt=body (repeatable)")
+    p.add_argument("--date-order", choices=("day-first", "month-first"),
+                   help="how the log writes dates such as 05/03/2024 (default: as its values show; asked when they don't)")
     p.add_argument("--rejected", help="also write the unusable rows (row number, reason, cells) to this CSV")
     p.add_argument("--chunk-rows", type=positive_int, default=20_000, help="rows read and scored at a time; bounds memory (default 20000)")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
@@ -659,10 +667,11 @@ def os_error_message(e: OSError, args) -> str:
 
 def _one_line_warnings(shown):
     """A warnings.showwarning that prints CrossRoute's own warnings as one `warning:` line and leaves the rest to `shown`."""
+    from router_core.errors import CrossRouteWarning
     from router_core.model.score_cache import ScoreCacheWarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, ScoreCacheWarning):
+        if issubclass(category, (ScoreCacheWarning, CrossRouteWarning)):
             print(printable(f"warning: {message}"), file=sys.stderr)
         else:
             shown(message, category, filename, lineno, file, line)

@@ -1,4 +1,4 @@
-"""The one exception type for bad user input."""
+"""The one exception type for bad user input, and the warning for what a user should know but need not stop for."""
 
 
 class RouterInputError(ValueError):
@@ -6,3 +6,8 @@ class RouterInputError(ValueError):
 
     Pages and the CLI catch this type and show its message; any other exception is a bug.
     """
+
+
+class CrossRouteWarning(UserWarning):
+    """Something a user should know that does not stop the work (a slower backend, a cache set aside): the CLI prints
+    it as one `warning:` line."""

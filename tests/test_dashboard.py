@@ -299,7 +299,7 @@ def test_catalog_edits_keep_the_models_and_imported_prices_merge_by_name():
     assert edited.aggregator == catalog.aggregator
     table = table.astype({"input_usd_per_1m": object})
     table.loc[1, "input_usd_per_1m"] = "free"
-    with pytest.raises(RouterInputError, match="catalog table row 3: column input_usd_per_1m must be a number, got 'free'"):
+    with pytest.raises(RouterInputError, match="catalog table row 3: column input_usd_per_1m must be a decimal number, got 'free'"):
         catalog.with_edits(table)
     with pytest.raises(RouterInputError, match="models must stay"):
         catalog.with_edits(catalog.to_frame().iloc[::-1])

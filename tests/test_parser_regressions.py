@@ -39,9 +39,9 @@ def yaml_catalog(text: str):
     ("model_list:\n- model_name: a\n  litellm_params: {model: [1]}", r"litellm_params.model must be text"),
     ("model_list:\n- model_name: a\n  model_info: {input_cost_per_token: 1e-6}", "has no output_cost_per_token"),
     ("model_list:\n- model_name: a\n  model_info: {input_cost_per_token: true, output_cost_per_token: 1e-6}",
-     "must be a number, got True"),
+     "must be a decimal number, got True"),
     ("model_list:\n- model_name: a\n  model_info: {input_cost_per_token: cheap, output_cost_per_token: 1e-6}",
-     "must be a number, got 'cheap'"),
+     "must be a decimal number, got 'cheap'"),
     ("model_list:\n- model_name: ''\n  model_info: {input_cost_per_token: 1, output_cost_per_token: 1}", "has no model_name"),
     ("model_list:\n- model_name: a\n  model_info: {input_cost_per_token: 1e-6, output_cost_per_token: 1e-6, "
      "typical_output_tokens: 1.5}", "whole number"),

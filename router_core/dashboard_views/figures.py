@@ -29,6 +29,8 @@ MARKDOWN_SPECIALS = frozenset("\\`*[]<>~|$")  # emphasis, code, links/images, ra
 LINE_START_MARKER = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")  # headings, quotes, lists, setext underlines
 ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|\w+);", re.IGNORECASE)
 BARE_LINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)  # where GFM would autolink a bare URL/email
+# Streamlit's own directives: emoji and icon shortcodes (:rocket:, :material/warning:) and colours (:red[...]).
+DIRECTIVE = re.compile(r"(?<=:)(?=[A-Za-z0-9_+\-/]+(:|\[))")
 INVISIBLE_BREAK = "\u200b"  # splits a bare URL or address so that it stays text; invisible when shown
 BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -36,8 +38,9 @@ BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u206
 def escape_markdown(text) -> str:
     """`text` (a model, file or column name, or a message quoting one) shown literally by Streamlit's Markdown.
 
-    Markup characters are backslash-escaped (rendered as themselves), control characters are shown as escapes and
-    bare URLs/e-mail addresses are kept from becoming links; ordinary names (gpt-4o-mini, llama_3_70b) come out unchanged.
+    Markup characters are backslash-escaped (rendered as themselves), control characters are shown as escapes, bare
+    URLs/e-mail addresses are kept from becoming links and Streamlit's shortcodes (:rocket:) from becoming emoji or
+    icons; ordinary names (gpt-4o-mini, llama_3_70b) come out unchanged.
     """
     text = "".join(ch.encode("unicode_escape").decode("ascii") if ch in BIDI_CONTROLS or ord(ch) < 32 or 127 <= ord(ch) < 160
                    else ch for ch in str(text))
@@ -48,7 +51,7 @@ def escape_markdown(text) -> str:
             out.append("\\")
         out.append(ch)
     text = LINE_START_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)[:-1]}\\{m.group(2)[-1]}", "".join(out))
-    return BARE_LINK.sub(INVISIBLE_BREAK, text)
+    return DIRECTIVE.sub(INVISIBLE_BREAK, BARE_LINK.sub(INVISIBLE_BREAK, text))
 
 
 def decision_table(decision: RouteDecision) -> pd.DataFrame:

@@ -5,6 +5,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,16 +29,28 @@ def _is_empty(value) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or not str(value).strip()
 
 
+DECIMAL = re.compile(r"^[-+]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?$")
+MAX_USD_PER_1M = 10_000.0  # above any model's list price: a bigger one is a per-token price in a per-1M field, or a typo
+MAX_TYPICAL_TOKENS = 10_000_000  # as the artifact's schema allows
+
+
 def _number(value, where: str, what: str) -> float:
-    """A number cell: numeric text is fine, booleans and words are not."""
+    """A number cell: decimal text is fine; booleans, words, hex, `1_000` and numbers too big for a float are not."""
     if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            pass
+        text = value.strip()
+        if DECIMAL.fullmatch(text):
+            number = float(text)
+            if math.isfinite(number):
+                return number
     elif not _not_a_number(value):
-        return float(value)
-    raise RouterInputError(f"{where}: {what} must be a number, got {value!r}")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if math.isfinite(number):
+            return number
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    raise RouterInputError(f"{where}: {what} must be a decimal number, got {shown}")
 
 
 def _whole_number(value, where: str, what: str, default: int) -> int:
@@ -73,9 +86,14 @@ class Candidate:
             value = getattr(self, field)
             if _not_a_number(value) or not math.isfinite(value) or value < 0:
                 raise RouterInputError(f"catalog: candidate {self.name!r} column {field} must be a price >= 0 in USD per 1M tokens, got {value!r}")
+            if value > MAX_USD_PER_1M:
+                raise RouterInputError(f"catalog: candidate {self.name!r} {field} is ${value:,.6g} per 1M tokens, more than "
+                                       f"any model costs (at most ${MAX_USD_PER_1M:,.0f}); is a price per 1M tokens "
+                                       "written where a price per token belongs (LiteLLM's input_cost_per_token)?")
         if (isinstance(self.typical_output_tokens, (bool, np.bool_)) or not isinstance(self.typical_output_tokens, (int, np.integer))
-                or self.typical_output_tokens < 0):
-            raise RouterInputError(f"catalog: candidate {self.name!r} column typical_output_tokens must be a whole number >= 0, got {self.typical_output_tokens!r}")
+                or not 0 <= self.typical_output_tokens <= MAX_TYPICAL_TOKENS):
+            raise RouterInputError(f"catalog: candidate {self.name!r} column typical_output_tokens must be a whole number "
+                                   f"from 0 to {MAX_TYPICAL_TOKENS:,}, got {self.typical_output_tokens!r}")
 
     def cost_usd(self, input_tokens, output_tokens=None):
         """USD for one call (arrays broadcast); output defaults to the typical answer length."""

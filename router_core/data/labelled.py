@@ -189,6 +189,17 @@ def wide_to_long(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     if query_col is None:
         raise RouterInputError(f"{source}: wide format needs a query column (query, prompt or question)")
     category_col = next((c for c in ("category", "eval_name") if c in frame.columns), None)
+    # A model whose cost column is missing would otherwise drop out of training and evaluation without a word.
+    known = {*models, *(m + WIDE_COST_SUFFIX for m in models), id_col, query_col, category_col}
+    for column in frame.columns:
+        name = str(column)
+        prefix = name.split("|", 1)[0] if "|" in name else None
+        values = pd.to_numeric(frame[column], errors="coerce")
+        looks_like_quality = values.notna().any() and values.dropna().between(0, 1).all() and frame[column].notna().sum() == values.notna().sum()
+        if column not in known and ((prefix and prefix not in models) or ("|" not in name and looks_like_quality)):
+            model = prefix or name
+            raise RouterInputError(f"{source}: wide format has no {model}{WIDE_COST_SUFFIX} column, so model {model!r} "
+                                   f"(column {name!r}) has no cost; add its cost column or drop its columns")
     ids = pd.Series(_text_cells(frame, id_col, source, np.arange(len(frame)), "an id") if id_col
                     else [f"row{i + 1}" for i in range(len(frame))])
     parts = []

@@ -27,8 +27,18 @@ def _messages_text(messages) -> str | None:
                 content = " ".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
             if content is not None and not isinstance(content, str):
                 raise NotAPrompt(f"the last user message's content is a {type(content).__name__}, not text")
+            if content and not _valid_text(content):
+                raise NotAPrompt("the last user message holds a lone UTF-16 surrogate, which is not valid text")
             return (content or "").strip() or None
     raise NotAPrompt("messages hold no user message")
+
+
+def _valid_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def last_user_text(messages) -> str:

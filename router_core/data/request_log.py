@@ -12,7 +12,7 @@ import pandas as pd
 
 from router_core.data.messages import NotAPrompt, parse_prompt
 from router_core.data.tables import cell_text, existing_file, read_table, table_chunks
-from router_core.data.timestamps import parse_timestamps
+from router_core.data.timestamps import DATE_ORDERS, AmbiguousDates, date_order, parse_timestamps
 from router_core.errors import RouterInputError
 
 # Request-log aliases, most specific first; matched case-insensitively after stripping spaces/underscores.
@@ -31,6 +31,7 @@ LOG_ALIASES = {
 
 
 LOG_REQUIRED = ("timestamp", "prompt")
+DATE_ORDER = "date_order"  # not a column: how the timestamp column writes day/month/year dates (day-first, month-first)
 
 
 def _normalise_name(name: str) -> str:
@@ -70,11 +71,14 @@ def _optional_number(value, canonical: str) -> tuple[float, str]:
         if canonical == "cost_usd" and text.startswith("$"):  # a currency sign on a USD amount, and nothing else
             text = text[1:].strip()
         try:
-            number = float(text)
+            number = float(text) if len(text) <= 400 else math.inf
         except ValueError:
             return math.nan, f"{canonical} {value[:40]!r} is not a number"
     elif isinstance(value, (int, float, np.integer, np.floating)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too big for a float
+            number = math.inf
     else:
         return math.nan, f"{canonical} is a {type(value).__name__}, not a number"
     if not math.isfinite(number):
@@ -109,7 +113,11 @@ def resolve_log_mapping(columns, mapping: dict[str, str] | None, source: str) ->
     """Alias-matched columns overridden by `mapping`; raises naming what is missing or mapped to nothing."""
     columns = list(columns)
     mapping = {**match_log_columns(columns), **(mapping or {})}
+    if mapping.get(DATE_ORDER) not in (None, *DATE_ORDERS):
+        raise RouterInputError(f"{source}: date order must be one of {', '.join(DATE_ORDERS)}, got {mapping[DATE_ORDER]!r}")
     for canonical, column in mapping.items():
+        if canonical == DATE_ORDER:
+            continue
         if column not in columns:
             raise RouterInputError(f"{source}: mapped column {column!r} (for {canonical}) is not in the file; columns: {', '.join(map(str, columns))}")
     absent = [c for c in LOG_REQUIRED if c not in mapping]
@@ -130,7 +138,10 @@ def parse_log_rows(frame: pd.DataFrame, mapping: dict[str, str], first_row: int 
     """
     frame = frame.reset_index(drop=True)
     out = pd.DataFrame(index=frame.index)
-    out["timestamp"], time_reasons = parse_timestamps(frame[mapping["timestamp"]])
+    try:
+        out["timestamp"], time_reasons = parse_timestamps(frame[mapping["timestamp"]], mapping.get(DATE_ORDER))
+    except AmbiguousDates as e:
+        raise RouterInputError(f"column {mapping['timestamp']!r}: {e}") from e
     reasons = [f"timestamp not understood (column {mapping['timestamp']!r}): {reason}" if reason else "" for reason in time_reasons]
     messages_column = _normalise_name(mapping["prompt"]) == "messages"
     prompts = []
@@ -241,7 +252,10 @@ def request_log_from_frame(frame: pd.DataFrame, mapping: dict[str, str] | None =
         mapping: canonical field -> column, overriding the automatic alias match (e.g. from a manual form).
     """
     mapping = resolve_log_mapping(frame.columns, mapping, source)
-    usable, rejected = parse_log_rows(frame, mapping)
+    try:
+        usable, rejected = parse_log_rows(frame, mapping)
+    except RouterInputError as e:
+        raise RouterInputError(f"{source}: {e}") from e
     if usable.empty:
         first = rejected["reason"].iloc[0] if len(rejected) else "no rows"
         raise RouterInputError(f"{source}: no usable request; every row was rejected (first reason: {first})")
@@ -265,9 +279,19 @@ def iter_request_log(source, mapping: dict[str, str] | None = None, chunk_rows: 
     for frame in table_chunks(path, chunk_rows):
         if resolved is None:
             resolved = resolve_log_mapping(frame.columns, mapping, str(path))
-        absent = sorted(set(resolved.values()) - set(frame.columns))
+        absent = sorted({c for k, c in resolved.items() if k != DATE_ORDER} - set(frame.columns))
         frame = frame.assign(**{column: None for column in absent})  # JSONL lines need not all carry every key
-        usable, rejected = parse_log_rows(frame, resolved, first_row)
+        if DATE_ORDER not in resolved:  # the first chunk that shows the dates' order decides it for the whole file
+            try:
+                order = date_order(str(v) for v in frame[resolved["timestamp"]].dropna().tolist())
+            except AmbiguousDates:
+                order = None  # the parse below says so, naming the column
+            if order is not None:
+                resolved = {**resolved, DATE_ORDER: order}
+        try:
+            usable, rejected = parse_log_rows(frame, resolved, first_row)
+        except RouterInputError as e:
+            raise RouterInputError(f"{path}: {e}") from e
         first_row += len(frame)
         yield RequestLog(usable, rejected, resolved, str(path), list(frame.columns))
 

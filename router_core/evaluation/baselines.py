@@ -194,7 +194,10 @@ class MlpBaseline(PredictiveBaseline):
 
     def fit(self, train, seed=0):
         super().fit(train, seed)
-        self.model_ = MLPRegressor(hidden_layer_sizes=self.hidden_layer_sizes, max_iter=self.max_iter, early_stopping=True, random_state=seed)
+        # Early stopping holds out a tenth of the rows; with a few dozen there is too little to hold out.
+        early = len(train.quality) >= 50
+        self.model_ = MLPRegressor(hidden_layer_sizes=self.hidden_layer_sizes, max_iter=self.max_iter, early_stopping=early,
+                                   random_state=seed)
         self.model_.fit(train.features, train.quality)
         return self
 

@@ -8,12 +8,13 @@ import hashlib
 import os
 import queue
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 
-from router_core.errors import RouterInputError
+from router_core.errors import CrossRouteWarning, RouterInputError
 from router_core.files import plain_name, read_confined
 from router_core.model.scores import RawScore
 from router_core.model.text import capped
@@ -55,6 +56,11 @@ def choose_variant(meta: dict, folder: Path, backend: str) -> str | None:
     except (AttributeError, KeyError, TypeError) as e:
         raise RouterInputError(f"{folder}: router.json's onnx section is damaged ({type(e).__name__}: {e})") from e
     if backend == "auto":
+        listed = [v for v in ("int8", "fp32") if v in encoders and (v == "fp32" or export.get("int8"))]
+        if listed and not present:
+            warnings.warn(f"{folder}: router.json lists an ONNX encoder ({encoders[listed[0]]['file']}) the folder lacks; "
+                          "scoring with torch, which is slower (re-run export-onnx to restore it)", CrossRouteWarning,
+                          stacklevel=3)
         return present[0] if present and onnxruntime_available() else None
     if not export:
         raise RouterInputError(f"{folder}: has no ONNX export; create one with `python -m router_core export-onnx --router {folder}`")
@@ -102,6 +108,7 @@ class OnnxScorer:
         self._tokenizer_lock = threading.Lock()
         self.max_tokens = max_tokens
         self.name = name
+        self.sources = ("the encoder graph", "the router head graph")  # named in errors; load_onnx_scorer gives the files
 
     @property
     def tokenizer(self):
@@ -126,7 +133,15 @@ class OnnxScorer:
         # spinning threads fight the others for the cores: one MiniLM query took 7.0 ms int8 / 15 ms fp32 with
         # spinning and 3.3 / 7.4 ms without, at 2 threads.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        return tuple(ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"]) for graph in self._graphs)
+        sessions = []
+        for graph, name in zip(self._graphs, self.sources):
+            try:
+                sessions.append(ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"]))
+            except Exception as e:  # noqa: BLE001 - ONNX Runtime's own error types: a graph it cannot load is a damaged artifact
+                raise RouterInputError(f"{name}: ONNX Runtime cannot load this graph ({type(e).__name__}: "
+                                       f"{str(e).splitlines()[0][:200]}); re-create the export with "
+                                       "`python -m router_core export-onnx --router DIR`") from e
+        return tuple(sessions)
 
     def _bulk(self) -> queue.SimpleQueue:
         with self._bulk_lock:
@@ -214,5 +229,8 @@ def load_onnx_scorer(folder: Path, meta: dict, variant: str, tokenizer_from, max
         raise RouterInputError(f"{folder}: router.json's onnx section is incomplete ({type(e).__name__}: {e})") from e
     except FileNotFoundError as e:
         raise RouterInputError(f"{folder}: {Path(e.filename).name} is listed in router.json but missing") from e
-    return OnnxScorer(None, encoder_model, head_model, max_tokens, f"onnx-{variant}:{encoder_entry['sha256'][:12]}", threads,
-                      tokenizer_from=tokenizer_from)
+    name = f"onnx-{variant}:{encoder_entry['sha256'][:12]}{head_entry['sha256'][:6]}"  # both graphs shape a score
+    scorer = OnnxScorer(None, encoder_model, head_model, max_tokens, name, threads,
+                        tokenizer_from=tokenizer_from)
+    scorer.sources = (str(folder / encoder_entry["file"]), str(folder / head_entry["file"]))
+    return scorer

@@ -27,6 +27,7 @@ def build_app(router, models: str | Path | None = None, demo: bool = False, log_
     from router_core.serve.service import RoutingService, ServerOptions
     from router_core.serve.upstream import Upstream
 
+    router.scores(["a first query, scored before the server listens"])  # a damaged export stops serve here, not later
     if models is None and not demo:
         raise RouterInputError("serve: give --models config.yaml (a LiteLLM model_list), or --demo for mock answers")
     deployments = (demo_deployments(router.candidates, router.catalog) if models is None

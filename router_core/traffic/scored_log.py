@@ -21,6 +21,11 @@ class ScoredLog:
     logged_cost: pd.Series | None = None  # (R,) USD the log recorded
     groups: dict[str, pd.Series] | None = None  # (R,) per request, "user" and/or "team" where the log says
 
+    def __post_init__(self):
+        if self.logged_model is not None:  # a blank cell is None, never pandas' NA (whose truth is ambiguous)
+            model = self.logged_model.astype(object)
+            object.__setattr__(self, "logged_model", model.where(model.notna(), None))
+
     @property
     def n_days(self) -> float:
         """Days the log covers, counting whole calendar days (a two-week log is 14, not 13.96)."""
