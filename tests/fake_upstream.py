@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 PROMPT_TOKENS, COMPLETION_TOKENS = 40, 60  # the usage every answer reports, so measured costs are predictable
 CACHED_TOKENS, REASONING_TOKENS = 8, 12
 FINGERPRINT = "fp_fake_upstream"
-MODES = ("ok", "fail", "stall", "malformed", "drop", "refuse", "slow")  # slow: streams a chunk every 0.3 s
+# refuse: answers with a refusal; invalid: refuses the request itself with a 400; slow: streams a chunk every 0.3 s
+MODES = ("ok", "fail", "stall", "malformed", "drop", "refuse", "invalid", "slow")
 
 
 class FakeUpstream:
@@ -127,6 +128,10 @@ def _handler(fake: FakeUpstream):
                 return
             if mode == "malformed":
                 self._send(200, b'{"id": "x", "choices": [')
+                return
+            if mode == "invalid":
+                self._send(400, json.dumps({"error": {"message": "Invalid value for 'temperature'.", "param": "temperature",
+                                                      "type": "invalid_request_error"}}).encode())
                 return
             if fake.delay:
                 time.sleep(fake.delay)

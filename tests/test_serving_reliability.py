@@ -179,5 +179,32 @@ def test_a_client_that_trickles_its_headers_or_body_is_cut_off(server):
         slow.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 100\r\n\r\n{\"model\":")
         slow.settimeout(60)
-        answer = slow.recv(4096)
+        answer = b""
+        while b"request_timeout" not in answer and (part := slow.recv(4096)):  # the body may come in a later segment
+            answer += part
     assert b" 408 " in answer.split(b"\r\n")[0] and b"request_timeout" in answer
+
+
+def test_a_request_every_model_refuses_as_invalid_is_a_400_and_one_model_refusing_falls_back(server, upstream, router):
+    url, log_dir, _ = server
+    _, fake = upstream
+    try:
+        for model in router.candidates:
+            fake.set(model, "invalid")
+        response = httpx.post(f"{url}/v1/chat/completions", json={
+            "model": "crossroute-1", "messages": [{"role": "user", "content": CHAT}]})
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "refused_by_every_model" and "Invalid value for 'temperature'" in error["message"]
+        row = decision(log_dir, response.headers["x-crossroute-request-id"])
+        assert row["status"] == "error" and len(json.loads(row["called"])) == len(router.candidates)
+        # One model refusing is that model's problem: the next one answers.
+        cheapest = router.route(CHAT, 1.0)[0].candidate
+        for model in router.candidates:
+            fake.set(model, "invalid" if model == cheapest else "ok")
+        answer = client(url).chat.completions.create(model="crossroute-1", messages=[{"role": "user", "content": CHAT}])
+        assert answer.model != cheapest
+        assert json.loads(decision(log_dir, answer.id)["called"])[0] == cheapest
+    finally:
+        for model in router.candidates:
+            fake.set(model, "ok")

@@ -25,7 +25,7 @@ from router_core.model.text import estimate_tokens
 from router_core.serve import relay, responses
 from router_core.serve.metrics import Metrics
 from router_core.serve.names import MAX_CONVERSATION_ID, ROUTER_MODEL, RequestError, parse_ask
-from router_core.serve.schemas import json_object, parse_chat, refuse_surrogates
+from router_core.serve.schemas import json_object, parse_chat
 from router_core.serve.service import Routed, RoutingService, ServerOptions  # noqa: F401 (ServerOptions re-exported)
 from router_core.serve.tokens import prompt_tokens
 from router_core.serve.upstream import AllModelsFailed, Call, Outcome, Upstream, _error_text
@@ -38,10 +38,12 @@ MAX_ERROR_CHARS = 2000  # an error message a client gets back: enough to act on,
 routes = APIRouter()
 
 
-def _error(status: int, message: str, code: str, param: str | None = None, kind: str | None = None) -> JSONResponse:
+def _error(status: int, message: str, code: str, param: str | None = None, kind: str | None = None,
+           headers: dict | None = None) -> JSONResponse:
     kind = kind or ("invalid_request_error" if status < 500 else "upstream_error")
     message = message if len(message) <= MAX_ERROR_CHARS else message[:MAX_ERROR_CHARS] + "…"
-    return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code}}, status_code=status)
+    return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code}}, status_code=status,
+                        headers=headers)
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -157,7 +159,7 @@ async def chat(request: Request):
             outcome = await upstream.hard(routed.chosen[0], body["messages"], params, routed.answer_tokens,
                                           reason=routed.reason, order=routed.order)
     except AllModelsFailed as e:
-        return _failed(request, routed, str(e), started)
+        return _failed(request, routed, e, started)
     if routed.reason and not outcome.fallback_reason:
         outcome.fallback_reason = routed.reason
     _finish(request, routed, outcome, started)
@@ -171,7 +173,6 @@ async def responses_api(request: Request):
     state = request.app.state
     service: RoutingService = state.service
     body = json_object(await _body(request, service.options.max_body_bytes))
-    refuse_surrogates(body.get("input"), "input")
     asked = responses.parse_responses(body)
     candidates = list(service.router.candidates)
     ask = _with_conversation_header(parse_ask(asked.model, asked.crossroute, len(candidates), candidates),
@@ -208,7 +209,7 @@ async def responses_api(request: Request):
     try:
         answer = await responses.respond(upstream.router, routed.order, params)
     except AllModelsFailed as e:
-        return _failed(request, routed, str(e), started)
+        return _failed(request, routed, e, started)
     _finish_response(request, routed, answer.model, answer.response, answer.failed, started)
     headers["x-crossroute-model"] = answer.model
     return JSONResponse({**answer.response, "crossroute": relay.info(routed.record)}, headers=headers)
@@ -219,9 +220,8 @@ def _finish_response(request: Request, routed: Routed, model: str, response: dic
     """A Responses API call's outcome into the record, the budget, the metrics and the log."""
     upstream: Upstream = request.app.state.upstream
     input_tokens, output_tokens = responses.usage_of(response)
-    calls = [Call(m, error=e) for m, e in failed] + [Call(model, "", input_tokens, output_tokens,
-                                                          upstream._price(model, input_tokens, output_tokens, None))]
-    reason = routed.reason or (f"{failed[0][0]} failed ({failed[0][1]})" if failed else None)
+    calls = failed + [Call(model, "", input_tokens, output_tokens, upstream._price(model, input_tokens, output_tokens, None))]
+    reason = routed.reason or (f"{failed[0].model} failed ({failed[0].error})" if failed else None)
     outcome = Outcome(model, "", calls, reason)
     if response and response.get("id"):
         request.app.state.service.conversations.put(f"response:{response['id']}", model, routed.lam)
@@ -239,7 +239,7 @@ async def _stream_response(request: Request, routed: Routed, params: dict, heade
     upstream: Upstream = request.app.state.upstream
     model, held, rest, failed = await responses.open_stream(upstream.router, routed.order, params)
     if model is None:
-        return _failed(request, routed, "; ".join(f"{m}: {e}" for m, e in failed), started)
+        return _failed(request, routed, AllModelsFailed(failed), started)
     headers["x-crossroute-model"] = model
 
     async def events():
@@ -258,7 +258,7 @@ async def _stream_response(request: Request, routed: Routed, params: dict, heade
                     if event.get("type") in ("response.completed", "response.incomplete"):
                         final = event.get("response")
                         record = routed.record
-                        record.called, record.model = [m for m, _ in failed] + [model], model
+                        record.called, record.model = [c.model for c in failed] + [model], model
                         record.cost_usd = upstream._price(model, *responses.usage_of(final), None)
                         event = {**event, "response": {**(final or {}), "crossroute": relay.info(record)}}
                     yield f"event: {event.get('type', 'message')}\ndata: {json.dumps(event)}\n\n"
@@ -272,7 +272,7 @@ async def _stream_response(request: Request, routed: Routed, params: dict, heade
                 _finish_response(request, routed, model, final, failed, started, error)
             else:  # the client went away: the upstream was called, so the request is recorded all the same
                 record = routed.record
-                record.called, record.model = [m for m, _ in failed] + [model], model
+                record.called, record.model = [c.model for c in failed] + [model], model
                 _left(request, routed, started)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
@@ -331,16 +331,24 @@ def _finish(request: Request, routed: Routed, outcome: Outcome, started: float) 
     service.write(record)
 
 
-def _failed(request: Request, routed: Routed, detail: str, started: float) -> JSONResponse:
-    """Every model failed: logged as an error, answered 502."""
+def _failed(request: Request, routed: Routed, detail: str | AllModelsFailed, started: float) -> JSONResponse:
+    """Every model failed: logged as an error with the models called, answered 502; 400 when every model refused the
+    request as invalid."""
     record = routed.record
+    refused = isinstance(detail, AllModelsFailed) and detail.refused
+    if isinstance(detail, AllModelsFailed):
+        record.called = record.called or [c.model for c in detail.calls]
+        detail = str(detail)
     if routed.reason and not record.fallback_reason:
         record.fallback_reason = routed.reason
     record.status, record.error = Status.ERROR.value, detail[:1000]
     record.upstream_ms = (time.perf_counter() - started) * 1000
     request.app.state.metrics.requests.labels("none", "error").inc()
     request.app.state.service.write(record)
-    return _error(502, f"every model failed: {detail}", "all_models_failed")
+    headers = {"x-crossroute-request-id": record.request_id}  # the decision record of a request that failed
+    if refused:
+        return _error(400, f"every model refused the request: {detail}", "refused_by_every_model", headers=headers)
+    return _error(502, f"every model failed: {detail}", "all_models_failed", headers=headers)
 
 
 def _left(request: Request, routed: Routed, started: float) -> None:
@@ -361,7 +369,7 @@ async def _stream(request: Request, routed: Routed, messages: list, params: dict
             outcome = await upstream.soft(routed.chosen, routed.aggregator, messages, params, routed.answer_tokens,
                                           order=routed.order)
         except AllModelsFailed as e:
-            return _failed(request, routed, str(e), started)
+            return _failed(request, routed, e, started)
         _finish(request, routed, outcome, started)
         headers.update(_answer_headers(outcome))
         name = relay.answered_as(outcome)
@@ -375,7 +383,7 @@ async def _stream(request: Request, routed: Routed, messages: list, params: dict
     model, prefix, rest, calls = await upstream.stream_with_fallback(first, messages, params, routed.answer_tokens,
                                                                      order=routed.order)
     if model is None:
-        return _failed(request, routed, "; ".join(f"{c.model}: {c.error}" for c in calls), started)
+        return _failed(request, routed, AllModelsFailed(calls), started)
     reason = routed.reason
     if model != first:
         reason = reason or f"{first} failed ({calls[0].error})"

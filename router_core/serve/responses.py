@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from router_core.serve.names import RequestError
-from router_core.serve.upstream import AllModelsFailed, _error_text
+from router_core.serve.upstream import AllModelsFailed, Call
 
 RESERVED = ("model", "input", "stream", "crossroute")  # every other field goes to LiteLLM as given
 
@@ -80,7 +80,7 @@ class Answer:
 
     model: str
     response: dict | None = None
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (model, error)
+    failed: list[Call] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -95,8 +95,8 @@ async def respond(router, order: list[str], params: dict) -> Answer:
                 raise ValueError("the upstream's response holds no output")
             return Answer(model, response, failed, time.perf_counter() - started)
         except Exception as e:  # noqa: BLE001 - any upstream failure is a fallback, never a lost request
-            failed.append((model, _error_text(e)))
-    raise AllModelsFailed("; ".join(f"{m}: {e}" for m, e in failed))
+            failed.append(Call.failure(model, e, started))
+    raise AllModelsFailed(failed)
 
 
 async def open_stream(router, order: list[str], params: dict):
@@ -104,6 +104,7 @@ async def open_stream(router, order: list[str], params: dict):
     Events are held until the first output item, so a failing model is replaced before the client sees anything."""
     failed = []
     for model in order:
+        started = time.perf_counter()
         try:
             stream = await router.aresponses(model=model, stream=True, **params)
             iterator = stream.__aiter__()
@@ -117,7 +118,7 @@ async def open_stream(router, order: list[str], params: dict):
                     return model, held, iterator, failed
             raise ValueError("the upstream's stream ended with no output")
         except Exception as e:  # noqa: BLE001 - nothing has reached the client yet: try the next model
-            failed.append((model, _error_text(e)))
+            failed.append(Call.failure(model, e, started))
     return None, [], None, failed
 
 

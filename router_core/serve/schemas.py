@@ -3,7 +3,8 @@ mistake becomes one RequestError naming the field."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+import math
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
@@ -16,7 +17,7 @@ PARAM_RULES = {  # what a checked parameter must be, as the error says it
     "presence_penalty": "a number from -2 to 2", "frequency_penalty": "a number from -2 to 2",
     "logprobs": "true or false", "top_logprobs": "a whole number from 0 to 20", "seed": "a whole number",
     "stop": "a text or a list of at most 4 texts", "tools": "a list of {type, function: {name, ...}} objects",
-    "functions": "a list of {name, ...} objects", "tool_choice": "a text or an object",
+    "functions": "a list of {name, ...} objects", "tool_choice": "'none', 'auto', 'required' or an object with a type",
     "parallel_tool_calls": "true or false", "response_format": "an object such as {\"type\": \"json_object\"}",
     "stream_options": "an object such as {\"include_usage\": true}",
 }
@@ -50,6 +51,12 @@ class Tool(BaseModel):
     function: Function | None = None
 
 
+class ToolChoice(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: StrictStr = Field(min_length=1)
+
+
 class ChatRequest(BaseModel):
     """POST /v1/chat/completions. Every field but model, messages, stream and crossroute goes to LiteLLM as the client
     gave it; the common model parameters are checked here first, so a typo is a 400 and not a failed call per model."""
@@ -76,7 +83,7 @@ class ChatRequest(BaseModel):
     stop: StrictStr | Annotated[list[StrictStr], Field(max_length=4)] | None = None
     tools: list[Tool] | None = None
     functions: list[Function] | None = None
-    tool_choice: StrictStr | dict | None = None
+    tool_choice: Literal["none", "auto", "required"] | ToolChoice | None = None
     parallel_tool_calls: StrictBool | None = None
     response_format: dict | None = None
     stream_options: dict | None = None
@@ -148,16 +155,38 @@ def refuse_surrogates(value, field: str) -> None:
                            param=field) from e
 
 
+class _NonFinite(ValueError):
+    pass
+
+
+def _refuse_constant(name: str):
+    raise _NonFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFinite(f"{text[:40]} is out of range")
+    return value
+
+
 def json_object(raw: bytes) -> dict:
     """A request body as a JSON object. Raises RequestError (400) for anything else."""
     if _depth(raw) > MAX_JSON_DEPTH:
         raise RequestError(f"request body is nested more than {MAX_JSON_DEPTH} levels deep", code="invalid_json")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise RequestError(f"request body is not valid JSON ({str(e)[:200]})", code="invalid_json") from e
+    except _NonFinite as e:
+        # Upstreams refuse NaN and ±Infinity, so a body holding one could only fail later, on every model.
+        raise RequestError(f"request body holds a number JSON cannot carry ({e})", code="invalid_json") from e
     if not isinstance(body, dict):
         raise RequestError("request body must be a JSON object", code="invalid_json")
+    for key, value in body.items():
+        refuse_surrogates(key, "a field name")
+        if key not in ("user", "metadata"):  # who asked is logged escaped; anything else would reach a model broken
+            refuse_surrogates(value, key)
     return body
 
 
@@ -168,7 +197,6 @@ def parse_chat(raw: bytes) -> tuple[ChatRequest, dict]:
         RequestError (400) naming the field at fault.
     """
     body = json_object(raw)
-    refuse_surrogates(body.get("messages"), "messages")
     try:
         return ChatRequest.model_validate(body), body
     except ValidationError as e:

@@ -26,7 +26,12 @@ class Call:
     cost_usd: float = 0.0
     seconds: float = 0.0
     error: str | None = None
+    refused: bool = False  # the upstream refused the request itself (a 400, 413 or 422), not a failure of the model
     response: object = None  # LiteLLM's response, for the fields we pass through
+
+    @classmethod
+    def failure(cls, model: str, error: BaseException, started: float) -> Call:
+        return cls(model, seconds=time.perf_counter() - started, error=_error_text(error), refused=_is_refusal(error))
 
 
 @dataclass
@@ -59,7 +64,14 @@ class Outcome:
 
 
 class AllModelsFailed(RuntimeError):
-    """Every model in the fallback order failed: the one case a request cannot be answered."""
+    """Every model in the fallback order failed: the one case a request cannot be answered. `refused` when every
+    model refused the request as invalid, which is the client's to fix (a 400), not the upstreams' (a 502)."""
+
+    def __init__(self, calls: list[Call], detail: str | None = None):
+        failed = [c for c in calls if c.error is not None]
+        super().__init__(detail or "; ".join(f"{c.model}: {c.error}" for c in failed) or "no model answered")
+        self.calls = calls
+        self.refused = bool(failed) and all(c.refused for c in failed)
 
 
 class MalformedAnswer(ValueError):
@@ -76,6 +88,10 @@ def _answer_text(response) -> str:
     if message is None or not answered:
         raise MalformedAnswer("the upstream's answer holds no message")
     return content or ""
+
+
+def _is_refusal(error: BaseException) -> bool:
+    return getattr(error, "status_code", None) in (400, 413, 422)
 
 
 def _error_text(error: BaseException) -> str:
@@ -134,7 +150,7 @@ class Upstream:
             input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0) or estimate_tokens(" ".join(str(m.get("content", "")) for m in messages))
             output_tokens = int(getattr(usage, "completion_tokens", 0) or 0) or estimate_tokens(text)
         except Exception as e:  # noqa: BLE001 - any upstream failure is a fallback, never a lost request
-            return Call(model, seconds=time.perf_counter() - started, error=_error_text(e))
+            return Call.failure(model, e, started)
         return Call(model, text, input_tokens, output_tokens, self._price(model, input_tokens, output_tokens, response),
                     time.perf_counter() - started, response=response)
 
@@ -153,7 +169,7 @@ class Upstream:
                 if candidate != model:
                     reason = reason or f"{model} failed ({calls[0].error})"
                 return Outcome(candidate, call.text, calls, reason)
-        raise AllModelsFailed("; ".join(f"{c.model}: {c.error}" for c in calls))
+        raise AllModelsFailed(calls)
 
     async def soft(self, models: list[str], aggregator: str, messages: list[dict], params: dict,
                    answer_tokens: dict[str, float], order: list[str] | None = None) -> Outcome:
@@ -166,8 +182,12 @@ class Upstream:
         if not answered:
             rest = self.order_after(models, order)
             if not rest:
-                raise AllModelsFailed(note or "no model answered")
-            outcome = await self.hard(rest[0], messages, params, answer_tokens, reason=note, exclude=tuple(models), order=rest)
+                raise AllModelsFailed(calls)
+            try:
+                outcome = await self.hard(rest[0], messages, params, answer_tokens, reason=note, exclude=tuple(models),
+                                          order=rest)
+            except AllModelsFailed as e:
+                raise AllModelsFailed(calls + e.calls) from e
             outcome.calls = calls + outcome.calls
             outcome.fallback_reason = note
             return outcome
@@ -197,7 +217,7 @@ class Upstream:
                 prefix, rest = await self.stream(candidate, messages, params, answer_tokens.get(candidate))
                 return candidate, prefix, rest, failed
             except Exception as e:  # noqa: BLE001 - nothing has reached the client yet: try the next model
-                failed.append(Call(candidate, seconds=time.perf_counter() - started, error=_error_text(e)))
+                failed.append(Call.failure(candidate, e, started))
         return None, [], None, failed
 
     async def stream(self, model: str, messages: list[dict], params: dict, answer_tokens: float | None = None):
