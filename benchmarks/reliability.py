@@ -12,9 +12,11 @@ reliability_parsers.py beside this one:
 - kills: `train`, `save`, `export-onnx`, `upgrade` and `score-log`
   killed at many points, renames included; an artifact is lost when the destination is neither the old nor the new;
 - cache: processes opening one fresh score cache at once; lock errors that reached the user;
-- server: a running server fed generated broken chat requests, admin API calls and λ-policy texts; each is answered,
-  refused with a clear 4xx error, a crash (a 5xx it did not call for, or an error that is not a bounded OpenAI-style
-  object), silently wrong (answered when it must be refused, a wrong status), a hang, or answered without a record.
+- server: a running server fed generated broken chat requests, admin API calls and λ-policy texts, an upstream failing
+  at random under 16 clients, clients leaving mid-stream or trickling their headers, and SIGKILL under load. Each case
+  is answered, refused with a clear 4xx error, a crash (a 5xx it did not call for, an error that is not a bounded
+  OpenAI-style object, a damaged log after a kill), silently wrong (answered when it must be refused, a wrong status),
+  a hang (a connection the server did not close), or answered without a decision record (unrecorded).
 The target is zero in every failure column.
 """
 from __future__ import annotations
@@ -47,6 +49,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--examples", type=int, default=300, help="generated files per parser (default 300)")
     parser.add_argument("--requests", type=int, default=1000, help="generated cases per server surface (default 1000)")
+    parser.add_argument("--kills", type=int, default=10, help="servers killed with SIGKILL under load (default 10)")
     parser.add_argument("--cache-rounds", type=int, default=20, help="rounds of concurrent cache opens (default 20)")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -56,7 +59,7 @@ def main() -> int:
     kills = pd.DataFrame([reliability_artifacts.kill_points(), reliability_score_log.kill_points()],
                          index=pd.Index(["train, save, export-onnx, upgrade", "score-log"], name="command"))
     cache = pd.DataFrame([reliability_cache.concurrent_cache_opens(rounds=args.cache_rounds)], index=pd.Index(["score cache"], name="target"))
-    server = pd.DataFrame.from_dict(reliability_server.server_surfaces(args.seed, args.requests), orient="index")
+    server = pd.DataFrame.from_dict(reliability_server.server_surfaces(args.seed, args.requests, args.kills), orient="index")
     server.index.name = "surface"
     tables = {"parsers": parsers, "artifacts": artifacts, "kills": kills, "cache": cache, "server": server}
     titles = {"parsers": f"Generated files per parser (seed {args.seed})",

@@ -263,3 +263,103 @@ def policy_fuzz(seed: int, cases: int) -> dict:
         else:
             outcomes["ok" if accepted else "clear error"].append(text[:60])
     return outcomes
+
+
+def leave_mid_stream(url: str, log_dir: Path, fake, model: str, n: int) -> dict:
+    """`n` streamed requests to `model` (made slow) whose client leaves after the first chunk: {"recorded": ids recorded
+    as cancelled, "wrong": ids recorded otherwise, "unrecorded": ids with no record}."""
+    import httpx
+
+    fake.set(model, "slow")
+    left = set()
+    try:
+        for i in range(n):
+            with httpx.stream("POST", f"{url}/v1/chat/completions", timeout=60, json={
+                    "model": "crossroute", "crossroute": {"models": [model]}, "stream": True,
+                    "messages": [{"role": "user", "content": f"Prove theorem {i}"}]}) as r:
+                for line in r.iter_lines():
+                    if line.startswith("data: {"):
+                        left.add(r.headers["x-crossroute-request-id"])
+                        break
+    finally:
+        fake.set(model, "ok")
+    rows = wait_for_rows(log_dir, left)
+    return {"recorded": [i for i in left if rows.get(i) == "cancelled"],
+            "wrong": [i for i in left if i in rows and rows[i] != "cancelled"],
+            "unrecorded": [i for i in left if i not in rows]}
+
+
+def upstream_chaos(url: str, log_dir: Path, fake, models: list[str], seed: int, n: int, clients: int = 16) -> dict:
+    """`n` requests (hard, soft, streamed) from `clients` at once while each model fails, drops the connection or
+    answers malformed JSON at random: {outcome: [...]} as `judge` has it (a 502 is right here: every model may fail),
+    with "unrecorded" for answered requests the log does not hold."""
+    import asyncio
+
+    import httpx
+
+    rng = random.Random(seed)
+
+    async def run():
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+            gate = asyncio.Semaphore(clients)
+
+            async def one(i):
+                async with gate:
+                    for model in models:
+                        fake.set(model, rng.choice(["ok", "ok", "fail", "drop", "malformed"]))
+                    try:
+                        response = await client.post("/v1/chat/completions", json={
+                            "model": rng.choice(["crossroute", "crossroute-0.7", "crossroute-0.3-k2"]),
+                            "stream": rng.random() < 0.3, "messages": [{"role": "user", "content": f"Chaos request {i}"}]})
+                    except httpx.HTTPError:
+                        return None, None, b""
+                    return response.status_code, response.headers.get("x-crossroute-request-id"), response.content
+
+            return await asyncio.gather(*(one(i) for i in range(n)))
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        for model in models:
+            fake.set(model, "ok")
+    outcomes = {o: [] for o in OUTCOMES}
+    for status, request_id, content in results:
+        body = b"" if content.startswith(b"data:") else content
+        outcomes[judge(status, body, False, None, upstream_may_fail=True)].append((status, request_id, content[:200]))
+    answered = {request_id for status, request_id, _ in results if status == 200}
+    rows = wait_for_rows(log_dir, answered)
+    outcomes["unrecorded"] = sorted(answered - set(rows), key=str)
+    return outcomes
+
+
+def slow_clients(url: str, n: int, seconds: float = 60) -> dict:
+    """`n` connections that send part of a request's headers and never the rest, while /health is asked: {"cut_off",
+    "still_open": connections the server closed or held after `seconds`, "health": its status meanwhile}."""
+    import socket
+
+    import httpx
+
+    host, port = url.removeprefix("http://").split(":")
+    sockets = [socket.create_connection((host, int(port))) for _ in range(n)]
+    try:
+        for s in sockets:
+            s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")  # never finished
+        health = httpx.get(f"{url}/health", timeout=30).status_code
+        deadline = time.monotonic() + seconds
+        still_open = list(sockets)
+        while still_open and time.monotonic() < deadline:
+            for s in list(still_open):
+                s.setblocking(False)
+                try:
+                    if s.recv(1024) == b"":
+                        still_open.remove(s)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    still_open.remove(s)
+            time.sleep(0.2)
+    finally:
+        for s in sockets:
+            s.close()
+    return {"cut_off": n - len(still_open), "still_open": len(still_open), "health": health}

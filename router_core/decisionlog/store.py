@@ -1,7 +1,8 @@
 """The decision log's writer: one row per request, in SQLite in WAL mode.
 
 Why SQLite: it is in the standard library; a commit is atomic, so `kill -9` loses at most the records not yet
-committed and never leaves a corrupt file; readers (the CLI, the dashboard) query it while the server writes; several
+committed and never leaves a corrupt file (the server answers a request once its record is committed, so those are
+records of requests still in flight); readers (the CLI, the dashboard) query it while the server writes; several
 server processes on one host can write to one file (SQLite serialises them; WAL needs that host's shared memory, so
 not a network file system); an index on time keeps "the last hour" fast over millions of rows. Writes happen on one
 background thread, so a slow disk never blocks the event loop, and that thread outlives any record it cannot write.
@@ -15,6 +16,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from router_core.decisionlog.schema import (
@@ -30,7 +32,7 @@ from router_core.decisionlog.schema import (
 log = logging.getLogger("crossroute.decisionlog")
 OVERVIEW = ("ts", "status", "model", "lam", "lam_source", "top_k", "cost_usd", "predicted_cost_usd", "routing_ms", "user",
             "team", "fallback_reason")
-BATCH_SECONDS = 0.05  # how long the writer gathers records before one commit
+MAX_BATCH = 1000  # records in one commit at most; a batch is whatever queued while the last commit ran
 MAX_TEXT = 4000  # characters kept of a free-text field (a prompt is kept whole only when asked, and then capped higher)
 MAX_PROMPT = 200_000
 # Per minute, answering model and λ source: the sums the monitoring charts are made of, kept up to date in the same
@@ -151,12 +153,13 @@ class DecisionLog:
         self.errors = 0  # batches that raised (written again row by row, or counted in failures)
         self._thread.start()
 
-    def append(self, record: DecisionRecord | dict) -> None:
+    def append(self, record: DecisionRecord | dict, written: Callable[[], None] | None = None) -> None:
+        """Queue a record; `written` is called on the writer thread once its batch is committed (or counted lost)."""
         row = record.to_row() if isinstance(record, DecisionRecord) else dict(record)
         unknown = set(row) - set(COLUMNS)
         if unknown:
             raise ValueError(f"decision record has unknown field(s) {sorted(unknown)}")
-        self._queue.put(row)
+        self._queue.put((row, written))
 
     def _run(self) -> None:
         connection = None
@@ -180,34 +183,40 @@ class DecisionLog:
                 time.sleep(0.1)
 
     def _write_next(self, connection) -> bool:
-        """Gather one batch and commit it; True when the log was closed."""
-        first = self._queue.get()
-        batch, stop = [], first is None
-        if first is not None:
-            batch.append(first)
-        deadline = time.monotonic() + BATCH_SECONDS
-        while not stop and time.monotonic() < deadline:
-            try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
+        """Commit what is queued (waiting for the first record); True when the log was closed."""
+        batch, stop = [], False
+        item = self._queue.get()
+        while True:
             if item is None:
                 stop = True
             else:
                 batch.append(item)
-        if batch:
-            rows = []
-            for row in batch:
-                try:
-                    rows.append(storable(row))
-                except Exception:  # noqa: BLE001 - one bad record must not lose the others
-                    log.exception("decision log: a record could not be prepared")
-                    self.failures += 1
+            if stop or len(batch) >= MAX_BATCH:
+                break
             try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+        rows = []
+        for row, _ in batch:
+            try:
+                rows.append(storable(row))
+            except Exception:  # noqa: BLE001 - one bad record must not lose the others
+                log.exception("decision log: a record could not be prepared")
+                self.failures += 1
+        try:
+            if rows:
                 self._commit(connection, rows)
-            except sqlite3.Error:
-                log.exception("decision log %s: %d record(s) lost", self.path, len(rows))
-                self.failures += len(rows)
+        except sqlite3.Error:
+            log.exception("decision log %s: %d record(s) lost", self.path, len(rows))
+            self.failures += len(rows)
+        finally:
+            for _, written in batch:
+                if written is not None:
+                    try:
+                        written()
+                    except Exception:  # noqa: BLE001 - a waiter's failure is not the log's
+                        log.exception("decision log: a waiter's callback failed")
         return stop
 
     @staticmethod

@@ -159,10 +159,10 @@ async def chat(request: Request):
             outcome = await upstream.hard(routed.chosen[0], body["messages"], params, routed.answer_tokens,
                                           reason=routed.reason, order=routed.order)
     except AllModelsFailed as e:
-        return _failed(request, routed, e, started)
+        return await _failed(request, routed, e, started)
     if routed.reason and not outcome.fallback_reason:
         outcome.fallback_reason = routed.reason
-    _finish(request, routed, outcome, started)
+    await _finish(request, routed, outcome, started)
     headers.update(_answer_headers(outcome))
     return JSONResponse(relay.completion(routed.record, outcome), headers=headers)
 
@@ -209,14 +209,14 @@ async def responses_api(request: Request):
     try:
         answer = await responses.respond(upstream.router, routed.order, params)
     except AllModelsFailed as e:
-        return _failed(request, routed, e, started)
-    _finish_response(request, routed, answer.model, answer.response, answer.failed, started)
+        return await _failed(request, routed, e, started)
+    await _finish_response(request, routed, answer.model, answer.response, answer.failed, started)
     headers["x-crossroute-model"] = answer.model
     return JSONResponse({**answer.response, "crossroute": relay.info(routed.record)}, headers=headers)
 
 
-def _finish_response(request: Request, routed: Routed, model: str, response: dict | None, failed: list, started: float,
-                     error: str | None = None) -> None:
+async def _finish_response(request: Request, routed: Routed, model: str, response: dict | None, failed: list,
+                           started: float, error: str | None = None) -> None:
     """A Responses API call's outcome into the record, the budget, the metrics and the log."""
     upstream: Upstream = request.app.state.upstream
     input_tokens, output_tokens = responses.usage_of(response)
@@ -226,20 +226,20 @@ def _finish_response(request: Request, routed: Routed, model: str, response: dic
     if response and response.get("id"):
         request.app.state.service.conversations.put(f"response:{response['id']}", model, routed.lam)
     if error is None:
-        _finish(request, routed, outcome, started)
+        await _finish(request, routed, outcome, started)
         return
     record = routed.record
     record.called, record.model = [c.model for c in calls], model
     record.input_tokens, record.output_tokens, record.cost_usd = input_tokens, output_tokens, outcome.cost_usd
     record.fallback_reason = reason
-    _failed(request, routed, f"{model} failed mid-stream: {error}", started)
+    await _failed(request, routed, f"{model} failed mid-stream: {error}", started)
 
 
 async def _stream_response(request: Request, routed: Routed, params: dict, headers: dict, started: float):
     upstream: Upstream = request.app.state.upstream
     model, held, rest, failed = await responses.open_stream(upstream.router, routed.order, params)
     if model is None:
-        return _failed(request, routed, AllModelsFailed(failed), started)
+        return await _failed(request, routed, AllModelsFailed(failed), started)
     headers["x-crossroute-model"] = model
 
     async def events():
@@ -251,7 +251,7 @@ async def _stream_response(request: Request, routed: Routed, params: dict, heade
             async for event in rest:
                 yield responses.dumped(event)
 
-        done = False
+        logged = False
         try:
             try:
                 async for event in every():
@@ -261,16 +261,21 @@ async def _stream_response(request: Request, routed: Routed, params: dict, heade
                         record.called, record.model = [c.model for c in failed] + [model], model
                         record.cost_usd = upstream._price(model, *responses.usage_of(final), None)
                         event = {**event, "response": {**(final or {}), "crossroute": relay.info(record)}}
+                        logged = True  # the closing event goes out once its record is committed
+                        await _finish_response(request, routed, model, final, failed, started)
                     yield f"event: {event.get('type', 'message')}\ndata: {json.dumps(event)}\n\n"
             except Exception as e:  # noqa: BLE001 - mid-stream: the client has part of an answer; say so and record it
                 error = _error_text(e)
                 failure = {"type": "error", "code": "stream_interrupted", "message": f"upstream {model} failed mid-stream: {error}"}
+                if not logged:
+                    logged = True
+                    await _finish_response(request, routed, model, final, failed, started, error)
                 yield f"event: error\ndata: {json.dumps(failure)}\n\n"
-            done = True
+            if not logged:  # the stream ended with no closing event
+                logged = True
+                await _finish_response(request, routed, model, final, failed, started)
         finally:
-            if done:
-                _finish_response(request, routed, model, final, failed, started, error)
-            else:  # the client went away: the upstream was called, so the request is recorded all the same
+            if not logged:  # the client went away: the upstream was called, so the request is recorded all the same
                 record = routed.record
                 record.called, record.model = [c.model for c in failed] + [model], model
                 _left(request, routed, started)
@@ -314,8 +319,9 @@ def _answer_headers(outcome: Outcome) -> dict:
     return headers
 
 
-def _finish(request: Request, routed: Routed, outcome: Outcome, started: float) -> None:
-    """An answered request: charge the budget, fill in the record's outcome, count it and log it."""
+async def _finish(request: Request, routed: Routed, outcome: Outcome, started: float) -> None:
+    """An answered request: charge the budget, fill in the record's outcome, count it and log it. Returns once the
+    record is committed, so the client never holds an answer the log does not."""
     service, metrics = request.app.state.service, request.app.state.metrics
     service.charge(routed, outcome.cost_usd, [c.model for c in outcome.calls if c.error is None])
     service.answered(routed, outcome.model)
@@ -328,10 +334,10 @@ def _finish(request: Request, routed: Routed, outcome: Outcome, started: float) 
     metrics.requests.labels(outcome.model, "ok").inc()
     if outcome.fallback_reason:
         metrics.fallbacks.labels(_reason_kind(outcome.fallback_reason)).inc()
-    service.write(record)
+    await service.recorded(record)
 
 
-def _failed(request: Request, routed: Routed, detail: str | AllModelsFailed, started: float) -> JSONResponse:
+async def _failed(request: Request, routed: Routed, detail: str | AllModelsFailed, started: float) -> JSONResponse:
     """Every model failed: logged as an error with the models called, answered 502; 400 when every model refused the
     request as invalid."""
     record = routed.record
@@ -344,7 +350,7 @@ def _failed(request: Request, routed: Routed, detail: str | AllModelsFailed, sta
     record.status, record.error = Status.ERROR.value, detail[:1000]
     record.upstream_ms = (time.perf_counter() - started) * 1000
     request.app.state.metrics.requests.labels("none", "error").inc()
-    request.app.state.service.write(record)
+    await request.app.state.service.recorded(record)
     headers = {"x-crossroute-request-id": record.request_id}  # the decision record of a request that failed
     if refused:
         return _error(400, f"every model refused the request: {detail}", "refused_by_every_model", headers=headers)
@@ -369,8 +375,8 @@ async def _stream(request: Request, routed: Routed, messages: list, params: dict
             outcome = await upstream.soft(routed.chosen, routed.aggregator, messages, params, routed.answer_tokens,
                                           order=routed.order)
         except AllModelsFailed as e:
-            return _failed(request, routed, e, started)
-        _finish(request, routed, outcome, started)
+            return await _failed(request, routed, e, started)
+        await _finish(request, routed, outcome, started)
         headers.update(_answer_headers(outcome))
         name = relay.answered_as(outcome)
         chunks = [_chunk(request_id, name, {"role": "assistant", "content": outcome.text}, None),
@@ -383,20 +389,35 @@ async def _stream(request: Request, routed: Routed, messages: list, params: dict
     model, prefix, rest, calls = await upstream.stream_with_fallback(first, messages, params, routed.answer_tokens,
                                                                      order=routed.order)
     if model is None:
-        return _failed(request, routed, AllModelsFailed(calls), started)
+        return await _failed(request, routed, AllModelsFailed(calls), started)
     reason = routed.reason
     if model != first:
         reason = reason or f"{first} failed ({calls[0].error})"
     headers["x-crossroute-model"] = model
 
     async def events():
-        text, usage, error, done = [], None, None, False
+        text, usage, error, logged = [], None, None, False
 
         async def chunks():
             for chunk in prefix:
                 yield chunk
             async for chunk in rest:
                 yield chunk
+
+        def outcome_so_far() -> Outcome:
+            answer = "".join(text)
+            input_tokens = int((usage or {}).get("prompt_tokens") or routed.record.prompt_tokens
+                               or estimate_tokens(" ".join(str(m.get("content", "")) for m in messages)))
+            output_tokens = int((usage or {}).get("completion_tokens") or estimate_tokens(answer or " "))
+            call = Call(model, answer, input_tokens, output_tokens,
+                        upstream._price(model, input_tokens, output_tokens, None), time.perf_counter() - started, error)
+            outcome = Outcome(model, answer, calls + [call], reason)
+            if error is not None:  # the record says what was called and paid, though the answer broke off
+                record = routed.record
+                record.called, record.model = [c.model for c in outcome.calls], model
+                record.input_tokens, record.output_tokens, record.cost_usd = input_tokens, output_tokens, outcome.cost_usd
+                record.fallback_reason = reason
+            return outcome
 
         try:
             try:
@@ -413,27 +434,20 @@ async def _stream(request: Request, routed: Routed, messages: list, params: dict
                 failure = {"message": f"upstream {model} failed mid-stream: {error}", "type": "upstream_error",
                            "code": "stream_interrupted", "param": None}
                 yield f"data: {json.dumps({'error': failure})}\n\n"
-            yield "data: [DONE]\n\n"
-            done = True
-        finally:  # runs when the client leaves mid-stream too: the upstream was called, so the request is recorded
-            answer = "".join(text)
-            input_tokens = int((usage or {}).get("prompt_tokens") or routed.record.prompt_tokens
-                               or estimate_tokens(" ".join(str(m.get("content", "")) for m in messages)))
-            output_tokens = int((usage or {}).get("completion_tokens") or estimate_tokens(answer or " "))
-            call = Call(model, answer, input_tokens, output_tokens,
-                        upstream._price(model, input_tokens, output_tokens, None), time.perf_counter() - started, error)
-            outcome = Outcome(model, answer, calls + [call], reason)
-            record = routed.record
-            if done and error is None:
-                _finish(request, routed, outcome, started)
+            outcome, logged = outcome_so_far(), True
+            if error is None:
+                await _finish(request, routed, outcome, started)
             else:
+                await _failed(request, routed, f"{model} failed mid-stream: {error}", started)
+            yield "data: [DONE]\n\n"  # once the record is committed
+        finally:  # the client left mid-stream: the upstream was called, so the request is recorded all the same
+            if not logged:
+                outcome = outcome_so_far()
+                record = routed.record
                 record.called, record.model = [c.model for c in outcome.calls], model
-                record.input_tokens, record.output_tokens, record.cost_usd = input_tokens, output_tokens, outcome.cost_usd
-                record.fallback_reason = reason
-                if done:
-                    _failed(request, routed, f"{model} failed mid-stream: {error}", started)
-                else:
-                    _left(request, routed, started)
+                record.input_tokens, record.output_tokens = outcome.input_tokens, outcome.output_tokens
+                record.cost_usd, record.fallback_reason = outcome.cost_usd, reason
+                _left(request, routed, started)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
@@ -488,6 +502,7 @@ def create_app(service: RoutingService, upstream: Upstream) -> FastAPI:
         log = service.log
         metrics.log_failures.set_function(lambda: log.failures)
         metrics.log_errors.set_function(lambda: log.errors)
+    metrics.slow_records.set_function(lambda: service.slow_records)
     live = service.live
     metrics.policy_failures.set_function(lambda: live.failures)
     app.state.service, app.state.upstream, app.state.metrics = service, upstream, metrics

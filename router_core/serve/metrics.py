@@ -38,6 +38,8 @@ class Metrics:
                                   registry=self.registry)
         self.log_errors = Gauge("crossroute_decision_log_errors", "Batches the decision log's writer could not write at "
                                 "once (written again record by record, or counted as failures)", registry=self.registry)
+        self.slow_records = Gauge("crossroute_decision_log_slow_commits", "Answers sent before their decision record was "
+                                  "committed, because the commit took longer than the server waits", registry=self.registry)
         self.policy_failures = Gauge("crossroute_lambda_policy_failures", "λ policies refused and policy-watcher "
                                      "failures since start (the policy in force stayed)", registry=self.registry)
 

@@ -26,6 +26,7 @@ from router_core.serve.fallback import default_fallback_order
 from router_core.serve.names import Ask, RequestError
 
 MAX_CONVERSATIONS = 100_000  # conversations whose model is remembered (least recently used forgotten first)
+RECORD_WAIT_S = 2.0  # the longest an answer waits for its record's commit; a stalled disk must not hold answers back
 
 
 @dataclass
@@ -110,6 +111,7 @@ class RoutingService:
         self.fallback_order = fallback_order or default_fallback_order(router)
         self.capabilities = capabilities or {}
         self.conversations = Conversations()
+        self.slow_records = 0  # answers sent before their record's commit (it took over RECORD_WAIT_S)
         self._watcher: asyncio.Task | None = None
 
     def lam(self, asked: float | None) -> tuple[float, str]:
@@ -212,6 +214,23 @@ class RoutingService:
     def write(self, record: DecisionRecord) -> None:
         if self.log is not None:
             self.log.append(record)
+
+    async def recorded(self, record: DecisionRecord) -> None:
+        """Write the record and return once it is committed (at most RECORD_WAIT_S), so that a request the client has
+        an answer for is in the log even if the server is killed the next moment."""
+        if self.log is None:
+            return
+        loop = asyncio.get_running_loop()
+        committed = loop.create_future()
+
+        def written():
+            loop.call_soon_threadsafe(lambda: committed.done() or committed.set_result(None))
+
+        self.log.append(record, written)
+        try:
+            await asyncio.wait_for(committed, RECORD_WAIT_S)
+        except asyncio.TimeoutError:
+            self.slow_records += 1
 
     async def start(self) -> None:
         """Before serving: score once (the first query opens the encoder's sessions) and watch the λ policy."""
