@@ -147,8 +147,11 @@ def quality(data, static: StaticEncoder, base: Encoder, splits) -> list[dict]:
             router = Router(config).fit(train, encoder=encoder, show_bar=False)
             scores = router.scores(list(test.queries))
             _, summary = measure(scores.quality, scores.cost, test, router.policy("linear"))
-            rows.append({"split": split_name, "lever": lever, "AIQ": summary["aiq"]})
-            print(f"  {split_name:>22} {lever:>30}: AIQ {summary['aiq']:.4f}", flush=True)
+            stage = router.parts.pipeline.quality
+            prior = stage.prior_weight if stage is not None else 0.0
+            # A prior weight of 1 means the stage routes on each model's average alone: the encoder never reaches it.
+            rows.append({"split": split_name, "lever": lever, "AIQ": summary["aiq"], "prior weight": prior})
+            print(f"  {split_name:>22} {lever:>30}: AIQ {summary['aiq']:.4f}, prior weight {prior:.2f}", flush=True)
     return rows
 
 

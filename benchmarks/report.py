@@ -81,8 +81,10 @@ BENCHMARKS = {
     "reliability": Benchmark(
         "Reliability",
         "Generated hostile and broken files for every parser a user feeds, corrupted router artifacts, commands killed "
-        "at many points (between renames included) and processes opening one score cache at once: how many ended in "
-        "a clear one-line error, and how many crashed, corrupted silently, read outside the artifact or lost it.",
+        "at many points (between renames included), processes opening one score cache at once, and a running server "
+        "fed generated hostile requests, admin calls and policy texts, a failing upstream, clients that leave or "
+        "trickle, and SIGKILL under load: how many ended in a clear error, and how many crashed, corrupted silently, "
+        "read outside the artifact, lost it, hung or left an answered request without its decision record.",
         "python benchmarks/reliability.py"),
     "dashboard_cold": Benchmark(
         "Dashboard first visit",
@@ -118,6 +120,12 @@ BENCHMARKS = {
         "with 1 and 2 workers, each in a fresh process on this machine (throughput, peak memory per process, the share "
         "of the time that is Ray's), then a projection, not a measurement, to a billion requests a day.",
         "python benchmarks/scale.py"),
+    "decision_cost": Benchmark(
+        "What a routing decision costs, by lever",
+        "CPU per distinct query on one core for the shipped MiniLM encoder and each lever that makes it cheaper (fewer "
+        "tokens, int8, static token vectors), and the routing quality of a router trained with each lever: measured "
+        "AIQ on held-out labelled queries (fold 0 of five, and task types left out).",
+        "python benchmarks/decision_cost.py"),
     "conversation_routing": Benchmark(
         "Routing a request as the server reads it",
         "Held-out labelled queries routed by their own text, as a single-turn chat request (identical by design), and "
