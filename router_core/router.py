@@ -23,6 +23,7 @@ from router_core.model.parts import RouterParts, TrainingRecord
 from router_core.model.pricing import Pricing
 from router_core.model.score_cache import CACHE_FILE
 from router_core.model.scores import Scores
+from router_core.policy.guard import as_indices, guarded_index
 from router_core.policy.rule import (
     CostScale,
     Policy,
@@ -49,6 +50,7 @@ class RouteDecision:
     predicted_quality_low: float  # hard routing: the chosen candidate's predicted quality; soft: weighted mean of the k
     predicted_quality_high: float  # soft: best of the k (an estimate band, never a measurement)
     per_candidate: dict  # name -> {weight, predicted_quality, predicted_cost_usd, utility}
+    guarded: bool = False  # the hull guard sent this λ to one model (policy/guard.py), whatever the utilities say
 
     @property
     def candidate(self) -> str:
@@ -61,7 +63,7 @@ class RouteDecision:
                 "predicted_cost_usd": self.predicted_cost_usd,
                 "predicted_quality": {"low": self.predicted_quality_low, "high": self.predicted_quality_high,
                                       "note": "predicted by the router" + ("; soft routing: estimated band (weighted mean … best of k)" if soft else "")},
-                "per_candidate": self.per_candidate}
+                "per_candidate": self.per_candidate, "guarded": self.guarded}
 
 
 @dataclass(frozen=True)
@@ -207,10 +209,13 @@ class Router:
         return Scores(queries, names, weights, quality, cost, tokens, answers, [np.zeros((0, len(names))) for _ in queries])
 
     def policy(self, name: str | Policy = "linear") -> Policy:
-        """The decision rule every consumer uses: this router's cost scale κ with the config's α and τ."""
+        """The decision rule every consumer uses: this router's cost scale κ with the config's α and τ, and for the
+        linear rule its hull guard (the λ ranges sent to one model, policy/guard.py)."""
         if isinstance(name, Policy):
             return name
-        return Policy(self.cost_scale, name, self.config.policy.exponential_alpha, self.config.policy.soft_temperature)
+        guard = as_indices(self.parts.guard, self.candidates) if name == "linear" else ()
+        return Policy(self.cost_scale, name, self.config.policy.exponential_alpha, self.config.policy.soft_temperature,
+                      guard)
 
     def decide(self, scores: Scores, lam: float, k: int = 1, policy: str | Policy = "linear",
                catalog: Catalog | None = None, allowed: np.ndarray | None = None) -> list[RouteDecision]:
@@ -227,6 +232,7 @@ class Router:
             if allowed.shape != scores.quality.shape or not allowed.any(axis=1).all():
                 raise RouterInputError("allowed must mark at least one of the router's models for every query")
         utility, choice = rule.utilities_and_choice(scores.quality, scores.cost, lam, scores.weights, allowed)
+        guarded = guarded_index(rule.guard, lam) if rule.name == "linear" else None
         if k == 1:
             indices = choice[:, None]
             merge = np.ones_like(indices, dtype=float)
@@ -252,7 +258,8 @@ class Router:
                              for j, name in enumerate(scores.candidates)}
             decisions.append(RouteDecision(query, lam, rule.name, tuple(scores.candidates[j] for j in indices[i]),
                                            tuple(float(w) for w in merge[i]), aggregator, float(total_cost[i]),
-                                           float(low[i]), float(high[i]), per_candidate))
+                                           float(low[i]), float(high[i]), per_candidate,
+                                           bool(guarded is not None and k == 1 and indices[i, 0] == guarded)))
         return decisions
 
     def route(self, queries: list[str] | str, lam: float, k: int = 1, policy: str | Policy = "linear",

@@ -396,9 +396,18 @@ def _as_version_1(router, folder):
 
 
 def test_upgrade_converts_a_version_1_artifact_to_the_same_decisions(trained, tiny_encoder, tmp_path):
+    import dataclasses
+
     from router_core.artifact.upgrade import upgrade
+    from router_core.quality import TaskTypeEvidence
 
     router, data, _ = trained
+    stage = router.parts.pipeline.quality
+    if stage.task_type_weight:  # version 1 had no task types: the same router with that weight moved to the prior
+        m = len(router.candidates)
+        stage = dataclasses.replace(stage, task_type_weight=0.0, task_type=TaskTypeEvidence.empty(stage.linear.coef.shape[1], m))
+        router = Router.from_parts(router.config, dataclasses.replace(
+            router.parts, pipeline=router.parts.pipeline.replaced(quality=stage), guard=()))
     assert router.parts.pipeline.quality is not None and not router.parts.pipeline.quality.task_type
     _as_version_1(router, tmp_path / "old")
     with pytest.raises(RouterInputError, match="format_version 1"):

@@ -17,8 +17,8 @@ from router_core.model.pricing import COST_MODES
 META_DIGEST = "router_json_sha256"
 ONNX_DIGEST = "section_sha256"  # the export's own seal: `export-onnx` adds a section without touching the rest
 TOP_KEYS = {"format_version", "config", "pricing", "cost_scale", "quality", "training", "weights_sha256", "weights_bytes",
-            "encoder_sha256", "onnx", META_DIGEST}
-REQUIRED = TOP_KEYS - {"onnx", "encoder_sha256"}
+            "encoder_sha256", "onnx", "guard", META_DIGEST}
+REQUIRED = TOP_KEYS - {"onnx", "encoder_sha256", "guard"}
 QUALITY_WEIGHTS = ("network_weight", "neighbour_weight", "linear_weight", "task_type_weight", "prior_weight")
 ONNX_VARIANTS = ("fp32", "int8")
 MAX_FILE_BYTES = 64 * 2**30  # no artifact file comes near this; a bigger recorded size is damage
@@ -112,6 +112,8 @@ def check_meta(meta, source: str) -> dict:
     c.number(scale["weight"], "cost_scale.weight", 0.0, 1e6, strict_low=True)
     if meta["quality"] is not None:
         _check_quality(c, meta["quality"])
+    if meta.get("guard") is not None:
+        _check_guard(c, meta["guard"], meta["pricing"]["candidates"])
     c.obj(meta["training"], "training", (), meta["training"].keys() if isinstance(meta["training"], dict) else ())
     c.hexdigest(meta["weights_sha256"], "weights_sha256")
     c.whole(meta["weights_bytes"], "weights_bytes", 1, MAX_FILE_BYTES)
@@ -120,6 +122,17 @@ def check_meta(meta, source: str) -> dict:
     if meta.get("onnx") is not None:
         _check_onnx(c, meta["onnx"])
     return meta
+
+
+def _check_guard(c: _Checker, guard, candidates: list) -> None:
+    if not isinstance(guard, list) or len(guard) > 21:
+        c.fail("guard", "a list of at most 21 λ ranges", guard)
+    for i, item in enumerate(guard):
+        c.obj(item, f"guard[{i}]", ("low", "high", "model"))
+        low = c.number(item["low"], f"guard[{i}].low", 0.0, 1.0)
+        c.number(item["high"], f"guard[{i}].high", low, 1.0)
+        if item["model"] not in candidates:
+            c.fail(f"guard[{i}].model", "one of the router's models", item["model"])
 
 
 def _check_pricing(c: _Checker, pricing) -> None:

@@ -35,6 +35,7 @@ from router_core.model.pricing import Pricing
 from router_core.model.scoring import Deferred, ScoringPipeline
 from router_core.model.text import check_max_tokens, encoder_fingerprint, plain_settings, resolve_encoder_path
 from router_core.model.tokenizer import load_tokenizer
+from router_core.policy.guard import GuardRange
 from router_core.policy.rule import CostScale
 from router_core.quality import QualityStage
 
@@ -85,6 +86,8 @@ def write_files(staging: Path, config: RouterConfig, parts: RouterParts, extra: 
     meta = {"format_version": FORMAT_VERSION, "config": settings, "pricing": pipeline.pricing.to_dict(),
             "cost_scale": {"log_min": parts.cost_scale.log_min, "log_max": parts.cost_scale.log_max, "weight": parts.cost_scale.weight},
             "quality": None, "training": parts.record.to_dict(), "weights_sha256": digest(weights), "weights_bytes": len(weights)}
+    if parts.guard:
+        meta["guard"] = [g.to_json() for g in parts.guard]
     if fingerprint is not None:
         meta["encoder_sha256"] = fingerprint
     if pipeline.quality is not None:
@@ -214,6 +217,7 @@ def load(folder: str | Path, encoder=None, backend: str = "auto", threads: int |
         catalog = Catalog.from_dict(pricing_meta["catalog"]) if pricing_meta.get("catalog") else None
         pricing = Pricing(tuple(pricing_meta["candidates"]), catalog, pricing_meta["cost_mode"], tuple(pricing_meta["cost_standardise"]))
         cost_scale = CostScale(**meta["cost_scale"])
+        guard = tuple(GuardRange(**g) for g in meta.get("guard") or ())
         record = TrainingRecord.from_dict(meta.get("training", {}))
         quality = None
         if meta.get("quality"):
@@ -231,7 +235,7 @@ def load(folder: str | Path, encoder=None, backend: str = "auto", threads: int |
         scorer = (load_onnx_scorer(folder, meta, variant, lambda: enc.tokenizer, enc.max_tokens, threads)
                   if variant is not None else None)
         pipeline = ScoringPipeline(enc, net, quality, pricing, encoder_state, scorer)
-        return config, RouterParts(pipeline, cost_scale, record)
+        return config, RouterParts(pipeline, cost_scale, record, guard)
     name = stored_encoder(folder, meta)
     path = resolve_encoder_path(name)
     settings = plain_settings(path)
@@ -247,7 +251,7 @@ def load(folder: str | Path, encoder=None, backend: str = "auto", threads: int |
     scorer = load_onnx_scorer(folder, meta, variant, lambda: load_tokenizer(path, model.max_tokens), model.max_tokens, threads)
     pipeline = ScoringPipeline(Deferred(lambda: torch_parts()[0]), Deferred(lambda: torch_parts()[1]), quality, pricing,
                                Deferred(lambda: torch_parts()[2]), scorer, weights=dict(arrays))
-    return config, RouterParts(pipeline, cost_scale, record)
+    return config, RouterParts(pipeline, cost_scale, record, guard)
 
 
 def _torch_parts(folder: Path, meta: dict, config: RouterConfig, arrays: dict, n_models: int, encoder=None):

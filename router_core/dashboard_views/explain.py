@@ -73,6 +73,9 @@ def why(decision: RouteDecision, format_name: Callable[[str], str] = str) -> str
     cost = {c: per[c]["predicted_cost_usd"] for c in per}
     chosen = decision.candidate
     lead = f"At λ={lam:.2f} ({'quality first' if lam < 0.5 else 'cost first' if lam > 0.5 else 'balanced'}), {name[chosen]} wins"
+    if decision.guarded:
+        return (f"At λ={lam:.2f}, {name[chosen]} answers every query: on the router's cross-validation, this model alone "
+                "did better than routing at its own cost near this λ (the hull guard), whatever the predictions below say.")
     if decision.policy != "linear":
         return f"{lead} under the {decision.policy} policy (highest score among the candidates; predicted quality {q[chosen]:.2f})."
     reasons = []

@@ -22,6 +22,8 @@ from router_core.model.text import sentence_embeddings
 from router_core.model.train import TrainingTargets, train_net
 from router_core.model.validation_folds import cross_fit_folds, query_groups
 from router_core.policy.curves import measure
+from router_core.policy.guard import SWEEP as GUARD_SWEEP
+from router_core.policy.guard import as_indices, fit_guard
 from router_core.policy.rule import CostScale, Policy
 from router_core.quality import fit_quality_stage
 
@@ -35,9 +37,10 @@ def labelled_digest(data: LabelledSet) -> str:
     return h.hexdigest()
 
 
-def validation_figures(quality: np.ndarray, cost: np.ndarray, cost_scale: CostScale, data: LabelledSet) -> dict:
+def validation_figures(quality: np.ndarray, cost: np.ndarray, cost_scale: CostScale, data: LabelledSet,
+                       guard: tuple = ()) -> dict:
     """Measured routing figures of predicted (N, M) quality and cost on labelled rows the predictions never saw."""
-    _, summary = measure(quality, cost, data, Policy(cost_scale))
+    _, summary = measure(quality, cost, data, Policy(cost_scale, guard=as_indices(guard, data.candidates)))
     figures = {"quality_mae": float(np.abs(quality - data.quality).mean()),
                "cost_median_abs_log_error": float(np.median(np.abs(np.log(cost) - np.log(np.maximum(data.cost, 1e-12)))))}
     figures.update({k: summary[k] for k in ("aiq", "max_quality", "cost_at_best_single") if k in summary})
@@ -155,10 +158,13 @@ def fit_parts(data: LabelledSet, config: RouterConfig, catalog: Catalog | None =
                                                         fold_embeddings=fold_embeddings if tune else None)
     # κ and the validation figures come from out-of-fold predictions: honest, never seen by the model that made them.
     cost_scale = base_scale.with_even_steps(chosen, oof_cost)
-    figures = validation_figures(chosen, oof_cost, cost_scale, data)
+    guard, guard_record = fit_guard(Policy(cost_scale).choose_each(chosen, oof_cost, GUARD_SWEEP), data.quality, data.cost,
+                                    list(data.candidates))
+    figures = validation_figures(chosen, oof_cost, cost_scale, data, guard)  # the guard's ranges were chosen on these too
     seconds["quality_stage"] = time.perf_counter() - started - sum(seconds.values())
     history = dict(final.history, fold_best_epochs=fold_epochs, stage_seconds={k: round(v, 1) for k, v in seconds.items()}, grouped_by="category" if data.categories is not None
                    and not str(groups[0]).startswith("cluster") else "embedding clusters")
+    history["hull_guard"] = guard_record
     record = TrainingRecord(labelled_digest(data), str(data.source), n, n, n, round(time.perf_counter() - started, 2),
                             epochs, len(final.history["epochs"]), tune, figures, stage_record, history)
-    return RouterParts(network_only.replaced(quality=stage), cost_scale, record)
+    return RouterParts(network_only.replaced(quality=stage), cost_scale, record, guard)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from router_core.errors import RouterInputError
 from router_core.model.scoring import ScoringPipeline
+from router_core.policy.guard import GuardRange
 from router_core.policy.rule import CostScale
 
 
@@ -48,3 +49,4 @@ class RouterParts:
     pipeline: ScoringPipeline
     cost_scale: CostScale
     record: TrainingRecord
+    guard: tuple[GuardRange, ...] = ()  # λ ranges sent to one model (policy/guard.py)

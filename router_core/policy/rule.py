@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from router_core.errors import RouterInputError
+from router_core.policy.guard import guarded_index
 
 POLICIES = ("linear", "paper", "exponential")
 
@@ -86,6 +87,7 @@ class Policy:
     name: str = "linear"
     alpha: float = 5.0  # decay rate of the `exponential` policy
     tau: float = 0.05  # soft routing: merge weights softmax(u / τ) over the top k
+    guard: tuple[tuple[float, float, int], ...] = ()  # (λ low, λ high, model index): hard routing sends λ there (guard.py)
 
     def __post_init__(self):
         if self.name not in POLICIES:
@@ -120,7 +122,15 @@ class Policy:
         """
         norm = self.normalised_cost(cost)
         utility = utilities(quality, norm, lam, self.name, weights, self.alpha)
-        return utility, hard_choice(_masked(utility, allowed), norm)
+        return utility, self._guarded(hard_choice(_masked(utility, allowed), norm), lam, allowed)
+
+    def _guarded(self, choice: np.ndarray, lam: float, allowed: np.ndarray | None = None) -> np.ndarray:
+        """Choices with a guarded λ sent to its model, wherever the query may use it."""
+        model = guarded_index(self.guard, lam) if self.guard and self.name == "linear" else None
+        if model is None:
+            return choice
+        may = np.ones(len(choice), dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)[:, model]
+        return np.where(may, model, choice)
 
     def choose_each(self, quality: np.ndarray, cost: np.ndarray, lams, weights: np.ndarray | None = None) -> np.ndarray:
         """(T, Q) choices for every λ in `lams`, normalising cost once (the sweep's fast path)."""
@@ -128,7 +138,8 @@ class Policy:
         lams = np.atleast_1d(np.asarray(lams, dtype=float))
         if lams.size == 0:
             raise RouterInputError("the λ grid (lams) is empty; give at least one λ in [0, 1]")
-        return np.stack([hard_choice(utilities(quality, norm, lam, self.name, weights, self.alpha), norm) for lam in lams])
+        return np.stack([self._guarded(hard_choice(utilities(quality, norm, lam, self.name, weights, self.alpha), norm), lam)
+                         for lam in lams])
 
     def top_k(self, quality: np.ndarray, cost: np.ndarray, lam: float, k: int, weights: np.ndarray | None = None,
               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
