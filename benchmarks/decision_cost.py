@@ -75,7 +75,7 @@ class StaticEncoder:
         return out
 
     def stock(self):
-        return self._base  # baselines route on the usual contextual embeddings
+        return self  # training asks for the stock encoder: the router must then read static vectors, not MiniLM
 
     def copy(self):
         return self
