@@ -16,7 +16,7 @@ import pandas as pd
 
 from router_core.errors import RouterInputError
 from router_core.files import write_text_atomic
-from router_core.policy.rule import POLICIES
+from router_core.policy.rule import POLICIES, check_lam
 
 # Each verb imports what it uses inside its function: `--help` and `route` must not pay for training, baselines,
 # pyarrow or the ONNX exporter.
@@ -421,13 +421,18 @@ def cmd_serve(args) -> int:
     router = _load_router(args)
     import os
 
-    token = None
-    if args.admin_token_env:
-        token = os.environ.get(args.admin_token_env)
-        if not token:
-            raise RouterInputError(f"--admin-token-env: environment variable {args.admin_token_env} is not set or empty")
+    def token(option: str, name: str | None) -> str | None:
+        if not name:
+            return None
+        value = os.environ.get(name)
+        if not value:
+            raise RouterInputError(f"{option}: environment variable {name} is not set or empty")
+        return value
+
     options = ServerOptions(lam=args.lam, routing_timeout=args.routing_timeout_ms / 1000, log_prompts=args.log_prompts,
-                            admin_token=token, client_seconds=args.client_timeout)
+                            admin_token=token("--admin-token-env", args.admin_token_env), client_seconds=args.client_timeout,
+                            feedback_token=token("--feedback-token-env", args.feedback_token_env), explore=args.explore,
+                            seed=args.seed)
     app = build_app(router, args.models, demo=args.demo, log_dir=args.log, options=options,
                     fallback=args.fallback.split(",") if args.fallback else None, upstream_timeout=args.upstream_timeout,
                     num_retries=args.retries, lambda_policy=args.lambda_policy)
@@ -448,6 +453,45 @@ def cmd_decisions(args) -> int:
         print(printable(line))
     if not table.empty:
         print(table.to_string(float_format=lambda x: f"{x:.4f}"))
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from router_core.feedback import store
+
+    given = store.checked(args.request_id, args.score, args.thumbs, args.source, args.comment)
+    replaced = store.record(args.log, given)
+    print(f"feedback {given.score:g} from {printable(given.source)} on {printable(given.request_id)}"
+          f"{' (replaced the earlier one)' if replaced else ''}")
+    return 0
+
+
+def cmd_evaluate_policy(args) -> int:
+    from router_core.feedback.evaluate import evaluate_policy
+
+    policy = router = None
+    if args.policy:
+        from router_core.live.policy import load_policy
+
+        policy = load_policy(args.policy)
+    if args.router:
+        router = _load_router(args)
+    if args.lam is not None:
+        check_lam(args.lam, "--lam")
+    sources = tuple(s.strip() for s in args.sources.split(",")) if args.sources else None
+    result, logged = evaluate_policy(args.log, args.lam, policy, router, sources)
+    what = (f"router {router.id}" if router is not None else "") + (f" at λ = {args.lam:g}" if args.lam is not None else "")
+    what = what.strip() or policy.describe()
+    left = "; ".join(f"{n} {why}" for why, n in logged.left_out.items())
+    print(f"{len(logged)} logged requests with feedback{f' (left out: {left})' if left else ''}; "
+          f"as logged: quality {result.logged_quality:.4f} (feedback), cost ${result.logged_cost_usd:.6f} per request (measured)")
+    print(f"{what}: chooses the logged model on {result.agreement:.0%} of requests; the log supports its choice on "
+          f"{result.support:.0%} (the rest were never explored)")
+    for e in (result.ips, result.dr):
+        print(f"  quality, {e.method}: {e.value:.4f} (95% interval {e.low:.4f} to {e.high:.4f}; estimated from feedback)")
+    print(f"  cost: ${result.predicted_cost_usd:.6f} per request (predicted by the logging router)")
+    if args.json:
+        print(json.dumps({"policy": what, "requests": len(logged), **result.to_dict()}))
     return 0
 
 
@@ -609,6 +653,11 @@ def build_parser() -> argparse.ArgumentParser:
                                            "watched: an edit takes effect within 2 s, a broken file is refused and logged")
     p.add_argument("--admin-token-env", help="environment variable holding the bearer token that turns on "
                                              "GET/PUT /admin/lambda-policy (off by default)")
+    p.add_argument("--feedback-token-env", help="environment variable holding the bearer token that turns on "
+                                                "POST /v1/feedback (off by default)")
+    p.add_argument("--explore", type=float, default=0.0, help="share of requests sent to another model than the router's "
+                                                              "choice, drawn by utility, to learn from (default 0)")
+    p.add_argument("--seed", type=int, help="seed of exploration's draws (default: fresh each start)")
     p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
     p.add_argument("--log-prompts", action="store_true", help="keep prompt texts in the decision log (default: a hash only)")
     p.add_argument("--client-timeout", type=positive_float, default=10.0,
@@ -621,6 +670,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=2, help="LiteLLM retries of a failed call before the fallback (default 2)")
     _router_options(p)
     p.set_defaults(func=cmd_serve)
+
+    p = verbs.add_parser("feedback", help="score an answered request in a decision log",
+                         description="Store a score (0 to 1) or a thumbs up/down against a logged request, as POST /v1/feedback does; "
+                                     "one per request and source, so sending it again replaces it.")
+    p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
+    p.add_argument("--request-id", required=True, help="the request's x-crossroute-request-id")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--score", type=float, help="quality of the answer, 0 (worst) to 1 (best)")
+    given.add_argument("--thumbs", choices=["up", "down"])
+    p.add_argument("--source", default="user", help="who scored it (default user)")
+    p.add_argument("--comment")
+    p.set_defaults(func=cmd_feedback)
+
+    p = verbs.add_parser("evaluate-policy", help="estimate another λ, λ policy or router on a decision log's feedback",
+                         description="Off-policy estimates (inverse propensity and doubly robust, with 95% intervals) of the "
+                                     "quality another λ, λ policy or router would have reached on the logged requests that "
+                                     "have feedback, and its predicted cost, without new calls. Exploration (serve --explore) "
+                                     "is what lets the log support choices the router did not make.")
+    p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
+    p.add_argument("--lam", type=float, help="the λ to evaluate (with --router: the λ that router routes at)")
+    p.add_argument("--policy", help="a λ policy YAML to evaluate (a constant λ or a schedule)")
+    p.add_argument("--router", help="another router artifact to evaluate (needs a log written with --log-prompts)")
+    p.add_argument("--sources", help="feedback sources to use, comma-separated (default: all, averaged per request)")
+    p.add_argument("--json", action="store_true", help="also print the estimates as one JSON line")
+    _router_options(p)
+    p.set_defaults(func=cmd_evaluate_policy)
 
     p = verbs.add_parser("decisions", help="summarise a server's decision log",
                          description="Requests, failures, fallbacks, measured spend and the model mix from the decision log.")

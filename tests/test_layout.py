@@ -20,7 +20,7 @@ LAYERS = [
     ["artifact"],
     ["router"],
     ["onnx_export", "router_zip", "evaluation", "decisionlog"],
-    ["live", "dashboard_views"],
+    ["live", "dashboard_views", "feedback"],
     ["traffic"],
     ["serve", "demo"],
     ["cli", "__main__", "__init__"],

@@ -31,7 +31,7 @@ COLUMNS = {  # name -> SQLite type; `candidates` and `called` hold JSON
     "called": "TEXT", "model": "TEXT", "input_tokens": "INTEGER", "output_tokens": "INTEGER", "cost_usd": "REAL",
     "predicted_cost_usd": "REAL", "routing_ms": "REAL", "upstream_ms": "REAL", "status": "TEXT NOT NULL",
     "fallback_reason": "TEXT", "error": "TEXT", "prompt_tokens": "INTEGER", "turns": "INTEGER", "tools_offered": "INTEGER",
-    "conversation": "TEXT", "degraded": "TEXT",
+    "conversation": "TEXT", "degraded": "TEXT", "propensity": "REAL", "explored": "INTEGER",
 }
 JSON_COLUMNS = ("candidates", "called")
 
@@ -79,6 +79,8 @@ class DecisionRecord:
     tools_offered: int | None = None  # tools (or functions) the request offered
     conversation: str | None = None  # the conversation id a request named (its later turns stay on one model)
     degraded: str | None = None  # why the decision came from each model's typical quality and cost, not from scoring
+    propensity: float | None = None  # the probability with which the routed model was chosen (1 without exploration)
+    explored: int | None = None  # 1: exploration sent the request to another model than the router's choice
 
     @classmethod
     def for_prompt(cls, request_id: str, prompt: str, keep_prompt: bool = False, **fields) -> "DecisionRecord":

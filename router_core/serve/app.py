@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from router_core.data.messages import conversation as read_conversation
 from router_core.decisionlog.schema import Status
 from router_core.errors import RouterInputError
+from router_core.feedback import store as feedback_store
 from router_core.model.text import estimate_tokens
 from router_core.serve import relay, responses
 from router_core.serve.metrics import Metrics
@@ -75,6 +76,10 @@ def _admin(request: Request) -> None:
     if token is None:
         raise RequestError("the admin endpoint is off; start the server with --admin-token-env VAR to turn it on",
                            404, "not_found")
+    _bearer(request, token)
+
+
+def _bearer(request: Request, token: str) -> None:
     given = request.headers.get("authorization", "")
     scheme, _, value = given.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode("utf-8", "replace"), token.encode("utf-8")):
@@ -101,6 +106,36 @@ async def put_policy(request: Request):
     if error is not None:
         raise RequestError(error, 400, "invalid_lambda_policy")
     return _policy_state(service)
+
+
+@routes.post("/v1/feedback")
+async def feedback_api(request: Request):
+    """A score for an answered request (its x-crossroute-request-id): {request_id, score 0..1 | thumbs up/down,
+    source?, comment?}. One per (request_id, source): sent again, it replaces the earlier one."""
+    service: RoutingService = request.app.state.service
+    token = service.options.feedback_token
+    if token is None:
+        raise RequestError("feedback is off; start the server with --feedback-token-env VAR to turn it on", 404,
+                           "not_found")
+    _bearer(request, token)
+    if service.log is None:
+        raise RequestError("this server keeps no decision log, so feedback has nothing to attach to", 404, "not_found")
+    body = json_object(await _body(request, MAX_ADMIN_BODY))
+    unknown = sorted(set(body) - {"request_id", "score", "thumbs", "source", "comment"})
+    if unknown:
+        raise RequestError(f"unknown field(s) {', '.join(unknown)[:200]}; feedback takes request_id, score or thumbs, "
+                           "source and comment", param=unknown[0][:64])
+    try:
+        given = feedback_store.checked(body.get("request_id"), body.get("score"), body.get("thumbs"),
+                                       body.get("source", "user"), body.get("comment"))
+        replaced = await asyncio.get_running_loop().run_in_executor(None, feedback_store.record, service.log.path, given)
+    except feedback_store.UnknownRequest as e:
+        raise RequestError(str(e), 404, "unknown_request_id", "request_id") from e
+    except feedback_store.BadFeedback as e:
+        raise RequestError(str(e), param=e.param) from e
+    request.app.state.metrics.feedback.labels(given.source if given.source in ("user", "judge") else "other").inc()
+    return {"object": "feedback", "request_id": given.request_id, "source": given.source, "score": given.score,
+            "replaced": replaced}
 
 
 @routes.get("/health")

@@ -16,6 +16,8 @@ import numpy as np
 from router_core.data.messages import Conversation
 from router_core.decisionlog.schema import DecisionRecord, Status
 from router_core.decisionlog.store import DecisionLog
+from router_core.errors import RouterInputError
+from router_core.feedback import explore
 from router_core.live.policy import LambdaPolicy
 from router_core.live.serving import LivePolicy
 from router_core.policy.rule import check_lam
@@ -41,9 +43,14 @@ class ServerOptions:
     admin_token: str | None = None  # GET/PUT /admin/lambda-policy answer only with this bearer token; None: off
     fallback: tuple[str, ...] | None = None  # an operator's fallback order, which wins over each request's own
     client_seconds: float = 10.0  # a client's time to send a request's headers, and again its body; then it is cut off
+    feedback_token: str | None = None  # POST /v1/feedback answers only with this bearer token; None: off
+    explore: float = 0.0  # share of scored hard-routed requests sent to another model (feedback/explore.py)
+    seed: int | None = None  # exploration's random draws (None: fresh each start)
 
     def __post_init__(self):
         self.lam = check_lam(self.lam, "λ (--lam)")
+        if not 0.0 <= self.explore <= 0.5:
+            raise RouterInputError(f"--explore must be from 0 to 0.5 (a share of requests), got {self.explore:g}")
 
 
 @dataclass
@@ -62,7 +69,7 @@ class Routed:
     answer_tokens: dict = field(default_factory=dict)  # predicted answer tokens per model (the demo's lengths)
     reason: str | None = None  # why the first model was not the router's choice, when it was not
     conversation: str | None = None
-    pinned: bool = False  # the model was kept from the conversation's earlier turn
+    pinned: bool = False  # the model is not the router's choice: kept from the conversation's earlier turn, or explored
     degraded: str | None = None  # why the decision came from each model's typical quality and cost (queue, timeout, error)
 
     @property
@@ -112,6 +119,7 @@ class RoutingService:
         self.capabilities = capabilities or {}
         self.conversations = Conversations()
         self.slow_records = 0  # answers sent before their record's commit (it took over RECORD_WAIT_S)
+        self.rng = np.random.default_rng(self.options.seed)
         self._watcher: asyncio.Task | None = None
 
     def lam(self, asked: float | None) -> tuple[float, str]:
@@ -170,16 +178,32 @@ class RoutingService:
         record.with_decision(decision, decided.seconds)
         record.degraded = decided.degraded
         pinned = self._pinned(ask, lam, allowed)
+        explored = None
         if pinned is not None:
             chosen, aggregator = [pinned], None
         else:
             chosen, aggregator = list(decision.candidates), decision.aggregator
+            if ask.top_k == 1 and decided.degraded is None and decision is not None:
+                explored = self._explore(record, decision, allowed)
+                chosen = [explored or chosen[0]]
         order = self._order(decision, allowed, chosen[0])
         routed = Routed(record, decision, lam, source, ask.top_k, chosen, aggregator, order, decided.answer_tokens, None,
-                        ask.conversation, pinned is not None, decided.degraded)
-        if pinned is not None and decision is not None:
+                        ask.conversation, pinned is not None or explored is not None, decided.degraded)
+        if routed.pinned and decision is not None:
             record.predicted_cost_usd = routed.predicted_cost_usd
         return routed
+
+    def _explore(self, record: DecisionRecord, decision, allowed: np.ndarray) -> str | None:
+        """Record each model's chance of being chosen; with the exploration share, the model drawn instead of the
+        router's choice (None: the router's choice stands)."""
+        names = [m for m, ok in zip(self.router.candidates, allowed) if ok]
+        greedy = decision.candidate
+        utilities = {m: decision.per_candidate[m]["utility"] for m in names}
+        chances = explore.probabilities(utilities, names, greedy, self.options.explore)
+        record.candidates = {m: {**values, "probability": chances.get(m, 0.0)} for m, values in decision.per_candidate.items()}
+        picked = explore.draw(chances, self.rng) if self.options.explore > 0 else greedy
+        record.propensity, record.explored = chances[picked], int(picked != greedy)
+        return picked if picked != greedy else None
 
     def _pinned(self, ask: Ask, lam: float, allowed: np.ndarray) -> str | None:
         """The model an earlier turn of this conversation used, when this turn asks for the same λ and may use it."""

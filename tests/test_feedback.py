@@ -1,0 +1,160 @@
+"""Feedback on routed answers: POST /v1/feedback and the `feedback` verb, exploration with recorded propensities, and
+off-policy estimates of another λ from a log (evaluate-policy)."""
+import json
+import subprocess
+import sys
+
+import httpx
+import numpy as np
+import pytest
+from serve_support import ROOT, SAMPLE_ROUTER, client, decision, decisions, serve
+
+from router_core import Router
+from router_core.decisionlog.schema import DecisionRecord
+from router_core.decisionlog.store import DecisionLog
+from router_core.errors import RouterInputError
+from router_core.feedback import store
+from router_core.feedback.evaluate import evaluate_policy, linear_choices, read_logged
+from router_core.feedback.explore import probabilities
+from router_core.feedback.offpolicy import estimate
+
+TOKEN = {"authorization": "Bearer fb-secret"}
+PROMPTS = ["Prove that there are infinitely many primes", "hey! how was your weekend lol", "Write a haiku about rain",
+           "Explain the difference between TCP and UDP", "What is 17 times 23?", "Summarise the plot of Hamlet"]
+
+
+@pytest.fixture(scope="module")
+def router():
+    return Router.load(SAMPLE_ROUTER)
+
+
+@pytest.mark.server
+def test_feedback_is_stored_once_per_source_and_bad_feedback_is_a_clear_4xx(tmp_path, router):
+    with serve("--demo", "--feedback-token-env", "FB", "--explore", "0.3", "--seed", "1", log_dir=tmp_path / "log",
+               env_extra={"FB": "fb-secret"}) as url:
+        replies = [client(url).chat.completions.create(model="crossroute-0.5", messages=[{"role": "user", "content": p}])
+                   for p in PROMPTS * 4]
+        first = replies[0].id
+        post = lambda body, headers=TOKEN: httpx.post(f"{url}/v1/feedback", json=body, headers=headers)  # noqa: E731
+        ok = post({"request_id": first, "score": 0.8, "comment": "good"})
+        assert ok.status_code == 200 and ok.json() == {"object": "feedback", "request_id": first, "source": "user",
+                                                       "score": 0.8, "replaced": False}
+        again = post({"request_id": first, "thumbs": "down"})
+        assert again.json()["replaced"] is True and again.json()["score"] == 0.0
+        assert post({"request_id": first, "score": 1, "source": "judge"}).json()["replaced"] is False
+        cases = [({"request_id": "chatcmpl-nope", "score": 0.5}, 404, "request_id"),
+                 ({"request_id": first, "score": 1.5}, 400, "score"),
+                 ({"request_id": first, "score": True}, 400, "score"),
+                 ({"request_id": first, "thumbs": "sideways"}, 400, "thumbs"),
+                 ({"request_id": first}, 400, "score"),
+                 ({"request_id": first, "score": 0.5, "thumbs": "up"}, 400, "score"),
+                 ({"request_id": first, "score": 0.5, "stars": 5}, 400, "stars")]
+        for body, status, param in cases:
+            response = post(body)
+            assert response.status_code == status and response.json()["error"]["param"] == param, (body, response.text)
+        assert post({"request_id": first, "score": 0.5}, headers={"authorization": "Bearer wrong"}).status_code == 401
+        assert httpx.post(f"{url}/v1/feedback", content=b"{not json", headers=TOKEN).status_code == 400
+        for reply in replies[1:]:
+            post({"request_id": reply.id, "score": 0.5 + 0.5 * (len(reply.choices[0].message.content) % 2)})
+        assert 'crossroute_feedback_total{source="user"}' in httpx.get(f"{url}/metrics").text
+    rows = {r["request_id"]: r for r in decisions(tmp_path / "log", len(replies))}
+    explored = [r for r in rows.values() if r["explored"]]
+    assert 0 < len(explored) < len(rows)  # about 30% of 24
+    for row in rows.values():
+        chances = {m: v["probability"] for m, v in json.loads(row["candidates"]).items()}
+        assert sum(chances.values()) == pytest.approx(1.0)
+        routed = json.loads(row["called"])[0]
+        assert row["propensity"] == pytest.approx(chances[routed]) and row["propensity"] > 0
+        assert (row["propensity"] == pytest.approx(0.7)) == (not row["explored"])
+    scored = store.scored_decisions(tmp_path / "log")
+    assert len(scored) == len(replies)
+    assert [r["score"] for r in scored if r["request_id"] == first] == [0.5]  # the user's 0 and the judge's 1, averaged
+    assert [r["score"] for r in store.scored_decisions(tmp_path / "log", ("user",)) if r["request_id"] == first] == [0.0]
+
+    run = subprocess.run([sys.executable, "-m", "router_core", "evaluate-policy", "--log", str(tmp_path / "log"), "--lam", "1",
+                          "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["requests"] == len(replies) and 0 < result["support"] <= 1
+    assert result["ips"]["low"] <= result["ips"]["value"] <= result["ips"]["high"]
+    cli = subprocess.run([sys.executable, "-m", "router_core", "feedback", "--log", str(tmp_path / "log"), "--request-id",
+                          "nope", "--score", "0.5"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 2 and "no decision with request_id 'nope'" in cli.stderr
+
+
+@pytest.mark.server
+def test_feedback_is_off_without_its_token(tmp_path):
+    with serve("--demo", log_dir=tmp_path / "log") as url:
+        reply = client(url).chat.completions.create(model="crossroute", messages=[{"role": "user", "content": "hi"}])
+        response = httpx.post(f"{url}/v1/feedback", json={"request_id": reply.id, "score": 1}, headers=TOKEN)
+    assert response.status_code == 404 and "--feedback-token-env" in response.json()["error"]["message"]
+    assert decision(tmp_path / "log", reply.id)["propensity"] == 1.0
+
+
+def test_exploration_gives_the_router_its_share_and_the_rest_by_utility():
+    chances = probabilities({"a": 0.9, "b": 0.5, "c": 0.49}, ["a", "b", "c"], "a", 0.1)
+    assert chances["a"] == pytest.approx(0.9) and sum(chances.values()) == pytest.approx(1.0)
+    assert chances["b"] > chances["c"] > 0
+    assert probabilities({"a": 0.9, "b": 0.5}, ["a", "b"], "a", 0.0) == {"a": 1.0, "b": 0.0}
+
+
+def _logged_sample(router, folder, lam, epsilon, seed, n=300):
+    """A decision log of `n` sample queries routed at `lam` with exploration, and feedback equal to a known quality
+    per (query, model): the truth any other λ's quality can be computed from."""
+    queries = [f"{p} (case {i})" for i, p in enumerate(PROMPTS * (n // len(PROMPTS)))]
+    scores = router.scores(queries)
+    truth = np.clip(scores.quality + np.random.default_rng(seed).normal(0, 0.15, scores.quality.shape), 0, 1)
+    rng = np.random.default_rng(seed)
+    log = DecisionLog(folder)
+    names = list(router.candidates)
+    for i, d in enumerate(router.decide(scores, lam)):
+        chances = probabilities({m: d.per_candidate[m]["utility"] for m in names}, names, d.candidate, epsilon)
+        routed = names[int(rng.choice(len(names), p=[chances[m] for m in names]))]
+        record = DecisionRecord(f"req-{i}", lam=lam, policy="linear", called=[routed], model=routed, cost_usd=0.001,
+                                candidates={m: {**d.per_candidate[m], "probability": chances[m]} for m in names},
+                                propensity=chances[routed])
+        log.append(record)
+    log.close()
+    return scores, truth
+
+
+def test_another_lambda_is_read_back_from_the_log_as_the_router_would_decide(tmp_path, router):
+    scores, _ = _logged_sample(router, tmp_path, 0.3, 0.2, 0, n=120)
+    for i in range(120):
+        store.record(tmp_path, store.Feedback(f"req-{i}", 0.5))
+    logged = read_logged(tmp_path)
+    for lam in (0.0, 0.6, 1.0):
+        expected = [list(router.candidates).index(d.candidate) for d in router.decide(scores, lam)]
+        got = [router.candidates.index(logged.candidates[j]) for j in linear_choices(logged, np.full(len(logged), lam))]
+        assert got == expected
+
+
+def test_off_policy_intervals_cover_the_true_quality_of_another_lambda():
+    rng = np.random.default_rng(0)
+    covered, draws = 0, 50
+    for _ in range(draws):
+        n, m = 400, 3
+        quality = rng.uniform(0.2, 0.9, (n, m))
+        predicted = np.clip(quality + rng.normal(0, 0.1, (n, m)), 0, 1)
+        greedy = predicted.argmax(axis=1)
+        probs = np.full((n, m), 0.1)
+        probs[np.arange(n), greedy] = 0.8
+        logged = np.array([rng.choice(m, p=p) for p in probs])
+        rewards = (rng.uniform(size=n) < quality[np.arange(n), logged]).astype(float)  # 0/1 feedback
+        target = (predicted - np.array([0.0, 0.1, 0.2])).argmax(axis=1)  # another policy
+        result = estimate(rewards, logged, probs, target, predicted, np.ones((n, m)), np.ones(n))
+        truth = quality[np.arange(n), target].mean()
+        covered += result.dr.low <= truth <= result.dr.high
+    assert covered >= 0.85 * draws
+
+
+def test_a_log_without_feedback_or_from_other_models_is_refused_clearly(tmp_path, router):
+    log = DecisionLog(tmp_path)
+    log.append(DecisionRecord("r1", lam=0.5, called=["a"], model="a", candidates={"a": {"predicted_quality": 0.5,
+               "predicted_cost_usd": 0.1, "utility": 0.2}}))
+    log.close()
+    with pytest.raises(RouterInputError, match="no answered, scored request with feedback"):
+        evaluate_policy(tmp_path, lam=0.2)
+    store.record(tmp_path, store.Feedback("r1", 1.0))
+    with pytest.raises(RouterInputError, match="a router is evaluated on a log of the same models"):
+        evaluate_policy(tmp_path, lam=0.2, router=router)
