@@ -466,6 +466,21 @@ def cmd_feedback(args) -> int:
     return 0
 
 
+def cmd_learn(args) -> int:
+    from router_core.feedback.learn import learn, partial_from_log, read_partial
+
+    router = _load_router(args)
+    if bool(args.data) == bool(args.log):
+        raise RouterInputError("learn needs one of --data FEEDBACK (a labelled file) or --log DIR (a decision log)")
+    labels = (read_partial(args.data, router.candidates) if args.data
+              else partial_from_log(args.log, router.candidates, tuple(args.sources.split(",")) if args.sources else None))
+    updated = learn(router, labels)
+    path = updated.save(args.out)
+    counts = ", ".join(f"{printable(m)} {n}" for m, n in labels.counts.items() if n)
+    print(f"learned from {len(labels.queries)} queries ({counts}); router {updated.id} saved to {path}")
+    return 0
+
+
 def cmd_evaluate_policy(args) -> int:
     from router_core.feedback.evaluate import evaluate_policy
 
@@ -682,6 +697,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default="user", help="who scored it (default user)")
     p.add_argument("--comment")
     p.set_defaults(func=cmd_feedback)
+
+    p = verbs.add_parser("learn", help="update a router from feedback on what it routed (partial labels)",
+                         description="Update a router's quality evidence from queries labelled for some of its models (the "
+                                     "one each was routed to, typically): from a labelled file in the long format, or from "
+                                     "a decision log's feedback (needs --log-prompts). Seconds, no retraining; the encoder "
+                                     "and network are unchanged and where the new evidence is thin the router decides as before.")
+    p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
+    p.add_argument("--data", help="feedback file: query_id, query, model, quality (CSV, JSONL or Parquet)")
+    p.add_argument("--log", help="a decision log folder whose feedback to learn from")
+    p.add_argument("--sources", help="with --log: feedback sources to use, comma-separated (default all)")
+    p.add_argument("--out", required=True, help="folder to write the updated router to")
+    _router_options(p)
+    p.set_defaults(func=cmd_learn)
 
     p = verbs.add_parser("evaluate-policy", help="estimate another λ, λ policy or router on a decision log's feedback",
                          description="Off-policy estimates (inverse propensity and doubly robust, with 95% intervals) of the "

@@ -158,3 +158,64 @@ def test_a_log_without_feedback_or_from_other_models_is_refused_clearly(tmp_path
     store.record(tmp_path, store.Feedback("r1", 1.0))
     with pytest.raises(RouterInputError, match="a router is evaluated on a log of the same models"):
         evaluate_policy(tmp_path, lam=0.2, router=router)
+
+
+HARD = ["write a python function that sorts list with unit tests", "prove theorem step by step",
+        "solve equation x plus two equals five step by step", "detailed essay about history of rome"]
+
+
+def test_learning_moves_only_the_labelled_models_evidence_and_is_saved(tiny_router_dir, tmp_path):
+    from router_core.feedback.learn import PartialLabels, learn
+
+    router = Router.load(tiny_router_dir)
+    stage = router.parts.pipeline.quality
+    assert stage.network_weight < 1.0  # a stage with evidence besides the network, which learning changes
+    names = list(router.candidates)
+    queries = [f"{q} #{i}" for i in range(10) for q in HARD]
+    quality = np.full((len(queries), len(names)), np.nan)
+    quality[:, names.index("budget")] = 1.0  # the cheap model turns out to answer the hard queries well
+    learned = learn(router, PartialLabels([f"q{i}" for i in range(len(queries))], queries, names, quality, "fb.csv"))
+    before, after = router.scores(HARD).quality, learned.scores(HARD).quality
+    budget = names.index("budget")
+    # The tiny test encoder embeds every text alike, so which neighbours change is arbitrary: on the whole it rises.
+    assert after[:, budget].mean() > before[:, budget].mean() + 0.005 and (after[:, budget] >= before[:, budget] - 1e-9).all()
+    assert learned.parts.pipeline.quality.prior[budget] > stage.prior[budget]
+    others = [j for j in range(len(names)) if j != budget]
+    np.testing.assert_allclose(after[:, others], before[:, others], atol=1e-6)  # no label, no change
+    entry = learned.training.learned[-1]
+    assert entry["queries"] == 40 and entry["labels_per_model"] == {"premium": 0, "mid": 0, "budget": 40}
+    again = Router.load(learned.save(tmp_path / "learned"))
+    np.testing.assert_allclose(again.scores(HARD).quality, after, atol=1e-6)
+    assert again.training.learned == learned.training.learned and router.training.learned == ()
+
+
+def test_a_feedback_file_with_a_fault_is_refused_naming_it(tmp_path):
+    from router_core.feedback.learn import read_partial
+
+    cases = {"no_model.csv": ("query_id,query,quality\nq1,hi,0.5\n", "missing column(s) model"),
+             "bad_quality.csv": ("query_id,query,model,quality\nq1,hi,a,0.5\nq2,yo,a,1.5\n", "row 3 has '1.5'"),
+             "other_model.csv": ("query_id,query,model,quality\nq1,hi,gpt-9,0.5\n", "gpt-9 are not models of this router"),
+             "blank.csv": ("query_id,query,model,quality\nq1,,a,0.5\n", "column 'query' is empty on row 2")}
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(RouterInputError) as error:
+            read_partial(tmp_path / name, ["a", "b"])
+        assert message in str(error.value) and name in str(error.value)
+    (tmp_path / "ok.csv").write_text("query_id,query,model,quality\nq1,hi,a,0.5\nq1,hi,b,1\nq2,yo,b,0\n")
+    labels = read_partial(tmp_path / "ok.csv", ["a", "b"])
+    assert labels.counts == {"a": 1, "b": 2} and np.isnan(labels.quality[1, 0])
+
+
+@pytest.mark.server
+def test_a_router_learns_from_the_feedback_in_its_servers_log(tmp_path, router):
+    with serve("--demo", "--log-prompts", "--feedback-token-env", "FB", log_dir=tmp_path / "log",
+               env_extra={"FB": "fb-secret"}) as url:
+        for prompt in PROMPTS * 2:
+            reply = client(url).chat.completions.create(model="crossroute-0.5", messages=[{"role": "user", "content": prompt}])
+            httpx.post(f"{url}/v1/feedback", json={"request_id": reply.id, "thumbs": "up"}, headers=TOKEN).raise_for_status()
+    run = subprocess.run([sys.executable, "-m", "router_core", "learn", "--log", str(tmp_path / "log"), "--out",
+                          str(tmp_path / "learned")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    learned = Router.load(tmp_path / "learned")
+    assert learned.training.learned[-1]["queries"] == 2 * len(PROMPTS)  # each request is a query of its own
+    assert len(learned.parts.pipeline.quality.neighbours.memory) == len(router.parts.pipeline.quality.neighbours.memory) + 12

@@ -28,6 +28,7 @@ class TrainingRecord:
     history: dict = field(default_factory=dict)  # per-epoch losses
     held_out: dict | None = None  # the split a shipped router kept out of training, when it did
     added: tuple = ()  # models added later (extend.py), each {candidate, n_queries, final_loss}
+    learned: tuple = ()  # feedback learned from later (feedback/learn.py), each {source, digest, queries, labels_per_model, at}
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -39,6 +40,7 @@ class TrainingRecord:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["added"] = tuple(values.get("added", ()))
+        values["learned"] = tuple(values.get("learned", ()))
         return cls(**values)
 
 
