@@ -17,6 +17,7 @@ from router_core.dashboard_views.monitoring import (
 )
 from router_core.decisionlog import queries as mon
 from router_core.demo.views import demo_decisions
+from router_core.feedback.evaluate import shadow_quality
 from router_core.model.score_cache import default_cache_dir
 from router_core.traffic.log_scoring import is_scored_log
 from router_core.traffic.replay_log import replayed_decisions
@@ -32,6 +33,7 @@ source = st.text_input("Decision log folder (the server's `--log`), or a scored 
                        "Parquet file or a folder of parts) to replay; empty: the sample's demo log", value=default,
                        help="A replay (the demo log too) runs a scored log through the budget controller at its own "
                             "timestamps: decisions and costs as the server would have recorded them, no latencies.")
+log_folder = None  # a server's decision log (not a replay): where feedback and shadow decisions are
 try:
     path = Path(source.strip()).expanduser()
     if source.strip() and is_scored_log(path):
@@ -43,6 +45,7 @@ try:
                  "(a replay's costs: measured where the log called the chosen model, else predicted by the router)")
     elif source.strip():
         connection, budget_default, label, replay = mon.connect(path), 0.0, escape_markdown(source.strip()), False
+        log_folder = path
     elif demo is not None:
         connection, budget_default, label, replay = mon.connect(demo[0]), demo[1], "the sample's demo log (a replay)", True
     else:
@@ -119,10 +122,37 @@ def panels():
             st.caption("None in this range: every request was scored and answered by the model the router chose.")
         else:
             st.dataframe(kinds.rename(columns={"kind": "what happened"}), hide_index=True, width="stretch")
+    shadow = mon.shadow_summary(connection, filters)
+    if shadow is not None:
+        shadow_panel(shadow)
     weights, sampled = mon.weights_by_hour(connection, filters)
     if not weights.empty:
         st.plotly_chart(weights_figure(weights), width="stretch")
         st.caption(f"Averaged over the newest {sampled:,} decisions in the range.")
+
+
+def shadow_panel(shadow: dict) -> None:
+    st.subheader(f"Router in shadow ({escape_markdown(str(shadow['shadow_router']))})")
+    a, b, c, d = st.columns(4)
+    a.metric("Requests it decided", f"{shadow['requests']:,}", help="Measured: logged requests with a shadow decision")
+    b.metric("Agrees with the router", f"{shadow['agreement']:.0%}",
+             help="Measured: share of those requests where it chose the model the router routed to")
+    c.metric("Predicted cost, router", usd(shadow["predicted_cost_usd"] or 0.0),
+             help="Predicted by the router: mean cost per request of its choices")
+    d.metric("Predicted cost, shadow", usd(shadow["shadow_predicted_cost_usd"] or 0.0),
+             help="Predicted by the router in shadow: mean cost per request of its choices")
+    if log_folder is None:
+        return
+    try:
+        estimate, n = shadow_quality(log_folder)
+    except RouterInputError as e:
+        st.caption(f"No quality estimate yet: {escape_markdown(str(e))}. Send feedback (POST /v1/feedback) on answered "
+                   "requests, and explore (serve --explore) so the log covers the shadow's other choices.")
+        return
+    st.caption(f"Quality of the shadow's choices, estimated from the feedback on {n:,} requests it decided (doubly "
+               f"robust): {estimate.dr.value:.3f} (95% interval {estimate.dr.low:.3f} to {estimate.dr.high:.3f}), against "
+               f"{estimate.logged_quality:.3f} measured by feedback on what was routed. The log supports its choice on "
+               f"{estimate.support:.0%} of them. Promote it with PUT /admin/router {{\"shadow\": true}}.")
 
 
 panels()

@@ -435,7 +435,7 @@ def cmd_serve(args) -> int:
                             seed=args.seed)
     app = build_app(router, args.models, demo=args.demo, log_dir=args.log, options=options,
                     fallback=args.fallback.split(",") if args.fallback else None, upstream_timeout=args.upstream_timeout,
-                    num_retries=args.retries, lambda_policy=args.lambda_policy)
+                    num_retries=args.retries, lambda_policy=args.lambda_policy, shadow=args.shadow)
     print(f"CrossRoute router {router.id} on http://{args.host}:{args.port}/v1 ({'demo: mock answers' if args.demo and not args.models else args.models}); "
           f"decisions in {args.log}", flush=True)
     from router_core.serve.connections import header_deadline_protocol
@@ -670,6 +670,8 @@ def build_parser() -> argparse.ArgumentParser:
                                              "GET/PUT /admin/lambda-policy (off by default)")
     p.add_argument("--feedback-token-env", help="environment variable holding the bearer token that turns on "
                                                 "POST /v1/feedback (off by default)")
+    p.add_argument("--shadow", help="a candidate router decided beside the router on every request and logged, not acted "
+                                     "on; promote it with PUT /admin/router {\"shadow\": true}")
     p.add_argument("--explore", type=float, default=0.0, help="share of requests sent to another model than the router's "
                                                               "choice, drawn by utility, to learn from (default 0)")
     p.add_argument("--seed", type=int, help="seed of exploration's draws (default: fresh each start)")

@@ -219,3 +219,48 @@ def test_a_router_learns_from_the_feedback_in_its_servers_log(tmp_path, router):
     learned = Router.load(tmp_path / "learned")
     assert learned.training.learned[-1]["queries"] == 2 * len(PROMPTS)  # each request is a query of its own
     assert len(learned.parts.pipeline.quality.neighbours.memory) == len(router.parts.pipeline.quality.neighbours.memory) + 12
+
+
+def _learned_sample(router, folder):
+    """The sample router after learning that the cheapest model answers maths well: another router, same models."""
+    from router_core.feedback.learn import PartialLabels, learn
+
+    names = list(router.candidates)
+    queries = [f"What is {a} times {b}?" for a in range(3, 13) for b in range(11, 14)]
+    quality = np.full((len(queries), len(names)), np.nan)
+    quality[:, names.index("mistral-nemo")] = 1.0
+    return learn(router, PartialLabels([f"q{i}" for i in range(len(queries))], queries, names, quality, "maths")).save(folder)
+
+
+@pytest.mark.server
+def test_a_router_in_shadow_is_logged_beside_the_router_and_promoted_without_a_restart(tmp_path, router, tiny_router_dir):
+    candidate = _learned_sample(router, tmp_path / "candidate")
+    candidate_id = Router.load(candidate).id
+    admin = {"authorization": "Bearer adm"}
+    with serve("--demo", "--shadow", str(candidate), "--admin-token-env", "ADM", log_dir=tmp_path / "log",
+               env_extra={"ADM": "adm"}) as url:
+        replies = [client(url).chat.completions.create(model="crossroute-0.4", messages=[{"role": "user", "content": p}])
+                   for p in PROMPTS]
+        state = httpx.get(f"{url}/admin/router", headers=admin).json()
+        assert state["router"] == router.id and state["shadow"]["router"] == candidate_id
+        refused = [httpx.put(f"{url}/admin/router", json=body, headers=admin) for body in
+                   ({"path": str(tiny_router_dir)}, {"path": str(tmp_path / "nowhere")}, {"colour": "red"})]
+        assert [r.status_code for r in refused] == [400, 400, 400]
+        assert "same models" in refused[0].json()["error"]["message"]
+        assert httpx.put(f"{url}/admin/router", json={"shadow": True}).status_code == 401
+        promoted = httpx.put(f"{url}/admin/router", json={"shadow": True}, headers=admin, timeout=120)
+        assert promoted.status_code == 200, promoted.text
+        assert promoted.json()["router"] == candidate_id and promoted.json()["previous"] == router.id
+        assert promoted.json()["shadow"] is None
+        assert httpx.get(f"{url}/health").json()["router"] == candidate_id
+        after = client(url).chat.completions.create(model="crossroute-0.4", messages=[{"role": "user", "content": "What is 7 times 12?"}])
+    rows = {r["request_id"]: r for r in decisions(tmp_path / "log", len(replies) + 1)}
+    for reply in replies:
+        row = rows[reply.id]
+        assert row["shadow_router"] == candidate_id and row["shadow_model"] in router.candidates
+        assert row["shadow_predicted_cost_usd"] > 0
+    assert rows[after.id]["shadow_model"] is None  # the shadow took over: nothing is in shadow now
+    from router_core.decisionlog import queries
+
+    summary = queries.shadow_summary(queries.connect(tmp_path / "log"), queries.Filters())
+    assert summary["requests"] == len(replies) and 0 <= summary["agreement"] <= 1

@@ -200,6 +200,22 @@ def reasons(connection, filters: Filters) -> pd.DataFrame:
     return frame
 
 
+def shadow_summary(connection, filters: Filters) -> dict | None:
+    """A router in shadow against the router that acted: requests it decided, how often it chose the model the
+    router routed to, and both predicted costs per request (None without shadow decisions)."""
+    if _column(connection, "shadow_model") == "NULL":
+        return None
+    where, params = filters.where()
+    extra = ("AND" if where else "WHERE") + " shadow_model IS NOT NULL AND top_k = 1"
+    row = connection.execute(f"""SELECT COUNT(*), TOTAL(shadow_model = json_extract(called, '$[0]')),
+        AVG(predicted_cost_usd), AVG(shadow_predicted_cost_usd), MAX(shadow_router) FROM decisions {where} {extra}""",
+                             params).fetchone()
+    if not row or not row[0]:
+        return None
+    return {"requests": int(row[0]), "agreement": float(row[1]) / row[0], "predicted_cost_usd": row[2],
+            "shadow_predicted_cost_usd": row[3], "shadow_router": row[4]}
+
+
 def routing_latency(connection, filters: Filters) -> dict | None:
     """p50 and p99 routing time in ms, from a histogram the database counts (log-spaced bins 5% wide, from 0.01 ms)."""
     where, params = filters.where()

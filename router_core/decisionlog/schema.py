@@ -32,6 +32,7 @@ COLUMNS = {  # name -> SQLite type; `candidates` and `called` hold JSON
     "predicted_cost_usd": "REAL", "routing_ms": "REAL", "upstream_ms": "REAL", "status": "TEXT NOT NULL",
     "fallback_reason": "TEXT", "error": "TEXT", "prompt_tokens": "INTEGER", "turns": "INTEGER", "tools_offered": "INTEGER",
     "conversation": "TEXT", "degraded": "TEXT", "propensity": "REAL", "explored": "INTEGER",
+    "shadow_router": "TEXT", "shadow_model": "TEXT", "shadow_predicted_cost_usd": "REAL",
 }
 JSON_COLUMNS = ("candidates", "called")
 
@@ -81,6 +82,9 @@ class DecisionRecord:
     degraded: str | None = None  # why the decision came from each model's typical quality and cost, not from scoring
     propensity: float | None = None  # the probability with which the routed model was chosen (1 without exploration)
     explored: int | None = None  # 1: exploration sent the request to another model than the router's choice
+    shadow_router: str | None = None  # a candidate router in shadow (serve --shadow): its id,
+    shadow_model: str | None = None  # the model it would have chosen,
+    shadow_predicted_cost_usd: float | None = None  # and what it predicted that model would cost
 
     @classmethod
     def for_prompt(cls, request_id: str, prompt: str, keep_prompt: bool = False, **fields) -> "DecisionRecord":

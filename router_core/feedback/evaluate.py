@@ -35,6 +35,7 @@ class LoggedFeedback:
     ts: np.ndarray  # (N,) unix seconds
     measured_cost: np.ndarray  # (N,)
     prompts: list[str | None]
+    shadow: list[str | None]  # the model a router in shadow chose, where one did
     left_out: dict[str, int] = field(default_factory=dict)  # why some scored requests were left out, and how many
 
     def __len__(self) -> int:
@@ -80,7 +81,7 @@ def read_logged(log: str | Path, sources: tuple[str, ...] | None = None) -> Logg
         matrix("predicted_quality"), matrix("predicted_cost_usd"), matrix("utility"),
         np.array([r["lam"] for r, _, _ in kept], float), np.array([r["ts"] for r, _, _ in kept], float),
         np.array([r["cost_usd"] or 0.0 for r, _, _ in kept], float), [r["prompt"] for r, _, _ in kept],
-        {k: v for k, v in left_out.items() if v})
+        [r.get("shadow_model") for r, _, _ in kept], {k: v for k, v in left_out.items() if v})
 
 
 def cost_terms(logged: LoggedFeedback) -> np.ndarray:
@@ -142,3 +143,14 @@ def evaluate_policy(log: str | Path, lam: float | None = None, policy=None, rout
         target = chosen
     return estimate(logged.rewards, logged.logged, logged.probabilities, target, logged.quality, logged.cost,
                     logged.measured_cost), logged
+
+
+def shadow_quality(log: str | Path, sources: tuple[str, ...] | None = None) -> tuple[OffPolicy, int]:
+    """The router in shadow's quality, estimated from the feedback on the requests it decided: (estimate, requests)."""
+    logged = read_logged(log, sources)
+    rows = np.array([s is not None and s in logged.candidates for s in logged.shadow])
+    if not rows.any():
+        raise RouterInputError(f"{log}: no request with feedback was decided by a router in shadow")
+    target = np.array([logged.candidates.index(s) for s, ok in zip(logged.shadow, rows) if ok])
+    return estimate(logged.rewards[rows], logged.logged[rows], logged.probabilities[rows], target, logged.quality[rows],
+                    logged.cost[rows], logged.measured_cost[rows]), int(rows.sum())

@@ -66,6 +66,11 @@ class LivePolicy:
         except OSError:
             return None
 
+    def use_router(self, router) -> None:
+        """Decide with another router from now on (its κ and guard); a budget restarts from the log with it."""
+        self.router, self.rule = router, router.policy("linear")
+        self.set(self.policy)
+
     def set(self, policy: LambdaPolicy) -> None:
         """Put `policy` in force; a budget starts a controller from today's decision log."""
         check_servable(policy)

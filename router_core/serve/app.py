@@ -108,6 +108,50 @@ async def put_policy(request: Request):
     return _policy_state(service)
 
 
+def _router_state(service: RoutingService) -> dict:
+    shadow = service.shadow
+    return {"router": service.router.id, "models": list(service.router.candidates),
+            "shadow": None if shadow is None else {"router": shadow.router.id, "source": shadow.source,
+                                                   "skipped": shadow.skipped}}
+
+
+@routes.get("/admin/router")
+async def get_router(request: Request):
+    _admin(request)
+    return _router_state(request.app.state.service)
+
+
+@routes.put("/admin/router")
+async def put_router(request: Request):
+    """Promote a router without a restart: {"path": "/srv/routers/r2"} (a folder on this server), or {"shadow": true}
+    for the router in shadow. It must route over the same models; it is loaded and warmed before it takes over."""
+    _admin(request)
+    service: RoutingService = request.app.state.service
+    body = json_object(await _body(request, MAX_ADMIN_BODY))
+    if set(body) - {"path", "shadow"} or (("path" in body) == bool(body.get("shadow"))):
+        raise RequestError("give {\"path\": \"/folder/of/a/router\"} or {\"shadow\": true}", param="path")
+    loop = asyncio.get_running_loop()
+    if body.get("shadow"):
+        if service.shadow is None:
+            raise RequestError("no router is in shadow; start the server with --shadow ROUTER", 404, "not_found")
+        router = service.shadow.router
+    else:
+        if not isinstance(body["path"], str) or not body["path"].strip():
+            raise RequestError("path must be the folder of a router artifact on this server", param="path")
+        from router_core.router import Router
+
+        try:
+            router = await loop.run_in_executor(None, Router.load, body["path"])
+        except RouterInputError as e:
+            raise RequestError(f"cannot load that router: {e}", param="path") from e
+    try:
+        await loop.run_in_executor(None, router.scores, ["a first query, scored before the router takes over"])
+        previous = service.promote(router)
+    except RouterInputError as e:
+        raise RequestError(str(e), param="path") from e
+    return {**_router_state(service), "previous": previous}
+
+
 @routes.post("/v1/feedback")
 async def feedback_api(request: Request):
     """A score for an answered request (its x-crossroute-request-id): {request_id, score 0..1 | thumbs up/down,
@@ -538,6 +582,7 @@ def create_app(service: RoutingService, upstream: Upstream) -> FastAPI:
         metrics.log_failures.set_function(lambda: log.failures)
         metrics.log_errors.set_function(lambda: log.errors)
     metrics.slow_records.set_function(lambda: service.slow_records)
+    metrics.shadow_skipped.set_function(lambda: service.shadow.skipped if service.shadow is not None else 0)
     live = service.live
     metrics.policy_failures.set_function(lambda: live.failures)
     app.state.service, app.state.upstream, app.state.metrics = service, upstream, metrics

@@ -34,6 +34,8 @@ class Metrics:
                                 registry=self.registry)
         self.rejected = Counter("crossroute_rejected_requests", "Bad requests answered with a 4xx, by status", ["status"],
                                 registry=self.registry)
+        self.shadow_skipped = Gauge("crossroute_shadow_skipped", "Requests the router in shadow did not decide (too far "
+                                    "behind, or it failed)", registry=self.registry)
         self.feedback = Counter("crossroute_feedback", "Feedback scores received, by source", ["source"],
                                 registry=self.registry)
         self.log_failures = Gauge("crossroute_decision_log_failures", "Decision records that could not be written",

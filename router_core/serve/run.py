@@ -13,10 +13,11 @@ DEFAULT_LOG_DIR = "crossroute-decisions"
 
 def build_app(router, models: str | Path | None = None, demo: bool = False, log_dir: str | Path | None = DEFAULT_LOG_DIR,
               options=None, fallback: list[str] | None = None, upstream_timeout: float = 60.0, num_retries: int = 2,
-              demo_latency: float = 0.05, lambda_policy: str | Path | None = None):
+              demo_latency: float = 0.05, lambda_policy: str | Path | None = None, shadow: str | Path | None = None):
     """The FastAPI app for `router` over the deployments of `models` (a LiteLLM config.yaml), or mock answers with
     `demo`; λ from the `lambda_policy` file (watched) or the constant options.lam. Raises RouterInputError for a
-    missing or unusable config or policy file before anything listens."""
+    missing or unusable config or policy file before anything listens. `shadow`: a candidate router's folder, decided
+    beside the router on every request and logged, never acted on."""
     from router_core.decisionlog.store import DecisionLog
     from router_core.live.policy import LambdaPolicy, load_policy
     from router_core.live.serving import LivePolicy
@@ -47,4 +48,15 @@ def build_app(router, models: str | Path | None = None, demo: bool = False, log_
     policy = load_policy(lambda_policy) if lambda_policy is not None else LambdaPolicy(lam=options.lam)
     live = LivePolicy(router, policy, lambda_policy, log_dir)
     able = {} if models is None else capabilities(deployments.model_list, router.catalog)
-    return create_app(RoutingService(router, live, options, decisions, order, able), upstream)
+    candidate = None
+    if shadow is not None:
+        from router_core.router import Router
+        from router_core.serve.shadow import Shadow
+
+        candidate = Router.load(shadow)
+        if sorted(candidate.candidates) != sorted(router.candidates):
+            raise RouterInputError(f"--shadow {shadow}: routes over {', '.join(candidate.candidates)}, the router over "
+                                   f"{', '.join(router.candidates)}; a router in shadow must have the same models")
+        candidate.scores(["a first query, scored before the server listens"])
+        candidate = Shadow(candidate, str(shadow))
+    return create_app(RoutingService(router, live, options, decisions, order, able, candidate), upstream)

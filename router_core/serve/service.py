@@ -29,6 +29,7 @@ from router_core.serve.names import Ask, RequestError
 
 MAX_CONVERSATIONS = 100_000  # conversations whose model is remembered (least recently used forgotten first)
 RECORD_WAIT_S = 2.0  # the longest an answer waits for its record's commit; a stalled disk must not hold answers back
+SHADOW_WAIT_S = 1.0  # the longest a record waits for the shadow router's decision before it is written without
 
 
 @dataclass
@@ -109,7 +110,7 @@ class RoutingService:
 
     def __init__(self, router, live: LivePolicy | None = None, options: ServerOptions | None = None,
                  log: DecisionLog | None = None, fallback_order: list[str] | None = None,
-                 capabilities: dict[str, Capability] | None = None):
+                 capabilities: dict[str, Capability] | None = None, shadow=None):
         self.router = router
         self.options = options or ServerOptions()
         self.live = live or LivePolicy(router, LambdaPolicy(lam=self.options.lam))
@@ -120,6 +121,7 @@ class RoutingService:
         self.conversations = Conversations()
         self.slow_records = 0  # answers sent before their record's commit (it took over RECORD_WAIT_S)
         self.rng = np.random.default_rng(self.options.seed)
+        self.shadow = shadow  # serve/shadow.py: a candidate router deciding every request beside this one, unheeded
         self._watcher: asyncio.Task | None = None
 
     def lam(self, asked: float | None) -> tuple[float, str]:
@@ -175,6 +177,8 @@ class RoutingService:
         except Unsatisfiable as e:
             raise RequestError(str(e), param=e.param) from e
         decision = decided.decision
+        if self.shadow is not None:
+            self.shadow.start(request_id, conversation.routing_text, lam, None if plain else allowed, prompt_tokens)
         record.with_decision(decision, decided.seconds)
         record.degraded = decided.degraded
         pinned = self._pinned(ask, lam, allowed)
@@ -236,12 +240,16 @@ class RoutingService:
         return record
 
     def write(self, record: DecisionRecord) -> None:
+        if self.shadow is not None:
+            self.shadow.fill(record)
         if self.log is not None:
             self.log.append(record)
 
     async def recorded(self, record: DecisionRecord) -> None:
         """Write the record and return once it is committed (at most RECORD_WAIT_S), so that a request the client has
         an answer for is in the log even if the server is killed the next moment."""
+        if self.shadow is not None:
+            await self.shadow.settle(record, SHADOW_WAIT_S)
         if self.log is None:
             return
         loop = asyncio.get_running_loop()
@@ -265,9 +273,27 @@ class RoutingService:
         """For integrations without a serving loop: re-read the policy file and update a budget when due."""
         self.live.poll()
 
+    def promote(self, router) -> str:
+        """Route with `router` from the next request on (same models; warmed by the caller). Returns the old id."""
+        if sorted(router.candidates) != sorted(self.router.candidates):
+            raise RouterInputError(f"the router routes over {', '.join(router.candidates)}, this server over "
+                                   f"{', '.join(self.router.candidates)}: a promoted router must have the same models")
+        old, previous_decider = self.router, self.decider
+        self.decider = Decider(router, self.options.policy, self.options.routing_timeout)
+        self.router = router
+        self.fallback_order = default_fallback_order(router)
+        self.live.use_router(router)
+        if self.shadow is not None and self.shadow.router is router:
+            self.shadow.close()
+            self.shadow = None
+        previous_decider.close()  # what it has queued still runs; new requests go to the new one
+        return old.id
+
     def close(self) -> None:
         if self._watcher is not None:
             self._watcher.cancel()
+        if self.shadow is not None:
+            self.shadow.close()
         self.decider.close()
         if self.log is not None:
             self.log.close()
