@@ -435,7 +435,8 @@ def cmd_serve(args) -> int:
                             seed=args.seed)
     app = build_app(router, args.models, demo=args.demo, log_dir=args.log, options=options,
                     fallback=args.fallback.split(",") if args.fallback else None, upstream_timeout=args.upstream_timeout,
-                    num_retries=args.retries, lambda_policy=args.lambda_policy, shadow=args.shadow)
+                    num_retries=args.retries, lambda_policy=args.lambda_policy, shadow=args.shadow,
+                    judge=(args.judge, args.judge_rate, args.judge_budget_usd) if args.judge else None)
     print(f"CrossRoute router {router.id} on http://{args.host}:{args.port}/v1 ({'demo: mock answers' if args.demo and not args.models else args.models}); "
           f"decisions in {args.log}", flush=True)
     from router_core.serve.connections import header_deadline_protocol
@@ -672,6 +673,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "POST /v1/feedback (off by default)")
     p.add_argument("--shadow", help="a candidate router decided beside the router on every request and logged, not acted "
                                      "on; promote it with PUT /admin/router {\"shadow\": true}")
+    p.add_argument("--judge", help="one of the router's models that grades a sample of answers (prompt and answer, a "
+                                    "fixed rubric); its scores are stored as feedback from source 'judge'")
+    p.add_argument("--judge-rate", type=float, default=0.02, help="share of answered requests the judge grades (default 0.02)")
+    p.add_argument("--judge-budget-usd", type=float, default=5.0,
+                   help="the most the judge may spend per UTC day, never exceeded (default 5)")
     p.add_argument("--explore", type=float, default=0.0, help="share of requests sent to another model than the router's "
                                                               "choice, drawn by utility, to learn from (default 0)")
     p.add_argument("--seed", type=int, help="seed of exploration's draws (default: fresh each start)")

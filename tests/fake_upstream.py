@@ -1,7 +1,7 @@
 """A fake OpenAI-compatible upstream on 127.0.0.1 that can be told, per model, to answer, fail, stall, return malformed
 JSON or drop the connection. It answers as a real chat model does: with a tool call when it is offered tools and the
-conversation does not end in a tool result, with `n` choices, log-probabilities when asked, a system fingerprint and
-usage with cached and reasoning tokens, plain or streamed (tool-call arguments arrive over several chunks). Every call
+conversation does not end in a tool result, a grade when asked as CrossRoute's judge asks, with `n` choices,
+log-probabilities when asked, a system fingerprint and usage with cached and reasoning tokens, plain or streamed (tool-call arguments arrive over several chunks). Every call
 it receives is recorded (model, stream, messages and the whole body)."""
 from __future__ import annotations
 
@@ -60,6 +60,8 @@ def answer(model: str, body: dict, index: int) -> tuple[dict, str]:
         call = {"id": f"call_{model}_{index}", "type": "function",
                 "function": {"name": function.get("name", "tool"), "arguments": arguments}}
         return {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
+    if messages and messages[0].get("role") == "system" and "Score: N" in str(messages[0].get("content")):
+        return {"role": "assistant", "content": "Score: 8"}, "stop"  # asked to grade, as CrossRoute's judge asks
     text = f"answer from {model}" if index == 0 else f"answer {index + 1} from {model}"
     if last.get("role") == "tool":
         text += f" using the tool result: {last.get('content')}"

@@ -3,6 +3,7 @@ off-policy estimates of another λ from a log (evaluate-policy)."""
 import json
 import subprocess
 import sys
+import time
 
 import httpx
 import numpy as np
@@ -264,3 +265,52 @@ def test_a_router_in_shadow_is_logged_beside_the_router_and_promoted_without_a_r
 
     summary = queries.shadow_summary(queries.connect(tmp_path / "log"), queries.Filters())
     assert summary["requests"] == len(replies) and 0 <= summary["agreement"] <= 1
+
+
+@pytest.mark.server
+def test_a_sampled_judge_scores_answers_within_its_daily_budget(tmp_path, router):
+    from fake_upstream import fake_upstream
+    from serve_support import models_yaml
+
+    with fake_upstream() as (upstream_url, fake):
+        config = models_yaml(tmp_path / "config.yaml", upstream_url, router)
+        for budget, folder in (("1", "ample"), ("0.0000001", "tiny")):
+            with serve("--models", str(config), "--judge", "gpt-4o-mini", "--judge-rate", "1", "--judge-budget-usd", budget,
+                       log_dir=tmp_path / folder) as url:
+                replies = [client(url).chat.completions.create(model="crossroute-0.5", messages=[{"role": "user", "content": p}])
+                           for p in PROMPTS[:4]]
+                deadline = time.monotonic() + 60
+                while budget == "1" and len(store.scored_decisions(tmp_path / folder, ("judge",))) < 4:
+                    assert time.monotonic() < deadline, "the judge did not score every answer within 60 s"
+                    time.sleep(0.1)
+                metrics = httpx.get(f"{url}/metrics").text
+            judged = store.scored_decisions(tmp_path / folder, ("judge",))
+            if budget == "1":
+                assert {r["request_id"] for r in judged} == {r.id for r in replies}
+                assert {round(r["score"], 4) for r in judged} == {round(7 / 9, 4)}  # "Score: 8" on 1..10
+                spent = store.spent_today(tmp_path / folder, "judge")
+                assert 0 < spent <= 1 and "crossroute_judged_requests 4.0" in metrics
+                grader_calls = [c for c in fake.calls if c["messages"] and c["messages"][0]["role"] == "system"]
+                assert len(grader_calls) == 4 and all(c["model"] == "gpt-4o-mini" for c in grader_calls)
+            else:
+                assert judged == [] and store.spent_today(tmp_path / folder, "judge") == 0.0
+            fake.reset()
+
+
+@pytest.mark.server
+def test_the_demo_judge_is_a_mock_at_no_cost(tmp_path):
+    with serve("--demo", "--judge", "gpt-4o", "--judge-rate", "1", log_dir=tmp_path / "log") as url:
+        reply = client(url).chat.completions.create(model="crossroute", messages=[{"role": "user", "content": "hi"}])
+        deadline = time.monotonic() + 60
+        while not store.scored_decisions(tmp_path / "log", ("judge",)):
+            assert time.monotonic() < deadline, "the demo judge scored nothing within 60 s"
+            time.sleep(0.1)
+    (row,) = store.scored_decisions(tmp_path / "log", ("judge",))
+    assert row["request_id"] == reply.id and 0 <= row["score"] <= 1 and store.spent_today(tmp_path / "log", "judge") == 0
+
+
+def test_a_judge_reply_is_read_as_a_score_or_refused():
+    from router_core.serve.judge import parse_score
+
+    assert parse_score("Score: 10") == 1.0 and parse_score("score=1") == 0.0 and parse_score("Score: 5/10") == pytest.approx(4 / 9)
+    assert parse_score("I would say 7") is None and parse_score("") is None

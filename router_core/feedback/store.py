@@ -108,3 +108,19 @@ def scored_decisions(log: str | Path, sources: tuple[str, ...] | None = None) ->
     finally:
         connection.close()
     return [dict(r) for r in rows]
+
+
+def spent_today(log: str | Path, source: str, now: float | None = None) -> float:
+    """What feedback from `source` cost since midnight UTC (a judge's calls)."""
+    path = log_file(log)
+    if not path.exists():
+        return 0.0
+    now = time.time() if now is None else now
+    midnight = now - now % 86400
+    connection = _connect(path)
+    try:
+        value = connection.execute("SELECT TOTAL(cost_usd) FROM feedback WHERE source = ? AND ts >= ?",
+                                   (source, midnight)).fetchone()[0]
+    finally:
+        connection.close()
+    return float(value)

@@ -414,6 +414,8 @@ async def _finish(request: Request, routed: Routed, outcome: Outcome, started: f
     if outcome.fallback_reason:
         metrics.fallbacks.labels(_reason_kind(outcome.fallback_reason)).inc()
     await service.recorded(record)
+    if service.judge is not None and service.log is not None:  # after the commit: feedback needs its decision row
+        service.judge.consider(request.app.state.upstream, record.request_id, routed.text, outcome.text)
 
 
 async def _failed(request: Request, routed: Routed, detail: str | AllModelsFailed, started: float) -> JSONResponse:
@@ -583,6 +585,8 @@ def create_app(service: RoutingService, upstream: Upstream) -> FastAPI:
         metrics.log_errors.set_function(lambda: log.errors)
     metrics.slow_records.set_function(lambda: service.slow_records)
     metrics.shadow_skipped.set_function(lambda: service.shadow.skipped if service.shadow is not None else 0)
+    metrics.judge_spend.set_function(lambda: service.judge.spent if service.judge is not None else 0.0)
+    metrics.judged.set_function(lambda: service.judge.judged if service.judge is not None else 0)
     live = service.live
     metrics.policy_failures.set_function(lambda: live.failures)
     app.state.service, app.state.upstream, app.state.metrics = service, upstream, metrics

@@ -36,6 +36,9 @@ class Metrics:
                                 registry=self.registry)
         self.shadow_skipped = Gauge("crossroute_shadow_skipped", "Requests the router in shadow did not decide (too far "
                                     "behind, or it failed)", registry=self.registry)
+        self.judge_spend = Gauge("crossroute_judge_spend_usd_today", "What the judge's calls cost today (UTC), calls in "
+                                 "flight counted at the most they can cost", registry=self.registry)
+        self.judged = Gauge("crossroute_judged_requests", "Requests the judge scored since start", registry=self.registry)
         self.feedback = Counter("crossroute_feedback", "Feedback scores received, by source", ["source"],
                                 registry=self.registry)
         self.log_failures = Gauge("crossroute_decision_log_failures", "Decision records that could not be written",

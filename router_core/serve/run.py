@@ -13,11 +13,12 @@ DEFAULT_LOG_DIR = "crossroute-decisions"
 
 def build_app(router, models: str | Path | None = None, demo: bool = False, log_dir: str | Path | None = DEFAULT_LOG_DIR,
               options=None, fallback: list[str] | None = None, upstream_timeout: float = 60.0, num_retries: int = 2,
-              demo_latency: float = 0.05, lambda_policy: str | Path | None = None, shadow: str | Path | None = None):
+              demo_latency: float = 0.05, lambda_policy: str | Path | None = None, shadow: str | Path | None = None,
+              judge: tuple[str, float, float] | None = None):
     """The FastAPI app for `router` over the deployments of `models` (a LiteLLM config.yaml), or mock answers with
     `demo`; λ from the `lambda_policy` file (watched) or the constant options.lam. Raises RouterInputError for a
     missing or unusable config or policy file before anything listens. `shadow`: a candidate router's folder, decided
-    beside the router on every request and logged, never acted on."""
+    beside the router on every request and logged, never acted on. `judge`: (model, rate, daily budget in USD)."""
     from router_core.decisionlog.store import DecisionLog
     from router_core.live.policy import LambdaPolicy, load_policy
     from router_core.live.serving import LivePolicy
@@ -59,4 +60,20 @@ def build_app(router, models: str | Path | None = None, demo: bool = False, log_
                                    f"{', '.join(router.candidates)}; a router in shadow must have the same models")
         candidate.scores(["a first query, scored before the server listens"])
         candidate = Shadow(candidate, str(shadow))
-    return create_app(RoutingService(router, live, options, decisions, order, able, candidate), upstream)
+    grader = None
+    if judge is not None:
+        import numpy as np
+
+        from router_core.serve.judge import Judge
+
+        model, rate, budget = judge
+        if model not in router.candidates or router.catalog is None:
+            raise RouterInputError(f"--judge {model}: the judge must be one of the router's models, whose deployment and "
+                                   f"price are known ({', '.join(router.candidates)})")
+        if decisions is None:
+            raise RouterInputError("--judge stores its scores as feedback in the decision log: give --log")
+        if not (0 < rate <= 1 and budget >= 0):
+            raise RouterInputError(f"--judge-rate must be in (0, 1] and --judge-budget-usd at least 0, got {rate:g} and {budget:g}")
+        grader = Judge(model, rate, budget, router.catalog, decisions.path, np.random.default_rng(options.seed),
+                       demo=demo and models is None)
+    return create_app(RoutingService(router, live, options, decisions, order, able, candidate, grader), upstream)

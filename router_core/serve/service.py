@@ -72,6 +72,7 @@ class Routed:
     conversation: str | None = None
     pinned: bool = False  # the model is not the router's choice: kept from the conversation's earlier turn, or explored
     degraded: str | None = None  # why the decision came from each model's typical quality and cost (queue, timeout, error)
+    text: str = ""  # what the router read of the request (a judge grades the answer against it)
 
     @property
     def predicted_cost_usd(self) -> float | None:
@@ -110,7 +111,7 @@ class RoutingService:
 
     def __init__(self, router, live: LivePolicy | None = None, options: ServerOptions | None = None,
                  log: DecisionLog | None = None, fallback_order: list[str] | None = None,
-                 capabilities: dict[str, Capability] | None = None, shadow=None):
+                 capabilities: dict[str, Capability] | None = None, shadow=None, judge=None):
         self.router = router
         self.options = options or ServerOptions()
         self.live = live or LivePolicy(router, LambdaPolicy(lam=self.options.lam))
@@ -122,6 +123,7 @@ class RoutingService:
         self.slow_records = 0  # answers sent before their record's commit (it took over RECORD_WAIT_S)
         self.rng = np.random.default_rng(self.options.seed)
         self.shadow = shadow  # serve/shadow.py: a candidate router deciding every request beside this one, unheeded
+        self.judge = judge  # serve/judge.py: scores a sample of answers as feedback
         self._watcher: asyncio.Task | None = None
 
     def lam(self, asked: float | None) -> tuple[float, str]:
@@ -192,7 +194,8 @@ class RoutingService:
                 chosen = [explored or chosen[0]]
         order = self._order(decision, allowed, chosen[0])
         routed = Routed(record, decision, lam, source, ask.top_k, chosen, aggregator, order, decided.answer_tokens, None,
-                        ask.conversation, pinned is not None or explored is not None, decided.degraded)
+                        ask.conversation, pinned is not None or explored is not None, decided.degraded,
+                        conversation.routing_text)
         if routed.pinned and decision is not None:
             record.predicted_cost_usd = routed.predicted_cost_usd
         return routed
