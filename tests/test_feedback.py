@@ -176,17 +176,17 @@ def test_learning_moves_only_the_labelled_models_evidence_and_is_saved(tiny_rout
     quality = np.full((len(queries), len(names)), np.nan)
     quality[:, names.index("budget")] = 1.0  # the cheap model turns out to answer the hard queries well
     learned = learn(router, PartialLabels([f"q{i}" for i in range(len(queries))], queries, names, quality, "fb.csv"))
-    before, after = router.scores(HARD).quality, learned.scores(HARD).quality
+    before, after = router.scores(queries[:4]).quality, learned.scores(queries[:4]).quality
     budget = names.index("budget")
-    # The tiny test encoder embeds every text alike, so which neighbours change is arbitrary: on the whole it rises.
-    assert after[:, budget].mean() > before[:, budget].mean() + 0.005 and (after[:, budget] >= before[:, budget] - 1e-9).all()
-    assert learned.parts.pipeline.quality.prior[budget] > stage.prior[budget]
+    assert (after[:, budget] > before[:, budget] + 0.05).all()  # close, consistent feedback: a clear correction
+    largest_residual = (1.0 - router.scores(queries).quality[:, budget]).max()
+    assert ((after - before)[:, budget] < largest_residual).all()  # a shrunk mean of the residuals, never beyond them
     others = [j for j in range(len(names)) if j != budget]
     np.testing.assert_allclose(after[:, others], before[:, others], atol=1e-6)  # no label, no change
     entry = learned.training.learned[-1]
     assert entry["queries"] == 40 and entry["labels_per_model"] == {"premium": 0, "mid": 0, "budget": 40}
     again = Router.load(learned.save(tmp_path / "learned"))
-    np.testing.assert_allclose(again.scores(HARD).quality, after, atol=1e-6)
+    np.testing.assert_allclose(again.scores(queries[:4]).quality, after, atol=1e-6)
     assert again.training.learned == learned.training.learned and router.training.learned == ()
 
 
@@ -219,7 +219,7 @@ def test_a_router_learns_from_the_feedback_in_its_servers_log(tmp_path, router):
     assert run.returncode == 0, run.stderr
     learned = Router.load(tmp_path / "learned")
     assert learned.training.learned[-1]["queries"] == 2 * len(PROMPTS)  # each request is a query of its own
-    assert len(learned.parts.pipeline.quality.neighbours.memory) == len(router.parts.pipeline.quality.neighbours.memory) + 12
+    assert len(learned.parts.pipeline.quality.feedback) == 12
 
 
 def _learned_sample(router, folder):

@@ -1,11 +1,10 @@
 """`learn`: a router updated from partial labels, the feedback on what it routed (a query labelled for one model, or a
-few), in seconds and without touching the encoder or the network.
+few), in seconds and without touching the encoder, the network or the blend trained on full labels.
 
-What changes is the quality stage's evidence: each new query joins the neighbour memory with its labels (the other
-models' cells stay unlabelled, so their evidence is the old one), each model's ridge fit is refitted on every query
-labelled for it, and each model's prior becomes its mean over every label. The blend's weights stay as trained, so
-where the new evidence is thin (no labelled neighbour near a query) the router decides as before. Task-type means
-stay as trained.
+Each labelled query is kept with the residual of each labelled model: its label minus what the router predicted for
+it. The quality stage then corrects a query's predicted quality of each model by the kernel-weighted mean residual of
+the nearest feedback for that model (quality/feedback.py), so where feedback is close and consistent the router
+learns that it over- or under-rates a model on such queries, and where it is thin it decides as before.
 """
 from __future__ import annotations
 
@@ -22,8 +21,7 @@ import pandas as pd
 from router_core.data.tables import read_table
 from router_core.errors import RouterInputError
 from router_core.feedback.store import scored_decisions
-from router_core.quality.linear import RIDGE_ALPHA, LinearEvidence
-from router_core.quality.neighbours import NeighbourEvidence, as_memory
+from router_core.quality.feedback import FeedbackEvidence
 
 REQUIRED = ("query_id", "query", "model", "quality")
 
@@ -98,20 +96,6 @@ def partial_from_log(log: str | Path, candidates: list[str], sources: tuple[str,
     return _pivot(frame, candidates, f"{log}")
 
 
-def _refit_linear(memory: np.ndarray, quality: np.ndarray, old: LinearEvidence, new: np.ndarray) -> LinearEvidence:
-    """The ridge fit of each model with new labels (`new`, (M,) bool), on every row labelled for it; the others, and a
-    model with too few rows, keep their old fit."""
-    from sklearn.linear_model import Ridge
-
-    coef, intercept = old.coef.astype(float).copy(), old.intercept.astype(float).copy()
-    for j in np.flatnonzero(new):
-        rows = ~np.isnan(quality[:, j])
-        if rows.sum() >= 10:
-            model = Ridge(alpha=RIDGE_ALPHA).fit(memory[rows], quality[rows, j])
-            coef[j], intercept[j] = model.coef_, model.intercept_
-    return LinearEvidence(coef, intercept)
-
-
 def learn(router, labels: PartialLabels):
     """A new router whose quality stage has learned from `labels` (the given router is left as it is)."""
     stage = router.parts.pipeline.quality
@@ -122,16 +106,12 @@ def learn(router, labels: PartialLabels):
                                f"{', '.join(router.candidates)}")
     if not len(labels.queries):
         raise RouterInputError(f"{labels.source}: no labelled query to learn from")
-    embeddings = np.stack([r.mean_state for r in router.parts.pipeline.raw(labels.queries)])
-    memory = np.vstack([stage.neighbours.memory, as_memory(embeddings)])
-    quality = np.vstack([stage.neighbours.memory_quality, labels.quality])
-    new = ~np.isnan(labels.quality).all(axis=0)  # (M,) the models with new labels: only their evidence changes
-    old_counts = (~np.isnan(stage.neighbours.memory_quality)).sum(axis=0)
-    new_sums, new_counts = np.nansum(labels.quality, axis=0), (~np.isnan(labels.quality)).sum(axis=0)
-    prior = np.where(new, (stage.prior * old_counts + new_sums) / np.maximum(old_counts + new_counts, 1), stage.prior)
-    linear = _refit_linear(memory, quality, stage.linear, new) if stage.linear_weight > 0 else stage.linear
-    learned = dataclasses.replace(stage, prior=prior, linear=linear,
-                                  neighbours=NeighbourEvidence(memory, quality, stage.neighbours.n_neighbours))
+    raw = router.parts.pipeline.raw(labels.queries)
+    embeddings = np.stack([r.mean_state for r in raw])
+    predicted = np.stack([r.quality for r in raw]).astype(float)  # what the router believes now, corrections included
+    residual = (labels.quality - predicted).astype(np.float32)  # NaN where unlabelled
+    feedback = stage.feedback if stage.feedback is not None else FeedbackEvidence.empty(embeddings.shape[1], len(labels.candidates))
+    learned = dataclasses.replace(stage, feedback=feedback.with_rows(embeddings, residual))
     entry = {"source": labels.source, "digest": labels.digest(), "queries": len(labels.queries),
              "labels_per_model": labels.counts, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     record = dataclasses.replace(router.training, learned=(*router.training.learned, entry))

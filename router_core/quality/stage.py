@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from router_core.quality.feedback import FeedbackEvidence
 from router_core.quality.linear import LinearEvidence
 from router_core.quality.neighbours import NeighbourEvidence
 from router_core.quality.peer import PeerEvidence
@@ -30,12 +31,15 @@ class QualityStage:
     neighbour_weight: float = 0.0  # b
     linear_weight: float = 0.0  # c
     task_type_weight: float = 0.0  # d
+    feedback: FeedbackEvidence | None = None  # corrections learned from routed traffic (feedback.py); None: none yet
 
     def __post_init__(self):
         object.__setattr__(self, "prior", np.asarray(self.prior, dtype=np.float32).astype(float))
         m = len(self.prior)
         widths = {"neighbours": self.neighbours.memory_quality.shape[1], "linear": self.linear.coef.shape[0],
                   "task_type": self.task_type.type_quality.shape[1], "peer": len(self.peer.weight)}
+        if self.feedback is not None:
+            widths["feedback"] = self.feedback.residual.shape[1]
         wrong = {name: width for name, width in widths.items() if width != m}
         if wrong:
             raise ValueError(f"quality stage: {m} models in the prior but {wrong}")
@@ -58,7 +62,10 @@ class QualityStage:
             blended = blended + self.linear_weight * self.linear.predict(embeddings)
         if self.task_type_weight > 0:
             blended = blended + self.task_type_weight * self.task_type.predict(embeddings)
-        return self.peer.apply(np.clip(blended, 0.0, 1.0), self.peer.columns)
+        quality = self.peer.apply(np.clip(blended, 0.0, 1.0), self.peer.columns)
+        if self.feedback is not None and len(self.feedback):
+            quality = np.clip(quality + self.feedback.correction(embeddings), 0.0, 1.0)
+        return quality
 
     def with_candidate(self, embeddings: np.ndarray, quality: np.ndarray, others_quality: np.ndarray | None = None) -> "QualityStage":
         """One more model, labelled on `embeddings` (its sample queries) only: (n, d) and (n,).
@@ -78,7 +85,8 @@ class QualityStage:
         return replace(self, prior=np.r_[self.prior, prior], neighbours=self.neighbours.with_candidate(embeddings, quality),
                        linear=self.linear.with_candidate(prior),
                        task_type=self.task_type.with_candidate(embeddings, quality, relative),
-                       peer=self.peer.with_candidate())
+                       peer=self.peer.with_candidate(),
+                       feedback=None if self.feedback is None else self.feedback.with_candidate())
 
     def with_peer(self, others_quality: np.ndarray, quality: np.ndarray) -> "QualityStage":
         """The last model's peer evidence, fitted on its labelled samples (see peer.py)."""
@@ -94,8 +102,10 @@ class QualityStage:
     def to_tensors(self) -> dict[str, np.ndarray]:
         """Every array of the stage, named `<source>.<array>`; all are always present (some may be empty)."""
         tensors = {"prior": self.prior.astype(np.float32)}
-        for name, source in (("neighbours", self.neighbours), ("linear", self.linear), ("task_type", self.task_type),
-                             ("peer", self.peer)):
+        sources = [("neighbours", self.neighbours), ("linear", self.linear), ("task_type", self.task_type), ("peer", self.peer)]
+        if self.feedback is not None and len(self.feedback):  # absent until the router learns from feedback
+            sources.append(("feedback", self.feedback))
+        for name, source in sources:
             tensors.update({f"{name}.{key}": np.ascontiguousarray(value) for key, value in source.to_tensors().items()})
         return tensors
 
@@ -105,9 +115,10 @@ class QualityStage:
         def part(name):
             return {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}
 
+        feedback = part("feedback")
         return cls(tensors["prior"], NeighbourEvidence.from_tensors(part("neighbours"), weights["n_neighbours"]),
                    LinearEvidence.from_tensors(part("linear")),
                    TaskTypeEvidence.from_tensors(part("task_type"), weights["task_types"]),
                    PeerEvidence.from_tensors(part("peer")),
                    float(weights["network_weight"]), float(weights["neighbour_weight"]), float(weights["linear_weight"]),
-                   float(weights["task_type_weight"]))
+                   float(weights["task_type_weight"]), FeedbackEvidence(feedback["memory"], feedback["residual"]) if feedback else None)
