@@ -10,6 +10,7 @@ from router_core.dashboard_views.figures import escape_markdown, predicted_curve
 from router_core.dashboard_views.uploads import LABELLED_HINT, check_upload_size
 from router_core.data.catalog import Candidate, catalog_to_litellm_config, load_catalog
 from router_core.data.labelled import load_labelled
+from router_core.data.litellm_prices import checks_for, map_price, price_table
 from router_core.router_zip import router_from_zip, router_zip
 
 router, catalog = st.session_state["router"], st.session_state["catalog"]
@@ -33,6 +34,14 @@ else:
         if updated != catalog:
             st.session_state["catalog"] = updated
             st.rerun()
+    checks = checks_for(catalog)
+    differ = [c for c in checks if c.status != "agrees"]
+    with st.expander(f"LiteLLM's list prices beside the catalog's ({len(differ)} of {len(checks)} differ or are unknown)",
+                     expanded=bool(differ)):
+        st.caption("From the price map inside the installed LiteLLM (USD per 1M tokens), matched by provider_model_id. "
+                   "The catalog's price is the one used; a catalog row left without prices takes LiteLLM's. "
+                   "`crossroute prices --catalog FILE` prints the same table.")
+        st.dataframe(price_table(checks), hide_index=True, width="stretch")
     left, right = st.columns(2)
     left.download_button("Export the prices (catalog CSV)", catalog.to_frame().to_csv(index=False), "catalog.csv", "text/csv",
                          help="Re-import with `--catalog catalog.csv` on the command line")
@@ -113,16 +122,25 @@ st.caption("Rows for the new model only (same long format). Only its capability 
            "trained, and its neighbour evidence comes from these rows. Three quarters of its predicted quality come from the other "
            "models': its labels here are regressed on their predictions for the same queries, and its overall and per-task-type levels are its offset from their average there, so a sample of easy queries does not make it look good everywhere. Every other weight stays as it is. The curves below are the router's predictions over the sample queries, before and after.")
 new_file = st.file_uploader("Labelled rows for the new model", type=["csv", "jsonl", "json", "parquet"], key="add_upload")
+provider_id = st.text_input("LiteLLM model id (provider/model, as the proxy calls it)", placeholder="openai/gpt-4.1-mini",
+                            key="add_provider_id").strip()
+known = map_price(provider_id) if provider_id else None
+if known is not None:
+    st.caption(f"LiteLLM's list price for {escape_markdown(provider_id)}: input ${known.input_usd_per_1m:g}, output "
+               f"${known.output_usd_per_1m:g} per 1M tokens (filled in below; change them if you pay otherwise).")
 cols = st.columns(3)
-price_in = cols[0].number_input("input $/1M", 0.0, 1000.0, 0.5)
-price_out = cols[1].number_input("output $/1M", 0.0, 1000.0, 1.5)
+price_in = cols[0].number_input("input $/1M", 0.0, 1000.0, known.input_usd_per_1m if known else 0.5, key=f"add_in_{provider_id}")
+price_out = cols[1].number_input("output $/1M", 0.0, 1000.0, known.output_usd_per_1m if known else 1.5, key=f"add_out_{provider_id}")
 typical = cols[2].number_input("typical output tokens", 1, 100000, 300)
 if new_file is not None and st.button("Add the model"):
     try:
+        if "/" not in provider_id or provider_id.startswith("/") or provider_id.endswith("/"):
+            raise RouterInputError(f"LiteLLM model id: give it with its provider, such as openai/gpt-4.1-mini, got "
+                                   f"{provider_id or 'nothing'!r}; exports and the proxy call the model by it")
         check_upload_size(new_file.name, new_file.size, hint=LABELLED_HINT)
         samples = load_labelled(io.BytesIO(new_file.getvalue()), name=new_file.name)
         name = samples.candidates[0]
-        entry = Candidate(name, name, float(price_in), float(price_out), int(typical))
+        entry = Candidate(name, provider_id, float(price_in), float(price_out), int(typical))
         priced = samples if samples.input_tokens is None else samples.repriced(Catalog((entry,)))
         extended = router.with_candidate(priced, entry if router.catalog is not None else None)
     except RouterInputError as e:

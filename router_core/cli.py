@@ -1,4 +1,5 @@
 """`python -m router_core VERB ...` (also `crossroute VERB ...`): train, evaluate, route, route-batch, score-log, simulate,
+replay, serve, litellm-config, prices, feedback, learn, evaluate-policy, decisions,
 export-onnx, upgrade, sample-data."""
 from __future__ import annotations
 
@@ -121,6 +122,13 @@ def _load_router(args):
     from router_core.router import Router
 
     return Router.load(args.router, backend=args.backend, cache_dir=None if args.no_cache else default_cache_dir())
+
+
+def _log_mapping_options(parser) -> None:
+    parser.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                        help="map a log column by hand, e.g. --map prompt=body or --map model=model_group (repeatable)")
+    parser.add_argument("--date-order", choices=("day-first", "month-first"),
+                        help="how the log writes dates such as 05/03/2024 (default: as its values show)")
 
 
 def _router_options(parser) -> None:
@@ -362,7 +370,8 @@ def cmd_simulate(args) -> int:
     from router_core.traffic.simulate import simulate
 
     router = _load_router(args)
-    report = simulate(router, args.log, args.schedule, policy=args.policy, timezone=args.timezone)
+    report = simulate(router, args.log, args.schedule, policy=args.policy, timezone=args.timezone,
+                      mapping=_parse_mapping(args.map, args.date_order))
     for line in report.summary_lines():
         print(printable(line))
     if args.out:
@@ -378,7 +387,7 @@ def cmd_replay(args) -> int:
 
     router = _load_router(args)
     policy = policy_from_spec(args.policy)
-    prepared = prepare_log(router, args.log, name=str(args.log))
+    prepared = prepare_log(router, args.log, mapping=_parse_mapping(args.map, args.date_order), name=str(args.log))
     result = replay(prepared.scored, policy, router.policy(args.policy_rule))
     print(printable(f"{args.log}: {prepared.n_requests:,} requests under {result.policy.describe()}; spend charged at the "
                     "log's measured cost where it called the chosen model, else predicted; quality predicted"))
@@ -443,6 +452,36 @@ def cmd_serve(args) -> int:
 
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=header_deadline_protocol(args.client_timeout),
                 timeout_keep_alive=args.client_timeout)
+    return 0
+
+
+def cmd_litellm_config(args) -> int:
+    from router_core.router import Router
+    from router_core.serve.proxy_config import write_proxy_config
+
+    router = Router.load(args.router)
+    written = write_proxy_config(router, args.router, args.models, args.out, lam=args.lam, log_dir=args.log,
+                                 routing_timeout_ms=args.routing_timeout_ms, log_prompts=args.log_prompts,
+                                 lambda_policy=args.lambda_policy, budget_update_seconds=args.budget_update_seconds)
+    for path in written:
+        print(f"wrote {printable(str(path))}")
+    print(f"start the proxy with: LITELLM_MASTER_KEY=sk-... litellm --config {printable(str(written[0]))}")
+    return 0
+
+
+def cmd_prices(args) -> int:
+    from router_core.data.catalog import price_checks
+    from router_core.data.litellm_prices import price_table
+
+    checks = price_checks(args.catalog)
+    table = price_table(checks)
+    print(table.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:g}"))
+    differ = [c.name for c in checks if c.status == "differs (catalog wins)"]
+    unknown = [c.name for c in checks if c.status == "unknown to LiteLLM"]
+    if differ:
+        print(f"{len(differ)} model(s) priced differently from LiteLLM's map (the catalog's price is used): {', '.join(differ)}")
+    if unknown:
+        print(f"{len(unknown)} model(s) LiteLLM's map does not know (check their provider_model_id): {', '.join(unknown)}")
     return 0
 
 
@@ -588,10 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log", required=True, help="request log: a timestamp and a prompt per row (LiteLLM spend logs, OpenAI messages work); "
                                                 "with --engine ray also a folder or a glob of such files")
     p.add_argument("--out", required=True, help="Parquet file to write (atomically); with --engine ray, a folder")
-    p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                   help="map a log column by hand, e.g. --map prompt=body (repeatable)")
-    p.add_argument("--date-order", choices=("day-first", "month-first"),
-                   help="how the log writes dates such as 05/03/2024 (default: as its values show; asked when they don't)")
+    _log_mapping_options(p)
     p.add_argument("--rejected", help="also write the unusable rows (row number, reason, cells) to this CSV")
     p.add_argument("--chunk-rows", type=positive_int, default=20_000, help="rows read and scored at a time; bounds memory (default 20000)")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
@@ -618,6 +654,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timezone", default="UTC", help="IANA time zone whose clocks the schedule's hours follow, e.g. "
                                                      "Europe/Berlin (default UTC)")
     p.add_argument("--out", help="also write the per-request decisions to this CSV (atomically)")
+    _log_mapping_options(p)
     _router_options(p)
     p.set_defaults(func=cmd_simulate)
 
@@ -650,6 +687,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy-rule", choices=POLICIES, default="linear", help="decision rule (default linear)")
     p.add_argument("--out", help="write one row per request (CSV)")
     p.add_argument("--trace", help="write the controller's λ at each update (CSV)")
+    _log_mapping_options(p)
     _router_options(p)
     p.set_defaults(func=cmd_replay)
 
@@ -693,6 +731,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=2, help="LiteLLM retries of a failed call before the fallback (default 2)")
     _router_options(p)
     p.set_defaults(func=cmd_serve)
+
+    p = verbs.add_parser("litellm-config", help="a LiteLLM proxy config that routes with this router",
+                         description="Write DIR/config.yaml (your model_list, plus the CrossRoute callback, the master key "
+                                     "from LITELLM_MASTER_KEY and fallbacks along the router's order) and the callback "
+                                     "module it loads, so that `litellm --config DIR/config.yaml` serves the model names "
+                                     "crossroute and crossroute-0.3 (hard routing; k > 1 is refused with a 400), logs every "
+                                     "decision and follows --lambda-policy, budget included.")
+    p.add_argument("--router", default=str(DEFAULT_ROUTER), help="router artifact folder (default: the bundled sample router)")
+    p.add_argument("--models", required=True, help="your LiteLLM config.yaml; its model_list must serve every router model "
+                                                   "(by model_name, or litellm_params.model = the catalog's provider_model_id)")
+    p.add_argument("--out", required=True, help="folder to write config.yaml and crossroute_callback.py into")
+    p.add_argument("--lam", type=float, default=0.2, help="λ for `crossroute` without a λ of its own (default 0.2)")
+    p.add_argument("--lambda-policy", help="λ policy YAML the proxy follows (watched), e.g. `budget: {daily_usd: 50}`")
+    p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
+    p.add_argument("--log-prompts", action="store_true", help="keep prompt texts in the decision log (default: a hash only)")
+    p.add_argument("--routing-timeout-ms", type=float, default=100.0,
+                   help="past this, a request goes to the fallback order's first model (default 100)")
+    p.add_argument("--budget-update-seconds", type=positive_float, default=60.0,
+                   help="how often a budget policy moves λ (default 60)")
+    p.set_defaults(func=cmd_litellm_config)
+
+    p = verbs.add_parser("prices", help="a catalog's prices beside LiteLLM's price map",
+                         description="List every model of a catalog (CSV, JSON or LiteLLM config.yaml) with the catalog's "
+                                     "prices, LiteLLM's (input, output, cached input; USD per 1M tokens) and whether they "
+                                     "agree. A row without prices takes LiteLLM's; a price the catalog states wins.")
+    p.add_argument("--catalog", required=True, help="catalog CSV/JSON or LiteLLM config.yaml")
+    p.set_defaults(func=cmd_prices)
 
     p = verbs.add_parser("feedback", help="score an answered request in a decision log",
                          description="Store a score (0 to 1) or a thumbs up/down against a logged request, as POST /v1/feedback does; "

@@ -12,6 +12,7 @@ import json
 import math
 import tempfile
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -257,7 +258,8 @@ def litellm_cases(draw) -> Case:
         config = draw(st.one_of(TEXT, st.lists(JUNK, max_size=3), st.integers(), st.none()))
     elif slot == "model_list":
         config["model_list"] = draw(st.one_of(TEXT, st.integers(), st.dictionaries(NAME, JUNK, max_size=2), st.none()))
-    truth = {"names": names, "prices": [(a / 1e6 * 1e6, b / 1e6 * 1e6) for a, b in prices]}
+    per_1m = [tuple(float(Decimal(repr(p / 1e6)) * 1_000_000) for p in pair) for pair in prices]  # the file's decimals, exactly
+    truth = {"names": names, "prices": per_1m}
     return Case("LiteLLM config.yaml", "config.yaml", yaml.safe_dump(config, allow_unicode=True).encode(), truth, slot)
 
 

@@ -182,6 +182,8 @@ def test_adding_a_model_keeps_the_pareto_page_working_and_can_be_undone(page, ap
     labelled[labelled.model == "gpt-4o-mini"].head(40).assign(model="newcomer").to_csv(rows, index=False)
     open_page(page, app_url, "/models")
     upload_file(page, "Labelled rows for the new model", rows)
+    model_id = page.get_by_label("LiteLLM model id (provider/model, as the proxy calls it)")
+    interact_and_wait(page, lambda: (model_id.fill("openai/gpt-4.1-mini"), model_id.press("Enter")))
     interact_and_wait(page, lambda: page.get_by_role("button", name="Add the model").click())
     assert_no_exception(page, "/models after adding a model")
     assert page.locator('[data-testid="stAlertContentSuccess"]').filter(has_text="newcomer added from 40").count() == 1

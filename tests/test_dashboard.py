@@ -214,8 +214,13 @@ def test_models_page_adds_a_model_from_a_few_labelled_queries():
     uploader = next(u for u in at.file_uploader if "new model" in u.label)
     uploader.upload("new.csv", rows.to_csv(index=False).encode(), "text/csv").run()
     next(b for b in at.button if b.label == "Add the model").click().run()
+    assert "LiteLLM model id: give it with its provider" in at.error[0].value  # exports and the proxy need it
+    next(t for t in at.text_input if t.label.startswith("LiteLLM model id")).input("openai/gpt-4.1-mini").run()
+    assert any("LiteLLM's list price for openai/gpt-4.1-mini" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Add the model").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.success[0].value.startswith("newcomer added from 40 labelled queries")
+    assert at.session_state["catalog"]["newcomer"].provider_model_id == "openai/gpt-4.1-mini"
     assert at.session_state["custom_router"].candidates[-1] == "newcomer"
     assert at.session_state["catalog"].names[-1] == "newcomer"  # priced on every page from now on
     at.run()  # the sidebar was drawn before the page added the model; the next run shows the new router

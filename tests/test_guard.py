@@ -47,6 +47,16 @@ def test_a_router_that_passes_under_a_model_gets_a_range_for_it_and_its_curve_cl
     assert record["cross_fitted_aiq_guarded"] == pytest.approx(aiq(cost, quality, 1.0, 4.0), abs=1e-5)
 
 
+def test_a_range_goes_where_routing_spends_what_its_model_costs_never_to_lambda_zero():
+    # dear up to λ 0.3, then a mix costing $2.5 for 0.65 quality: under mid; the range belongs in the mixed stretch
+    choices = np.zeros((len(SWEEP), 200), dtype=int)
+    choices[SWEEP < 0.3] = 2
+    choices[(SWEEP >= 0.3) & (SWEEP < 0.7), :100] = 2
+    guard, _ = fit_guard(choices, QUALITY, COST, NAMES)
+    (only,) = guard
+    assert only.model == "mid" and 0.3 - 0.025 <= only.low and only.high <= 0.7 + 0.025
+
+
 def test_a_router_already_above_every_model_gets_no_range():
     choices = np.zeros((len(SWEEP), 200), dtype=int)
     choices[SWEEP < 0.6] = 1

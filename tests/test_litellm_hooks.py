@@ -79,10 +79,49 @@ def test_proxy_hook_rewrites_crossroute_requests_and_leaves_others_alone(router,
     answer = asyncio.run(litellm.Router(model_list=proxy_models).acompletion(**rewritten))
     assert answer.choices[0].message.content == f"from {cheapest}"
 
-    routed = asyncio.run(hook.async_pre_routing_hook("crossroute-0", {}, messages=[{"role": "user", "content": MATHS}]))
-    assert routed.model == router.route(MATHS, 0.0)[0].candidate
+    best = asyncio.run(hook.async_pre_call_hook(UserAPIKeyAuth(), DualCache(), {"model": "crossroute-0", "messages": [
+        {"role": "user", "content": MATHS}]}, "completion"))["model"]
+    assert best == router.route(MATHS, 0.0)[0].candidate
     rows = logged(tmp_path, 2)
-    assert [r[0] for r in rows] == [cheapest, routed.model] and all(r[3] == "routed" and r[4] >= 0 for r in rows)
+    assert [r[0] for r in rows] == [cheapest, best] and all(r[3] == "routed" and r[4] >= 0 for r in rows)
+
+
+def test_the_proxy_hook_refuses_soft_routing_and_bad_names_with_a_400_and_logs_nothing(router, tmp_path):
+    from fastapi import HTTPException
+    from litellm.caching.dual_cache import DualCache
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    from router_core.serve.litellm_hooks import CrossRouteHook
+
+    hook = CrossRouteHook(router, log_dir=tmp_path, timeout=ROUTING_LIMIT_S)
+    cases = {"crossroute-0.3-k2": "soft routing (top_k > 1)", "crossroute-7": "λ must be in [0, 1]", "crossroute-fast": "does not exist on this router",
+             "crossroute-0.3-k9": "top_k must be a whole number"}
+    for name, message in cases.items():
+        data = {"model": name, "messages": [{"role": "user", "content": MATHS}]}
+        with pytest.raises(HTTPException) as refused:
+            asyncio.run(hook.async_pre_call_hook(UserAPIKeyAuth(), DualCache(), data, "completion"))
+        assert refused.value.status_code == 400 and message in refused.value.detail["error"], name
+    assert not (tmp_path / "decisions.sqlite").exists() or logged(tmp_path, 0) == []
+
+
+def test_the_sdk_strategy_routes_from_synchronous_code_inside_a_running_event_loop(router, tmp_path):
+    import litellm
+
+    from router_core.serve.litellm_hooks import CrossRouteStrategy
+
+    group = [{"model_name": "crossroute", "litellm_params": {"model": c.provider_model_id, "mock_response": f"from {c.name}"}}
+             for c in router.catalog.candidates]
+    llm = litellm.Router(model_list=group)
+    CrossRouteStrategy(llm, router, lam=1.0, log_dir=tmp_path, timeout=ROUTING_LIMIT_S).install()
+    cheapest = router.route(MATHS, 1.0)[0].candidate
+    messages = [{"role": "user", "content": MATHS}]
+
+    async def inside_a_loop():  # a synchronous call made by code that runs in an event loop (a notebook, a web app)
+        return llm.completion(model="crossroute", messages=messages).choices[0].message.content
+
+    assert asyncio.run(inside_a_loop()) == f"from {cheapest}"
+    assert llm.completion(model="crossroute", messages=messages).choices[0].message.content == f"from {cheapest}"
+    assert [r[0] for r in logged(tmp_path, 2)] == [cheapest, cheapest]
 
 
 def test_the_proxy_hook_follows_a_watched_lambda_policy_file(router, tmp_path):
@@ -118,11 +157,13 @@ def test_requests_routed_through_the_proxy_hook_charge_a_budget_and_lambda_rises
     from router_core.serve.litellm_hooks import CrossRouteHook
 
     policy = tmp_path / "policy.yaml"
-    policy.write_text("budget: {daily_usd: 0.05, smoothing: 1}\n")
+    prompts = [f"{MATHS} (variant {i})" for i in range(100)]
+    at_best = sum(router.route(p, 0.0)[0].predicted_cost_usd for p in prompts)
+    budget = round(at_best / 3, 6)  # a third of what these requests cost at λ = 0
+    policy.write_text(f"budget: {{daily_usd: {budget}, smoothing: 1}}\n")
     hook = CrossRouteHook(router, log_dir=tmp_path, lambda_policy=policy, timeout=ROUTING_LIMIT_S, budget_update_seconds=0.2)
     live = hook.routing.service.live
     assert live.lam() == (0.0, "budget")  # nothing spent yet: the most quality the budget allows
-    prompts = [f"{MATHS} (variant {i})" for i in range(100)]
 
     async def route_all():
         for prompt in prompts:
@@ -132,7 +173,6 @@ def test_requests_routed_through_the_proxy_hook_charge_a_budget_and_lambda_rises
     asyncio.run(route_all())
     rows = logged(tmp_path, 100)
     assert {r[3] for r in rows} == {"routed"} and {r[2] for r in rows} == {"budget"}
-    assert sum(router.route(p, 0.0)[0].predicted_cost_usd for p in prompts) > 0.05  # more than the day's budget at λ = 0
     connection = sqlite3.connect(tmp_path / "decisions.sqlite")
     charged = connection.execute("SELECT SUM(predicted_cost_usd), MAX(lam) FROM decisions").fetchone()
     connection.close()

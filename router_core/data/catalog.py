@@ -7,6 +7,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -220,16 +221,19 @@ class Catalog:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, source: str = "catalog", aggregator: str | None = None) -> "Catalog":
         """Build from a table with the columns of CATALOG_COLUMNS (typical_output_tokens optional)."""
-        missing = [c for c in CATALOG_COLUMNS[:4] if c not in frame.columns]
+        missing = [c for c in CATALOG_COLUMNS[:2] if c not in frame.columns]
         if missing:
-            raise RouterInputError(f"{source}: missing column(s) {', '.join(missing)}; expected {', '.join(CATALOG_COLUMNS)}")
+            raise RouterInputError(f"{source}: missing column(s) {', '.join(missing)}; expected {', '.join(CATALOG_COLUMNS)} "
+                                   "(prices may be left empty for models LiteLLM's price map knows)")
         candidates = []
         for i, row in enumerate(frame.to_dict("records")):
             where = f"{source} row {i + 2}"  # +2: header line, 1-based rows as a spreadsheet shows them
             for column in ("name", "provider_model_id"):
                 if _is_empty(row[column]) or not isinstance(row[column], (str, int, np.integer)):
                     raise RouterInputError(f"{where}: column {column} is empty or not text ({row[column]!r}); every model needs one")
-            prices = {k: _number(row[k], where, f"column {k}") for k in ("input_usd_per_1m", "output_usd_per_1m")}
+            stated = _stated_prices(row, where)
+            prices = dict(zip(("input_usd_per_1m", "output_usd_per_1m"),
+                              stated or _map_prices(str(row["provider_model_id"]).strip(), where)))
             typical = _whole_number(row.get("typical_output_tokens"), where, "column typical_output_tokens", 300)
             try:
                 candidates.append(Candidate(str(row["name"]).strip(), str(row["provider_model_id"]).strip(),
@@ -237,6 +241,49 @@ class Catalog:
             except RouterInputError as e:
                 raise RouterInputError(f"{where}: {e}") from e
         return cls(tuple(candidates), aggregator)
+
+
+def _stated_prices(row: dict, where: str) -> tuple[float, float] | None:
+    """The row's own (input, output) prices; None when both are left empty (LiteLLM's map prices the model)."""
+    cells = [row.get(k) for k in ("input_usd_per_1m", "output_usd_per_1m")]
+    if all(_is_empty(c) for c in cells):
+        return None
+    if any(_is_empty(c) for c in cells):
+        raise RouterInputError(f"{where}: give both input_usd_per_1m and output_usd_per_1m, or leave both empty to "
+                               "take LiteLLM's prices")
+    return _number(cells[0], where, "column input_usd_per_1m"), _number(cells[1], where, "column output_usd_per_1m")
+
+
+def _map_prices(provider_model_id: str, where: str) -> tuple[float, float]:
+    from router_core.data.litellm_prices import map_price
+
+    found = map_price(provider_model_id)
+    if found is None:
+        raise RouterInputError(f"{where}: no price given and LiteLLM's price map does not know {provider_model_id!r}; "
+                               "state input_usd_per_1m and output_usd_per_1m (`crossroute prices --catalog FILE` lists "
+                               "what the map knows)")
+    return found.input_usd_per_1m, found.output_usd_per_1m
+
+
+def price_checks(source, name: str | None = None) -> list:
+    """Every model of a catalog (CSV/JSON table or LiteLLM config.yaml) against LiteLLM's price map: the prices the
+    file states (None where left to the map) beside the map's. Raises RouterInputError as load_catalog does."""
+    from router_core.data.litellm_prices import PriceCheck, map_price
+
+    catalog = load_catalog(source, name)
+    label = name or (Path(source).name if isinstance(source, (str, Path)) else getattr(source, "name", "catalog"))
+    if Path(label).suffix.lower() in (".yaml", ".yml"):
+        entries = load_yaml(source_bytes(source, label), label)["model_list"]
+        stated = {}
+        for entry in entries:
+            info, params = entry.get("model_info") or {}, entry.get("litellm_params") or {}
+            values = [info.get(k, params.get(k)) for k in ("input_cost_per_token", "output_cost_per_token")]
+            stated[str(entry["model_name"]).strip()] = None if None in values else tuple(float(v) * 1e6 for v in values)
+    else:
+        frame = read_table(source, name)
+        stated = {str(row["name"]).strip(): _stated_prices(row, "") for row in frame.to_dict("records")}
+    return [PriceCheck(c.name, c.provider_model_id, stated.get(c.name), map_price(c.provider_model_id))
+            for c in catalog.candidates]
 
 
 def _mapping(value, where: str) -> dict:
@@ -281,11 +328,16 @@ def catalog_from_litellm_config(config, source: str = "config.yaml", typical_out
             holder = "model_info" if key in info else "litellm_params"
             value = info.get(key, params.get(key))
             if value is None:
-                raise RouterInputError(f"{where} ({name}) has no {key} in model_info or litellm_params")
+                break
             price = _number(value, f"{where}.{holder}.{key} ({name})", "a price per token")
             if not math.isfinite(price) or price < 0:
                 raise RouterInputError(f"{where}.{holder}.{key} ({name}): a price per token must be a finite number >= 0, got {value!r}")
-            prices.append(price * 1e6)
+            prices.append(float(Decimal(repr(price)) * 1_000_000))  # exact: 8e-07 per token is 0.8 per 1M
+        if len(prices) == 1:
+            raise RouterInputError(f"{where} ({name}) has no output_cost_per_token in model_info or litellm_params; "
+                                   "give both prices, or neither to take LiteLLM's")
+        if not prices:  # no price of its own: LiteLLM's map prices the deployment, as the proxy does
+            prices = list(_map_prices(model.strip(), f"{where} ({name})"))
         typical = _whole_number(info.get("typical_output_tokens"), f"{where}.model_info.typical_output_tokens ({name})",
                                 "typical_output_tokens", typical_output_tokens)
         candidate = Candidate(name, model.strip(), prices[0], prices[1], typical)
@@ -303,11 +355,52 @@ def catalog_to_litellm_config(catalog: Catalog) -> str:
     """The catalog as a LiteLLM proxy config.yaml (model_list with per-token prices in model_info), which
     catalog_from_litellm_config reads back to the same names and prices."""
 
-    entries = [{"model_name": c.name, "litellm_params": {"model": c.provider_model_id},
-                "model_info": {"input_cost_per_token": c.input_usd_per_1m / 1e6, "output_cost_per_token": c.output_usd_per_1m / 1e6,
-                               "typical_output_tokens": int(c.typical_output_tokens)}}
-               for c in catalog.candidates]
+    entries = []
+    for c in catalog.candidates:
+        params = {"model": c.provider_model_id}
+        provider, _, model = c.provider_model_id.partition("/")
+        if model:  # the provider's usual key variable; the proxy and `serve --models` read it from the environment
+            params["api_key"] = f"os.environ/{re.sub(r'[^A-Z0-9]+', '_', provider.upper())}_API_KEY"
+        entries.append({"model_name": c.name, "litellm_params": params,
+                        "model_info": {"input_cost_per_token": _per_token(c.input_usd_per_1m),
+                                       "output_cost_per_token": _per_token(c.output_usd_per_1m),
+                                       "typical_output_tokens": int(c.typical_output_tokens)}})
     return yaml.safe_dump({"model_list": entries}, sort_keys=False, allow_unicode=True)
+
+
+_DATED = re.compile(r"^(?P<base>.+?)(?:-\d{4}-\d{2}-\d{2}|-\d{8}|-\d{4}|@[\w.-]+|-latest)$")
+
+
+def catalog_names(models: pd.Series, catalog: Catalog | None) -> pd.Series:
+    """A log's model column in the catalog's names: a name stays; a provider id (`openai/gpt-4o`), its bare model
+    (`gpt-4o`) or a dated release of it (`gpt-4o-2024-08-06`, `claude-3-5-haiku-20241022`) becomes the catalog's
+    name for it; anything else is left as it is (a model the catalog does not have)."""
+    if catalog is None or models is None:
+        return models
+    lookup = {}
+    for c in catalog.candidates:
+        bare = c.provider_model_id.partition("/")[2] or c.provider_model_id
+        for key in (c.provider_model_id, bare, _DATED.sub(r"\g<base>", bare)):
+            lookup.setdefault(key.lower(), c.name)
+    for c in catalog.candidates:
+        lookup[c.name.lower()] = c.name
+
+    def name_of(value):
+        if not isinstance(value, str):
+            return value
+        key = value.strip().lower()
+        for attempt in (key, key.partition("/")[2], _DATED.sub(r"\g<base>", key.partition("/")[2] or key)):
+            if attempt and attempt in lookup:
+                return lookup[attempt]
+        return value
+
+    distinct = {v: name_of(v) for v in pd.unique(models.dropna())}
+    return models.map(lambda v: distinct.get(v, v) if isinstance(v, str) else v)
+
+
+def _per_token(usd_per_1m: float) -> float:
+    """USD per token without binary noise: 0.8 per 1M is 8e-07, not 8.000000000000001e-07."""
+    return float(Decimal(repr(float(usd_per_1m))) / 1_000_000)
 
 
 def load_catalog(source, name: str | None = None) -> Catalog:

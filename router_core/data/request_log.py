@@ -19,7 +19,7 @@ from router_core.errors import RouterInputError
 LOG_ALIASES = {
     "timestamp": ["timestamp", "time", "created_at", "startTime", "start_time", "datetime", "date", "ts", "request_time"],
     "prompt": ["prompt", "query", "messages", "input", "question", "request", "text"],
-    "model": ["model", "model_name", "model_id", "model_group"],
+    "model": ["model_group", "model", "model_name", "model_id"],  # LiteLLM: model_group is the proxy's name, model the dated provider id
     "input_tokens": ["prompt_tokens", "input_tokens", "tokens_in"],
     "output_tokens": ["completion_tokens", "output_tokens", "tokens_out"],
     "cost_usd": ["spend", "cost", "cost_usd", "total_cost", "response_cost"],
@@ -124,8 +124,20 @@ def resolve_log_mapping(columns, mapping: dict[str, str] | None, source: str) ->
     if absent:
         expected = "; ".join(f"{c}: one of {', '.join(LOG_ALIASES[c])}" for c in absent)
         raise RouterInputError(f"{source}: no column for {', '.join(absent)} ({expected}); found columns {', '.join(map(str, columns))}. "
-                               "Map them by hand.")
+                               f"Map them by hand.{spend_log_hint(columns) if 'prompt' in absent else ''}")
     return mapping
+
+
+LITELLM_SPEND_COLUMNS = {"requestid", "modelgroup", "spend", "apikey", "calltype"}
+
+
+def spend_log_hint(columns) -> str:
+    """What to do when a LiteLLM spend log has no prompts: LiteLLM writes them only when told to."""
+    if len({_normalise_name(c) for c in columns} & LITELLM_SPEND_COLUMNS) < 2:
+        return ""
+    return (" This looks like a LiteLLM spend log: LiteLLM keeps prompts in it only with `general_settings: "
+            "{store_prompts_in_spend_logs: true}` in the proxy's config.yaml; turn that on, then export the log again "
+            "(its `messages` column then holds the prompts).")
 
 
 def parse_log_rows(frame: pd.DataFrame, mapping: dict[str, str], first_row: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -258,7 +270,8 @@ def request_log_from_frame(frame: pd.DataFrame, mapping: dict[str, str] | None =
         raise RouterInputError(f"{source}: {e}") from e
     if usable.empty:
         first = rejected["reason"].iloc[0] if len(rejected) else "no rows"
-        raise RouterInputError(f"{source}: no usable request; every row was rejected (first reason: {first})")
+        raise RouterInputError(f"{source}: no usable request; every row was rejected (first reason: {first})"
+                               f"{spend_log_hint(frame.columns) if 'empty prompt' in str(first) else ''}")
     return RequestLog(usable, rejected, mapping, source)
 
 

@@ -4,7 +4,8 @@ that model alone did better than routing at its own cost.
 A router's λ curve can pass under a single model: at that model's mean cost, the hull of the router's (cost, quality)
 points is lower than the model's quality. Routing everything to that model over a short λ range puts the model's own
 point on the curve, so the curve is never below it at its cost, on the folds and (the point being the model's own) on
-new data alike. Ranges sit on a 0.05 grid of λ, each [λ − 0.025, λ + 0.025], so every sweep of 21 or 41 points meets
+new data alike. Each range goes where routing spends about what its model costs, so λ keeps its meaning (a cheap
+model never takes λ = 0). Ranges sit on a 0.05 grid of λ, each [λ − 0.025, λ + 0.025], so every sweep of 21 or 41 points meets
 them. A guard applies to hard routing with the linear rule only; soft routing and the other rules ignore it.
 """
 from __future__ import annotations
@@ -94,9 +95,12 @@ def fit_guard(choices: np.ndarray, true_quality: np.ndarray, true_cost: np.ndarr
             cost, quality = curve(trial)
             if single_quality[model] - _hull_quality_at(cost, quality, single_cost[model]) > TOLERANCE:
                 continue
-            score = aiq(cost, quality, low, high)
-            if best is None or score > best[0] + TOLERANCE:
-                best = (score, float(centre))
+            # where routing spends about what the model costs, so λ keeps its meaning (0: quality first, 1: cost first)
+            spent = max(float(router_cost[np.argmin(np.abs(SWEEP - centre))]), 1e-12)
+            distance = round(abs(np.log(spent / max(float(single_cost[model]), 1e-12))), 6)
+            key = (distance, -aiq(cost, quality, low, high))
+            if best is None or key < best[0]:
+                best = (key, float(centre))
         if best is not None:
             assigned[best[1]] = int(model)
     cost, quality = curve(assigned)

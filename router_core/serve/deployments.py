@@ -19,6 +19,7 @@ class Deployments:
 
     model_list: tuple[dict, ...]  # LiteLLM Router entries; model_name is the router candidate's name
     ignored: tuple[str, ...]  # "name: why", for the start-up log
+    entry_names: dict | None = None  # router model -> the config's own model_name for it (the proxy routes by it)
 
     @property
     def names(self) -> list[str]:
@@ -37,8 +38,10 @@ def _resolved(params: dict, where: str) -> dict:
     return out
 
 
-def match_deployments(config, candidates: list[str], catalog: Catalog | None, source: str = "config.yaml") -> Deployments:
-    """Map the config's model_list onto the router's candidates.
+def match_deployments(config, candidates: list[str], catalog: Catalog | None, source: str = "config.yaml",
+                      resolve: bool = True) -> Deployments:
+    """Map the config's model_list onto the router's candidates (`resolve`: read `os.environ/VAR` values now, as
+    the server does; off when writing a config for the proxy, which reads them itself).
 
     Raises:
         RouterInputError naming the file and entry when the structure is wrong, or naming every candidate that no
@@ -60,7 +63,8 @@ def match_deployments(config, candidates: list[str], catalog: Catalog | None, so
         if candidate is None:
             ignored.append(f"{name or params['model']}: not one of the router's models ({', '.join(candidates)})")
             continue
-        deployment = {"model_name": candidate, "litellm_params": _resolved(params, f"{where}.litellm_params")}
+        resolved = _resolved(params, f"{where} ({name or params['model']}).litellm_params") if resolve else dict(params)
+        deployment = {"model_name": candidate, "litellm_params": resolved, "entry_name": name or candidate}
         if isinstance(entry.get("model_info"), dict):
             deployment["model_info"] = dict(entry["model_info"])  # what the operator states the model can take
         matched.append(deployment)
@@ -69,16 +73,46 @@ def match_deployments(config, candidates: list[str], catalog: Catalog | None, so
         raise RouterInputError(f"{source}: no model_list entry for {', '.join(missing)}; the router may choose "
                                f"{'it' if len(missing) == 1 else 'them'}, so every candidate needs an entry (by "
                                "model_name, or litellm_params.model equal to the catalog's provider_model_id)")
-    return Deployments(tuple(matched), tuple(ignored))
+    names = {d["model_name"]: d.pop("entry_name") for d in matched}
+    return Deployments(tuple(matched), tuple(ignored), names)
 
 
-def load_deployments(path: str | Path, candidates: list[str], catalog: Catalog | None) -> Deployments:
+def read_models(path: str | Path):
     path = Path(path)
     try:
         text = path.read_bytes()
     except OSError as e:
         raise RouterInputError(f"{path}: cannot be read ({e.strerror})") from e
-    return match_deployments(load_yaml(text, str(path)), candidates, catalog, source=str(path))
+    return load_yaml(text, str(path))
+
+
+def load_deployments(path: str | Path, candidates: list[str], catalog: Catalog | None) -> Deployments:
+    return match_deployments(read_models(path), candidates, catalog, source=str(path))
+
+
+def missing_credentials(deployments: Deployments, source: str) -> None:
+    """Refuse deployments that could not authenticate: no api_key and the provider's key variable unset (LiteLLM
+    would answer every call with "Missing credentials", so the server would start and lose every request).
+
+    Raises:
+        RouterInputError naming each model and the variable it needs.
+    """
+    import litellm
+
+    missing = []
+    for entry in deployments.model_list:
+        params = entry["litellm_params"]
+        if params.get("api_key") or params.get("mock_response") is not None:
+            continue
+        try:
+            needed = litellm.validate_environment(model=params["model"], api_base=params.get("api_base"))
+        except Exception:  # a provider LiteLLM cannot check: its own error comes at the first call
+            continue
+        if not needed.get("keys_in_environment", True) and needed.get("missing_keys"):
+            missing.append(f"{entry['model_name']} ({params['model']}) needs {' or '.join(needed['missing_keys'])}")
+    if missing:
+        raise RouterInputError(f"{source}: missing credentials: {'; '.join(missing)}. Set the variable, or give the "
+                               "entry `api_key: os.environ/VAR`")
 
 
 def demo_deployments(candidates: list[str], catalog: Catalog | None) -> Deployments:

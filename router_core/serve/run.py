@@ -24,7 +24,7 @@ def build_app(router, models: str | Path | None = None, demo: bool = False, log_
     from router_core.live.serving import LivePolicy
     from router_core.serve.app import create_app
     from router_core.serve.capabilities import capabilities
-    from router_core.serve.deployments import demo_deployments, load_deployments
+    from router_core.serve.deployments import demo_deployments, load_deployments, missing_credentials
     from router_core.serve.fallback import checked_order, default_fallback_order
     from router_core.serve.service import RoutingService, ServerOptions
     from router_core.serve.upstream import Upstream
@@ -34,6 +34,8 @@ def build_app(router, models: str | Path | None = None, demo: bool = False, log_
         raise RouterInputError("serve: give --models config.yaml (a LiteLLM model_list), or --demo for mock answers")
     deployments = (demo_deployments(router.candidates, router.catalog) if models is None
                    else load_deployments(models, router.candidates, router.catalog))
+    if models is not None:
+        missing_credentials(deployments, str(models))
     for line in deployments.ignored:
         log.warning("model_list entry ignored: %s", line)
     order = default_fallback_order(router)

@@ -20,11 +20,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from router_core.data.catalog import Catalog
+from router_core.data.catalog import Catalog, catalog_names
 from router_core.data.request_log import (
     format_reason_counts,
     iter_request_log,
     reason_kinds,
+    spend_log_hint,
 )
 from router_core.data.tables import count_rows
 from router_core.errors import RouterInputError
@@ -82,7 +83,8 @@ def _chunk_table(frame: pd.DataFrame, router, catalog, schema: pa.Schema, progre
         if group in schema.names:
             columns[group] = frame[group].astype(object).where(frame[group].notna(), None)
     if "logged_model" in schema.names:
-        columns["logged_model"] = frame["model"].astype(object).where(frame["model"].notna(), None)
+        logged = catalog_names(frame["model"], catalog or router.catalog)
+        columns["logged_model"] = logged.astype(object).where(logged.notna(), None)
     if "logged_cost_usd" in schema.names:
         columns["logged_cost_usd"] = frame["cost_usd"].to_numpy(dtype=float)
     per_candidate = {"weight": scores.weights, "predicted_quality": scores.quality, "predicted_cost_usd": scores.cost,
@@ -197,8 +199,10 @@ def score_log(source, router, out, mapping: dict[str, str] | None = None, catalo
     rejected_temp = _temp_for(rejected_out) if rejected_out is not None else None
     rejected_writer = _RejectedWriter(rejected_temp, extra_column=source.suffix.lower() == ".jsonl")
     writer, done, requests, rejected, first_rejection, kinds = None, 0, 0, 0, None, Counter()
+    columns: list = []
     try:
         for chunk in iter_request_log(source, mapping, chunk_rows):
+            columns = chunk.columns
             rejected_writer.add(chunk.rejected, chunk.columns)
             if len(chunk.rejected):
                 if first_rejection is None:
@@ -222,7 +226,9 @@ def score_log(source, router, out, mapping: dict[str, str] | None = None, catalo
             if progress is not None:
                 progress(done, max(total, done))
         if writer is None:
-            raise RouterInputError(f"{source}: no usable request; every row was rejected (first reason: {first_rejection or 'no rows'})")
+            hint = spend_log_hint(columns) if "empty prompt" in str(first_rejection) else ""
+            raise RouterInputError(f"{source}: no usable request; every row was rejected (first reason: "
+                                   f"{first_rejection or 'no rows'}){hint}")
         rejected_writer.finish()
         summary = {"requests": requests, "rejected": rejected, "first_rejection": first_rejection,
                    "rejection_kinds": dict(kinds.most_common(MAX_REASON_KINDS))}

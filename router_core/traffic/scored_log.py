@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from router_core.data.catalog import catalog_names
+
 
 @dataclass(frozen=True)
 class ScoredLog:
@@ -44,6 +46,7 @@ def scored_log(log_frame: pd.DataFrame, router, catalog=None, progress=None) -> 
     scores = router.scores(list(distinct), catalog=catalog, progress=progress)
     return ScoredLog(log_frame["timestamp"].reset_index(drop=True), codes, list(scores.candidates), scores.quality,
                      scores.cost, scores.weights,
-                     log_frame["model"].reset_index(drop=True) if "model" in log_frame else None,
+                     catalog_names(log_frame["model"], catalog or router.catalog).reset_index(drop=True)
+                     if "model" in log_frame else None,
                      log_frame["cost_usd"].reset_index(drop=True) if "cost_usd" in log_frame else None,
                      {g: log_frame[g].reset_index(drop=True) for g in ("user", "team") if g in log_frame} or None)
