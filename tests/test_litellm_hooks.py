@@ -165,13 +165,22 @@ def test_requests_routed_through_the_proxy_hook_charge_a_budget_and_lambda_rises
     live = hook.routing.service.live
     assert live.lam() == (0.0, "budget")  # nothing spent yet: the most quality the budget allows
 
-    async def route_all():
-        for prompt in prompts:
-            data = {"model": "crossroute", "messages": [{"role": "user", "content": prompt}]}
-            await hook.async_pre_call_hook(UserAPIKeyAuth(), DualCache(), data, "completion")
+    async def route(prompt):
+        data = {"model": "crossroute", "messages": [{"role": "user", "content": prompt}]}
+        await hook.async_pre_call_hook(UserAPIKeyAuth(), DualCache(), data, "completion")
 
-    asyncio.run(route_all())
-    rows = logged(tmp_path, 100)
+    async def route_until_lambda_rises() -> int:
+        sent, deadline = 0, time.monotonic() + 60
+        while sent < len(prompts) or live.lam()[0] == 0.0:  # the controller moves λ every 0.2 s, whatever the pace
+            await route(prompts[sent % len(prompts)])
+            sent += 1
+            assert time.monotonic() < deadline, f"λ still 0 after {sent} requests and 60 s"
+            await asyncio.sleep(0.005)
+        await route(prompts[0])  # one more, routed at the raised λ
+        return sent + 1
+
+    sent = asyncio.run(route_until_lambda_rises())
+    rows = logged(tmp_path, sent)
     assert {r[3] for r in rows} == {"routed"} and {r[2] for r in rows} == {"budget"}
     connection = sqlite3.connect(tmp_path / "decisions.sqlite")
     charged = connection.execute("SELECT SUM(predicted_cost_usd), MAX(lam) FROM decisions").fetchone()
