@@ -26,7 +26,7 @@ SAMPLE_DIR = ROOT / "sample_data"
 DEFAULT_ROUTER = SAMPLE_DIR / "router"
 BACKEND_ENV = "CROSSROUTE_BACKEND"  # auto (default), torch, onnx, onnx-fp32 or onnx-int8: see router_core.model.onnx_backend
 
-st.set_page_config(page_title="CrossRoute", page_icon=":material/alt_route:", layout="wide")
+st.set_page_config(page_title="CrossRoute", page_icon=str(ROOT / "assets" / "crossroute.png"), layout="wide")  # local: nothing fetched
 
 
 @st.cache_resource(show_spinner="Loading the router and its encoder…")

@@ -34,6 +34,11 @@ else:
         if updated != catalog:
             st.session_state["catalog"] = updated
             st.rerun()
+    free = [c.name for c in catalog.candidates if c.input_usd_per_1m == 0 or c.output_usd_per_1m == 0]
+    if free:
+        st.warning(f"Priced at $0 per 1M tokens (input or output): {', '.join(map(escape_markdown, free))}. The router then "
+                   "treats those tokens as free, so any λ above 0 favours the model; check the price (a self-hosted "
+                   "model still costs its hardware).")
     checks = checks_for(catalog)
     differ = [c for c in checks if c.status != "agrees"]
     with st.expander(f"LiteLLM's list prices beside the catalog's ({len(differ)} of {len(checks)} differ or are unknown)",

@@ -16,8 +16,11 @@ from router_core.dashboard_views.monitoring import (
     weights_figure,
 )
 from router_core.decisionlog import queries as mon
+from router_core.decisionlog.store import default_log_dir
 from router_core.demo.views import demo_decisions
 from router_core.feedback.evaluate import shadow_quality
+from router_core.live.policy import read_policy
+from router_core.live.serving import POLICY_FILE
 from router_core.model.score_cache import default_cache_dir
 from router_core.traffic.log_scoring import is_scored_log
 from router_core.traffic.replay_log import replayed_decisions
@@ -26,9 +29,22 @@ from router_core.units import usd
 RANGES = {"Last hour": 3600, "Last 24 hours": 86400, "Last 7 days": 7 * 86400, "Everything": None}
 LIVE_SECONDS = 600  # a log written to within this long counts as live: the page refreshes itself
 
+
+
+def served_budget(folder: Path) -> float:
+    """The daily budget of the policy the server runs (it writes it beside its log), else 0: no budget line."""
+    try:
+        text = (folder / POLICY_FILE).read_text(encoding="utf-8")
+        policy = read_policy(text, str(folder / POLICY_FILE))
+    except (OSError, RouterInputError):
+        return 0.0
+    return float(policy.budget.daily_usd) if policy.budget is not None else 0.0
+
+
 st.title("Monitoring")
 demo = demo_decisions(st.session_state["sample_dir"])
-default = os.environ.get("CROSSROUTE_DECISIONS", "")
+served = default_log_dir()  # where `serve` logs when not given --log ($CROSSROUTE_DECISIONS wins)
+default = str(served) if (served / "decisions.sqlite").exists() else os.environ.get("CROSSROUTE_DECISIONS", "")
 source = st.text_input("Decision log folder (the server's `--log`), or a scored request log (`score-log --out`: a "
                        "Parquet file or a folder of parts) to replay; empty: the sample's demo log", value=default,
                        help="A replay (the demo log too) runs a scored log through the budget controller at its own "
@@ -44,7 +60,7 @@ try:
         label = (f"{escape_markdown(source.strip())} replayed at a daily budget of {escape_markdown(usd(budget_default))} "
                  "(a replay's costs: measured where the log called the chosen model, else predicted by the router)")
     elif source.strip():
-        connection, budget_default, label, replay = mon.connect(path), 0.0, escape_markdown(source.strip()), False
+        connection, budget_default, label, replay = mon.connect(path), served_budget(path), escape_markdown(source.strip()), False
         log_folder = path
     elif demo is not None:
         connection, budget_default, label, replay = mon.connect(demo[0]), demo[1], "the sample's demo log (a replay)", True
@@ -65,7 +81,9 @@ span_name = left.selectbox("Time range", list(RANGES), index=3 if not live else 
 user = middle.selectbox("User", ["all", *mon.choices(connection, "user")])
 team = right.selectbox("Team", ["all", *mon.choices(connection, "team")])
 model = far.selectbox("Model answering", ["all", *mon.choices(connection, "model")])
-budget = st.number_input("Daily budget for the spend chart (USD, 0: none)", 0.0, 1e9, float(budget_default), step=1.0)
+budget = st.number_input("Daily budget for the spend chart (USD, 0: none)", 0.0, 1e9, float(budget_default), step=0.1,
+                         format="%.4g", help="From the server's λ policy where it runs a budget (policy_in_force.yaml "
+                                             "beside its log); the replay's budget for a replayed log")
 refresh = st.toggle("Refresh every 5 seconds", value=live, help="On by default while the log is being written to")
 
 
@@ -82,11 +100,15 @@ def panels():
         st.info("No decisions match these filters.")
         return
     latency = mon.routing_latency(connection, filters)
-    st.caption(f"Reading {label}: {total:,} decisions from {pd.to_datetime(first, unit='s', utc=True):%Y-%m-%d %H:%M} to "
-               f"{pd.to_datetime(newest, unit='s', utc=True):%Y-%m-%d %H:%M} UTC. Counts, spend and latency are measured "
-               "from the log; predicted costs and routing weights are the router's predictions recorded with each decision.")
+    shown = int(buckets.requests.sum())
+    in_log = mon.span(connection)[2]
+    st.caption(f"Reading {label}: {shown:,} decisions in this range and these filters (of {in_log:,} in the log), from "
+               f"{pd.to_datetime(max(start, first), unit='s', utc=True):%Y-%m-%d %H:%M:%S} to "
+               f"{pd.to_datetime(newest, unit='s', utc=True):%Y-%m-%d %H:%M:%S} UTC, in buckets of "
+               f"{scanned.attrs['width']:,} s. Counts, spend and latency are measured from the log; predicted costs and "
+               "routing weights are the router's predictions recorded with each decision.")
     a, b, c, g, d, e = st.columns(6)
-    a.metric("Requests", f"{int(buckets.requests.sum()):,}", help="Measured: decisions in the log for these filters")
+    a.metric("Requests", f"{shown:,}", help="Measured: decisions in the log for this range and these filters")
     if replay:
         b.metric("Spend (replayed)", usd(float(buckets.spend_usd.sum())),
                  help="A replay's charge: the log's measured cost where it called the chosen model, else predicted")
@@ -103,7 +125,7 @@ def panels():
                   "of a past log times no routing)")
     st.plotly_chart(traffic_figure(buckets), width="stretch")
     st.plotly_chart(mix_over_time_figure(mon.model_mix(scanned)), width="stretch")
-    st.plotly_chart(lambda_figure(mon.lambda_sources(scanned)), width="stretch")
+    st.plotly_chart(lambda_figure(mon.lambda_sources(scanned), scanned.attrs["width"]), width="stretch")
     st.plotly_chart(spend_figure(buckets, budget or None, replay), width="stretch")
     costs = mon.cost_by_model(scanned)
     left, right = st.columns([3, 2])

@@ -147,4 +147,5 @@ if data.categories is not None:
 curves = pd.concat([curve.assign(router=name) for name, curve in evaluation.curves.items()], ignore_index=True)
 d1, d2 = st.columns(2)
 d1.download_button("Download the curves (CSV)", curves.to_csv(index=False), "pareto_curves.csv", "text/csv")
-d2.download_button("Download the chart (HTML)", figure.to_html(include_plotlyjs="cdn"), "pareto_chart.html", "text/html")
+d2.download_button("Download the chart (HTML)", lambda: figure.to_html(include_plotlyjs=True), "pareto_chart.html", "text/html",
+                   help="One self-contained file: plotly is inside, so it opens offline")

@@ -27,10 +27,11 @@ from router_core.traffic.report import (
     better_constant,
     by_group,
     constant_frontier,
+    suggested_budget_text,
     suggested_daily_budget,
 )
 from router_core.traffic.simulate import prepare_log, simulate
-from router_core.units import usd
+from router_core.units import spend_change, usd
 
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
 policy = router.policy("linear")
@@ -51,9 +52,11 @@ def once_per_upload(cache_key: tuple, compute):
 
 def score_upload(log, name: str, mapping: dict | None = None):
     bar = st.progress(0.0, text="Scoring the log's distinct prompts (once; schedule edits reuse the scores)…")
-    prepared = prepare_log(router, log, catalog, mapping, progress=lambda done, total: bar.progress(done / max(total, 1)), name=name)
-    bar.empty()
-    return prepared
+    try:
+        return prepare_log(router, log, catalog, mapping, progress=lambda done, total: bar.progress(done / max(total, 1)),
+                           name=name)
+    finally:
+        bar.empty()  # gone on an error too: the error replaces it, never sits under it
 
 
 def show_controller(prepared, budget: float, timezone: str) -> None:
@@ -166,14 +169,15 @@ try:
     elif preset == "Constant λ":
         schedule = Schedule.constant(st.slider("λ for every hour (0 = quality first, 1 = cost first)", 0.0, 1.0, 0.3, 0.05))
     elif preset == "Fit a daily budget":
-        budget = st.number_input("Daily budget (USD)", min_value=0.0, value=suggested_daily_budget(prepared.scored), step=0.1, format="%.2f")
+        budget = st.number_input("Daily budget (USD)", min_value=0.0, value=suggested_daily_budget(prepared.scored), step=0.1,
+                                 format="%.2f", help=suggested_budget_text(prepared.scored))
         fitted = fit_constant_lam(prepared.scored, budget, policy)
         schedule = Schedule.constant(fitted)
         st.success(f"λ = {fitted:.3f} is the most quality this traffic gets within {usd(budget)} per day (spend charged at "
                    "the log's measured cost where it called the chosen model, else predicted).")
     elif preset == CONTROLLER:
         budget = st.number_input("Daily budget (USD)", min_value=0.01, value=max(0.01, suggested_daily_budget(prepared.scored)),
-                                 step=0.1, format="%.2f")
+                                 step=0.1, format="%.2f", help=suggested_budget_text(prepared.scored))
         show_controller(prepared, budget, timezone)
         st.stop()
     else:
@@ -212,13 +216,16 @@ best_name = escape_markdown(result["best_model"])
 a, b, c, d = st.columns(4)
 a.metric("Projected monthly cost", usd(result["monthly_cost_usd"]), help="Predicted: the log's daily cost under this schedule × 30.44 days")
 if "logged_monthly_cost_usd" in result:
-    b.metric("Savings vs the logged spend", usd(result["savings_vs_logged_usd"]), f"{result['savings_vs_logged_fraction']:.0%} less",
+    b.metric("Savings vs the logged spend", usd(result["savings_vs_logged_usd"]), spend_change(result["savings_vs_logged_fraction"]),
+             delta_color="inverse",
              help=f"Measured spend of the log ({usd(result['logged_monthly_cost_usd'])} per month, "
                   f"{usd(result['logged_cost_per_1k_requests_usd'])} per 1,000 requests) minus this schedule's predicted cost")
-    d.metric(f"Savings vs everything to {best_name}", usd(result["savings_vs_best_usd"]), f"{result['savings_vs_best_fraction']:.0%} less",
+    d.metric(f"Savings vs everything to {best_name}", usd(result["savings_vs_best_usd"]), spend_change(result["savings_vs_best_fraction"]),
+             delta_color="inverse",
              help="Both predicted, per month")
 else:
-    b.metric(f"Savings vs everything to {best_name}", usd(result["savings_vs_best_usd"]), f"{result['savings_vs_best_fraction']:.0%} less",
+    b.metric(f"Savings vs everything to {best_name}", usd(result["savings_vs_best_usd"]), spend_change(result["savings_vs_best_fraction"]),
+             delta_color="inverse",
              help="Both predicted, per month; the log records no costs to compare with")
 c.metric("Predicted quality", f"{result['predicted_quality']:.3f}", f"{result['predicted_quality_change']:+.3f} vs all to {best_name}")
 per_thousand = f"Per 1,000 requests: {usd(result['cost_per_1k_requests_usd'])} under this schedule (predicted)"

@@ -124,6 +124,16 @@ def _load_router(args):
     return Router.load(args.router, backend=args.backend, cache_dir=None if args.no_cache else default_cache_dir())
 
 
+LOG_HELP = ("folder of the decision log (default $CROSSROUTE_DECISIONS, else $XDG_DATA_HOME/crossroute/decisions, "
+            "else ~/.local/share/crossroute/decisions)")
+
+
+def _log_dir(args) -> Path:
+    from router_core.decisionlog.store import default_log_dir
+
+    return args.log if args.log is not None else default_log_dir()
+
+
 def _log_mapping_options(parser) -> None:
     parser.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                         help="map a log column by hand, e.g. --map prompt=body or --map model=model_group (repeatable)")
@@ -442,12 +452,12 @@ def cmd_serve(args) -> int:
                             admin_token=token("--admin-token-env", args.admin_token_env), client_seconds=args.client_timeout,
                             feedback_token=token("--feedback-token-env", args.feedback_token_env), explore=args.explore,
                             seed=args.seed)
-    app = build_app(router, args.models, demo=args.demo, log_dir=args.log, options=options,
+    app = build_app(router, args.models, demo=args.demo, log_dir=_log_dir(args), options=options,
                     fallback=args.fallback.split(",") if args.fallback else None, upstream_timeout=args.upstream_timeout,
                     num_retries=args.retries, lambda_policy=args.lambda_policy, shadow=args.shadow,
                     judge=(args.judge, args.judge_rate, args.judge_budget_usd) if args.judge else None)
     print(f"CrossRoute router {router.id} on http://{args.host}:{args.port}/v1 ({'demo: mock answers' if args.demo and not args.models else args.models}); "
-          f"decisions in {args.log}", flush=True)
+          f"decisions in {_log_dir(args)}", flush=True)
     from router_core.serve.connections import header_deadline_protocol
 
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=header_deadline_protocol(args.client_timeout),
@@ -460,7 +470,7 @@ def cmd_litellm_config(args) -> int:
     from router_core.serve.proxy_config import write_proxy_config
 
     router = Router.load(args.router)
-    written = write_proxy_config(router, args.router, args.models, args.out, lam=args.lam, log_dir=args.log,
+    written = write_proxy_config(router, args.router, args.models, args.out, lam=args.lam, log_dir=_log_dir(args),
                                  routing_timeout_ms=args.routing_timeout_ms, log_prompts=args.log_prompts,
                                  lambda_policy=args.lambda_policy, budget_update_seconds=args.budget_update_seconds)
     for path in written:
@@ -488,7 +498,7 @@ def cmd_prices(args) -> int:
 def cmd_decisions(args) -> int:
     from router_core.decisionlog.queries import read_since, summarise
 
-    lines, table = summarise(read_since(args.log, args.since))
+    lines, table = summarise(read_since(_log_dir(args), args.since))
     for line in lines:
         print(printable(line))
     if not table.empty:
@@ -500,7 +510,7 @@ def cmd_feedback(args) -> int:
     from router_core.feedback import store
 
     given = store.checked(args.request_id, args.score, args.thumbs, args.source, args.comment)
-    replaced = store.record(args.log, given)
+    replaced = store.record(_log_dir(args), given)
     print(f"feedback {given.score:g} from {printable(given.source)} on {printable(given.request_id)}"
           f"{' (replaced the earlier one)' if replaced else ''}")
     return 0
@@ -534,7 +544,7 @@ def cmd_evaluate_policy(args) -> int:
     if args.lam is not None:
         check_lam(args.lam, "--lam")
     sources = tuple(s.strip() for s in args.sources.split(",")) if args.sources else None
-    result, logged = evaluate_policy(args.log, args.lam, policy, router, sources)
+    result, logged = evaluate_policy(_log_dir(args), args.lam, policy, router, sources)
     what = (f"router {router.id}" if router is not None else "") + (f" at λ = {args.lam:g}" if args.lam is not None else "")
     what = what.strip() or policy.describe()
     left = "; ".join(f"{n} {why}" for why, n in logged.left_out.items())
@@ -719,7 +729,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explore", type=float, default=0.0, help="share of requests sent to another model than the router's "
                                                               "choice, drawn by utility, to learn from (default 0)")
     p.add_argument("--seed", type=int, help="seed of exploration's draws (default: fresh each start)")
-    p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
+    p.add_argument("--log", type=Path, default=None, help=LOG_HELP)
     p.add_argument("--log-prompts", action="store_true", help="keep prompt texts in the decision log (default: a hash only)")
     p.add_argument("--client-timeout", type=positive_float, default=10.0,
                    help="seconds a client has to send a request's headers, and again its body; an idle kept-alive "
@@ -744,7 +754,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write config.yaml and crossroute_callback.py into")
     p.add_argument("--lam", type=float, default=0.2, help="λ for `crossroute` without a λ of its own (default 0.2)")
     p.add_argument("--lambda-policy", help="λ policy YAML the proxy follows (watched), e.g. `budget: {daily_usd: 50}`")
-    p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
+    p.add_argument("--log", type=Path, default=None, help=LOG_HELP)
     p.add_argument("--log-prompts", action="store_true", help="keep prompt texts in the decision log (default: a hash only)")
     p.add_argument("--routing-timeout-ms", type=float, default=100.0,
                    help="past this, a request goes to the fallback order's first model (default 100)")
@@ -762,7 +772,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("feedback", help="score an answered request in a decision log",
                          description="Store a score (0 to 1) or a thumbs up/down against a logged request, as POST /v1/feedback does; "
                                      "one per request and source, so sending it again replaces it.")
-    p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
+    p.add_argument("--log", type=Path, default=None, help=LOG_HELP)
     p.add_argument("--request-id", required=True, help="the request's x-crossroute-request-id")
     given = p.add_mutually_exclusive_group(required=True)
     given.add_argument("--score", type=float, help="quality of the answer, 0 (worst) to 1 (best)")
@@ -789,7 +799,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "quality another λ, λ policy or router would have reached on the logged requests that "
                                      "have feedback, and its predicted cost, without new calls. Exploration (serve --explore) "
                                      "is what lets the log support choices the router did not make.")
-    p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
+    p.add_argument("--log", type=Path, default=None, help=LOG_HELP)
     p.add_argument("--lam", type=float, help="the λ to evaluate (with --router: the λ that router routes at)")
     p.add_argument("--policy", help="a λ policy YAML to evaluate (a constant λ or a schedule)")
     p.add_argument("--router", help="another router artifact to evaluate (needs a log written with --log-prompts)")
@@ -800,7 +810,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("decisions", help="summarise a server's decision log",
                          description="Requests, failures, fallbacks, measured spend and the model mix from the decision log.")
-    p.add_argument("--log", default="crossroute-decisions", help="folder of the decision log (default ./crossroute-decisions)")
+    p.add_argument("--log", type=Path, default=None, help=LOG_HELP)
     p.add_argument("--since", help="only the last 30m, 1h, 7d, ... (default: all)")
     p.set_defaults(func=cmd_decisions)
 

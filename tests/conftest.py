@@ -17,6 +17,15 @@ if "CROSSROUTE_CACHE_DIR" not in os.environ:
 
     os.environ["CROSSROUTE_CACHE_DIR"] = tempfile.mkdtemp(prefix="crossroute-test-cache-")
     atexit.register(shutil.rmtree, os.environ["CROSSROUTE_CACHE_DIR"], ignore_errors=True)
+# Decision logs written without --log (the user's data folder) go to a throwaway folder too.
+os.environ.pop("CROSSROUTE_DECISIONS", None)
+if "CROSSROUTE_TEST_DATA_HOME" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["CROSSROUTE_TEST_DATA_HOME"] = os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="crossroute-test-data-")
+    atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], ignore_errors=True)
 
 # Property tests draw the same examples on every run (CI must not pass or fail by luck); a new seed is a benchmark's job
 # (benchmarks/reliability.py --seed). No example database is written into the checkout.

@@ -123,11 +123,17 @@ def test_schedule_page_headlines_savings_against_what_the_log_spent():
     totals = simulate(router, log, "business-hours").totals
     assert metric(at, "Savings vs the logged spend") == usd(totals["logged_monthly_cost_usd"] - totals["monthly_cost_usd"])
     assert metric(at, "Savings vs everything to gpt-4o") == usd(totals["savings_vs_best_usd"])
+    saving = next(m for m in at.metric if m.label == "Savings vs everything to gpt-4o")
+    assert totals["savings_vs_best_usd"] > 0 and saving.delta == f"-{totals['savings_vs_best_fraction']:.0%} spend"
+    assert "color: GREEN" in str(saving.proto)  # a saving: arrow down, drawn green
     assert "measured ÷ predicted" in captions(at)
     teams = next(d.value for d in at.dataframe if "team" in d.value.columns)  # the sample log says who sent what
     assert teams["requests"].astype(int).sum() == totals["requests"] and "saving per month" in teams.columns
     at.selectbox[0].set_value("Fit a daily budget").run()
-    assert at.number_input[0].value == round(totals["logged_cost_per_day_usd"], 2)  # starts at today's spend
+    assert at.number_input[0].value == round(0.7 * totals["logged_cost_per_day_usd"], 2)  # below the log's own spend
+    assert "70% of what this log spent per day" in at.number_input[0].help
+    fitted = float(at.success[0].value.split("λ = ")[1].split(" ")[0])
+    assert fitted > 0.0  # a budget below the log's spend moves λ
 
 
 def test_schedule_page_accepts_a_good_uploaded_log():
@@ -150,6 +156,8 @@ def test_schedule_page_explains_bad_uploads(name, content, expected):
     at.file_uploader[0].upload(name, content, "text/csv").run()
     assert not at.exception
     assert expected in at.error[0].value
+    progress = [p.proto.text for p in at.get("progress")]
+    assert not any("Scoring the log" in text for text in progress), progress  # the error replaces the bar
 
 
 def test_schedule_page_refuses_an_oversized_upload(monkeypatch):
@@ -414,6 +422,12 @@ def test_schedules_and_prices_export_and_import_again():
     assert "Export the prices (catalog CSV)" in labels and "Export as a LiteLLM config.yaml" in labels
 
 
+def sample_router():
+    from router_core import Router
+
+    return Router.load(ROOT / "sample_data" / "router")
+
+
 def test_monitoring_page_reads_the_sample_demo_log_and_filters_it():
     import sqlite3
 
@@ -459,6 +473,27 @@ def test_monitoring_page_shows_a_servers_degraded_decisions_fallbacks_failures_a
     assert costs["measured ÷ predicted"].iloc[0] == "1.25"
 
 
+def test_monitoring_reads_the_servers_budget_and_its_counts_agree(tmp_path, monkeypatch):
+    import time
+
+    from router_core.decisionlog.store import DecisionLog
+    from router_core.live.policy import Budget, LambdaPolicy
+    from router_core.live.serving import LivePolicy
+
+    LivePolicy(sample_router(), LambdaPolicy(budget=Budget(0.5)), log_dir=tmp_path)  # as `serve` does at start
+    log = DecisionLog(tmp_path)
+    now = time.time()
+    for i in range(40):  # a server a few minutes old
+        log.append({"ts": now - 200 + 5 * i, "request_id": f"r{i}", "status": "ok", "model": "gpt-4o-mini", "lam": 0.3,
+                    "lam_source": "budget", "top_k": 1, "cost_usd": 0.002, "routing_ms": 5.0})
+    log.close()
+    monkeypatch.setenv("CROSSROUTE_DECISIONS", str(tmp_path))
+    at = open_page("monitoring")
+    assert at.number_input[0].value == pytest.approx(0.5)  # the budget the server runs, not 0
+    assert metric(at, "Requests") == "40"
+    assert "40 decisions in this range and these filters (of 40 in the log)" in captions(at)
+
+
 def test_schedule_page_runs_the_budget_controller_as_a_preset():
     at = open_page("schedule")
     next(s for s in at.selectbox if s.label == "Preset").set_value("Budget controller (as the server runs it)").run()
@@ -466,3 +501,18 @@ def test_schedule_page_runs_the_budget_controller_as_a_preset():
     within, reachable = metric(at, "Days within ±5% of the budget").split(" of ")
     assert int(within) <= int(reachable) <= 14
     assert "controller" in captions(at) and len(at.get("plotly_chart")) == 1
+
+
+def test_models_page_warns_about_a_free_model_and_shows_litellms_prices():
+    import dataclasses
+
+    at = open_page("models")
+    assert not at.warning  # the sample catalog has no free model
+    expander = next(e for e in at.expander if e.label.startswith("LiteLLM's list prices beside the catalog's"))
+    table = expander.dataframe[0].value
+    assert table.set_index("model").loc["mistral-nemo", "status"] == "differs (catalog wins)"
+    catalog = at.session_state["catalog"]
+    free = dataclasses.replace(catalog["gpt-4o-mini"], input_usd_per_1m=0.0)
+    at.session_state["catalog"] = type(catalog)(tuple(free if c.name == "gpt-4o-mini" else c for c in catalog.candidates))
+    at.run()
+    assert "Priced at $0 per 1M tokens (input or output): gpt-4o-mini" in at.warning[0].value

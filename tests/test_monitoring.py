@@ -55,3 +55,43 @@ def test_a_team_filter_reads_the_decisions_and_counts_only_that_team(tmp_path):
     assert mon.over_time(mon.scan(connection, mon.Filters(team="x"), 3600)).requests.sum() == expected
     latency = mon.routing_latency(connection, mon.Filters())
     assert 1 <= latency["p50_ms"] <= 50 * 1.06 and latency["p50_ms"] <= latency["p99_ms"]
+
+
+def test_the_summary_says_when_no_decision_was_timed_and_small_budgets_keep_their_digits(tmp_path):
+    from router_core.decisionlog.schema import DecisionRecord
+    from router_core.live.policy import Budget, LambdaPolicy
+
+    log = DecisionLog(tmp_path)
+    for i in range(3):  # decisions handed to LiteLLM by a replay: no routing time recorded
+        log.append(DecisionRecord(f"r{i}", lam=0.5, called=["a"], model="a", status="routed",
+                                  candidates={"a": {"predicted_quality": 0.5, "predicted_cost_usd": 0.001, "utility": 0.1}}))
+    log.close()
+    lines, _ = mon.summarise(mon.read_since(tmp_path, None))
+    assert lines[-1] == "routing latency: not recorded for these decisions" and "nan" not in " ".join(lines)
+    assert LambdaPolicy(budget=Budget(0.001)).describe().startswith("budget $0.001/day")  # never "$0.00/day"
+
+
+def test_a_fresh_log_gets_second_buckets_every_empty_bucket_and_whole_hours(tmp_path):
+    from router_core.dashboard_views.monitoring import mix_over_time_figure, traffic_figure, weights_figure
+
+    log = DecisionLog(tmp_path)
+    now = time.time()
+    for i, offset in enumerate([0.0, 1.0, 2.0, 250.0, 251.0, 299.0]):  # a server five minutes old, quiet in between
+        log.append({"ts": now - 300 + offset, "request_id": f"r{i}", "status": "ok", "model": "a", "lam": 0.2,
+                    "lam_source": "budget", "top_k": 1, "cost_usd": 0.01, "routing_ms": 3.0})
+    log.close()
+    connection = mon.connect(tmp_path)
+    first, last, n = mon.span(connection)
+    width = mon.bucket_seconds(first, last + 1)
+    assert width == 5  # seconds for a log minutes old, never one bucket for everything
+    scanned = mon.scan(connection, mon.Filters(start=first), width)
+    buckets = mon.over_time(scanned)
+    assert buckets.requests.sum() == n == 6
+    steps = buckets["time"].diff().dropna().dt.total_seconds()
+    assert (steps == width).all() and (buckets.requests == 0).sum() > 40  # the quiet stretch is there, as zeros
+    traffic = traffic_figure(buckets)
+    assert traffic.data[0].width == width * 900 and traffic.layout.xaxis.tickformat == "%H:%M:%S"
+    mix = mix_over_time_figure(mon.model_mix(scanned))
+    assert all(trace.type == "bar" for trace in mix.data)  # bars: nothing drawn across empty buckets
+    weights = weights_figure(pd.DataFrame({"model": ["a", "a"], "hour": [17, 18], "weight": [0.5, 0.7]}))
+    assert weights.layout.xaxis.type == "category"  # hour 17, never 17.6

@@ -83,10 +83,10 @@ def test_cost_calibration_compares_the_logged_calls_with_their_predicted_cost(lo
     assert cost_calibration(dataclasses.replace(log, logged_model=None)) is None
 
 
-def test_the_budget_starts_at_what_the_log_spent_per_day(log):
+def test_the_budget_starts_below_what_the_log_spent_per_day(log):
     from router_core.traffic.report import suggested_daily_budget
 
-    assert suggested_daily_budget(log) == 0.04
+    assert suggested_daily_budget(log) == round(0.7 * 0.04, 2)  # the log spent $0.04 a day
     assert suggested_daily_budget(dataclasses.replace(log, logged_cost=None)) == round(0.04 / 3, 2)
 
 
@@ -205,3 +205,10 @@ def test_costs_break_down_by_team_with_the_logged_spend(log, policy):
     assert table.loc["search", "monthly cost (predicted)"] == pytest.approx(0.04 / 2 * 30.44)
     assert table.loc["ads", "logged spend per month (measured)"] == pytest.approx(0.02 / 2 * 30.44)
     assert table["saving per month"].tolist() == pytest.approx([0.0, 0.0, 0.0])
+
+
+def test_money_reads_as_people_write_it():
+    from router_core.units import spend_change, usd
+
+    assert usd(-1.77) == "-$1.77" and usd(-0.11) == "-$0.11" and usd(1234.5) == "$1,234.50" and usd(0.00123) == "$0.00123"
+    assert spend_change(0.48) == "-48% spend" and spend_change(-0.95) == "+95% spend"

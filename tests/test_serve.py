@@ -335,3 +335,32 @@ def test_a_budget_policy_routes_with_the_controllers_lambda_and_rebuilds_todays_
     assert source == "budget" and 0.1 <= lam <= 0.9
     live.set(LambdaPolicy(budget=Budget(0.5)))  # already over budget today: the cheapest routing
     assert live.lam() == (1.0, "budget")
+
+
+def test_serve_without_log_writes_under_the_users_data_folder_not_the_current_one(tmp_path):
+    port, cwd, data_home = free_port(), tmp_path / "work", tmp_path / "data"
+    cwd.mkdir()
+    env = {**os.environ, "XDG_DATA_HOME": str(data_home), "HF_HUB_OFFLINE": "1"}
+    env.pop("CROSSROUTE_DECISIONS", None)
+    process = subprocess.Popen([sys.executable, "-m", "router_core", "serve", "--demo", "--port", str(port),
+                                "--router", str(ROOT / "sample_data" / "router")], cwd=cwd, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, "the server exited"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        reply = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", timeout=60,
+                           json={"model": "crossroute", "messages": [{"role": "user", "content": "hi"}]})
+        assert reply.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert (data_home / "crossroute" / "decisions" / "decisions.sqlite").exists()
+    assert list(cwd.iterdir()) == []  # nothing written where the server was started

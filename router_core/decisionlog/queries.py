@@ -27,7 +27,6 @@ from router_core.decisionlog.schema import (
 from router_core.decisionlog.store import ROLLUP_SUMS
 from router_core.errors import RouterInputError
 
-MAX_POINTS = 400  # time buckets per chart
 WEIGHT_SAMPLE = 20000  # decisions whose per-model weights are averaged by hour (JSON is parsed for these only)
 
 
@@ -99,12 +98,14 @@ def choices(connection, column: str, recent: int = 100_000) -> list[str]:
     return [r[0] for r in rows]
 
 
+TARGET_BUCKETS = 240  # bars per chart: a log minutes old gets seconds, months of traffic days
+LADDER = (1, 5, 10, 30, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400)
+
+
 def bucket_seconds(start: float, end: float) -> int:
-    """A bucket width from a ladder (1 min … 1 day) giving at most MAX_POINTS points."""
-    for width in (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400):
-        if (end - start) / width <= MAX_POINTS:
-            return width
-    return 7 * 86400
+    """The narrowest width of the ladder (1 s … 1 day) that cuts the span into at most TARGET_BUCKETS buckets."""
+    span = max(end - start, 1.0)
+    return next((w for w in LADDER if span / w <= TARGET_BUCKETS), 7 * 86400)
 
 
 def _frame(connection, sql: str, params) -> pd.DataFrame:
@@ -115,7 +116,7 @@ def scan(connection, filters: Filters, width: int, prefer_rollup: bool = True) -
     """Per time bucket, answering model and λ source: the counts and sums every time chart and the cost table are
     made of. Read from the log's per-minute rollup when it covers every decision and no user or team filter applies
     (thousands of rows for millions of decisions); else one pass over the decisions' narrow covering index."""
-    if prefer_rollup and filters.user is None and filters.team is None and _rollup_complete(connection):
+    if prefer_rollup and width >= 60 and filters.user is None and filters.team is None and _rollup_complete(connection):
         clauses, params = [], []
         for column, op, value in (("minute", ">=", None if filters.start is None else int(filters.start // 60)),
                                   ("minute", "<", None if filters.end is None else int(-(-filters.end // 60))),
@@ -140,7 +141,18 @@ def scan(connection, filters: Filters, width: int, prefer_rollup: bool = True) -
             FROM decisions {where} GROUP BY t, model, source""", params)
     frame["time"] = pd.to_datetime(frame["t"], unit="s", utc=True)
     frame.attrs["width"] = width
+    first = frame["t"].min() if len(frame) else 0
+    frame.attrs["first"] = int(filters.start // width * width) if filters.start is not None else int(first)
+    frame.attrs["last"] = int(frame["t"].max()) if len(frame) else frame.attrs["first"]
     return frame
+
+
+def bucket_times(scanned: pd.DataFrame) -> pd.DatetimeIndex:
+    """Every bucket from the range's start to the newest decision, empty ones included (a chart shows them as
+    nothing happening, never as a line drawn across them)."""
+    width = scanned.attrs["width"]
+    first, last = scanned.attrs.get("first", 0), scanned.attrs.get("last", 0)
+    return pd.to_datetime(np.arange(first, last + width, width), unit="s", utc=True)
 
 
 def _rollup_complete(connection) -> bool:
@@ -153,16 +165,19 @@ def _rollup_complete(connection) -> bool:
 
 def over_time(scanned: pd.DataFrame) -> pd.DataFrame:
     """Per time bucket: requests, failures, fallbacks, degraded decisions, measured spend, mean λ, requests per minute."""
-    frame = scanned.groupby("time", as_index=False)[["requests", "failed", "fell_back", "degraded", "spend_usd", "lam_sum",
-                                                      "lam_n"]].sum()
+    frame = scanned.groupby("time")[["requests", "failed", "fell_back", "degraded", "spend_usd", "lam_sum", "lam_n"]].sum()
+    frame = frame.reindex(bucket_times(scanned), fill_value=0).rename_axis("time").reset_index()
+    frame.attrs["width"] = scanned.attrs["width"]
     frame["mean_lambda"] = frame["lam_sum"] / frame["lam_n"].where(frame["lam_n"] > 0)
     frame["requests_per_minute"] = frame["requests"] / (scanned.attrs["width"] / 60)
     return frame
 
 
 def model_mix(scanned: pd.DataFrame) -> pd.DataFrame:
-    """Per time bucket and model answering: requests."""
-    return scanned.groupby(["time", "model"], as_index=False)["requests"].sum()
+    """Per time bucket (empty ones included, with no rows) and model answering: requests."""
+    frame = scanned.groupby(["time", "model"], as_index=False)["requests"].sum()
+    frame.attrs.update(scanned.attrs)
+    return frame
 
 
 def lambda_sources(scanned: pd.DataFrame) -> pd.DataFrame:
@@ -324,6 +339,13 @@ def since_seconds(text: str) -> float:
     return float(match["n"]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match["unit"]]
 
 
+def _latency_line(routing_ms: pd.Series) -> str:
+    timed = routing_ms.dropna()
+    if timed.empty:  # e.g. a replayed log, or decisions made before scoring was timed
+        return "routing latency: not recorded for these decisions"
+    return f"routing latency p50 {timed.median():.1f} ms, p99 {timed.quantile(0.99):.1f} ms ({len(timed):,} timed)"
+
+
 def summarise(frame: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     """Headline lines and a per-model table of a decision log's rows (all measured, from the log)."""
     if frame.empty:
@@ -333,7 +355,7 @@ def summarise(frame: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
              f"{pd.to_datetime(frame.ts.max(), unit='s', utc=True):%Y-%m-%d %H:%M} UTC; {len(frame) - len(ok)} failed "
              f"(every model failed); {int(ok.fallback_reason.notna().sum())} answered by a fallback",
              f"measured spend ${ok.cost_usd.sum():.4f} (predicted ${ok.predicted_cost_usd.sum():.4f}); mean λ {frame.lam.mean():.2f}",
-             f"routing latency p50 {ok.routing_ms.median():.1f} ms, p99 {ok.routing_ms.quantile(0.99):.1f} ms"]
+             _latency_line(ok.routing_ms)]
     table = ok.groupby("model").agg(requests=("request_id", "size"), share=("request_id", lambda s: len(s) / len(ok)),
                                     cost_usd=("cost_usd", "sum"), input_tokens=("input_tokens", "sum"),
                                     output_tokens=("output_tokens", "sum")).sort_values("requests", ascending=False)

@@ -53,6 +53,19 @@ ROLLUP_UPSERT = (f"INSERT INTO rollup (minute, model, source, {', '.join(ROLLUP_
                  "ON CONFLICT (minute, model, source) DO UPDATE SET "
                  + ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_SUMS))
 
+DECISIONS_ENV = "CROSSROUTE_DECISIONS"
+
+
+def default_log_dir() -> Path:
+    """Where a server or hook logs when told nothing: $CROSSROUTE_DECISIONS, else $XDG_DATA_HOME/crossroute/decisions,
+    else ~/.local/share/crossroute/decisions; never the current folder (a checkout would collect logs)."""
+    import os
+
+    if os.environ.get(DECISIONS_ENV):
+        return Path(os.environ[DECISIONS_ENV]).expanduser()
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "crossroute" / "decisions"
+
 
 def rebuild_rollup(path: str | Path) -> None:
     """Recompute the rollup table from every decision (for a log written by other means than DecisionLog)."""

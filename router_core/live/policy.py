@@ -26,6 +26,7 @@ from router_core.data.yaml_files import load_yaml
 from router_core.errors import RouterInputError
 from router_core.live.schedule import WEEKDAYS, Schedule, check_timezone
 from router_core.policy.rule import check_lam
+from router_core.units import usd
 
 KINDS = ("lambda", "schedule", "budget", "fitted_budget")
 LEGACY_SCHEDULE = "lambda_by_weekday_hour"  # the dashboard's export before the policy format
@@ -80,8 +81,8 @@ class LambdaPolicy:
         if self.schedule is not None:
             return f"schedule {self.name or self.schedule.name}{zone}"
         if self.fitted_budget is not None:
-            return f"the constant λ fitted to ${self.fitted_budget:,.2f}/day"
-        return (f"budget ${self.budget.daily_usd:,.2f}/day, λ in [{self.budget.floor:g}, {self.budget.ceiling:g}]"
+            return f"the constant λ fitted to {usd(self.fitted_budget)}/day"
+        return (f"budget {usd(self.budget.daily_usd)}/day, λ in [{self.budget.floor:g}, {self.budget.ceiling:g}]"
                 f"{zone or ' (UTC)'}")
 
     def fixed(self, lam: float, name: str | None = None) -> "LambdaPolicy":

@@ -20,12 +20,14 @@ import pandas as pd
 from router_core.decisionlog.queries import charges_since
 from router_core.decisionlog.schema import log_path
 from router_core.errors import RouterInputError
+from router_core.files import write_text_atomic
 from router_core.live.budget import BudgetController
 from router_core.live.policy import MAX_POLICY_BYTES, LambdaPolicy, load_policy, read_policy
 
 log = logging.getLogger("crossroute.serve")
 WATCH_SECONDS = 0.5
 UPDATE_SECONDS = 60.0
+POLICY_FILE = "policy_in_force.yaml"  # written beside the decision log whenever a policy takes effect
 MAX_ERROR_CHARS = 1000  # a refusal kept for GET /admin/lambda-policy: enough to act on, never the whole input
 
 
@@ -82,6 +84,16 @@ class LivePolicy:
             self._read_log()
             self.controller.update(self._now())
         log.warning("λ policy in force: %s", policy.describe())
+        self._publish(policy)
+
+    def _publish(self, policy: LambdaPolicy) -> None:
+        """The policy in force, beside the decision log (POLICY_FILE), so the Monitoring page can show its budget."""
+        if self.log_dir is None:
+            return
+        try:
+            write_text_atomic(Path(self.log_dir) / POLICY_FILE, policy.to_yaml())
+        except OSError as e:  # the log itself reports an unwritable folder; this file is only for display
+            log.warning("could not write %s beside the decision log: %s", POLICY_FILE, e)
 
     def _now(self) -> pd.Timestamp:
         return pd.Timestamp.now(tz="UTC").tz_convert(self.policy.timezone)

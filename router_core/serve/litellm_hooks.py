@@ -56,6 +56,10 @@ class _Routing:
         from router_core.live.policy import LambdaPolicy, load_policy
 
         router = _load(router)
+        if log_dir == "auto":  # the default: the user's data folder (decisionlog.store.default_log_dir)
+            from router_core.decisionlog.store import default_log_dir
+
+            log_dir = default_log_dir()
         options = ServerOptions(lam=lam, routing_timeout=timeout, log_prompts=log_prompts)
         policy = load_policy(lambda_policy) if lambda_policy is not None else LambdaPolicy(lam=options.lam)
         live = LivePolicy(router, policy, lambda_policy, log_dir, budget_update_seconds)
@@ -99,7 +103,7 @@ class CrossRouteStrategy(CustomRoutingStrategyBase):
             `lambda_policy` names a policy file (watched, as the server's).
     """
 
-    def __init__(self, llm_router, router, lam: float = 0.2, log_dir="crossroute-decisions", timeout: float = 0.1,
+    def __init__(self, llm_router, router, lam: float = 0.2, log_dir="auto", timeout: float = 0.1,
                  log_prompts: bool = False, lambda_policy=None, budget_update_seconds: float = UPDATE_SECONDS):
         self.llm_router = llm_router
         self.routing = _Routing(router, lam, log_dir, timeout, log_prompts, lambda_policy, budget_update_seconds)
@@ -156,7 +160,7 @@ class CrossRouteHook(CustomLogger):
     and config.yaml names it: `litellm_settings: {callbacks: crossroute_callback.proxy_handler_instance}`.
     """
 
-    def __init__(self, router, lam: float = 0.2, log_dir="crossroute-decisions", timeout: float = 0.1,
+    def __init__(self, router, lam: float = 0.2, log_dir="auto", timeout: float = 0.1,
                  log_prompts: bool = False, model_names: dict[str, str] | None = None, lambda_policy=None,
                  budget_update_seconds: float = UPDATE_SECONDS):
         super().__init__()

@@ -81,7 +81,7 @@ def proxy_config(router, models: dict, source: str, callback_router: str | None 
 
 
 def write_proxy_config(router, router_dir: str | Path, models_path: str | Path, out: str | Path, lam: float = 0.2,
-                       log_dir: str | Path = "crossroute-decisions", routing_timeout_ms: float = 100.0,
+                       log_dir: str | Path | None = None, routing_timeout_ms: float = 100.0,
                        log_prompts: bool = False, lambda_policy: str | Path | None = None,
                        budget_update_seconds: float = 60.0) -> list[Path]:
     """Write DIR/config.yaml and DIR/crossroute_callback.py (atomically); returns their paths. Paths in the callback
@@ -92,6 +92,10 @@ def write_proxy_config(router, router_dir: str | Path, models_path: str | Path, 
         raise RouterInputError(f"--lam must be in [0, 1], got {lam}")
     if lambda_policy is not None:
         load_policy(lambda_policy)  # a broken policy is refused here, not when the proxy starts
+    if log_dir is None:
+        from router_core.decisionlog.store import default_log_dir
+
+        log_dir = default_log_dir()
     config, names = proxy_config(router, read_models(models_path), str(models_path))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

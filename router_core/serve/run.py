@@ -8,10 +8,9 @@ from pathlib import Path
 from router_core.errors import RouterInputError
 
 log = logging.getLogger("crossroute.serve")
-DEFAULT_LOG_DIR = "crossroute-decisions"
 
 
-def build_app(router, models: str | Path | None = None, demo: bool = False, log_dir: str | Path | None = DEFAULT_LOG_DIR,
+def build_app(router, models: str | Path | None = None, demo: bool = False, log_dir: str | Path | None = None,
               options=None, fallback: list[str] | None = None, upstream_timeout: float = 60.0, num_retries: int = 2,
               demo_latency: float = 0.05, lambda_policy: str | Path | None = None, shadow: str | Path | None = None,
               judge: tuple[str, float, float] | None = None):

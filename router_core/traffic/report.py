@@ -141,11 +141,23 @@ def cost_calibration(log: ScoredLog) -> dict | None:
             "ratio": measured / predicted if predicted > 0 else np.nan}
 
 
+SUGGESTED_SHARE = 0.7  # a starting budget below what the log spent, so a fitted λ and the controller have work to do
+
+
 def suggested_daily_budget(log: ScoredLog) -> float:
-    """A starting budget: what the log spent per day (measured) where it records costs, else a third of what sending
-    every request to its dearest model would cost per day (predicted)."""
+    """A starting budget: 70% of what the log spent per day (measured) where it records costs, else a third of what
+    sending every request to its dearest model would cost per day (predicted)."""
     if has_logged_cost(log):
-        return round(float(log.logged_cost.sum()) / log.n_days, 2)
+        return round(SUGGESTED_SHARE * float(log.logged_cost.sum()) / log.n_days, 2)
     return round(float(log.cost.max(axis=1)[log.prompt_index].sum() / log.n_days / 3), 2)
+
+
+def suggested_budget_text(log: ScoredLog) -> str:
+    """Where the starting budget comes from, for the page beside it."""
+    if has_logged_cost(log):
+        return (f"Starts at {SUGGESTED_SHARE:.0%} of what this log spent per day (measured), so the fitted λ and the "
+                "controller have something to save; type your own.")
+    return ("Starts at a third of sending every request to the dearest model (predicted; the log records no costs); "
+            "type your own.")
 
 
