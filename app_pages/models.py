@@ -11,6 +11,7 @@ from router_core.dashboard_views.uploads import LABELLED_HINT, check_upload_size
 from router_core.data.catalog import Candidate, catalog_to_litellm_config, load_catalog
 from router_core.data.labelled import load_labelled
 from router_core.data.litellm_prices import checks_for, map_price, price_table
+from router_core.onnx_export import with_onnx_head
 from router_core.router_zip import router_from_zip, router_zip
 
 router, catalog = st.session_state["router"], st.session_state["catalog"]
@@ -142,20 +143,33 @@ if new_file is not None and st.button("Add the model"):
         if "/" not in provider_id or provider_id.startswith("/") or provider_id.endswith("/"):
             raise RouterInputError(f"LiteLLM model id: give it with its provider, such as openai/gpt-4.1-mini, got "
                                    f"{provider_id or 'nothing'!r}; exports and the proxy call the model by it")
-        check_upload_size(new_file.name, new_file.size, hint=LABELLED_HINT)
-        samples = load_labelled(io.BytesIO(new_file.getvalue()), name=new_file.name)
-        name = samples.candidates[0]
-        entry = Candidate(name, provider_id, float(price_in), float(price_out), int(typical))
-        priced = samples if samples.input_tokens is None else samples.repriced(Catalog((entry,)))
-        extended = router.with_candidate(priced, entry if router.catalog is not None else None)
+        with st.status("Adding the model…", expanded=True) as status:
+            st.write("Reading the labelled rows…")
+            check_upload_size(new_file.name, new_file.size, hint=LABELLED_HINT)
+            samples = load_labelled(io.BytesIO(new_file.getvalue()), name=new_file.name)
+            name = samples.candidates[0]
+            entry = Candidate(name, provider_id, float(price_in), float(price_out), int(typical))
+            priced = samples if samples.input_tokens is None else samples.repriced(Catalog((entry,)))
+            st.write(f"Training {escape_markdown(name)}'s capability embedding on {len(samples)} queries…")
+            extended = router.with_candidate(priced, entry if router.catalog is not None else None)
+            st.write("Exporting the new router head to ONNX, so it scores as fast as before…")
+            extended = with_onnx_head(extended, router)
+            st.write("Predicting the curves before and after on the sample queries…")
+            queries = load_labelled(st.session_state["sample_dir"] / "labelled.csv", router.catalog).queries[:600]
+            lams = np.linspace(0, 1, 41)
+            sweeps = {"before": router.sweep(queries, lams), f"after adding {name}": extended.sweep(queries, lams)}
+            share = pd.Series([d.candidate for d in extended.route(queries, 0.2)]).value_counts(normalize=True).get(name, 0.0)
+            status.update(label=f"{name} added", state="complete")
     except RouterInputError as e:
         st.error(escape_markdown(e))
     else:
-        queries = load_labelled(st.session_state["sample_dir"] / "labelled.csv", router.catalog).queries[:600]
-        lams = np.linspace(0, 1, 41)
-        sweeps = {"before": router.sweep(queries, lams), f"after adding {name}": extended.sweep(queries, lams)}
-        st.plotly_chart(predicted_curves_figure(sweeps), width="stretch")
-        share = pd.Series([d.candidate for d in extended.route(queries, 0.2)]).value_counts(normalize=True).get(name, 0.0)
-        st.success(f"{escape_markdown(name)} added from {len(samples)} labelled queries; at λ=0.2 it would take {share:.0%} of the sample queries (predicted).")
         st.session_state["custom_router"] = extended
         st.session_state["catalog"] = extended.catalog
+        st.session_state["model_added"] = (extended.id, name, len(samples), share, sweeps)
+        st.rerun()  # every widget of the page and the sidebar shows the new router at once
+added = st.session_state.get("model_added")
+if added is not None and added[0] == router.id:
+    _, name, n_samples, share, sweeps = added
+    st.plotly_chart(predicted_curves_figure(sweeps), width="stretch")
+    st.success(f"{escape_markdown(name)} added from {n_samples} labelled queries; at λ=0.2 it would take {share:.0%} of "
+               "the sample queries (predicted).")

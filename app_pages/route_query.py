@@ -44,7 +44,9 @@ if len(decision.candidates) == 1:
     a.metric("Chosen model", escape_markdown(decision.candidate))
     c.metric("Predicted quality", f"{decision.predicted_quality_low:.2f}", help="Predicted by the router, 0–1")
 else:
-    a.metric("Called models", " + ".join(map(escape_markdown, decision.candidates)), help=f"merged by {escape_markdown(decision.aggregator)}")
+    a.metric("Soft routing", f"{len(decision.candidates)} models + aggregator",
+             help="Called: " + ", ".join(map(escape_markdown, decision.candidates)) +
+                  f"; merged by {escape_markdown(decision.aggregator)}")
     c.metric("Predicted quality (estimated band)", f"{decision.predicted_quality_low:.2f} – {decision.predicted_quality_high:.2f}",
              help="An estimate: weighted mean … best of the k answers; offline data has no merged answers")
 b.metric("Predicted cost of this request", f"${decision.predicted_cost_usd:.6f}",
@@ -57,7 +59,8 @@ if len(decision.candidates) > 1:
         st.warning(f"Soft routing is predicted to cost {decision.predicted_cost_usd / best_cost:.1f}× calling "
                    f"{escape_markdown(best)} alone, the model with the highest predicted quality; it pays only if the "
                    "merged answer beats that model's, which offline data cannot show.")
-    st.info(f"Soft routing: {k} calls + the aggregator **{escape_markdown(decision.aggregator)}**, "
+    st.info(f"Soft routing: calls **{'**, **'.join(map(escape_markdown, decision.candidates))}**, then the aggregator "
+            f"**{escape_markdown(decision.aggregator)}** merges the answers, "
             f"{decision.predicted_cost_usd / decision.per_candidate[decision.candidate]['predicted_cost_usd']:.1f}× the cost "
             f"of calling {escape_markdown(decision.candidate)} alone (cheapest called model ${single:.6f}).")
 st.markdown(why(decision, format_name=escape_markdown))

@@ -26,11 +26,12 @@ from router_core.traffic.replay import fit_constant_lam, replay
 from router_core.traffic.report import (
     better_constant,
     by_group,
+    calibration_factors,
     constant_frontier,
     suggested_budget_text,
     suggested_daily_budget,
 )
-from router_core.traffic.simulate import prepare_log, simulate
+from router_core.traffic.simulate import calibrate, prepare_log, simulate
 from router_core.units import spend_change, usd
 
 router, catalog, key = st.session_state["router"], st.session_state["catalog"], st.session_state["catalog_key"]
@@ -147,9 +148,21 @@ except RouterInputError as e:
     st.error(escape_markdown(e))
     st.stop()
 
+calibrate_on = False
+if calibration_factors(prepared.scored) is not None:
+    calibrate_on = st.toggle("Calibrate predicted costs to this log", value=True,
+                             help="Multiply each model's predicted cost by what this log measured ÷ what the router "
+                                  "predicted for the same calls (the log's own factor where a model has fewer than 10 "
+                                  "calls), so savings against the logged spend do not count the prediction gap as saved")
+calibrated_log = st.session_state.get("calibrated_log")
+if calibrated_log is None or calibrated_log[0] is not prepared or calibrated_log[1] != calibrate_on:
+    calibrated_log = (prepared, calibrate_on, calibrate(prepared, calibrate_on))
+    st.session_state["calibrated_log"] = calibrated_log  # one object per log and setting: later caches key on it
+prepared = calibrated_log[2]
 st.caption(f"{prepared.n_requests:,} requests from {escape_markdown(prepared.source)} over {prepared.scored.n_days:.0f} days; "
            f"{prepared.n_prompts:,} distinct prompts scored. Costs and quality below are **predicted by the router** "
-           "for that traffic; the logged spend is measured.")
+           + ("and its costs **calibrated to what this log measured**" if prepared.calibration else "")
+           + " for that traffic; the logged spend is measured.")
 if prepared.n_rejected and prepared.rejected is None:
     st.warning(f"{prepared.n_rejected:,} rows of the original log could not be used when it was scored "
                f"({escape_markdown(prepared.rejection_summary)}); `score-log --rejected FILE` lists them.")
@@ -234,10 +247,13 @@ if "logged_cost_per_1k_requests_usd" in result:
 st.caption(per_thousand + ".")
 calibration = report.cost_calibration
 if calibration is not None:
+    applied = (" Calibration multiplies each model's predicted cost by: " + ", ".join(
+        f"{escape_markdown(name)} ×{factor:.2f}" for name, factor in report.calibration.items())
+               + ", so savings compare like with like." if report.calibration else
+               " Calibration is off: savings against the logged spend include that gap.")
     st.caption(f"Cost calibration on the {calibration['requests']:,} logged requests whose model is a candidate: the log "
                f"measured {usd(calibration['measured_usd'])} where the router predicts {usd(calibration['predicted_usd'])} "
-               f"for the same calls (measured ÷ predicted = {calibration['ratio']:.2f}). Savings against the logged spend "
-               "inherit that gap.")
+               f"for the same calls (measured ÷ predicted = {calibration['ratio']:.2f})." + applied)
 # What constant λ gives on this log does not depend on the schedule being edited: computed once per log, prices and zone.
 references = st.session_state.get("constant_references")
 if references is None or references[0] is not prepared or references[1] != (router.id, key(catalog), timezone):

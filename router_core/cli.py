@@ -134,6 +134,12 @@ def _log_dir(args) -> Path:
     return args.log if args.log is not None else default_log_dir()
 
 
+def _calibration_option(parser) -> None:
+    parser.add_argument("--no-calibration", action="store_true",
+                        help="use the router's predicted costs as they are (default: where the log records model and "
+                             "cost, each model's predicted cost is scaled by its measured ÷ predicted on the log)")
+
+
 def _log_mapping_options(parser) -> None:
     parser.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                         help="map a log column by hand, e.g. --map prompt=body or --map model=model_group (repeatable)")
@@ -335,7 +341,8 @@ def cmd_export_onnx(args) -> int:
         bar.n = done
         bar.refresh()
     try:
-        section = export_onnx(args.router, int8=args.int8, data=args.data, sample=args.sample, progress=progress)
+        section = export_onnx(args.router, int8=args.int8, data=args.data, sample=args.sample, progress=progress,
+                              encoder_from=args.encoder_from)
     finally:
         for bar in bars.values():
             bar.close()
@@ -381,7 +388,7 @@ def cmd_simulate(args) -> int:
 
     router = _load_router(args)
     report = simulate(router, args.log, args.schedule, policy=args.policy, timezone=args.timezone,
-                      mapping=_parse_mapping(args.map, args.date_order))
+                      mapping=_parse_mapping(args.map, args.date_order), calibrate_costs=not args.no_calibration)
     for line in report.summary_lines():
         print(printable(line))
     if args.out:
@@ -393,16 +400,20 @@ def cmd_simulate(args) -> int:
 def cmd_replay(args) -> int:
     from router_core.live.policy import policy_from_spec
     from router_core.traffic.replay import replay
-    from router_core.traffic.simulate import prepare_log
+    from router_core.traffic.simulate import calibrate, prepare_log
 
     router = _load_router(args)
     policy = policy_from_spec(args.policy)
-    prepared = prepare_log(router, args.log, mapping=_parse_mapping(args.map, args.date_order), name=str(args.log))
+    prepared = calibrate(prepare_log(router, args.log, mapping=_parse_mapping(args.map, args.date_order), name=str(args.log)),
+                         not args.no_calibration)
     result = replay(prepared.scored, policy, router.policy(args.policy_rule))
     print(printable(f"{args.log}: {prepared.n_requests:,} requests under {result.policy.describe()}; spend charged at the "
                     "log's measured cost where it called the chosen model, else predicted; quality predicted"))
     if prepared.n_rejected:
         print(printable(f"Unusable rows left out: {prepared.n_rejected:,} ({prepared.rejection_summary or prepared.first_rejection})"))
+    if prepared.calibration:
+        print(printable("Predicted costs calibrated to the log, per model measured ÷ predicted: " + ", ".join(
+            f"{name} ×{factor:.2f}" for name, factor in prepared.calibration["factors"].items()) + " (--no-calibration: off)"))
     days = result.days()
     columns = [c for c in ("day", "requests", "budget_usd", "spend_usd", "spend_vs_budget", "quality", "mean_lam",
                            "hindsight_lam", "hindsight_quality", "quality_vs_hindsight") if c in days]
@@ -665,6 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "Europe/Berlin (default UTC)")
     p.add_argument("--out", help="also write the per-request decisions to this CSV (atomically)")
     _log_mapping_options(p)
+    _calibration_option(p)
     _router_options(p)
     p.set_defaults(func=cmd_simulate)
 
@@ -684,6 +696,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--int8", action="store_true", help="also quantise the encoder to int8, checked against fp32 on --data")
     p.add_argument("--data", help="labelled set of the router's models, for the int8 check (e.g. the router's own training file)")
     p.add_argument("--sample", type=positive_int, default=2000, help="queries of --data the int8 check uses (seeded; default 2000)")
+    p.add_argument("--encoder-from", help="an encoder.onnx exported before for the same encoder: kept as it is when its "
+                                          "scores match torch (faster, and the file stays byte for byte the same)")
     p.set_defaults(func=cmd_export_onnx)
 
     p = verbs.add_parser("replay", help="replay a request log through a λ policy file (constant, schedule or budget)",
@@ -698,6 +712,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write one row per request (CSV)")
     p.add_argument("--trace", help="write the controller's λ at each update (CSV)")
     _log_mapping_options(p)
+    _calibration_option(p)
     _router_options(p)
     p.set_defaults(func=cmd_replay)
 

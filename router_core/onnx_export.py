@@ -109,10 +109,34 @@ def export_graphs(router: Router, folder: Path) -> None:
     args = tuple(batch[n] if n in batch else torch.zeros_like(batch["input_ids"]) for n in ids)
     _export(_EncoderGraph(encoder.model), args, folder / ENCODER_FILE, list(ids), ["states"],
             tuple({0: batch_dim, 1: token_dim} for _ in ids))
-    states = torch.randn(2, 5, encoder.dim)
+    _export_head(router, folder / HEAD_FILE)
+
+
+def _export_head(router: Router, path: Path) -> None:
+    batch_dim = torch.export.Dim("batch")
+    token_dim = torch.export.Dim("tokens", max=int(router.encoder.model.config.max_position_embeddings))
+    states = torch.randn(2, 5, router.encoder.dim)
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
-    _export(_HeadGraph(router.parts.pipeline.net), (states, mask), folder / HEAD_FILE, ["states", "attention_mask"], HEAD_OUTPUTS,
+    _export(_HeadGraph(router.parts.pipeline.net), (states, mask), path, ["states", "attention_mask"], HEAD_OUTPUTS,
             ({0: batch_dim, 1: token_dim}, {0: batch_dim, 1: token_dim}))
+
+
+def with_onnx_head(router: Router, source: Router) -> Router:
+    """`router` (e.g. `source` with a model added) scoring through ONNX Runtime like `source`: `source`'s encoder
+    graph, which adding a model leaves as it is, and a freshly exported head. `router` itself when `source` does
+    not score with ONNX or their encoders differ."""
+    import tempfile
+
+    from router_core.model.onnx_backend import OnnxScorer
+
+    scorer = source.parts.pipeline.scorer()
+    if not isinstance(scorer, OnnxScorer) or router.encoder is not source.encoder:
+        return router
+    with tempfile.TemporaryDirectory(prefix="crossroute-head-") as folder:
+        _export_head(router, Path(folder) / HEAD_FILE)
+        head = (Path(folder) / HEAD_FILE).read_bytes()
+    twin = OnnxScorer(router.encoder.tokenizer, scorer._graphs[0], head, router.encoder.max_tokens, scorer.name)
+    return router.with_parts(pipeline=router.parts.pipeline.replaced(scorer=twin))
 
 
 def quantise_encoder(fp32: Path, int8: Path) -> None:
@@ -185,13 +209,15 @@ def _entry(folder: Path, file: str) -> dict:
 
 
 def export_onnx(folder: str | Path, int8: bool = False, data: LabelledSet | str | Path | None = None, sample: int = 2000, seed: int = 0,
-                gate: Int8Gate = Int8Gate(), progress=None) -> dict:
+                gate: Int8Gate = Int8Gate(), progress=None, encoder_from: str | Path | None = None) -> dict:
     """Export the router in `folder` to ONNX and record it in router.json. Returns the "onnx" section written.
 
     Args:
         int8: also quantise the encoder, kept only if it passes `gate` on up to `sample` queries of `data`.
         data: a labelled set of the router's candidates, or its file (priced by the router's catalog where needed).
         progress: callable(stage, done, total) during the int8 check.
+        encoder_from: an encoder graph exported before (e.g. the previous export of this router's stock encoder):
+            used as it is when its scores match torch, so an unchanged encoder is not exported again.
     Raises:
         RouterInputError when int8 fails the gate, after writing the fp32 export and the gate's figures.
     """
@@ -216,8 +242,17 @@ def export_onnx(folder: str | Path, int8: bool = False, data: LabelledSet | str 
         for item in folder.iterdir():
             if item.is_file() and not item.is_symlink() and item.name not in EXPORT_FILES + (CONFIG_FILE,):
                 shutil.copy2(item, staging / item.name)
-        export_graphs(router, staging)
-        difference = fp32_difference(router, staging)
+        difference = None
+        if encoder_from is not None:  # an unchanged encoder's graph, kept byte for byte if it still matches torch
+            shutil.copy2(encoder_from, staging / ENCODER_FILE)
+            _export_head(router, staging / HEAD_FILE)
+            try:
+                difference = fp32_difference(router, staging)
+            except Exception:  # a graph that does not load or run is not this encoder's: export it afresh
+                difference = None
+        if difference is None or not difference <= TORCH_TOLERANCE:
+            export_graphs(router, staging)
+            difference = fp32_difference(router, staging)
         if not difference <= TORCH_TOLERANCE:
             raise RuntimeError(f"ONNX fp32 graphs differ from torch by {difference:.2e} (> {TORCH_TOLERANCE}); this is a bug in the export")
         section = {"opset": OPSET, "exported_with": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__},

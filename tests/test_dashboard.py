@@ -120,15 +120,21 @@ def test_schedule_page_headlines_savings_against_what_the_log_spent():
     at = open_page("schedule")
     router = Router.load(ROOT / "sample_data" / "router")
     log = scored_log_path(router, router.catalog, ROOT / "sample_data")  # the scores the page opens with
-    totals = simulate(router, log, "business-hours").totals
+    totals = simulate(router, log, "business-hours", calibrate_costs=True).totals  # the page calibrates by default
+    raw = simulate(router, log, "business-hours").totals
     assert metric(at, "Savings vs the logged spend") == usd(totals["logged_monthly_cost_usd"] - totals["monthly_cost_usd"])
+    assert totals["monthly_cost_usd"] > raw["monthly_cost_usd"] * 1.2  # the router under-predicts this log's cost
     assert metric(at, "Savings vs everything to gpt-4o") == usd(totals["savings_vs_best_usd"])
+    assert "Calibration multiplies each model's predicted cost by: gpt-4o ×1.35" in captions(at)
     saving = next(m for m in at.metric if m.label == "Savings vs everything to gpt-4o")
     assert totals["savings_vs_best_usd"] > 0 and saving.delta == f"-{totals['savings_vs_best_fraction']:.0%} spend"
     assert "color: GREEN" in str(saving.proto)  # a saving: arrow down, drawn green
     assert "measured ÷ predicted" in captions(at)
     teams = next(d.value for d in at.dataframe if "team" in d.value.columns)  # the sample log says who sent what
     assert teams["requests"].astype(int).sum() == totals["requests"] and "saving per month" in teams.columns
+    next(t for t in at.toggle if t.label == "Calibrate predicted costs to this log").set_value(False).run()
+    assert metric(at, "Savings vs the logged spend") == usd(raw["logged_monthly_cost_usd"] - raw["monthly_cost_usd"])
+    assert "Calibration is off: savings against the logged spend include that gap" in captions(at)
     at.selectbox[0].set_value("Fit a daily budget").run()
     assert at.number_input[0].value == round(0.7 * totals["logged_cost_per_day_usd"], 2)  # below the log's own spend
     assert "70% of what this log spent per day" in at.number_input[0].help
@@ -231,8 +237,9 @@ def test_models_page_adds_a_model_from_a_few_labelled_queries():
     assert at.session_state["catalog"]["newcomer"].provider_model_id == "openai/gpt-4.1-mini"
     assert at.session_state["custom_router"].candidates[-1] == "newcomer"
     assert at.session_state["catalog"].names[-1] == "newcomer"  # priced on every page from now on
-    at.run()  # the sidebar was drawn before the page added the model; the next run shows the new router
-    assert any("Added since training: newcomer" in c.value for c in at.sidebar.caption)
+    assert any("Added since training: newcomer" in c.value for c in at.sidebar.caption)  # at once, no second visit
+    assert at.session_state["custom_router"].backend == "onnx-fp32"  # scores as fast as the router it extends
+
 
     at.switch_page("app_pages/pareto.py").run()  # the sample set has no labels for the newcomer: measured without it
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
@@ -516,3 +523,22 @@ def test_models_page_warns_about_a_free_model_and_shows_litellms_prices():
     at.session_state["catalog"] = type(catalog)(tuple(free if c.name == "gpt-4o-mini" else c for c in catalog.candidates))
     at.run()
     assert "Priced at $0 per 1M tokens (input or output): gpt-4o-mini" in at.warning[0].value
+
+
+def test_route_page_soft_routing_names_every_called_model_and_the_aggregator():
+    at = open_page()
+    at.number_input[0].set_value(2).run()
+    assert not at.exception, [e.value for e in at.exception]
+    router = at.session_state["router"]
+    soft = next(m for m in at.metric if m.label == "Soft routing")
+    assert soft.value == "2 models + aggregator"  # short enough never to be cut off
+    called = soft.help.split("Called: ")[1].split(";")[0].split(", ")
+    aggregator = soft.help.split("merged by ")[1]
+    assert len(called) == 2 and aggregator in router.candidates
+    explanation = " ".join(m.value for m in at.markdown)
+    assert f"then {aggregator} merges their answers" in explanation and all(c in explanation for c in called)
+    table = next(d.value for d in at.dataframe if "called" in d.value.columns)
+    roles = table["called"].to_dict()
+    assert roles[aggregator] in ("merges", "answers and merges")
+    assert all(roles[c].startswith("answers") for c in called)
+    assert sum(bool(r) for r in roles.values()) == len(set(called) | {aggregator})

@@ -199,6 +199,32 @@ def test_saving_again_drops_the_export_and_new_weights_score_with_torch(exported
     assert Router.load(tmp_path / "resaved").backend == "torch"
 
 
+def test_an_extended_router_scores_through_onnx_with_a_new_head_and_the_old_encoder_graph(exported, tiny_data):
+    from router_core.data.catalog import Candidate, Catalog
+    from router_core.onnx_export import with_onnx_head
+
+    router = Router.load(exported)
+    newbie = Candidate("newbie", "x/newbie", 0.1, 0.2, 150)
+    rows = labelled_from_frame(make_tiny_table(10).query("model == 'budget'").assign(model="newbie"), Catalog((newbie,)))
+    extended = router.with_candidate(rows, newbie, epochs=5)
+    fast = with_onnx_head(extended, router)
+    assert fast.backend == "onnx-fp32" and fast.candidates == extended.candidates
+    np.testing.assert_allclose(fast.scores(MIXED).quality, extended.scores(MIXED).quality, atol=1e-5)
+
+
+def test_an_encoder_graph_exported_before_is_kept_byte_for_byte_and_a_wrong_one_exported_afresh(exported, saved_router, tmp_path):
+    again = fresh_copy(saved_router, tmp_path)
+    export_onnx(again, encoder_from=exported / "encoder.onnx")
+    assert (again / "encoder.onnx").read_bytes() == (exported / "encoder.onnx").read_bytes()
+    garbage = tmp_path / "not_an_encoder.onnx"
+    garbage.write_bytes(b"not a graph")
+    other = tmp_path / "other"
+    shutil.copytree(saved_router, other)
+    export_onnx(other, encoder_from=garbage)
+    assert (other / "encoder.onnx").read_bytes() != b"not a graph"
+    np.testing.assert_allclose(Router.load(other).scores(MIXED).quality, Router.load(exported).scores(MIXED).quality, atol=1e-5)
+
+
 def test_fine_tuned_encoder_layers_are_in_the_exported_graph(tiny_bert_path, tiny_data, tiny_catalog_module, tmp_path):
     from router_core.model.encoder import Encoder
 

@@ -212,3 +212,44 @@ def test_money_reads_as_people_write_it():
 
     assert usd(-1.77) == "-$1.77" and usd(-0.11) == "-$0.11" and usd(1234.5) == "$1,234.50" and usd(0.00123) == "$0.00123"
     assert spend_change(0.48) == "-48% spend" and spend_change(-0.95) == "+95% spend"
+
+
+def test_calibration_scales_each_model_by_what_the_log_measured_for_it():
+    import numpy as np
+
+    from router_core.traffic.report import calibrated, calibration_factors
+    from router_core.traffic.scored_log import ScoredLog
+
+    n = 30
+    cost = np.array([[0.01, 0.001]])  # one prompt: "big" predicted $0.01, "small" $0.001
+    logged_model = pd.Series(["big"] * 20 + ["small"] * 5 + [None] * 5)
+    logged_cost = pd.Series([0.02] * 20 + [0.001] * 5 + [0.5] * 5)  # big costs twice its prediction; small as predicted
+    log = ScoredLog(pd.Series(pd.date_range("2026-10-05", periods=n, freq="h", tz="UTC")), np.zeros(n, dtype=int),
+                    ["big", "small"], np.array([[0.9, 0.5]]), cost, np.array([[0.5, 0.5]]), logged_model, logged_cost)
+    factors = calibration_factors(log)
+    pooled = (20 * 0.02 + 5 * 0.001) / (20 * 0.01 + 5 * 0.001)
+    assert factors["big"] == pytest.approx(2.0)  # 20 calls: its own factor
+    assert factors["small"] == pytest.approx(pooled)  # 5 calls, under ten: the log's pooled factor
+    np.testing.assert_allclose(calibrated(log, factors).cost, [[0.02, 0.001 * pooled]])
+    assert calibration_factors(dataclasses.replace(log, logged_cost=None)) is None
+
+
+def test_simulate_and_replay_agree_on_a_budget_on_the_same_log(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    log = root / "sample_data" / "request_log.csv"
+
+    def run(*args):
+        done = subprocess.run([sys.executable, "-m", "router_core", *args], cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    simulated = run("simulate", "--log", str(log), "--schedule", "budget:1", "--out", str(tmp_path / "sim.csv"))
+    replayed = run("replay", "--log", str(log), "--policy", "budget:1", "--out", str(tmp_path / "rep.csv"))
+    assert "Predicted costs calibrated to the log" in simulated and "Predicted costs calibrated to the log" in replayed
+    sim, rep = pd.read_csv(tmp_path / "sim.csv"), pd.read_csv(tmp_path / "rep.csv")
+    assert len(sim) == len(rep) == 6071
+    assert sim["lam"].to_numpy() == pytest.approx(rep["lam"].to_numpy())  # one controller, one calibration: same λ

@@ -58,6 +58,16 @@ def informative_words(words: pd.DataFrame, limit: int | None = 20) -> pd.DataFra
     return kept.loc[sorted(lean.nlargest(limit).index, key=kept.index.get_loc)]
 
 
+def _why_soft(decision: RouteDecision, name: dict, q: dict) -> str:
+    called = [name[c] for c in decision.candidates]
+    aggregator = decision.aggregator
+    merged = name.get(aggregator, aggregator) if aggregator else "the aggregator"
+    return (f"At λ={decision.lam:.2f}, soft routing calls the {len(called)} models with the highest utility, "
+            f"{', '.join(called[:-1])} and {called[-1]} (predicted quality "
+            f"{', '.join(f'{q[c]:.2f}' for c in decision.candidates)}), then {merged} merges their answers. The cost is "
+            "the sum of all those calls; all figures predicted by the router.")
+
+
 def why(decision: RouteDecision, format_name: Callable[[str], str] = str) -> str:
     """One or two sentences on why this candidate won at this λ, from the router's predictions.
 
@@ -72,6 +82,8 @@ def why(decision: RouteDecision, format_name: Callable[[str], str] = str) -> str
     q = {c: per[c]["predicted_quality"] for c in per}
     cost = {c: per[c]["predicted_cost_usd"] for c in per}
     chosen = decision.candidate
+    if len(decision.candidates) > 1:
+        return _why_soft(decision, name, q)
     lead = f"At λ={lam:.2f} ({'quality first' if lam < 0.5 else 'cost first' if lam > 0.5 else 'balanced'}), {name[chosen]} wins"
     if decision.guarded:
         return (f"At λ={lam:.2f}, {name[chosen]} answers every query: on the router's cross-validation, this model alone "

@@ -54,11 +54,19 @@ def escape_markdown(text) -> str:
     return DIRECTIVE.sub(INVISIBLE_BREAK, BARE_LINK.sub(INVISIBLE_BREAK, text))
 
 
+def called_as(decision: RouteDecision, name: str) -> str:
+    """How a model takes part in this decision: "answers", "answers and merges", "merges" (soft routing's aggregator)
+    or "" (not called)."""
+    answers = name in decision.candidates
+    merges = len(decision.candidates) > 1 and name == decision.aggregator
+    return "answers and merges" if answers and merges else "answers" if answers else "merges" if merges else ""
+
+
 def decision_table(decision: RouteDecision) -> pd.DataFrame:
     """Per candidate: routing weight, predicted quality and cost (USD), utility, cost multiple of the cheapest."""
     per = pd.DataFrame(decision.per_candidate).T
     cheapest = per["predicted_cost_usd"].min()
-    table = pd.DataFrame({"called": [n in decision.candidates for n in per.index],
+    table = pd.DataFrame({"called": [called_as(decision, n) for n in per.index],
                           "routing weight": per["weight"].round(3), "predicted quality": per["predicted_quality"].round(3),
                           "predicted cost (USD)": per["predicted_cost_usd"].map(lambda x: f"{x:.6f}"),
                           "× cheapest": (per["predicted_cost_usd"] / cheapest).round(1),
@@ -71,7 +79,7 @@ def prediction_bars(decision: RouteDecision) -> go.Figure:
     """Four small bar charts: routing weight, predicted quality, predicted cost, λ-utility; called models in red."""
     per = decision.per_candidate
     names = list(per)
-    colours = [CHOSEN if n in decision.candidates else OTHER for n in names]
+    colours = [CHOSEN if called_as(decision, n) else OTHER for n in names]
     panels = [("routing weight", "weight", "{:.2f}"), ("predicted quality", "predicted_quality", "{:.2f}"),
               ("predicted cost (USD)", "predicted_cost_usd", "${:.5f}"), (f"utility at λ={decision.lam:.2f}", "utility", "{:.3f}")]
     figure = make_subplots(rows=1, cols=4, subplot_titles=[p[0] for p in panels], horizontal_spacing=0.06)

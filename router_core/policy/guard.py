@@ -4,8 +4,8 @@ that model alone did better than routing at its own cost.
 A router's λ curve can pass under a single model: at that model's mean cost, the hull of the router's (cost, quality)
 points is lower than the model's quality. Routing everything to that model over a short λ range puts the model's own
 point on the curve, so the curve is never below it at its cost, on the folds and (the point being the model's own) on
-new data alike. Each range goes where routing spends about what its model costs, so λ keeps its meaning (a cheap
-model never takes λ = 0). Ranges sit on a 0.05 grid of λ, each [λ − 0.025, λ + 0.025], so every sweep of 21 or 41 points meets
+new data alike. Each range goes where routing on either side of it spends about what its model costs, so the
+slider steps into and out of it without a cliff and λ keeps its meaning (a cheap model never takes λ = 0). Ranges sit on a 0.05 grid of λ, each [λ − 0.025, λ + 0.025], so every sweep of 21 or 41 points meets
 them. A guard applies to hard routing with the linear rule only; soft routing and the other rules ignore it.
 """
 from __future__ import annotations
@@ -95,10 +95,11 @@ def fit_guard(choices: np.ndarray, true_quality: np.ndarray, true_cost: np.ndarr
             cost, quality = curve(trial)
             if single_quality[model] - _hull_quality_at(cost, quality, single_cost[model]) > TOLERANCE:
                 continue
-            # where routing spends about what the model costs, so λ keeps its meaning (0: quality first, 1: cost first)
-            spent = max(float(router_cost[np.argmin(np.abs(SWEEP - centre))]), 1e-12)
-            distance = round(abs(np.log(spent / max(float(single_cost[model]), 1e-12))), 6)
-            key = (distance, -aiq(cost, quality, low, high))
+            # where routing on either side spends about what the model costs: the slider steps into and out of the
+            # range without a cliff, and λ keeps its meaning (0: quality first, 1: cost first)
+            sides = [router_cost[np.argmin(np.abs(SWEEP - side))] for side in (centre - STEP, centre + STEP) if 0 <= side <= 1]
+            jump = round(max(abs(float(side) - float(single_cost[model])) for side in sides), 12)
+            key = (jump, -aiq(cost, quality, low, high))
             if best is None or key < best[0]:
                 best = (key, float(centre))
         if best is not None:

@@ -144,6 +144,39 @@ def cost_calibration(log: ScoredLog) -> dict | None:
 SUGGESTED_SHARE = 0.7  # a starting budget below what the log spent, so a fitted λ and the controller have work to do
 
 
+MIN_CALIBRATION_CALLS = 10  # below this many logged calls a model takes the log's pooled factor
+
+
+def calibration_factors(log: ScoredLog) -> dict[str, float] | None:
+    """Per candidate, measured ÷ predicted cost over the log's calls to it (where the log records model and cost): the
+    factor that turns the router's predicted cost into what this traffic really pays. A model with fewer than
+    MIN_CALIBRATION_CALLS calls takes the pooled factor. None when the log has no calls to compare."""
+    pooled = cost_calibration(log)
+    if pooled is None or not np.isfinite(pooled["ratio"]) or pooled["ratio"] <= 0:
+        return None
+    column = {name: j for j, name in enumerate(log.candidates)}
+    called = log.logged_model.map(column)
+    usable = (called.notna() & log.logged_cost.notna()).to_numpy()
+    index = called[usable].astype(int).to_numpy()
+    predicted = log.cost[log.prompt_index[usable], index]
+    measured = log.logged_cost[usable].to_numpy(dtype=float)
+    factors = {}
+    for j, name in enumerate(log.candidates):
+        mine = index == j
+        total = predicted[mine].sum()
+        factors[name] = float(measured[mine].sum() / total) if mine.sum() >= MIN_CALIBRATION_CALLS and total > 0 \
+            else float(pooled["ratio"])
+    return factors
+
+
+def calibrated(log: ScoredLog, factors: dict[str, float]) -> ScoredLog:
+    """The log with every predicted cost multiplied by its model's factor."""
+    import dataclasses
+
+    scale = np.array([factors.get(name, 1.0) for name in log.candidates])
+    return dataclasses.replace(log, cost=log.cost * scale)
+
+
 def suggested_daily_budget(log: ScoredLog) -> float:
     """A starting budget: 70% of what the log spent per day (measured) where it records costs, else a third of what
     sending every request to its dearest model would cost per day (predicted)."""

@@ -30,6 +30,8 @@ from router_core.live.schedule import Schedule, check_timezone
 from router_core.policy.rule import Policy
 from router_core.traffic.replay import replay
 from router_core.traffic.report import (
+    calibrated,
+    calibration_factors,
     cost_calibration,
     logged_cost_by_hour,
     summarise,
@@ -51,6 +53,7 @@ class PreparedLog:
     n_rejected: int = 0
     first_rejection: str | None = None  # "row N: reason", or the reason alone
     rejection_summary: str | None = None  # every reason with its count (data.summarise_reasons)
+    calibration: dict | None = None  # per-model measured ÷ predicted factors applied to `scored` (see calibrate)
 
     @property
     def n_requests(self) -> int:
@@ -149,6 +152,7 @@ class ScheduleReport:
     cost_calibration: dict | None = None  # schedule.cost_calibration: measured vs predicted cost of the logged calls
     timezone: str = "UTC"  # whose clocks the schedule's hours and the per-hour and per-day figures follow
     trace: pd.DataFrame | None = None  # the budget controller's λ at each update (budget policies only)
+    calibration: dict | None = None  # per-model factors the predicted costs were multiplied by (None: not calibrated)
 
     @property
     def schedule(self) -> Schedule | None:
@@ -194,7 +198,8 @@ class ScheduleReport:
                  f"{self.n_prompts:,} distinct prompts scored"]
         if self.n_rejected:
             lines.append(f"Unusable rows left out: {self.n_rejected:,} ({self.rejection_summary or self.first_rejection})")
-        lines += [f"Cost, predicted by the router: {usd(t['predicted_cost_usd'])} for the log, {usd(t['cost_per_day_usd'])} per day, "
+        kind = "predicted by the router, calibrated to the log" if self.calibration is not None else "predicted by the router"
+        lines += [f"Cost, {kind}: {usd(t['predicted_cost_usd'])} for the log, {usd(t['cost_per_day_usd'])} per day, "
                   f"{usd(t['monthly_cost_usd'])} per month (a month = {DAYS_PER_MONTH} days)",
                   f"Quality, predicted by the router: {t['predicted_quality']:.3f} mean per request "
                   f"({t['predicted_quality_change']:+.3f} vs everything to {best}: {t['best_model_predicted_quality']:.3f})",
@@ -212,10 +217,24 @@ class ScheduleReport:
             c = self.cost_calibration
             lines.append(f"Cost calibration on {c['requests']:,} logged calls to a candidate: measured {usd(c['measured_usd'])}, "
                          f"predicted {usd(c['predicted_usd'])} (measured ÷ predicted = {c['ratio']:.2f})")
+        if self.calibration is not None:
+            lines.append("Predicted costs calibrated to the log, per model measured ÷ predicted: "
+                         + ", ".join(f"{name} ×{factor:.2f}" for name, factor in self.calibration.items())
+                         + " (--no-calibration: the router's own predictions)")
         if self.logged_model_mix is not None:
             lines.append("Model mix recorded in the log, measured: "
                          + ", ".join(f"{name} {share:.0%}" for name, share in self.logged_model_mix.items()))
         return lines
+
+
+def calibrate(prepared: PreparedLog, on: bool = True) -> PreparedLog:
+    """`prepared` with predicted costs calibrated per model to what the log measured (report.calibration_factors),
+    when `on` and the log has calls to compare; as it is otherwise. The factors used are in `.calibration`."""
+    factors = calibration_factors(prepared.scored) if on else None
+    if factors is None:
+        return prepared
+    return replace(prepared, scored=calibrated(prepared.scored, factors),
+                   calibration={"factors": factors, "before": cost_calibration(prepared.scored)})
 
 
 def build_report(prepared: PreparedLog, lambda_policy, rule: Policy, timezone: str = "UTC") -> ScheduleReport:
@@ -239,12 +258,15 @@ def build_report(prepared: PreparedLog, lambda_policy, rule: Policy, timezone: s
     return ScheduleReport(result.policy, rule.name, prepared.source, tuple(log.candidates), requests,
                           summarise(requests, "hour", timezone), summarise(requests, "day", timezone), totals(log, requests),
                           prepared.n_prompts, logged_cost_by_hour(log, timezone), logged_mix, daily,
-                          prepared.n_rejected, prepared.first_rejection, prepared.rejection_summary, cost_calibration(log),
-                          timezone, result.trace if asked.budget is not None else None)
+                          prepared.n_rejected, prepared.first_rejection, prepared.rejection_summary,
+                          prepared.calibration["before"] if prepared.calibration else cost_calibration(log),
+                          timezone, result.trace if asked.budget is not None else None,
+                          prepared.calibration["factors"] if prepared.calibration else None)
 
 
 def simulate(router, log, lambda_policy="business-hours", catalog=None, policy: str | Policy = "linear", progress=None,
-             mapping: dict[str, str] | None = None, name: str | None = None, timezone: str = "UTC") -> ScheduleReport:
+             mapping: dict[str, str] | None = None, name: str | None = None, timezone: str = "UTC",
+             calibrate_costs: bool = False) -> ScheduleReport:
     """Replay a request log under a λ policy with a router's predictions.
 
     Args:
@@ -255,9 +277,10 @@ def simulate(router, log, lambda_policy="business-hours", catalog=None, policy: 
         catalog: price with these prices instead of the router's own (ignored for a log already scored).
         policy: a decision-rule name (router.policy(name)) or a Policy.
         timezone: IANA name whose clocks a schedule's hours follow (default UTC, as log timestamps are stored).
+        calibrate_costs: multiply each model's predicted cost by what the log measured ÷ predicted for it (calibrate).
     Raises:
         RouterInputError for an unreadable log, a bad policy (naming it and the allowed forms) or an unreachable budget.
     """
     rule = policy if isinstance(policy, Policy) else _need(router, f"make the {policy!r} policy").policy(policy)
-    prepared = prepare_log(router, log, catalog, mapping, progress, name)
+    prepared = calibrate(prepare_log(router, log, catalog, mapping, progress, name), calibrate_costs)
     return build_report(prepared, lambda_policy, rule, check_timezone(timezone))
