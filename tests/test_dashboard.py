@@ -289,10 +289,13 @@ def test_sidebar_spells_out_the_task_type_term_only_for_a_router_that_uses_it():
     from router_core import Router
     from router_core.quality import TaskTypeEvidence
 
-    at = open_page()
-    assert "task type" not in captions(at)  # the bundled router gives the task type no weight
     shipped = Router.load(ROOT / "sample_data" / "router")
     stage = shipped.parts.pipeline.quality
+    untyped = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    untyped.session_state["custom_router"] = shipped.with_parts(pipeline=shipped.parts.pipeline.replaced(
+        quality=replace(stage, task_type_weight=0.0, network_weight=stage.network_weight + stage.task_type_weight)))
+    untyped.run()
+    assert not untyped.exception and "task type" not in captions(untyped)  # a router giving it no weight
     # Any two types will do for the caption: split the training queries by one embedding coordinate.
     memory = stage.neighbours.memory
     types = np.where(memory[:, 0] > np.median(memory[:, 0]), "left", "right")

@@ -99,9 +99,13 @@ def local_reference(paths: list[Path], router, folder: Path) -> tuple[pd.DataFra
     return pd.concat(scored, ignore_index=True), pd.concat(rejected, ignore_index=True)
 
 
-def test_ray_engine_scores_every_file_as_the_local_engine_does(local_ray, router, tmp_path):
+def test_ray_engine_scores_every_file_as_the_local_engine_does(local_ray, router, tmp_path, capfd):
     paths = make_logs(tmp_path / "logs", distinct=60, rows=300)
+    capfd.readouterr()
     result = score_log_ray(tmp_path / "logs", ROUTER, tmp_path / "scored", partitions=6)
+    printed = capfd.readouterr()
+    chatter = [line[:120] for line in (printed.out + printed.err).splitlines() if "\tINFO " in line or " INFO " in line]
+    assert not chatter, chatter  # Ray Data's plan and progress every few seconds stay out of a user's terminal
     local_rows, local_rejected = local_reference(paths, router, tmp_path)
 
     assert (result.files, result.rows_in, result.requests, result.rejected) == (3, 300, 294, 6)

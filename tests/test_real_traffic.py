@@ -174,17 +174,18 @@ def test_a_failing_model_falls_back_along_this_requests_own_ranking(server, fake
 
 def test_a_conversation_stays_on_the_model_of_its_first_turn_until_lambda_changes_or_the_model_fails(server, fake, router):
     url, log_dir = server
-    first = router.route(MATHS, 0.3)[0].candidate
-    other = router.route(CHAT, 0.3)[0].candidate
-    assert first != other  # on their own, the two turns would go to different models
+    lam = next(lam for lam in (0.3, 0.4, 0.45, 0.5, 0.55, 0.6)  # a λ at which the two turns part ways on their own
+               if router.route(MATHS, lam)[0].candidate != router.route(CHAT, lam)[0].candidate)
+    first = router.route(MATHS, lam)[0].candidate
+    name = f"crossroute-{lam:g}"
     headers = {"x-crossroute-conversation": "conv-1"}
-    opened = client(url).chat.completions.create(model="crossroute-0.3", messages=[{"role": "user", "content": MATHS}],
+    opened = client(url).chat.completions.create(model=name, messages=[{"role": "user", "content": MATHS}],
                                                  extra_headers=headers)
-    later = client(url).chat.completions.create(model="crossroute-0.3", extra_headers=headers, messages=[
+    later = client(url).chat.completions.create(model=name, extra_headers=headers, messages=[
         {"role": "user", "content": MATHS}, {"role": "assistant", "content": "…"}, {"role": "user", "content": CHAT}])
     assert opened.model == later.model == first
     assert decision(log_dir, later.id)["conversation"] == "conv-1"
-    by_body = client(url).chat.completions.create(model="crossroute-0.3", messages=[{"role": "user", "content": CHAT}],
+    by_body = client(url).chat.completions.create(model=name, messages=[{"role": "user", "content": CHAT}],
                                                   extra_body={"crossroute": {"conversation": "conv-1"}})
     assert by_body.model == first
     moved = client(url).chat.completions.create(model="crossroute-1", messages=[{"role": "user", "content": CHAT}],

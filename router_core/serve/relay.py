@@ -79,6 +79,12 @@ def completion(record, outcome: Outcome) -> dict:
     return body
 
 
+def _carries_nothing(choice: dict) -> bool:
+    delta = choice.get("delta") or {}
+    return choice.get("finish_reason") is None and choice.get("logprobs") is None and not any(
+        value not in (None, "", [], {}) for key, value in delta.items() if key != "role")
+
+
 def chunk(data: dict, request_id: str, model: str, client_wants_usage: bool) -> dict | None:
     """One streamed chunk as the client gets it (None: a usage-only chunk the client did not ask for)."""
     data = dict(data)
@@ -86,6 +92,8 @@ def chunk(data: dict, request_id: str, model: str, client_wants_usage: bool) -> 
         if not choice.get("provider_specific_fields"):
             choice.pop("provider_specific_fields", None)
     data.update(id=request_id, model=model)
+    if data.get("usage") and all(_carries_nothing(c) for c in data.get("choices") or []):
+        data["choices"] = []  # the usage chunk as OpenAI sends it (some LiteLLM versions add an empty choice)
     if not client_wants_usage:
         data.pop("usage", None)
         if not data.get("choices"):

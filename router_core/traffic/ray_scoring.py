@@ -167,15 +167,31 @@ class _ScoreBlocks:
                              "seconds": [time.perf_counter() - started]})
 
 
+def _quiet(ray) -> None:
+    """Warnings and errors only: Ray Data otherwise logs its plan and progress every few seconds at INFO."""
+    import logging
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = context.enable_operator_progress_bars = False
+    context.print_on_execution_start = context.verbose_stats_logs = context.enable_auto_log_stats = False
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _connect(ray, address: str | None, num_cpus: int | None) -> None:
+    import logging
+
+    _quiet(ray)
     if ray.is_initialized():
         return
     address = address or os.environ.get("RAY_ADDRESS")
     env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     if address:
-        ray.init(address=address, runtime_env={"env_vars": env}, log_to_driver=False)
+        ray.init(address=address, runtime_env={"env_vars": env}, log_to_driver=False, logging_level=logging.WARNING)
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, runtime_env={"env_vars": env}, log_to_driver=False)
+        ray.init(num_cpus=num_cpus, include_dashboard=False, runtime_env={"env_vars": env}, log_to_driver=False,
+                 logging_level=logging.WARNING)
+    _quiet(ray)  # init configures Ray's loggers again
 
 
 def score_log_ray(spec, router_folder, out, mapping: dict[str, str] | None = None, catalog: Catalog | None = None,
