@@ -115,15 +115,15 @@ with left:
     st.subheader("Routing quality")
     st.caption("AIQ: area under the quality/cost hull between the cheapest and dearest single model, per unit of cost range "
                "(higher is better). Cost at best-single quality: fraction of the best model's cost needed to match it.")
-    headers = {"aiq": "AIQ", "max_quality": "Best quality", "cost_at_best_single": "Cost to match best",
-               "quality_at_cheapest": "Quality at cheapest's cost", "apgr": "APGR"}
+    # Not "quality at the cheapest model's cost": every curve ends on the cheapest model at λ = 1, so it is the same
+    # number in every row.
+    headers = {"aiq": "AIQ", "max_quality": "Best quality", "cost_at_best_single": "Cost to match best", "apgr": "APGR"}
     shown = evaluation.table[[c for c in headers if c in evaluation.table]].astype(float).sort_values("aiq", ascending=False)
     shown = shown.rename(index=display_name, columns=headers)
     shown.index.name = "router"
     formats = {h: "{:.3f}" for h in shown.columns} | {"Cost to match best": "{:.0%}"}
     st.dataframe(as_text(shown, formats, missing="never"), width="stretch")
-    st.caption("“never”: the curve does not reach the best single model's quality (cost to match) or does not go as "
-               "cheap as the cheapest model (quality at its cost).")
+    st.caption("“never”: the curve does not reach the best single model's quality (cost to match).")
     with st.expander("What each row is"):
         st.markdown("\n".join(f"- **{name}**: {text}" for name, text in DESCRIPTIONS.items()))
 with right:

@@ -140,10 +140,12 @@ def test_a_damaged_onnx_graph_is_one_error_line_and_a_missing_one_a_warning(tmp_
     assert "router_head.onnx: ONNX Runtime cannot load this graph" in error
     error = one_error_line(cli("serve", "--router", folder, "--demo", "--port", "1", "--log", tmp_path / "log"))
     assert "router_head.onnx: ONNX Runtime cannot load this graph" in error
-    shutil.copy2(SAMPLE_ROUTER / "router_head.onnx", folder / "router_head.onnx")
-    (folder / "encoder.onnx").unlink()
+    for name in ("router_head.onnx", "router.json"):  # the export as shipped, then its encoder graphs gone
+        shutil.copy2(SAMPLE_ROUTER / name, folder / name)
+    for graph in folder.glob("encoder*.onnx"):
+        graph.unlink()
     result = cli("route", "--router", folder, "--lam", "0.3", "--no-cache", "hello")
-    assert result.returncode in (0, 2) and "warning:" in result.stderr and "lists an ONNX encoder (encoder.onnx)" in result.stderr
+    assert result.returncode in (0, 2) and "warning:" in result.stderr and "lists an ONNX encoder (encoder" in result.stderr
 
 
 def test_streamlit_shortcodes_in_a_name_stay_text():
