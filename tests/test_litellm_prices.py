@@ -119,3 +119,40 @@ def test_simulate_takes_a_column_mapping(tmp_path):
     unmapped = subprocess.run([sys.executable, "-m", "router_core", "simulate", "--log", str(log)], cwd=ROOT,
                               capture_output=True, text=True)
     assert unmapped.returncode != 0 and "found columns when, body. Map them by hand" in unmapped.stderr
+
+
+def test_cached_input_is_priced_from_the_catalog_or_litellms_map_and_charged_for_cached_tokens():
+    catalog = load_catalog(csv("name,provider_model_id,input_usd_per_1m,output_usd_per_1m,cached_input_usd_per_1m\n"
+                               "mini,openai/gpt-4o-mini,,,\n"
+                               "own,openai/gpt-4o,2.5,10,1.0\n"
+                               "plain,openai/gpt-4o,2.5,10,\n"), name="catalog.csv")
+    known = map_price("openai/gpt-4o-mini")
+    assert catalog["mini"].cached_input_usd_per_1m == known.cached_input_usd_per_1m  # every price from the map
+    assert catalog["own"].cached_input_usd_per_1m == 1.0  # stated: the catalog's
+    assert catalog["plain"].cached_input_usd_per_1m is None  # prices stated without one: input price for cached tokens
+    assert catalog["own"].cost_usd(1000, 100, cached_tokens=800) == pytest.approx((200 * 2.5 + 800 * 1.0 + 100 * 10) / 1e6)
+    assert catalog["plain"].cost_usd(1000, 100, cached_tokens=800) == pytest.approx((1000 * 2.5 + 100 * 10) / 1e6)
+    again = catalog_from_litellm_config(yaml.safe_load(catalog_to_litellm_config(catalog)))
+    assert again == catalog  # cache_read_input_token_cost written and read back
+    from router_core.data.catalog import Catalog
+
+    assert Catalog.from_dict(catalog.to_dict()) == catalog
+    assert "cached_input_usd_per_1m" not in load_catalog(ROOT / "sample_data" / "catalog.csv").to_dict()["candidates"][0]
+
+
+def test_the_server_charges_cached_prompt_tokens_at_the_cached_price():
+    from types import SimpleNamespace
+
+    from router_core.data.catalog import Candidate, Catalog
+    from router_core.serve.deployments import Deployments
+    from router_core.serve.upstream import Upstream
+
+    catalog = Catalog((Candidate("own", "openai/gpt-4o", 2.5, 10.0, 300, 1.0),))
+    upstream = Upstream(Deployments(({"model_name": "own", "litellm_params": {"model": "openai/gpt-4o"}},), ()),
+                        catalog, ["own"])
+    usage = SimpleNamespace(prompt_tokens=1000, completion_tokens=100,
+                            prompt_tokens_details=SimpleNamespace(cached_tokens=800))
+    charged = upstream._price("own", 1000, 100, SimpleNamespace(usage=usage))
+    assert charged == pytest.approx((200 * 2.5 + 800 * 1.0 + 100 * 10) / 1e6)
+    streamed = upstream._price("own", 1000, 100, None, cached_tokens=800)  # a stream's usage chunk, as a dict
+    assert streamed == charged

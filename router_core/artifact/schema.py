@@ -10,7 +10,7 @@ import json
 import math
 import re
 
-from router_core.data.catalog import CATALOG_COLUMNS
+from router_core.data.catalog import CACHED_COLUMN, CATALOG_COLUMNS
 from router_core.errors import RouterInputError
 from router_core.model.pricing import COST_MODES
 
@@ -162,12 +162,13 @@ def _check_pricing(c: _Checker, pricing) -> None:
         c.fail("pricing.catalog.candidates", "a list", entries)
     for i, entry in enumerate(entries):
         key = f"pricing.catalog.candidates[{i}]"
-        c.obj(entry, key, CATALOG_COLUMNS)
+        c.obj(entry, key, CATALOG_COLUMNS, (CACHED_COLUMN,))
         c.text(entry["name"], f"{key}.name")
         if not isinstance(entry["provider_model_id"], str):
             c.fail(f"{key}.provider_model_id", "a string", entry["provider_model_id"])
-        for price in ("input_usd_per_1m", "output_usd_per_1m"):
-            c.number(entry[price], f"{key}.{price}", 0.0, 1e6)
+        for price in ("input_usd_per_1m", "output_usd_per_1m", CACHED_COLUMN):
+            if price in entry:
+                c.number(entry[price], f"{key}.{price}", 0.0, 1e6)
         c.whole(entry["typical_output_tokens"], f"{key}.typical_output_tokens", 0, 10_000_000)
     catalog_names = [e["name"] for e in entries]
     if catalog_names != names:

@@ -19,6 +19,16 @@ from router_core.data.yaml_files import load_yaml
 from router_core.errors import RouterInputError
 
 CATALOG_COLUMNS = ["name", "provider_model_id", "input_usd_per_1m", "output_usd_per_1m", "typical_output_tokens"]
+CACHED_COLUMN = "cached_input_usd_per_1m"  # optional: prompt tokens served from the provider's cache
+
+
+def _entry(candidate) -> dict:
+    """A candidate as stored (router.json, digests): the cached-input price only where there is one, so catalogs
+    without it keep the form and digest they always had."""
+    entry = dataclasses.asdict(candidate)
+    if entry.get(CACHED_COLUMN) is None:
+        entry.pop(CACHED_COLUMN, None)
+    return entry
 
 
 def _not_a_number(value) -> bool:
@@ -72,6 +82,7 @@ class Candidate:
         provider_model_id: LiteLLM-style id, e.g. ``openai/gpt-4o``.
         input_usd_per_1m / output_usd_per_1m: list price in USD per 1M tokens.
         typical_output_tokens: used to price a request whose answer has not been generated yet.
+        cached_input_usd_per_1m: price of prompt tokens the provider served from its cache (None: the input price).
     """
 
     name: str
@@ -79,12 +90,15 @@ class Candidate:
     input_usd_per_1m: float
     output_usd_per_1m: float
     typical_output_tokens: int = 300
+    cached_input_usd_per_1m: float | None = None  # prompt tokens read from the provider's cache; None: as input
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
             raise RouterInputError(f"catalog: a candidate has an empty name ({self.name!r}); every model needs a name")
-        for field in ("input_usd_per_1m", "output_usd_per_1m"):
+        for field in ("input_usd_per_1m", "output_usd_per_1m", "cached_input_usd_per_1m"):
             value = getattr(self, field)
+            if field == "cached_input_usd_per_1m" and value is None:
+                continue
             if _not_a_number(value) or not math.isfinite(value) or value < 0:
                 raise RouterInputError(f"catalog: candidate {self.name!r} column {field} must be a price >= 0 in USD per 1M tokens, got {value!r}")
             if value > MAX_USD_PER_1M:
@@ -96,11 +110,14 @@ class Candidate:
             raise RouterInputError(f"catalog: candidate {self.name!r} column typical_output_tokens must be a whole number "
                                    f"from 0 to {MAX_TYPICAL_TOKENS:,}, got {self.typical_output_tokens!r}")
 
-    def cost_usd(self, input_tokens, output_tokens=None):
-        """USD for one call (arrays broadcast); output defaults to the typical answer length."""
+    def cost_usd(self, input_tokens, output_tokens=None, cached_tokens=0):
+        """USD for one call (arrays broadcast); output defaults to the typical answer length. `cached_tokens` of the
+        input were read from the provider's cache and cost the cached-input price where the catalog has one."""
         if output_tokens is None:
             output_tokens = self.typical_output_tokens
-        return (np.asarray(input_tokens, dtype=float) * self.input_usd_per_1m
+        cached = np.asarray(cached_tokens, dtype=float)
+        cached_price = self.input_usd_per_1m if self.cached_input_usd_per_1m is None else self.cached_input_usd_per_1m
+        return ((np.asarray(input_tokens, dtype=float) - cached) * self.input_usd_per_1m + cached * cached_price
                 + np.asarray(output_tokens, dtype=float) * self.output_usd_per_1m) / 1e6
 
 
@@ -206,10 +223,12 @@ class Catalog:
         return hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([dataclasses.asdict(c) for c in self.candidates], columns=CATALOG_COLUMNS)
+        cached = any(c.cached_input_usd_per_1m is not None for c in self.candidates)
+        return pd.DataFrame([dataclasses.asdict(c) for c in self.candidates],
+                            columns=CATALOG_COLUMNS + ([CACHED_COLUMN] if cached else []))
 
     def to_dict(self) -> dict:
-        return {"candidates": [dataclasses.asdict(c) for c in self.candidates], "aggregator": self.aggregator}
+        return {"candidates": [_entry(c) for c in self.candidates], "aggregator": self.aggregator}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Catalog":
@@ -232,12 +251,16 @@ class Catalog:
                 if _is_empty(row[column]) or not isinstance(row[column], (str, int, np.integer)):
                     raise RouterInputError(f"{where}: column {column} is empty or not text ({row[column]!r}); every model needs one")
             stated = _stated_prices(row, where)
-            prices = dict(zip(("input_usd_per_1m", "output_usd_per_1m"),
-                              stated or _map_prices(str(row["provider_model_id"]).strip(), where)))
+            model_id = str(row["provider_model_id"]).strip()
+            prices = dict(zip(("input_usd_per_1m", "output_usd_per_1m"), stated or _map_prices(model_id, where)))
+            cached = row.get(CACHED_COLUMN)
+            if not _is_empty(cached):
+                prices[CACHED_COLUMN] = _number(cached, where, f"column {CACHED_COLUMN}")
+            elif stated is None:  # every price from LiteLLM's map, the cached-input one too where it has one
+                prices[CACHED_COLUMN] = _map_cached(model_id)
             typical = _whole_number(row.get("typical_output_tokens"), where, "column typical_output_tokens", 300)
             try:
-                candidates.append(Candidate(str(row["name"]).strip(), str(row["provider_model_id"]).strip(),
-                                            typical_output_tokens=typical, **prices))
+                candidates.append(Candidate(str(row["name"]).strip(), model_id, typical_output_tokens=typical, **prices))
             except RouterInputError as e:
                 raise RouterInputError(f"{where}: {e}") from e
         return cls(tuple(candidates), aggregator)
@@ -265,6 +288,13 @@ def _map_prices(provider_model_id: str, where: str) -> tuple[float, float]:
     return found.input_usd_per_1m, found.output_usd_per_1m
 
 
+def _map_cached(provider_model_id: str) -> float | None:
+    from router_core.data.litellm_prices import map_price
+
+    found = map_price(provider_model_id)
+    return found.cached_input_usd_per_1m if found is not None else None
+
+
 def price_checks(source, name: str | None = None) -> list:
     """Every model of a catalog (CSV/JSON table or LiteLLM config.yaml) against LiteLLM's price map: the prices the
     file states (None where left to the map) beside the map's. Raises RouterInputError as load_catalog does."""
@@ -282,8 +312,8 @@ def price_checks(source, name: str | None = None) -> list:
     else:
         frame = read_table(source, name)
         stated = {str(row["name"]).strip(): _stated_prices(row, "") for row in frame.to_dict("records")}
-    return [PriceCheck(c.name, c.provider_model_id, stated.get(c.name), map_price(c.provider_model_id))
-            for c in catalog.candidates]
+    return [PriceCheck(c.name, c.provider_model_id, stated.get(c.name), map_price(c.provider_model_id),
+                       c.cached_input_usd_per_1m) for c in catalog.candidates]
 
 
 def _mapping(value, where: str) -> dict:
@@ -336,11 +366,15 @@ def catalog_from_litellm_config(config, source: str = "config.yaml", typical_out
         if len(prices) == 1:
             raise RouterInputError(f"{where} ({name}) has no output_cost_per_token in model_info or litellm_params; "
                                    "give both prices, or neither to take LiteLLM's")
+        cached_value = info.get("cache_read_input_token_cost", params.get("cache_read_input_token_cost"))
+        cached = None if cached_value is None else float(Decimal(repr(_number(
+            cached_value, f"{where}.cache_read_input_token_cost ({name})", "a price per token"))) * 1_000_000)
         if not prices:  # no price of its own: LiteLLM's map prices the deployment, as the proxy does
             prices = list(_map_prices(model.strip(), f"{where} ({name})"))
+            cached = cached if cached is not None else _map_cached(model.strip())
         typical = _whole_number(info.get("typical_output_tokens"), f"{where}.model_info.typical_output_tokens ({name})",
                                 "typical_output_tokens", typical_output_tokens)
-        candidate = Candidate(name, model.strip(), prices[0], prices[1], typical)
+        candidate = Candidate(name, model.strip(), prices[0], prices[1], typical, cached)
         earlier = next((j for j, c in enumerate(candidates) if c.name == name), None)
         if earlier is None:
             candidates.append(candidate)
@@ -361,10 +395,12 @@ def catalog_to_litellm_config(catalog: Catalog) -> str:
         provider, _, model = c.provider_model_id.partition("/")
         if model:  # the provider's usual key variable; the proxy and `serve --models` read it from the environment
             params["api_key"] = f"os.environ/{re.sub(r'[^A-Z0-9]+', '_', provider.upper())}_API_KEY"
+        info = {"input_cost_per_token": _per_token(c.input_usd_per_1m),
+                "output_cost_per_token": _per_token(c.output_usd_per_1m)}
+        if c.cached_input_usd_per_1m is not None:
+            info["cache_read_input_token_cost"] = _per_token(c.cached_input_usd_per_1m)
         entries.append({"model_name": c.name, "litellm_params": params,
-                        "model_info": {"input_cost_per_token": _per_token(c.input_usd_per_1m),
-                                       "output_cost_per_token": _per_token(c.output_usd_per_1m),
-                                       "typical_output_tokens": int(c.typical_output_tokens)}})
+                        "model_info": {**info, "typical_output_tokens": int(c.typical_output_tokens)}})
     return yaml.safe_dump({"model_list": entries}, sort_keys=False, allow_unicode=True)
 
 

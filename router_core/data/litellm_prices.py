@@ -66,6 +66,7 @@ class PriceCheck:
     provider_model_id: str
     catalog: tuple[float, float] | None  # (input, output) USD per 1M as the catalog states them; None: not stated
     litellm: MapPrice | None
+    catalog_cached: float | None = None  # the catalog's cached-input price, however it got there
 
     @property
     def status(self) -> str:
@@ -80,8 +81,8 @@ class PriceCheck:
 
 def checks_for(catalog) -> list[PriceCheck]:
     """Each model of a loaded catalog (whose prices are all stated) against the map."""
-    return [PriceCheck(c.name, c.provider_model_id, (c.input_usd_per_1m, c.output_usd_per_1m), map_price(c.provider_model_id))
-            for c in catalog.candidates]
+    return [PriceCheck(c.name, c.provider_model_id, (c.input_usd_per_1m, c.output_usd_per_1m), map_price(c.provider_model_id),
+                       c.cached_input_usd_per_1m) for c in catalog.candidates]
 
 
 def price_table(checks: list[PriceCheck]):
@@ -95,6 +96,7 @@ def price_table(checks: list[PriceCheck]):
         "model": c.name, "provider_model_id": c.provider_model_id,
         "catalog input $/1M": shown(c.catalog[0]) if c.catalog else None,
         "catalog output $/1M": shown(c.catalog[1]) if c.catalog else None,
+        "catalog cached input $/1M": shown(c.catalog_cached),
         "LiteLLM input $/1M": shown(c.litellm.input_usd_per_1m) if c.litellm else None,
         "LiteLLM output $/1M": shown(c.litellm.output_usd_per_1m) if c.litellm else None,
         "LiteLLM cached input $/1M": shown(c.litellm.cached_input_usd_per_1m) if c.litellm else None,

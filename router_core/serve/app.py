@@ -29,7 +29,7 @@ from router_core.serve.names import MAX_CONVERSATION_ID, ROUTER_MODEL, RequestEr
 from router_core.serve.schemas import json_object, parse_chat
 from router_core.serve.service import Routed, RoutingService, ServerOptions  # noqa: F401 (ServerOptions re-exported)
 from router_core.serve.tokens import prompt_tokens
-from router_core.serve.upstream import AllModelsFailed, Call, Outcome, Upstream, _error_text
+from router_core.serve.upstream import AllModelsFailed, Call, Outcome, Upstream, _error_text, cached_tokens_of
 
 RESERVED = ("model", "messages", "stream", "crossroute")  # every other field of a request goes to LiteLLM as given
 CONVERSATION_HEADER = "x-crossroute-conversation"
@@ -491,7 +491,8 @@ async def _stream(request: Request, routed: Routed, messages: list, params: dict
                                or estimate_tokens(" ".join(str(m.get("content", "")) for m in messages)))
             output_tokens = int((usage or {}).get("completion_tokens") or estimate_tokens(answer or " "))
             call = Call(model, answer, input_tokens, output_tokens,
-                        upstream._price(model, input_tokens, output_tokens, None), time.perf_counter() - started, error)
+                        upstream._price(model, input_tokens, output_tokens, None, cached_tokens_of(usage)),
+                        time.perf_counter() - started, error)
             outcome = Outcome(model, answer, calls + [call], reason)
             if error is not None:  # the record says what was called and paid, though the answer broke off
                 record = routed.record

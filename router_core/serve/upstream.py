@@ -99,6 +99,17 @@ def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"[:300]
 
 
+def cached_tokens_of(usage) -> int:
+    """Prompt tokens the provider read from its cache, from a usage object or dict (0 where it says nothing)."""
+    if usage is None:
+        return 0
+    details = usage.get("prompt_tokens_details") if isinstance(usage, dict) else getattr(usage, "prompt_tokens_details", None)
+    if details is None:
+        return 0
+    value = details.get("cached_tokens") if isinstance(details, dict) else getattr(details, "cached_tokens", None)
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0
+
+
 class Upstream:
     """The LiteLLM Router over the configured deployments, priced with the router's catalog.
 
@@ -118,9 +129,11 @@ class Upstream:
         self.catalog, self.demo, self.demo_latency = catalog, demo, demo_latency
         self.fallback_order = fallback_order
 
-    def _price(self, model: str, input_tokens: int, output_tokens: int, response) -> float:
+    def _price(self, model: str, input_tokens: int, output_tokens: int, response, cached_tokens: int = 0) -> float:
         if self.catalog is not None and model in self.catalog.names:
-            return float(self.catalog[model].cost_usd(input_tokens, output_tokens))
+            if response is not None:
+                cached_tokens = cached_tokens_of(getattr(response, "usage", None))
+            return float(self.catalog[model].cost_usd(input_tokens, output_tokens, min(cached_tokens, input_tokens)))
         hidden = getattr(response, "_hidden_params", None) or {}
         cost = hidden.get("response_cost")
         return float(cost) if isinstance(cost, (int, float)) and math.isfinite(cost) else 0.0
