@@ -54,7 +54,7 @@ def test_route_page_renders_a_decision_and_reacts_to_lam_policy_and_top_k():
     at.radio[0].set_value("paper").run()
     assert any("paper policy" in m.value for m in at.markdown)
     at.number_input[0].set_value(2).run()
-    assert " + " in metric(at, "Called models") and "–" in metric(at, "Predicted quality (estimated band)")
+    assert metric(at, "Soft routing") == "2 models + aggregator" and "–" in metric(at, "Predicted quality (estimated band)")
     assert not at.exception
 
 

@@ -336,4 +336,6 @@ def test_the_committed_export_of_the_bundled_router_loads_and_is_what_auto_picks
     router = Router.load(root / "sample_data" / "router")  # checks every digest it uses
     assert router.backend == expected
     assert section["source_weights_sha256"] == meta["weights_sha256"]
-    assert section["int8_gate"] is not None and section["int8_gate"]["data"].endswith("labelled.csv")
+    # Shipped in fp32: the int8 encoder (which passes its gate on this router) quantises activations per batch, so a
+    # query's scores would depend on the queries scored beside it, and the Ray and local engines would disagree.
+    assert section["int8"] is False and router.backend == "onnx-fp32"

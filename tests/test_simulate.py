@@ -63,7 +63,7 @@ def test_a_budget_spec_runs_the_live_controller_as_a_policy_file_does(log, polic
     report = simulate(None, log, "budget:0.022", policy=policy)
     assert report.lambda_policy == read_policy("budget: {daily_usd: 0.022}") and report.daily_usd == 0.022
     assert report.trace is not None and len(report.trace) > 0  # the controller updated λ as it went
-    assert report.summary_lines()[0] == "λ policy: budget $0.02/day, λ in [0, 1] (UTC), decision rule linear"
+    assert report.summary_lines()[0] == "λ policy: budget $0.022/day, λ in [0, 1] (UTC), decision rule linear"
     replayed = replay(log, read_policy("budget: {daily_usd: 0.022}"), policy).requests
     assert report.requests["lam"].tolist() == replayed["lam"].tolist()
 
