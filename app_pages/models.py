@@ -47,7 +47,8 @@ else:
         st.caption("From the price map inside the installed LiteLLM (USD per 1M tokens), matched by provider_model_id. "
                    "The catalog's price is the one used; a catalog row left without prices takes LiteLLM's. "
                    "`crossroute prices --catalog FILE` prints the same table.")
-        st.dataframe(price_table(checks), hide_index=True, width="stretch")
+        table = price_table(checks)
+        st.dataframe(table.astype(object).where(table.notna(), "–"), hide_index=True, width="stretch")
     left, right = st.columns(2)
     left.download_button("Export the prices (catalog CSV)", catalog.to_frame().to_csv(index=False), "catalog.csv", "text/csv",
                          help="Re-import with `--catalog catalog.csv` on the command line")

@@ -90,14 +90,14 @@ def price_table(checks: list[PriceCheck]):
     import pandas as pd
 
     def shown(value):
-        return None if value is None else float(value)
+        return float("nan") if value is None else float(value)
 
     return pd.DataFrame([{
-        "model": c.name, "provider_model_id": c.provider_model_id,
-        "catalog input $/1M": shown(c.catalog[0]) if c.catalog else None,
-        "catalog output $/1M": shown(c.catalog[1]) if c.catalog else None,
+        "model": c.name, "status": c.status,
+        "catalog input $/1M": shown(c.catalog[0] if c.catalog else None),
+        "LiteLLM input $/1M": shown(c.litellm.input_usd_per_1m if c.litellm else None),
+        "catalog output $/1M": shown(c.catalog[1] if c.catalog else None),
+        "LiteLLM output $/1M": shown(c.litellm.output_usd_per_1m if c.litellm else None),
         "catalog cached input $/1M": shown(c.catalog_cached),
-        "LiteLLM input $/1M": shown(c.litellm.input_usd_per_1m) if c.litellm else None,
-        "LiteLLM output $/1M": shown(c.litellm.output_usd_per_1m) if c.litellm else None,
-        "LiteLLM cached input $/1M": shown(c.litellm.cached_input_usd_per_1m) if c.litellm else None,
-        "status": c.status} for c in checks])
+        "LiteLLM cached input $/1M": shown(c.litellm.cached_input_usd_per_1m if c.litellm else None),
+        "provider_model_id": c.provider_model_id} for c in checks])
