@@ -89,10 +89,14 @@ single_quality, single_cost = single["quality"], single["cost"]
 best = single_quality.idxmax()
 best_name = escape_markdown(best)
 a, b, c = st.columns(3)
+cost_change, quality_change = point["cost"] / single_cost[best] - 1, point["quality"] - single_quality[best]
 a.metric("Mean cost at this λ, per 1,000 requests", usd(1000 * point["cost"]),
-         f"{point['cost'] / single_cost[best] - 1:+.0%} vs {best_name}", delta_color="inverse",
+         f"{cost_change:+.0%} vs {best_name}" if abs(cost_change) >= 0.005 else f"same as {best_name}",
+         delta_color="inverse" if abs(cost_change) >= 0.005 else "off",
          help=f"Measured: the mean USD per request on the {n_test} held-out queries, times 1,000")
-b.metric("Mean quality at this λ", f"{point['quality']:.3f}", f"{point['quality'] - single_quality[best]:+.3f} vs {best_name}",
+b.metric("Mean quality at this λ", f"{point['quality']:.3f}",
+         f"{quality_change:+.3f} vs {best_name}" if abs(quality_change) >= 0.0005 else f"same as {best_name}",
+         delta_color="normal" if abs(quality_change) >= 0.0005 else "off",
          help=f"Measured: mean labelled quality on the {n_test} held-out queries")
 c.metric("Best single model", best_name, f"quality {single_quality[best]:.3f} at {usd(1000 * single_cost[best])} per 1,000",
          delta_color="off", help="Measured on the same held-out queries: the single model with the highest mean quality")

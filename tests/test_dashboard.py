@@ -79,6 +79,8 @@ def test_repricing_a_model_changes_costs_without_retraining():
 def test_pareto_page_moves_the_operating_point_with_lam():
     at = open_page("pareto")
     assert "held-out labelled queries" in captions(at)
+    for m in at.metric:  # a change that rounds to nothing is "same as", never "-0%" under an arrow
+        assert not (m.delta or "").startswith(("-0% ", "+0% ", "-0.000 ", "+0.000 ")), m.delta
     before = (metric(at, "Mean cost at this λ"), metric(at, "Mean quality at this λ"))
     slider(at, "λ").set_value(0.8).run()
     after = (metric(at, "Mean cost at this λ"), metric(at, "Mean quality at this λ"))
