@@ -133,6 +133,18 @@ BENCHMARKS = {
         "(21 λ values) that change.",
         "python benchmarks/conversation_routing.py",
         ("sample", "alpacaeval2")),
+    "feedback_learning": Benchmark(
+        "Learning from feedback on routed traffic",
+        "A router trained on some task types routes a stream of queries of others, one model's quality revealed per "
+        "query as feedback, and `learn` applied after each chunk; measured AIQ on later queries against the static "
+        "router, a router retrained with every label (the ceiling) and the best baseline.",
+        "python benchmarks/feedback_learning.py",
+        ("alpacaeval2", "llmrouter_train")),
+    "off_policy": Benchmark(
+        "Off-policy estimates against the truth",
+        "Logged traffic with exploration on labelled sets: how often the inverse-propensity and doubly robust 95% "
+        "intervals for another λ's quality hold its true labelled quality.",
+        "python benchmarks/off_policy.py"),
 }
 
 HEADERS = {"aiq": "AIQ", "max_quality": "max quality", "cost_at_best_single": "cost at best-single quality",
