@@ -149,6 +149,20 @@ def test_off_policy_intervals_cover_the_true_quality_of_another_lambda():
     assert covered >= 0.85 * draws
 
 
+def test_a_policy_the_log_never_agreed_with_gets_the_whole_range_not_the_predictions_certainty():
+    from router_core.feedback.offpolicy import estimate
+
+    n = 200
+    rewards, logged = np.full(n, 0.8), np.zeros(n, dtype=int)
+    probs = np.tile([0.99, 0.01], (n, 1))
+    target = np.ones(n, dtype=int)  # always the model the log never routed to
+    predicted = np.tile([0.8, 0.3], (n, 1))
+    result = estimate(rewards, logged, probs, target, predicted, np.ones((n, 2)), np.ones(n))
+    assert result.agreement == 0.0
+    assert (result.dr.low, result.dr.high) == (0.0, 1.0) and (result.ips.low, result.ips.high) == (0.0, 1.0)
+    assert result.dr.value == pytest.approx(0.3)  # the prediction, stated as such, with no narrower interval than the feedback allows
+
+
 def test_a_log_without_feedback_or_from_other_models_is_refused_clearly(tmp_path, router):
     log = DecisionLog(tmp_path)
     log.append(DecisionRecord("r1", lam=0.5, called=["a"], model="a", candidates={"a": {"predicted_quality": 0.5,

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 Z95 = 1.959964
+MIN_AGREEING = 10  # below this many requests where the other policy chose the logged model, the feedback cannot
+# tell its quality: the interval is the whole score range, never the narrow one the predictions alone would give
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,10 @@ def estimate(rewards, logged, probabilities, target, predicted_quality, predicte
     weight = np.where(agree, 1.0 / np.maximum(p_logged, 1e-12), 0.0)
     ips = weight * rewards
     dr = predicted_quality[rows, target] + weight * (rewards - predicted_quality[rows, logged])
-    return OffPolicy(_interval("inverse propensity", ips), _interval("doubly robust", dr),
+    intervals = [_interval("inverse propensity", ips), _interval("doubly robust", dr)]
+    if int(agree.sum()) < MIN_AGREEING:
+        intervals = [Estimate(e.method, e.value, 0.0, 1.0, e.n) for e in intervals]
+    return OffPolicy(*intervals,
                      float((probabilities[rows, target] > 0).mean()), float(agree.mean()),
                      float(np.asarray(predicted_cost, float)[rows, target].mean()), float(rewards.mean()),
                      float(np.asarray(measured_cost, float).mean()))
