@@ -83,7 +83,7 @@ def estimate(rewards, logged, probabilities, target, predicted_quality, predicte
     dr = predicted_quality[rows, target] + weight * (rewards - predicted_quality[rows, logged])
     intervals = [_interval("inverse propensity", ips), _interval("doubly robust", dr)]
     if int(agree.sum()) < MIN_AGREEING:
-        intervals = [Estimate(e.method, e.value, 0.0, 1.0, e.n) for e in intervals]
+        intervals = [Estimate(e.method, float(np.clip(e.value, 0.0, 1.0)), 0.0, 1.0, e.n) for e in intervals]
     return OffPolicy(*intervals,
                      float((probabilities[rows, target] > 0).mean()), float(agree.mean()),
                      float(np.asarray(predicted_cost, float)[rows, target].mean()), float(rewards.mean()),
