@@ -89,7 +89,7 @@ refresh = st.toggle("Refresh every 5 seconds", value=live, help="On by default w
 
 @st.fragment(run_every=5 if refresh else None)
 def panels():
-    newest = mon.span(connection)[1]
+    _, newest, in_log = mon.span(connection)  # one read per refresh: the range's end and the log's size
     seconds = RANGES[span_name]
     start = newest - seconds if seconds else first
     filters = mon.Filters(start=start, user=None if user == "all" else user, team=None if team == "all" else team,
@@ -101,7 +101,6 @@ def panels():
         return
     latency = mon.routing_latency(connection, filters)
     shown = int(buckets.requests.sum())
-    in_log = mon.span(connection)[2]
     st.caption(f"Reading {label}: {shown:,} decisions in this range and these filters (of {in_log:,} in the log), from "
                f"{pd.to_datetime(max(start, first), unit='s', utc=True):%Y-%m-%d %H:%M:%S} to "
                f"{pd.to_datetime(newest, unit='s', utc=True):%Y-%m-%d %H:%M:%S} UTC, in buckets of "

@@ -135,7 +135,7 @@ def with_onnx_head(router: Router, source: Router) -> Router:
     with tempfile.TemporaryDirectory(prefix="crossroute-head-") as folder:
         _export_head(router, Path(folder) / HEAD_FILE)
         head = (Path(folder) / HEAD_FILE).read_bytes()
-    twin = OnnxScorer(router.encoder.tokenizer, scorer._graphs[0], head, router.encoder.max_tokens, scorer.name)
+    twin = OnnxScorer(router.encoder.tokenizer, scorer.encoder_graph, head, router.encoder.max_tokens, scorer.name)
     return router.with_parts(pipeline=router.parts.pipeline.replaced(scorer=twin))
 
 

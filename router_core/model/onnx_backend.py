@@ -111,6 +111,11 @@ class OnnxScorer:
         self.sources = ("the encoder graph", "the router head graph")  # named in errors; load_onnx_scorer gives the files
 
     @property
+    def encoder_graph(self) -> bytes:
+        """The encoder graph this scorer runs (a router extended with a new head reuses it)."""
+        return self._graphs[0]
+
+    @property
     def tokenizer(self):
         with self._load_lock:
             if self._tokenizer is None:
