@@ -44,7 +44,7 @@ if len(decision.candidates) == 1:
     a.metric("Chosen model", escape_markdown(decision.candidate))
     c.metric("Predicted quality", f"{decision.predicted_quality_low:.2f}", help="Predicted by the router, 0–1")
 else:
-    a.metric("Soft routing", f"{len(decision.candidates)} models + aggregator",
+    a.metric("Soft routing: models called", f"{len(decision.candidates)} + aggregator",
              help="Called: " + ", ".join(map(escape_markdown, decision.candidates)) +
                   f"; merged by {escape_markdown(decision.aggregator)}")
     c.metric("Predicted quality (estimated band)", f"{decision.predicted_quality_low:.2f} – {decision.predicted_quality_high:.2f}",
