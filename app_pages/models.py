@@ -48,7 +48,10 @@ else:
                    "The catalog's price is the one used; a catalog row left without prices takes LiteLLM's. "
                    "`crossroute prices --catalog FILE` prints the same table.")
         table = price_table(checks)
-        st.dataframe(table.astype(object).where(table.notna(), "–"), hide_index=True, width="stretch")
+        prices = table.columns[table.columns.str.contains(r"\$/1M")]
+        # Text cells, so a missing price reads "–" and every cell of a column has one type (Arrow refuses a mix).
+        table[prices] = table[prices].map(lambda value: "–" if pd.isna(value) else f"{value:g}")
+        st.dataframe(table, hide_index=True, width="stretch")
     left, right = st.columns(2)
     left.download_button("Export the prices (catalog CSV)", catalog.to_frame().to_csv(index=False), "catalog.csv", "text/csv",
                          help="Re-import with `--catalog catalog.csv` on the command line")

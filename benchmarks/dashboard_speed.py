@@ -19,7 +19,7 @@ import pandas as pd
 from results_io import Table, command_line, write_result
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+APP = str(Path(__file__).resolve().parent.parent / "dashboard_frame.py")
 
 
 def timed(action) -> float:

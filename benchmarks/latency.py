@@ -156,7 +156,7 @@ def dashboard_child(args) -> dict:
     os.environ["CROSSROUTE_CACHE_DIR"] = args.cache_dir
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600).run()
+    at = AppTest.from_file(str(ROOT / "dashboard_frame.py"), default_timeout=600).run()
     seconds = time.perf_counter() - STARTED
     if at.exception:
         raise SystemExit(f"dashboard failed with backend {args.backend}: {[e.value for e in at.exception]}")

@@ -79,7 +79,7 @@ RENDER = """
 import sys, time
 from streamlit.testing.v1 import AppTest
 started = time.perf_counter()
-at = AppTest.from_file("{root}/dashboard.py", default_timeout=300)
+at = AppTest.from_file("{root}/dashboard_frame.py", default_timeout=300)
 at.run()
 at.switch_page("app_pages/monitoring.py").run()
 assert not at.exception, [e.value for e in at.exception]

@@ -88,9 +88,9 @@ BENCHMARKS = {
         "python benchmarks/reliability.py"),
     "dashboard_cold": Benchmark(
         "Dashboard first visit",
-        "Each page opened by its URL on a freshly started server in Debian's chromium, with an empty score cache: "
-        "time until the page shows and until its script finishes (medians), and the Pareto and Schedule pages after "
-        "a price edit.",
+        "Each page opened by its URL on a freshly started server in Debian's chromium, with an empty score cache, "
+        "then by a second new visitor on the same warm server: time until the page shows and until it has finished "
+        "(medians), beside Streamlit alone; and the Pareto and Schedule pages after a price edit.",
         "python benchmarks/dashboard_cold.py"),
     "serve_load": Benchmark(
         "Router server under load",

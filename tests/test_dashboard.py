@@ -10,7 +10,7 @@ from router_core.units import usd
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "dashboard.py")
+APP = str(ROOT / "dashboard_frame.py")
 TIMEOUT = 900  # seconds: a bound for a hung run; a run ends as soon as the page is done
 
 
@@ -526,6 +526,10 @@ def test_models_page_warns_about_a_free_model_and_shows_litellms_prices():
     expander = next(e for e in at.expander if e.label.startswith("LiteLLM's list prices beside the catalog's"))
     table = expander.dataframe[0].value
     assert table.set_index("model").loc["mistral-nemo", "status"] == "differs (catalog wins)"
+    haiku = table.set_index("model").loc["claude-3.5-haiku"]  # unknown to LiteLLM's map
+    assert haiku["LiteLLM input $/1M"] == "–" and haiku["catalog input $/1M"] == "0.8"
+    prices = [c for c in table.columns if "$/1M" in c]
+    assert all(isinstance(v, str) for v in table[prices].to_numpy().ravel())  # one type per column, as Arrow needs
     catalog = at.session_state["catalog"]
     free = dataclasses.replace(catalog["gpt-4o-mini"], input_usd_per_1m=0.0)
     at.session_state["catalog"] = type(catalog)(tuple(free if c.name == "gpt-4o-mini" else c for c in catalog.candidates))

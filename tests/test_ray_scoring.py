@@ -208,7 +208,7 @@ def test_a_folder_of_parts_replays_as_the_single_file(folder_and_file, router, t
 def page_with_path(page: str, label_start: str, path: Path):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=300).run()
+    at = AppTest.from_file(str(ROOT / "dashboard_frame.py"), default_timeout=300).run()
     at.switch_page(f"app_pages/{page}.py").run()
     next(t for t in at.text_input if t.label.startswith(label_start)).set_value(str(path)).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -111,6 +111,7 @@ def pareto_figure(curves: dict[str, pd.DataFrame], lam: float, router_name: str 
         show_all: False leaves out every other learned baseline (single models, the oracle and random stay).
     """
     figure = go.Figure()
+    labels = []  # (cost, quality, text) of each single model, written beside its marker once the axes are known
     for name, curve in curves.items():
         if name == router_name or len(curve) == 0:
             continue
@@ -127,9 +128,9 @@ def pareto_figure(curves: dict[str, pd.DataFrame], lam: float, router_name: str 
             if "quality_low" in curve.columns:  # call-every: an estimated band
                 error = dict(type="data", symmetric=False, array=[0.0], arrayminus=(curve["quality"] - curve["quality_low"]).tolist())
                 label = "call every model (estimate)"
-            figure.add_scatter(x=curve["cost"], y=curve["quality"], mode="markers+text", text=[safe(label)],
-                               textposition="top center", marker=dict(size=11, symbol="diamond", color="#444"),
+            figure.add_scatter(x=curve["cost"], y=curve["quality"], mode="markers", marker=dict(size=11, symbol="diamond", color="#444"),
                                error_y=error, name=safe(label), showlegend=False, cliponaxis=False)
+            labels.append((float(curve["cost"].iloc[0]), float(curve["quality"].iloc[0]), safe(label)))
             continue
         dash = "dash" if name == "oracle" else "dot"
         label = "oracle (upper bound)" if name == "oracle" else name
@@ -147,9 +148,54 @@ def pareto_figure(curves: dict[str, pd.DataFrame], lam: float, router_name: str 
         figure.add_scatter(x=[highlight[0]], y=[highlight[1]], mode="markers", marker=dict(size=18, color=CHOSEN, line=dict(width=2, color="white")),
                            name=f"λ = {lam:.2f}")
     figure.update_layout(xaxis_title="mean cost per request (USD, measured)", yaxis_title="mean quality (measured)",
-                         height=520, margin=dict(t=30, b=10, l=10, r=90), legend=dict(orientation="h", y=-0.15))
-    figure.update_xaxes(type="log", tickprefix="$", exponentformat="none")  # dollars, not "200µ"
+                         height=520, margin=dict(t=30, b=10, l=10, r=30), legend=dict(orientation="h", y=-0.15))
+    costs, qualities = _plotted_extent(figure)
+    low, high, pad = dollar_log_axis(figure, costs)
+    span = max(qualities.max() - qualities.min(), 0.02)
+    figure.update_yaxes(range=[qualities.min() - 0.08 * span, qualities.max() + 0.06 * span])  # room for every label
+    decades_per_px = (high - low + 2 * pad) / 800  # a typical plot width: enough to tell whether a label fits
+    for cost, quality, text in labels:
+        # Below and beside the marker, where a dominated point has no curve, on a white ground so a line never runs
+        # through the text; to its left where the text would run past the right edge.
+        right = np.log10(cost) + (9 + 7 * len(text)) * decades_per_px > high + pad
+        figure.add_annotation(x=np.log10(cost), y=quality, text=text, showarrow=False, yanchor="top", yshift=-7,
+                              xanchor="right" if right else "left", xshift=-9 if right else 9,
+                              bgcolor="rgba(255,255,255,0.75)", font=dict(size=12, color="#444"))
     return figure
+
+
+def dollar_log_axis(figure: go.Figure, costs: np.ndarray) -> tuple[float, float, float]:
+    """A log cost axis over `costs` with a little room each side and dollar ticks; returns its data range in decades
+    and the padding."""
+    low, high = np.log10(costs.min()), np.log10(costs.max())
+    pad = max(high - low, 0.3) * 0.04
+    ticks = money_ticks(costs.min(), costs.max())
+    figure.update_xaxes(type="log", range=[low - pad, high + pad], tickvals=ticks,
+                        ticktext=["$" + np.format_float_positional(t, trim="-") for t in ticks])  # $0.00005, not 5e-05
+    return low, high, pad
+
+
+def money_ticks(low: float, high: float) -> list[float]:
+    """Dollar ticks at 1, 2 and 5 times a power of ten from low to high (1 alone when that range spans many decades),
+    so a log axis is labelled "$0.0001, $0.0002, $0.0005" and never with a row of bare digits."""
+    decades = range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+    steps = (1, 2, 5) if np.log10(high / low) <= 3 else (1,)
+    ticks = [step * 10.0 ** d for d in decades for step in steps]
+    inside = [t for t in ticks if low * 0.999 <= t <= high * 1.001]
+    return inside if len(inside) >= 2 else [t for t in ticks if low / 10 <= t <= high * 10]
+
+
+def _plotted_extent(figure: go.Figure) -> tuple[np.ndarray, np.ndarray]:
+    """Every plotted cost (positive, for the log axis) and quality, error bars included."""
+    costs, qualities = [], []
+    for trace in figure.data:
+        x, y = np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)
+        keep = np.isfinite(x) & np.isfinite(y) & (x > 0)
+        costs.append(x[keep])
+        qualities.append(y[keep])
+        if trace.error_y is not None and trace.error_y.arrayminus is not None:
+            qualities.append(y[keep] - np.asarray(trace.error_y.arrayminus, dtype=float)[keep])
+    return np.concatenate(costs), np.concatenate(qualities)
 
 
 def hourly_figure(by_hour: pd.DataFrame, alternatives: dict[str, pd.DataFrame] | None = None,
@@ -189,7 +235,9 @@ def predicted_curves_figure(sweeps: dict[str, SweepResult]) -> go.Figure:
         cost, quality = sweep.predicted_means()
         figure.add_scatter(x=cost, y=quality, mode="lines+markers", name=safe(label), customdata=sweep.lams,
                            hovertemplate="λ=%{customdata:.2f}<br>$%{x:.6f}<br>quality %{y:.3f}<extra></extra>")
-    figure.update_layout(xaxis_title="mean predicted cost (USD)", yaxis_title="mean predicted quality", xaxis_type="log", height=420)
+    figure.update_layout(xaxis_title="mean predicted cost (USD)", yaxis_title="mean predicted quality", height=420)
+    if figure.data:
+        dollar_log_axis(figure, _plotted_extent(figure)[0])
     return figure
 
 
