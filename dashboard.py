@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import asynccontextmanager
 
 import streamlit as st
@@ -21,8 +22,11 @@ async def warmed(_app):
     context_log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
     level = context_log.level
     context_log.setLevel(logging.ERROR)
+    started = time.perf_counter()
+    print("  Loading the router and the sample views; pages open once this is done…", flush=True)
     try:
         await asyncio.to_thread(warm_up)
+        print(f"  Ready in {time.perf_counter() - started:.1f} s.", flush=True)
     except Exception as e:  # the server still starts: the frame shows the same failure to each visitor
         logging.getLogger("crossroute.dashboard").error("Warming the dashboard failed: %s", e)
     finally:

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 STARTED = time.perf_counter()  # cold start counts from here: before torch, transformers or onnxruntime are imported
-ROOT = Path(__file__).resolve().parent.parent  # sample_data/ and dashboard.py are found from here
+ROOT = Path(__file__).resolve().parent.parent  # sample_data/ and dashboard_frame.py are found from here
 
 VARIANTS = {"torch fp32": "torch", "ONNX fp32": "onnx-fp32", "ONNX int8": "onnx-int8"}
 SHORT_QUERY = "Write a Python function that merges two sorted lists into one sorted list and explain its time complexity briefly"
@@ -295,7 +295,7 @@ def main() -> int:
           f"| λ move: Router.sweep on cached scores, one λ | {cached['sweep_ms']:.1f} ms |\n"
           f"| λ move: Router.decide (a RouteDecision per query) | {cached['decide_ms']:.0f} ms |")
     (torch_s, _), (auto_s, auto_backend) = dashboard["torch"], dashboard["auto"]
-    dashboard_line = (f"dashboard cold start (a fresh process running dashboard.py in Streamlit's AppTest with an empty score cache: "
+    dashboard_line = (f"dashboard cold start (a fresh process running dashboard_frame.py in Streamlit's AppTest with an empty score cache: "
                       f"imports, router load, first decision on the Route page; median of {args.repeats}): torch {torch_s:.1f} s, "
                       f"default backend ({auto_backend}) {auto_s:.1f} s, {1 - auto_s / torch_s:.0%} faster")
     method = ("single-query figures include tokenisation, encoding, the router head, pricing and the decision, with the score "
