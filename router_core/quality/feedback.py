@@ -16,7 +16,7 @@ import numpy as np
 from router_core.quality.neighbours import as_memory, unit_rows
 
 NEAREST = 20  # feedback rows a correction reads per model
-BANDWIDTH = 0.05  # cosine distance at which a row's weight falls to 1/e
+BANDWIDTH = 0.2  # cosine distance at which a row's weight falls to 1/e: wide enough to reach other queries of a new task type
 PSEUDO_COUNT = 2.0  # weight of "no correction": two very close rows move a prediction by two thirds of their residual
 
 
