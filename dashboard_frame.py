@@ -5,18 +5,16 @@ Served by dashboard.py (`streamlit run dashboard.py`). Pages read what they need
 """
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
 from app_pages.shared import (
-    BACKEND_ENV,
     DEFAULT_ROUTER,
     ROOT,
     SAMPLE_DIR,
     catalog_key,
-    load_router,
+    default_router,
     sample_evaluation_job,
+    sample_jobs,
     sample_log_job,
     wait_for,
 )
@@ -27,7 +25,7 @@ st.set_page_config(page_title="CrossRoute", page_icon=str(ROOT / "assets" / "cro
 
 
 try:
-    shared_router = load_router(str(DEFAULT_ROUTER), os.environ.get(BACKEND_ENV) or "auto")
+    shared_router = default_router()
 except RouterInputError as e:
     st.error(f"Could not load the default router: {escape_markdown(e)}. Rebuild it with `python -m router_core sample-data`.")
     st.stop()
@@ -41,8 +39,7 @@ st.session_state["sample_evaluation_job"] = sample_evaluation_job
 st.session_state["sample_log_job"] = sample_log_job
 st.session_state["wait_for"] = wait_for
 if router is shared_router:  # start the slow sample work now so the pages find it ready
-    sample_evaluation_job(router.id, catalog_key(router.catalog), router, router.catalog)
-    sample_log_job(router.id, catalog_key(router.catalog), router, router.catalog)
+    sample_jobs(router)
 
 with st.sidebar:
     name = "custom router (this session)" if router is not shared_router else f"`{DEFAULT_ROUTER.relative_to(ROOT)}`"

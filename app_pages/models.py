@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from router_core import Catalog, Router, RouterConfig, RouterInputError
-from router_core.dashboard_views.figures import escape_markdown, predicted_curves_figure
+from router_core.dashboard_views.figures import as_text, escape_markdown, predicted_curves_figure
 from router_core.dashboard_views.uploads import LABELLED_HINT, check_upload_size
 from router_core.data.catalog import Candidate, catalog_to_litellm_config, load_catalog
 from router_core.data.labelled import load_labelled
@@ -48,10 +48,8 @@ else:
                    "The catalog's price is the one used; a catalog row left without prices takes LiteLLM's. "
                    "`crossroute prices --catalog FILE` prints the same table.")
         table = price_table(checks)
-        prices = table.columns[table.columns.str.contains(r"\$/1M")]
         # Text cells, so a missing price reads "–" and every cell of a column has one type (Arrow refuses a mix).
-        table[prices] = table[prices].map(lambda value: "–" if pd.isna(value) else f"{value:g}")
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(as_text(table, {c: "{:g}" for c in table.columns if "$/1M" in c}), hide_index=True, width="stretch")
     left, right = st.columns(2)
     left.download_button("Export the prices (catalog CSV)", catalog.to_frame().to_csv(index=False), "catalog.csv", "text/csv",
                          help="Re-import with `--catalog catalog.csv` on the command line")

@@ -119,14 +119,23 @@ def page_imports() -> list[str]:
     return sorted(modules)
 
 
+def default_router(backend: str | None = None) -> Router:
+    """The bundled router, loaded once per server, scoring with `backend` (else $CROSSROUTE_BACKEND, else auto)."""
+    return load_router(str(DEFAULT_ROUTER), backend or os.environ.get(BACKEND_ENV) or "auto")
+
+
+def sample_jobs(router) -> list[Future]:
+    """The sample evaluation and the scored sample log for `router` at its own prices (started once, then cached)."""
+    key = catalog_key(router.catalog)
+    return [sample_evaluation_job(router.id, key, router, router.catalog), sample_log_job(router.id, key, router, router.catalog)]
+
+
 def warm_up(backend: str | None = None) -> None:
     """Load, once per server, everything a first visitor of any page would otherwise wait for: the modules the pages
     import, the default router with its encoder run once, and the sample evaluation and scored log."""
     for module in page_imports():
         importlib.import_module(module)
-    router = load_router(str(DEFAULT_ROUTER), backend or os.environ.get(BACKEND_ENV) or "auto")
+    router = default_router(backend)
     router.route("Warm up the encoder", 0.2)
-    jobs = [sample_evaluation_job(router.id, catalog_key(router.catalog), router, router.catalog),
-            sample_log_job(router.id, catalog_key(router.catalog), router, router.catalog)]
-    for job in jobs:
+    for job in sample_jobs(router):
         job.result()
