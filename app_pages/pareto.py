@@ -92,14 +92,15 @@ a, b, c = st.columns(3)
 cost_change, quality_change = point["cost"] / single_cost[best] - 1, point["quality"] - single_quality[best]
 a.metric("Mean cost at this λ, per 1,000 requests", usd(1000 * point["cost"]),
          f"{cost_change:+.0%} vs {best_name}" if abs(cost_change) >= 0.005 else f"same as {best_name}",
-         delta_color="inverse" if abs(cost_change) >= 0.005 else "off",
+         delta_color="inverse" if abs(cost_change) >= 0.005 else "off", delta_arrow="auto" if abs(cost_change) >= 0.005 else "off",
          help=f"Measured: the mean USD per request on the {n_test} held-out queries, times 1,000")
 b.metric("Mean quality at this λ", f"{point['quality']:.3f}",
          f"{quality_change:+.3f} vs {best_name}" if abs(quality_change) >= 0.0005 else f"same as {best_name}",
          delta_color="normal" if abs(quality_change) >= 0.0005 else "off",
+         delta_arrow="auto" if abs(quality_change) >= 0.0005 else "off",
          help=f"Measured: mean labelled quality on the {n_test} held-out queries")
 c.metric("Best single model", best_name, f"quality {single_quality[best]:.3f} at {usd(1000 * single_cost[best])} per 1,000",
-         delta_color="off", help="Measured on the same held-out queries: the single model with the highest mean quality")
+         delta_color="off", delta_arrow="off", help="Measured on the same held-out queries: the single model with the highest mean quality")
 
 soft = None
 if show_soft and catalog is None:

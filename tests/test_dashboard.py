@@ -81,6 +81,8 @@ def test_pareto_page_moves_the_operating_point_with_lam():
     assert "held-out labelled queries" in captions(at)
     for m in at.metric:  # a change that rounds to nothing is "same as", never "-0%" under an arrow
         assert not (m.delta or "").startswith(("-0% ", "+0% ", "-0.000 ", "+0.000 ")), m.delta
+        if m.delta and not m.delta.startswith(("+", "-")):  # a neutral note ("same as …", the best model's figures)
+            assert m.proto.direction == m.proto.MetricDirection.Value("NONE"), m.delta  # no arrow under it
     before = (metric(at, "Mean cost at this λ"), metric(at, "Mean quality at this λ"))
     slider(at, "λ").set_value(0.8).run()
     after = (metric(at, "Mean cost at this λ"), metric(at, "Mean quality at this λ"))
